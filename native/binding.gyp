@@ -1,0 +1,18 @@
+{
+  "targets": [{
+    "target_name": "genlab_native",
+    "sources": ["src/addon.cc"],
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+    "cflags_cc": ["-O3", "-std=c++17"],
+    "conditions": [
+      ["OS=='mac'", {
+        "defines": ["GENLAB_ACCELERATE"],
+        "libraries": ["-framework Accelerate"],
+        "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
+      }, {
+        "libraries": ["-lopenblas"]
+      }]
+    ]
+  }]
+}
