@@ -54,6 +54,51 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// transpose(x, shape: number[], perm: number[], out): out = x.transpose(perm), any rank <= 8.
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto shapeArr = info[1].As<Napi::Array>();
+  auto permArr = info[2].As<Napi::Array>();
+  const int r = shapeArr.Length();
+  if (r > 8 || int(permArr.Length()) != r) {
+    Napi::RangeError::New(env, "genlab_native: transpose supports rank <= 8").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t shape[8], inStride[8], oshape[8], ostride[8];
+  int64_t size = 1;
+  for (int i = 0; i < r; ++i) { shape[i] = shapeArr.Get(i).As<Napi::Number>().Int64Value(); size *= shape[i]; }
+  int64_t st = 1;
+  for (int i = r - 1; i >= 0; --i) { inStride[i] = st; st *= shape[i]; }
+  for (int i = 0; i < r; ++i) {
+    const int p = permArr.Get(i).As<Napi::Number>().Int32Value();
+    oshape[i] = shape[p];
+    ostride[i] = inStride[p];  // input stride of output axis i
+  }
+  const float* x = F32(info[0], 0, size, "x");
+  float* out = F32(info[3], 0, size, "out");
+  if (!x || !out || size == 0) return env.Undefined();
+  if (r == 0) { out[0] = x[0]; return env.Undefined(); }
+  int64_t idx[8] = {0};
+  const int64_t inner = oshape[r - 1], innerStride = ostride[r - 1];
+  int64_t base = 0;
+  for (int64_t o = 0; o < size; o += inner) {
+    const float* src = x + base;
+    float* dst = out + o;
+    if (innerStride == 1) {
+      for (int64_t j = 0; j < inner; ++j) dst[j] = src[j];
+    } else {
+      for (int64_t j = 0; j < inner; ++j) dst[j] = src[j * innerStride];
+    }
+    // advance the multi-index over the outer output axes
+    for (int d = r - 2; d >= 0; --d) {
+      if (++idx[d] < oshape[d]) { base += ostride[d]; break; }
+      base -= ostride[d] * (oshape[d] - 1);
+      idx[d] = 0;
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -76,6 +121,7 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch));
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -1,13 +1,14 @@
-// The one module that chooses the compute backend. Order: the native addon (BLAS) when it is
-// built, else TensorFlow.js's wasm backend (SIMD), else its plain cpu backend; each must pass a
-// quick self-check first. GENLAB_BACKEND=native|wasm|cpu forces one.
+// The one module that chooses the compute backend. Order: 'native' (the wasm backend with
+// genlab's BLAS kernels for the hot ops) when the addon is built, else TensorFlow.js's wasm
+// backend (SIMD), else its plain cpu backend; each must pass a quick self-check first.
+// GENLAB_BACKEND=native|wasm|cpu forces one.
 import * as tf from '@tensorflow/tfjs-core';
 // The union package registers the gradient of every op (tfjs-core's Node build carries none).
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { availableParallelism } from 'node:os';
-import { loadAddon, registerNativeBackend } from './native.js';
+import { loadAddon, setNativeKernels } from './native.js';
 import { registerWasmKernels } from './wasmKernels.js';
 
 export const BACKENDS = ['native', 'wasm', 'cpu'] as const;
@@ -62,19 +63,22 @@ async function tryBackend(name: BackendName): Promise<{ ok: boolean; ownKernels:
     if (!addon) return { ok: false, ownKernels, threads, detail: reason };
     const want = Number(process.env.GENLAB_THREADS) || Math.min(availableParallelism(), 8);
     addon.setThreads(want);
-    ownKernels = registerNativeBackend(addon);
+    ownKernels = [...registerWasmKernels(), ...setNativeKernels(addon, true)];
     const info = addon.info();
     threads = info.threads || want;
-    detail = info.blas.trim();
+    detail = `wasm + ${info.blas.trim()}`;
+    wasmListeners = snapshotListeners();
   } else if (name === 'wasm') {
     ownKernels = registerWasmKernels();
+    const { addon } = loadAddon();
+    if (addon) setNativeKernels(addon, false);
     wasmListeners = snapshotListeners();
     detail = 'tfjs-backend-wasm (SIMD, one thread in Node)';
   } else {
     detail = 'tfjs-backend-cpu (plain JavaScript)';
   }
   try {
-    if (!(await tf.setBackend(name))) return { ok: false, ownKernels, threads, detail: `${name}: failed to initialise` };
+    if (!(await tf.setBackend(tfjsName(name)))) return { ok: false, ownKernels, threads, detail: `${name}: failed to initialise` };
     await tf.ready();
     if (wasmListeners) restoreListeners(wasmListeners);
     selfCheck();
@@ -105,16 +109,18 @@ export async function initBackend(): Promise<BackendInfo> {
   throw new Error(`no compute backend passed its self-check:\n  ${skipped.join('\n  ')}`);
 }
 
-/** Switches to a named backend (tests compare backends); initBackend must have run. */
+function tfjsName(name: BackendName): string {
+  return name === 'native' ? 'wasm' : name;
+}
+
+/** Switches to a named backend (tests compare backends). */
 export async function useBackend(name: BackendName): Promise<void> {
-  if (name === 'native') {
-    const { addon, reason } = loadAddon();
-    if (!addon) throw new Error(reason);
-    registerNativeBackend(addon);
-  }
+  const { addon, reason } = loadAddon();
+  if (name === 'native' && !addon) throw new Error(reason);
+  if (addon) setNativeKernels(addon, name === 'native');
   const snap = snapshotListeners();
-  if (name === 'wasm') registerWasmKernels();
-  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  if (name !== 'cpu') registerWasmKernels();
+  if (!(await tf.setBackend(tfjsName(name)))) throw new Error(`backend ${name} failed to initialise`);
   await tf.ready();
   restoreListeners(snap);
 }

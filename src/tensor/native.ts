@@ -1,12 +1,13 @@
-// The 'native' backend: TensorFlow.js's cpu backend (JS typed arrays, every kernel) with the hot
-// kernels replaced by calls into genlab's N-API addon over a system BLAS. Data stays in JS
-// Float32Arrays, so the addon reads and writes it in place with no copies.
+// The 'native' compute: TensorFlow.js's wasm backend (SIMD kernels for every op) with its hot
+// kernels replaced by calls into genlab's N-API addon over a system BLAS, using every core.
+// Tensors stay in the wasm heap; the addon reads and writes them in place through
+// Float32Array views, with no copies. (The cpu backend was tried as the host first: its JS
+// broadcasting and reduction kernels cost 6.5 s of a 6.6 s gpt step.)
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 export interface NativeAddon {
@@ -14,6 +15,7 @@ export interface NativeAddon {
     batch: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
     a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, strideC: number, beta?: number,
   ): void;
+  transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
 }
@@ -55,25 +57,20 @@ export function loadAddon(): { addon?: NativeAddon; reason: string } {
   }
 }
 
-export class NativeBackend extends MathBackendCPU {}
-
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: NativeBackend; attrs?: NamedAttrMap };
-
-function f32(backend: NativeBackend, t: TensorInfo): Float32Array {
-  const v = backend.data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+/** The part of tfjs-backend-wasm's BackendWasm that the kernels use. */
+interface WasmHost {
+  makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): tf.TypedArray;
 }
 
-function cpuKernel(name: string): KernelFunc {
-  const k = tf.getKernel(name, 'cpu');
-  if (!k) throw new Error(`cpu backend has no kernel ${name}`);
-  return k.kernelFunc;
+type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmHost; attrs?: NamedAttrMap };
+
+function view(backend: WasmHost, t: TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-/** a @ b with tfjs's BatchMatMul semantics, or undefined when a case is left to the cpu kernel. */
-function batchMatMul(
-  addon: NativeAddon, backend: NativeBackend, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean,
-): TensorInfo | undefined {
+/** a @ b with tfjs's BatchMatMul semantics, or undefined for a case left to the wasm kernel. */
+function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean): TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const ra = a.shape.length, rb = b.shape.length;
   const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -83,69 +80,99 @@ function batchMatMul(
   const batchA = tf.util.sizeFromShape(outerA), batchB = tf.util.sizeFromShape(outerB);
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const out = new Float32Array(Math.max(batchA, batchB) * m * n);
-  const av = f32(backend, a), bv = f32(backend, b);
+  const out = backend.makeOutput([...outer, m, n], 'float32');
+  // Views after makeOutput: growing the heap detaches earlier ones.
+  const av = view(backend, a), bv = view(backend, b), ov = view(backend, out);
   if (batchB === 1 && !transA) {
     // Fold the batch into the rows: one large GEMM instead of many small ones.
-    addon.sgemmBatch(1, false, transB, batchA * m, n, k, av, 0, bv, 0, out, 0);
+    addon.sgemmBatch(1, false, transB, batchA * m, n, k, av, 0, bv, 0, ov, 0);
   } else {
     const batch = Math.max(batchA, batchB);
-    addon.sgemmBatch(batch, transA, transB, m, n, k, av, batchA === 1 ? 0 : m * k, bv, batchB === 1 ? 0 : k * n, out, m * n);
+    addon.sgemmBatch(batch, transA, transB, m, n, k, av, batchA === 1 ? 0 : m * k, bv, batchB === 1 ? 0 : k * n, ov, m * n);
   }
-  return backend.makeTensorInfo([...outer, m, n], 'float32', out);
+  return out;
 }
 
-function registerOverrides(addon: NativeAddon): string[] {
-  const cpuBatchMatMul = cpuKernel('BatchMatMul');
-  const cpuFused = cpuKernel('_FusedMatMul');
-  const add = cpuKernel('Add');
-  const kernels: KernelConfig[] = [
+function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
+  const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
+    original('Add')({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  const dispose = (backend: WasmHost, t: TensorInfo) => (backend as unknown as { disposeData(id: unknown): void }).disposeData(t.dataId);
+  return [
     {
       kernelName: 'BatchMatMul',
-      backendName: 'native',
+      backendName: 'wasm',
       kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as KernelArgs;
-        const r = batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB));
-        return r ?? (cpuBatchMatMul(args) as TensorInfo);
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        return batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB)) ?? (original('BatchMatMul')(args) as TensorInfo);
       },
     },
     {
       kernelName: '_FusedMatMul',
-      backendName: 'native',
+      backendName: 'wasm',
       kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as KernelArgs;
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
         const activation = (attrs?.activation as string | undefined) ?? 'linear';
-        if (activation !== 'linear') return cpuFused(args) as TensorInfo;
+        if (activation !== 'linear' || inputs.preluActivationWeights) return original('_FusedMatMul')(args) as TensorInfo;
         const r = batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB));
-        if (!r) return cpuFused(args) as TensorInfo;
+        if (!r) return original('_FusedMatMul')(args) as TensorInfo;
         const bias = inputs.bias;
         if (!bias) return r;
         const n = r.shape[r.shape.length - 1];
         if (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n && bias.shape[bias.shape.length - 1] === n) {
-          const out = backend.data.get(r.dataId).values as Float32Array, bv = f32(backend, bias);
+          const out = view(backend, r), bv = view(backend, bias);
           for (let i = 0; i < out.length; i += n) for (let j = 0; j < n; j++) out[i + j] += bv[j];
           return r;
         }
-        const s = add({ inputs: { a: r, b: bias }, backend, attrs: {} }) as TensorInfo;
-        backend.disposeIntermediateTensorInfo(r);
+        const s = add({ inputs: { a: r, b: bias }, backend });
+        dispose(backend, r);
         return s;
       },
     },
+    {
+      kernelName: 'Transpose',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const x = inputs.x, perm = attrs?.perm as number[];
+        if (x.dtype !== 'float32' || x.shape.length > 8) return original('Transpose')(args) as TensorInfo;
+        const out = backend.makeOutput(perm.map((p) => x.shape[p]), 'float32');
+        addon.transpose(view(backend, x), x.shape, perm, view(backend, out));
+        return out;
+      },
+    },
   ];
-  for (const k of kernels) tf.registerKernel(k);
-  return kernels.map((k) => k.kernelName);
 }
 
-let registered: string[] | undefined;
+const saved = new Map<string, KernelConfig>();
+let ours: KernelConfig[] | undefined;
+let active = false;
 
-/** Registers the 'native' backend once: every cpu kernel, with the addon's kernels on top. */
-export function registerNativeBackend(addon: NativeAddon, priority = 0): string[] {
-  if (registered) return registered;
-  tf.registerBackend('native', () => new NativeBackend(), priority);
-  const own = new Set(registerOverrides(addon));
-  for (const k of tf.getKernelsForBackend('cpu')) {
-    if (!own.has(k.kernelName)) tf.registerKernel({ ...k, backendName: 'native' });
+/**
+ * Turns genlab's native kernels on (or off) over the wasm backend. The wasm kernels they replace
+ * are kept and serve the cases the native ones do not cover. Returns the replaced kernel names.
+ */
+export function setNativeKernels(addon: NativeAddon, on: boolean): string[] {
+  if (!ours) {
+    const original = (name: string): KernelFunc => {
+      const k = saved.get(name);
+      if (!k) throw new Error(`wasm backend has no kernel ${name}`);
+      return k.kernelFunc;
+    };
+    ours = overrides(addon, original);
+    for (const k of ours) {
+      const w = tf.getKernel(k.kernelName, 'wasm');
+      if (!w) throw new Error(`wasm backend has no kernel ${k.kernelName}`);
+      saved.set(k.kernelName, w);
+    }
   }
-  registered = [...own];
-  return registered;
+  if (on !== active) {
+    for (const k of ours) {
+      tf.unregisterKernel(k.kernelName, 'wasm');
+      // The wasm kernel's setupFunc still runs at backend init: other wasm kernels call into it.
+      const w = saved.get(k.kernelName)!;
+      tf.registerKernel(on ? { ...k, setupFunc: w.setupFunc, disposeFunc: w.disposeFunc } : w);
+    }
+    active = on;
+  }
+  return ours.map((k) => k.kernelName);
 }

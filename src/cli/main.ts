@@ -1,0 +1,25 @@
+// `genlab`: one file per verb; this file only assembles them.
+import { Command, CommanderError } from 'commander';
+import { registerEval } from './eval.js';
+import { registerInfo } from './info.js';
+import { registerSample } from './sample.js';
+import { registerTrain } from './train.js';
+
+const program = new Command();
+program
+  .name('genlab')
+  .description('generative models in TypeScript: train, sample, evaluate and fine-tune')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerInfo(program);
+registerTrain(program);
+registerSample(program);
+registerEval(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  throw e;
+}

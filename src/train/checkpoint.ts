@@ -1,0 +1,151 @@
+// A checkpoint is a directory: config.json (family, model config, tokenizer, step, RNG state,
+// metrics), weights in TensorFlow.js's weights-manifest format (weights.json + weights.bin,
+// loadable in a browser with tf.io.decodeWeights), optimizer state likewise, and a MANIFEST with
+// the sha256 of every file. It is written to a temporary directory and renamed into place.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../data/errors.js';
+
+export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
+
+export interface CheckpointMeta {
+  format: string;
+  family: string;
+  /** the model's config (family-specific) */
+  model: Record<string, unknown>;
+  tokenizer?: unknown;
+  /** the trainer's config */
+  train?: Record<string, unknown>;
+  step: number;
+  rng?: number[];
+  optimizerStep?: number;
+  metrics?: Record<string, unknown>;
+  /** the command that produced it */
+  command?: string;
+  seed?: number;
+  trainSeconds?: number;
+  created: string;
+  [key: string]: unknown;
+}
+
+export interface CheckpointData {
+  meta: CheckpointMeta;
+  weights: tf.NamedTensorMap;
+  optimizer?: tf.NamedTensorMap;
+  ema?: tf.NamedTensorMap;
+}
+
+const GROUPS = ['weights', 'optimizer', 'ema'] as const;
+type Group = (typeof GROUPS)[number];
+
+function sha256(buf: Uint8Array): string {
+  return createHash('sha256').update(buf).digest('hex');
+}
+
+async function encode(map: tf.NamedTensorMap, bin: string): Promise<{ manifest: string; data: Uint8Array }> {
+  const names = Object.keys(map);
+  const { data, specs } = await tf.io.encodeWeights(names.map((name) => ({ name, tensor: map[name] })));
+  const manifest = JSON.stringify([{ paths: [bin], weights: specs }], null, 1);
+  return { manifest, data: new Uint8Array(data) };
+}
+
+/** Writes `data` to `dir` atomically: a temp directory beside it, then renames. */
+export async function saveCheckpoint(dir: string, data: CheckpointData): Promise<void> {
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`);
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  const files: Record<string, Uint8Array> = {};
+  for (const g of GROUPS) {
+    const map = data[g];
+    if (!map) continue;
+    const { manifest, data: bin } = await encode(map, `${g}.bin`);
+    files[`${g}.json`] = Buffer.from(manifest);
+    files[`${g}.bin`] = bin;
+  }
+  files['config.json'] = Buffer.from(JSON.stringify(data.meta, null, 2) + '\n');
+  const lines: string[] = [];
+  for (const [name, buf] of Object.entries(files)) {
+    writeFileSync(join(tmp, name), buf);
+    lines.push(`${sha256(buf)}  ${name}`);
+  }
+  writeFileSync(join(tmp, 'MANIFEST'), lines.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n') + '\n');
+  const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
+  if (existsSync(dir)) renameSync(dir, old);
+  renameSync(tmp, dir);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Verifies MANIFEST against every file; throws a UserError naming the first bad file. */
+export function verifyCheckpoint(dir: string): Map<string, Buffer> {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`no checkpoint directory at ${dir}`);
+  const manifestPath = join(dir, 'MANIFEST');
+  if (!existsSync(manifestPath)) throw new UserError(`checkpoint ${dir} has no MANIFEST (not a genlab checkpoint, or an interrupted write)`);
+  const files = new Map<string, Buffer>();
+  for (const line of readFileSync(manifestPath, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const m = /^([0-9a-f]{64}) {2}(.+)$/.exec(line);
+    if (!m) throw new UserError(`checkpoint ${dir}: MANIFEST is malformed at "${line.slice(0, 80)}"`);
+    const [, hash, name] = m;
+    const path = join(dir, name);
+    if (!existsSync(path)) throw new UserError(`checkpoint ${dir}: ${name} is missing`);
+    const buf = readFileSync(path);
+    if (sha256(buf) !== hash) throw new UserError(`checkpoint ${dir}: ${name} is corrupted or truncated (sha256 does not match MANIFEST)`);
+    files.set(name, buf);
+  }
+  if (!files.has('config.json')) throw new UserError(`checkpoint ${dir}: MANIFEST does not list config.json`);
+  return files;
+}
+
+function decodeGroup(dir: string, files: Map<string, Buffer>, g: Group): tf.NamedTensorMap | undefined {
+  const mj = files.get(`${g}.json`), bin = files.get(`${g}.bin`);
+  if (!mj || !bin) return undefined;
+  try {
+    const manifest = JSON.parse(mj.toString('utf8')) as { weights: tf.io.WeightsManifestEntry[] }[];
+    const specs = manifest.flatMap((e) => e.weights);
+    const ab = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+    return tf.io.decodeWeights(ab, specs);
+  } catch (e) {
+    throw new UserError(`checkpoint ${dir}: cannot decode ${g}.json/${g}.bin: ${(e as Error).message}`);
+  }
+}
+
+/** Reads just config.json (verified). */
+export function readCheckpointMeta(dir: string): CheckpointMeta {
+  const files = verifyCheckpoint(dir);
+  return parseMeta(dir, files.get('config.json')!);
+}
+
+function parseMeta(dir: string, buf: Buffer): CheckpointMeta {
+  let meta: CheckpointMeta;
+  try {
+    meta = JSON.parse(buf.toString('utf8')) as CheckpointMeta;
+  } catch (e) {
+    throw new UserError(`checkpoint ${dir}: config.json is not valid JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== CHECKPOINT_FORMAT) throw new UserError(`checkpoint ${dir}: config.json has format "${meta.format}", expected "${CHECKPOINT_FORMAT}"`);
+  return meta;
+}
+
+/** Loads and verifies a checkpoint; the caller owns (and disposes) the returned tensors. */
+export function loadCheckpoint(dir: string): CheckpointData {
+  const files = verifyCheckpoint(dir);
+  const meta = parseMeta(dir, files.get('config.json')!);
+  const weights = decodeGroup(dir, files, 'weights');
+  if (!weights) throw new UserError(`checkpoint ${dir}: no weights.json/weights.bin`);
+  return { meta, weights, optimizer: decodeGroup(dir, files, 'optimizer'), ema: decodeGroup(dir, files, 'ema') };
+}
+
+/** A run directory holds `checkpoint/`; commands accept either the run directory or the checkpoint itself. */
+export function resolveCheckpointDir(dir: string): string {
+  const inner = join(dir, 'checkpoint');
+  if (existsSync(join(inner, 'MANIFEST')) || existsSync(join(inner, 'config.json'))) return inner;
+  return dir;
+}
+
+export function disposeMap(m: tf.NamedTensorMap | undefined): void {
+  if (m) for (const t of Object.values(m)) t.dispose();
+}

@@ -1,0 +1,266 @@
+// One model-agnostic trainer (minGPT's trainer.py in spirit): a task supplies its weights and a
+// loss; the trainer owns optimizer, schedule, clipping, EMA, checkpoints, resume, the NaN guard,
+// progress and the metrics log.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { Adam, Ema, clipByGlobalNorm } from './optim.js';
+import { lrAt } from './schedule.js';
+import { CHECKPOINT_FORMAT, saveCheckpoint, type CheckpointData, type CheckpointMeta } from './checkpoint.js';
+import { createProgress, type Progress } from './progress.js';
+import { check } from '../util/config.js';
+import { Rng, type RngState } from '../util/rng.js';
+
+export interface TrainConfig {
+  [key: string]: number | string | boolean;
+  /** total optimizer steps of the run */
+  steps: number;
+  /** sequences per step */
+  batchSize: number;
+  /** peak learning rate */
+  lr: number;
+  /** learning rate at the end of the cosine decay */
+  minLr: number;
+  /** steps of linear warmup */
+  warmupSteps: number;
+  /** step where the cosine reaches minLr (0: the last step) */
+  decaySteps: number;
+  /** 'adamw' or 'adam' */
+  optimizer: string;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** decoupled (adamw) or L2 (adam) decay of matrices; biases and norms never decay */
+  weightDecay: number;
+  /** max global gradient norm (0: no clipping) */
+  gradClip: number;
+  /** EMA decay of the weights for sampling (0: off) */
+  emaDecay: number;
+  /** steps between validation losses (0: only at the end) */
+  evalEvery: number;
+  /** validation batches per evaluation */
+  evalBatches: number;
+  /** steps between checkpoints (0: only at the end and on Ctrl-C) */
+  checkpointEvery: number;
+  /** steps between log lines and metrics records */
+  logEvery: number;
+  /** seed of initial weights and batch order */
+  seed: number;
+}
+
+export function defaultTrainConfig(): TrainConfig {
+  return {
+    steps: 2000, batchSize: 12, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, decaySteps: 0, optimizer: 'adamw',
+    beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0, emaDecay: 0, evalEvery: 500, evalBatches: 20,
+    checkpointEvery: 500, logEvery: 10, seed: 1337,
+  };
+}
+
+export function validateTrainConfig(c: TrainConfig): void {
+  for (const k of ['steps', 'batchSize', 'evalBatches', 'logEvery'] as const) check(Number.isInteger(c[k]) && c[k] > 0, `${k} must be a positive integer, got ${c[k]}`);
+  for (const k of ['warmupSteps', 'decaySteps', 'evalEvery', 'checkpointEvery'] as const) check(Number.isInteger(c[k]) && c[k] >= 0, `${k} must be a whole number >= 0, got ${c[k]}`);
+  check(c.lr > 0 && c.minLr >= 0, `lr must be > 0 and minLr >= 0`);
+  check(c.optimizer === 'adam' || c.optimizer === 'adamw', `optimizer must be "adam" or "adamw", got "${c.optimizer}"`);
+  check(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, 'beta1 and beta2 must be in [0, 1)');
+  check(c.emaDecay >= 0 && c.emaDecay < 1, 'emaDecay must be in [0, 1)');
+  check(c.gradClip >= 0 && c.weightDecay >= 0, 'gradClip and weightDecay must be >= 0');
+}
+
+/** What a model family gives the trainer. */
+export interface TrainTask {
+  params: Map<string, tf.Variable>;
+  /** names the optimizer updates (the rest stay frozen) */
+  trainable: string[];
+  /** names that get weight decay */
+  decay: Set<string>;
+  /** mean loss of one batch drawn with `rng`; called inside tf.tidy */
+  loss(rng: Rng, batchSize: number): tf.Scalar;
+  /** deterministic validation loss over `batches` batches, in nats */
+  validate?(batches: number): number;
+  /** what config.json records about the model (family, model config, tokenizer) */
+  meta(): Pick<CheckpointMeta, 'family' | 'model' | 'tokenizer'> & Record<string, unknown>;
+}
+
+export interface TrainOptions {
+  /** run directory: checkpoint/ and metrics.jsonl go here */
+  outDir: string;
+  /** optimizer state, RNG state and step of the run being resumed */
+  resume?: CheckpointData;
+  progress?: Progress;
+  /** the command line, recorded in the checkpoint */
+  command?: string;
+  onStep?(step: number, loss: number): void;
+}
+
+export type TrainStatus = 'done' | 'interrupted';
+
+export interface TrainResult {
+  status: TrainStatus;
+  step: number;
+  lastLoss: number;
+  valLoss?: number;
+  seconds: number;
+  checkpointDir: string;
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+export class Trainer {
+  private stopRequested = false;
+  private readonly opt: Adam;
+  private readonly ema?: Ema;
+  private readonly rng: Rng;
+  private step = 0;
+  private priorSeconds = 0;
+  readonly checkpointDir: string;
+  private readonly metricsPath: string;
+  private readonly progress: Progress;
+  private lastSavedStep = -1;
+  private lastVal: number | undefined;
+
+  constructor(private readonly task: TrainTask, readonly cfg: TrainConfig, private readonly opts: TrainOptions) {
+    validateTrainConfig(cfg);
+    this.checkpointDir = join(opts.outDir, 'checkpoint');
+    this.metricsPath = join(opts.outDir, 'metrics.jsonl');
+    this.progress = opts.progress ?? createProgress({ every: cfg.logEvery });
+    this.opt = new Adam(task.params, task.trainable, task.decay, {
+      kind: cfg.optimizer as 'adam' | 'adamw', beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
+    });
+    if (cfg.emaDecay > 0) this.ema = new Ema(task.params, cfg.emaDecay);
+    const r = opts.resume;
+    if (r) {
+      if (!r.optimizer) throw new Error('the checkpoint has no optimizer state; it cannot be resumed (fine-tune it instead)');
+      this.opt.loadState(r.meta.optimizerStep ?? r.meta.step, r.optimizer);
+      if (this.ema && r.ema) for (const [k, s] of this.ema.shadow) if (r.ema[k]) s.assign(r.ema[k]);
+      this.step = r.meta.step;
+      this.priorSeconds = r.meta.trainSeconds ?? 0;
+      this.rng = new Rng((r.meta.rng as RngState | undefined) ?? cfg.seed);
+      this.lastSavedStep = r.meta.step;
+      this.truncateMetrics(r.meta.step);
+    } else {
+      this.rng = new Rng(cfg.seed ^ 0x5eed);
+    }
+  }
+
+  /** Ask the loop to stop after the current step (and save); safe to call from a signal handler. */
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  get currentStep(): number {
+    return this.step;
+  }
+
+  private truncateMetrics(step: number): void {
+    if (!existsSync(this.metricsPath)) return;
+    const keep = readFileSync(this.metricsPath, 'utf8').split('\n').filter((l) => {
+      if (!l.trim()) return false;
+      try {
+        return (JSON.parse(l) as { step: number }).step <= step;
+      } catch {
+        return false;
+      }
+    });
+    writeFileSync(this.metricsPath, keep.map((l) => l + '\n').join(''));
+  }
+
+  private metric(rec: Record<string, unknown>): void {
+    appendFileSync(this.metricsPath, JSON.stringify(rec) + '\n');
+  }
+
+  private lr(step: number): number {
+    const c = this.cfg;
+    return lrAt(step, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, decaySteps: c.decaySteps || c.steps });
+  }
+
+  /** One optimizer step; returns the loss before the update. A non-finite loss updates nothing. */
+  trainStep(): number {
+    const lr = this.lr(this.step);
+    const vars = this.task.trainable.map((n) => this.task.params.get(n)!);
+    const loss = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => this.task.loss(this.rng, this.cfg.batchSize), vars);
+      const v = value.dataSync()[0];
+      if (!Number.isFinite(v)) return v;
+      const named: tf.NamedTensorMap = {};
+      vars.forEach((p, i) => { named[this.task.trainable[i]] = grads[p.name]; });
+      const clipped = this.cfg.gradClip > 0 ? clipByGlobalNorm(named, this.cfg.gradClip).grads : named;
+      this.opt.apply(clipped, lr);
+      return v;
+    });
+    if (!Number.isFinite(loss)) return loss;
+    this.ema?.update(this.task.params);
+    this.step += 1;
+    return loss;
+  }
+
+  async save(secondsSoFar: number, lastLoss: number): Promise<void> {
+    const params: tf.NamedTensorMap = {};
+    for (const [k, v] of this.task.params) params[k] = v;
+    const ema: tf.NamedTensorMap | undefined = this.ema ? Object.fromEntries(this.ema.shadow) : undefined;
+    const meta: CheckpointMeta = {
+      format: CHECKPOINT_FORMAT,
+      ...this.task.meta(),
+      train: { ...this.cfg },
+      step: this.step,
+      rng: this.rng.state(),
+      optimizerStep: this.opt.t,
+      metrics: { trainLoss: lastLoss, valLoss: this.lastVal },
+      command: this.opts.command,
+      seed: this.cfg.seed,
+      trainSeconds: Math.round(secondsSoFar * 10) / 10,
+      created: new Date().toISOString(),
+    };
+    await saveCheckpoint(this.checkpointDir, { meta, weights: params, optimizer: this.opt.stateTensors(), ema });
+    this.lastSavedStep = this.step;
+  }
+
+  async run(): Promise<TrainResult> {
+    mkdirSync(this.opts.outDir, { recursive: true });
+    const total = this.cfg.steps;
+    const t0 = performance.now();
+    const seconds = () => this.priorSeconds + (performance.now() - t0) / 1000;
+    let lastLoss = NaN;
+    let windowStart = performance.now(), windowSteps = 0;
+    this.progress.start(this.step, total);
+    try {
+      while (this.step < total && !this.stopRequested) {
+        const loss = this.trainStep();
+        if (!Number.isFinite(loss)) {
+          const kept = this.lastSavedStep >= 0 ? `the last good checkpoint (step ${this.lastSavedStep}) is kept in ${this.checkpointDir}` : 'no checkpoint was written yet';
+          throw new NonFiniteLossError(`training stopped: the loss became ${loss} at step ${this.step + 1}; ${kept}. Try a lower lr or a gradClip.`);
+        }
+        lastLoss = loss;
+        windowSteps += 1;
+        const now = performance.now();
+        const itPerSec = (windowSteps * 1000) / Math.max(1, now - windowStart);
+        if (now - windowStart > 10_000) { windowStart = now; windowSteps = 0; }
+        this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec });
+        this.opts.onStep?.(this.step, loss);
+        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, lr: this.lr(this.step - 1), time: Math.round(seconds() * 10) / 10 });
+        const last = this.step === total;
+        if (this.task.validate && ((this.cfg.evalEvery > 0 && this.step % this.cfg.evalEvery === 0) || last)) {
+          this.lastVal = this.task.validate(this.cfg.evalBatches);
+          this.metric({ step: this.step, val_loss: this.lastVal, time: Math.round(seconds() * 10) / 10 });
+          this.progress.log(`step ${this.step}: validation loss ${this.lastVal.toFixed(4)}`);
+        }
+        if ((this.cfg.checkpointEvery > 0 && this.step % this.cfg.checkpointEvery === 0) || last) await this.save(seconds(), loss);
+        // Yield to the event loop so that a Ctrl-C handler can run between steps.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+      if (this.stopRequested && this.lastSavedStep !== this.step) await this.save(seconds(), lastLoss);
+    } finally {
+      this.progress.stop();
+    }
+    return {
+      status: this.step >= total ? 'done' : 'interrupted',
+      step: this.step, lastLoss, valLoss: this.lastVal, seconds: seconds(), checkpointDir: this.checkpointDir,
+    };
+  }
+
+  dispose(): void {
+    this.opt.dispose();
+    this.ema?.dispose();
+  }
+}
