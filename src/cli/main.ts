@@ -1,7 +1,9 @@
 // `genlab`: one file per verb; this file only assembles them.
 import { Command, CommanderError } from 'commander';
 import { registerEval } from './eval.js';
+import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
+import { registerPlot } from './plot.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 
@@ -16,6 +18,8 @@ registerInfo(program);
 registerTrain(program);
 registerSample(program);
 registerEval(program);
+registerFinetune(program);
+registerPlot(program);
 
 try {
   await program.parseAsync(process.argv);

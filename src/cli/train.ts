@@ -65,7 +65,10 @@ export function registerTrain(program: Command): void {
         if (o.steps !== undefined) cfg.steps = o.steps;
         if (o.seed !== undefined && o.seed !== saved.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
         const corpus = loadCorpus(o.data, tokenizer);
-        const task = textTask({ model, tokenizer, train: corpus.train, val: corpus.val, block: model.config.blockSize as number });
+        // A fine-tuning run resumes with its own trainable set and provenance.
+        const { trainable, finetunedFrom, finetune } = checkpoint.meta as { trainable?: string[]; finetunedFrom?: string; finetune?: unknown };
+        const extraMeta = trainable ? { trainable, finetunedFrom, finetune } : undefined;
+        const task = textTask({ model, tokenizer, train: corpus.train, val: corpus.val, block: model.config.blockSize as number, trainable, extraMeta });
         process.stderr.write(`resuming ${family} from step ${checkpoint.meta.step} of ${o.out}\n`);
         try {
           await runTraining(new Trainer(task, cfg, { outDir: o.out, resume: checkpoint, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) }));

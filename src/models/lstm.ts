@@ -160,3 +160,57 @@ export class Lstm implements TextModel {
     this.params.clear();
   }
 }
+
+export interface Growth {
+  /** total recurrent layers after growing (new ones go on top, freshly initialised) */
+  layers?: number;
+  /** hidden units after widening (every trained weight is kept; the model's function is unchanged at first) */
+  hidden?: number;
+}
+
+/**
+ * Grows a trained LSTM/GRU: widening keeps each trained weight in its gate block and zeroes the
+ * connections from new units into old ones and into the head, so the grown model computes the
+ * same logits until it trains; new layers on top start from PyTorch's initialisation.
+ * Returns the new config, weights (the caller owns them) and the names of newly added weights.
+ */
+export function growLstm(c: LstmConfig, w: ReadonlyMap<string, tf.Tensor>, g: Growth, rng: Rng): { config: LstmConfig; weights: Weights; added: string[] } {
+  const H0 = c.hidden, H = g.hidden ?? H0, L0 = c.layers, L = g.layers ?? L0;
+  check(Number.isInteger(H) && H >= H0, `--grow hidden must be a whole number >= the current ${H0}, got ${H}`);
+  check(Number.isInteger(L) && L >= L0, `--grow layers must be a whole number >= the current ${L0}, got ${L}`);
+  check(H > H0 || L > L0, `--grow must add layers or hidden units (the model has ${L0} layers of ${H0})`);
+  const G = gates(c), k = 1 / Math.sqrt(H);
+  const config: LstmConfig = { ...c, hidden: H, layers: L };
+  const out: Weights = new Map();
+  const added: string[] = [];
+  const get = (name: string) => w.get(name)!.dataSync() as Float32Array;
+  /** Copies an old [rows0, G*H0] gate matrix into a new [rows, G*H] one; new columns random, new rows zero. */
+  const widen = (old: Float32Array, rows0: number, rows: number): Float32Array => {
+    const a = rng.uniformArray(rows * G * H, -k, k);
+    for (let r = rows0; r < rows; r++) a.fill(0, r * G * H, (r + 1) * G * H);
+    for (let r = 0; r < rows0; r++) for (let gi = 0; gi < G; gi++) for (let j = 0; j < H0; j++) a[r * G * H + gi * H + j] = old[r * G * H0 + gi * H0 + j];
+    return a;
+  };
+  out.set('emb', w.get('emb')!.clone());
+  for (let l = 0; l < L; l++) {
+    const p = `rnn.${l}.`, inDim = l === 0 ? c.embed : H;
+    if (l < L0) {
+      const in0 = l === 0 ? c.embed : H0;
+      out.set(p + 'wih', tf.tensor(widen(get(p + 'wih'), in0, inDim), [inDim, G * H]));
+      out.set(p + 'whh', tf.tensor(widen(get(p + 'whh'), H0, H), [H, G * H]));
+      out.set(p + 'bih', tf.tensor(widen(get(p + 'bih'), 1, 1), [G * H]));
+      out.set(p + 'bhh', tf.tensor(widen(get(p + 'bhh'), 1, 1), [G * H]));
+    } else {
+      out.set(p + 'wih', uniform(rng, [inDim, G * H], k));
+      out.set(p + 'whh', uniform(rng, [H, G * H], k));
+      out.set(p + 'bih', uniform(rng, [G * H], k));
+      out.set(p + 'bhh', uniform(rng, [G * H], k));
+      added.push(p + 'wih', p + 'whh', p + 'bih', p + 'bhh');
+    }
+  }
+  const hw = new Float32Array(H * c.vocabSize);
+  hw.set(get('head.w'));
+  out.set('head.w', tf.tensor(hw, [H, c.vocabSize]));
+  out.set('head.b', w.get('head.b')!.clone());
+  return { config, weights: out, added };
+}
