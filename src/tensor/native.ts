@@ -95,7 +95,7 @@ function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: Te
 
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
   const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
-    original('Add')({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+    tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   const dispose = (backend: WasmHost, t: TensorInfo) => (backend as unknown as { disposeData(id: unknown): void }).disposeData(t.dataId);
   return [
     {

@@ -1,0 +1,3 @@
+import { initBackend } from '../src/tensor/backend.js';
+
+await initBackend();

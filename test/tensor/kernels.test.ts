@@ -1,0 +1,132 @@
+// Every kernel genlab registers, against TensorFlow.js's plain cpu backend on random inputs,
+// gradients included.
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { backendInfo, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
+import { Rng } from '../../src/util/rng.js';
+import { maxAbsDiff } from '../helpers.js';
+
+const rng = new Rng(123);
+const rand = (shape: number[]) => rng.normalArray(shape.reduce((a, b) => a * b, 1));
+
+/** Runs `f` on a backend and returns its outputs as plain arrays. */
+async function on(name: BackendName, f: () => tf.Tensor | tf.Tensor[]): Promise<Float32Array[]> {
+  await useBackend(name);
+  const outs = tf.tidy(() => { const r = f(); return Array.isArray(r) ? r : [r]; });
+  const arrays = outs.map((t) => t.dataSync() as Float32Array);
+  outs.forEach((t) => t.dispose());
+  return arrays;
+}
+
+async function expectSameAsCpu(backend: BackendName, f: () => tf.Tensor | tf.Tensor[], tol = 1e-4): Promise<void> {
+  const want = await on('cpu', f);
+  const got = await on(backend, f);
+  expect(got.length).toBe(want.length);
+  got.forEach((g, i) => {
+    const scale = Math.max(1, ...Array.from(want[i]).map(Math.abs));
+    expect(maxAbsDiff(g, want[i]) / scale, `output ${i}`).toBeLessThan(tol);
+  });
+}
+
+const original = backendInfo()!.backend;
+afterAll(async () => { await useBackend(original); });
+
+describe('wasm: UnsortedSegmentSum (the gradient of an embedding lookup)', () => {
+  for (const [rows, inner, segs] of [[7, 1, 3], [50, 16, 10], [12, 5, 20]]) {
+    it(`sums ${rows} rows of ${inner} into ${segs} segments, dropping out-of-range ids`, async () => {
+      const x = rand([rows, inner]);
+      const ids = Int32Array.from({ length: rows }, () => rng.int(segs + 2) - 1); // includes -1 and segs
+      await expectSameAsCpu('wasm', () => tf.unsortedSegmentSum(tf.tensor2d(x, [rows, inner]), tf.tensor1d(ids, 'int32'), segs));
+    });
+  }
+  it('gives the embedding gradient', async () => {
+    const table = rand([11, 6]);
+    const idx = Int32Array.from({ length: 30 }, () => rng.int(11));
+    const w = rand([30, 6]);
+    await expectSameAsCpu('wasm', () =>
+      tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, tf.tensor1d(idx, 'int32')), tf.tensor2d(w, [30, 6]))))(tf.tensor2d(table, [11, 6])));
+  });
+});
+
+describe('wasm: Conv2DBackpropFilter', () => {
+  const cases: { b: number; h: number; w: number; ci: number; co: number; f: number; s: number; pad: 'same' | 'valid' | number }[] = [
+    { b: 1, h: 5, w: 5, ci: 1, co: 2, f: 3, s: 1, pad: 'same' },
+    { b: 3, h: 8, w: 7, ci: 2, co: 3, f: 3, s: 2, pad: 'same' },
+    { b: 2, h: 9, w: 9, ci: 3, co: 4, f: 4, s: 2, pad: 1 },
+    { b: 4, h: 6, w: 6, ci: 2, co: 2, f: 2, s: 1, pad: 'valid' },
+    { b: 2, h: 7, w: 5, ci: 1, co: 3, f: 1, s: 3, pad: 0 },
+  ];
+  for (const c of cases) {
+    it(`matches cpu for batch ${c.b}, ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}`, async () => {
+      const x = rand([c.b, c.h, c.w, c.ci]), k = rand([c.f, c.f, c.ci, c.co]);
+      await expectSameAsCpu('wasm', () => {
+        const xt = tf.tensor4d(x, [c.b, c.h, c.w, c.ci]), kt = tf.tensor4d(k, [c.f, c.f, c.ci, c.co]);
+        // gradients of a weighted sum of the convolution with respect to input and filter
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad)));
+        return tf.grads(f)([xt, kt]);
+      });
+    });
+  }
+  it('leaves dilated forward convolutions to the backend and agrees with cpu', async () => {
+    const x = rand([2, 9, 9, 2]), k = rand([3, 3, 2, 3]);
+    await expectSameAsCpu('wasm', () => tf.conv2d(tf.tensor4d(x, [2, 9, 9, 2]), tf.tensor4d(k, [3, 3, 2, 3]), 1, 'same', 'NHWC', 2));
+  });
+});
+
+describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
+  // grad: false where tfjs-core itself has no gradient (broadcast batch dimensions)
+  const mm: { a: number[]; b: number[]; ta: boolean; tb: boolean; grad?: false }[] = [
+    { a: [5, 7], b: [7, 3], ta: false, tb: false },
+    { a: [7, 5], b: [7, 3], ta: true, tb: false },
+    { a: [5, 7], b: [3, 7], ta: false, tb: true },
+    { a: [7, 5], b: [3, 7], ta: true, tb: true },
+    { a: [4, 5, 7], b: [4, 7, 3], ta: false, tb: false },
+    { a: [2, 3, 6, 4], b: [2, 3, 6, 5], ta: true, tb: false },
+    { a: [4, 5, 7], b: [7, 3], ta: false, tb: false, grad: false }, // broadcast b: folded into one GEMM
+    { a: [5, 7], b: [4, 7, 3], ta: false, tb: false, grad: false }, // broadcast a
+    { a: [4, 7, 5], b: [1, 7, 3], ta: true, tb: false, grad: false },
+    { a: [1, 1], b: [1, 1], ta: false, tb: false },
+  ];
+  for (const c of mm) {
+    it(`BatchMatMul ${c.a} x ${c.b} (transpose a ${c.ta}, b ${c.tb})${c.grad === false ? '' : ' and its gradients'}`, async () => {
+      const a = rand(c.a), b = rand(c.b);
+      await expectSameAsCpu('native', () => {
+        const at = tf.tensor(a, c.a), bt = tf.tensor(b, c.b);
+        const f = (x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.square(tf.matMul(x, y, c.ta, c.tb)));
+        return [tf.matMul(at, bt, c.ta, c.tb), ...(c.grad === false ? [] : tf.grads(f)([at, bt]))];
+      });
+    });
+  }
+  it('_FusedMatMul with a bias (row and broadcast shapes) and its gradients', async () => {
+    const a = rand([6, 8]), b = rand([8, 5]), bias = rand([5]), colBias = rand([6, 1]);
+    await expectSameAsCpu('native', () => {
+      const at = tf.tensor2d(a, [6, 8]), bt = tf.tensor2d(b, [8, 5]), ct = tf.tensor1d(bias);
+      const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: y as tf.Tensor2D, bias: z })));
+      return [
+        tf.fused.matMul({ a: at, b: bt, bias: ct }),
+        tf.fused.matMul({ a: at, b: bt, bias: tf.tensor2d(colBias, [6, 1]) }),
+        tf.fused.matMul({ a: at, b: bt, bias: ct, activation: 'relu' }),
+        ...tf.grads(f)([at, bt, ct]),
+      ];
+    });
+  });
+  const perms: [number[], number[]][] = [
+    [[3, 4], [1, 0]], [[2, 3, 4], [0, 2, 1]], [[2, 3, 4], [2, 0, 1]], [[2, 3, 4, 5], [0, 2, 1, 3]],
+    [[2, 3, 4, 5, 3], [2, 0, 3, 1, 4]], [[2, 1, 3, 1, 2, 3], [5, 4, 3, 2, 1, 0]], [[4, 5], [0, 1]],
+  ];
+  for (const [shape, perm] of perms) {
+    it(`Transpose ${shape} by ${perm} and its gradient`, async () => {
+      const x = rand(shape), w = rand(perm.map((p) => shape[p]));
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor(x, shape);
+        return [tf.transpose(xt, perm), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.transpose(v, perm), tf.tensor(w, perm.map((p) => shape[p])))))(xt)];
+      });
+    });
+  }
+  it('1024x1024 product agrees with wasm to float32 tolerance', async () => {
+    const a = rand([256, 1024]), b = rand([1024, 128]);
+    const f = () => tf.matMul(tf.tensor2d(a, [256, 1024]), tf.tensor2d(b, [1024, 128]));
+    const w = await on('wasm', f), n = await on('native', f);
+    expect(maxAbsDiff(w[0], n[0])).toBeLessThan(1e-3);
+  });
+});
