@@ -2,6 +2,8 @@
 // The JS side (src/tensor/native.ts) owns shapes and broadcasting; this file only does arithmetic
 // on Float32Array views, with no copies.
 #include <napi.h>
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #ifdef GENLAB_ACCELERATE
@@ -27,8 +29,9 @@ float* F32(const Napi::Value& v, size_t offset, size_t need, const char* what) {
   return arr.Data() + offset;
 }
 
-// sgemmBatch(batch, transA, transB, M, N, K, A, strideA, B, strideB, C, strideC, beta)
+// sgemmBatch(batch, transA, transB, M, N, K, A, strideA, B, strideB, C, strideC, beta, bias?)
 // C[i] = op(A[i]) @ op(B[i]) + beta * C[i] for i < batch; a stride of 0 broadcasts one matrix.
+// With a bias of N values, every row of C starts as the bias (beta is then 1).
 Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t batch = info[0].As<Napi::Number>().Int64Value();
@@ -40,13 +43,23 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
   const int64_t sA = info[7].As<Napi::Number>().Int64Value();
   const int64_t sB = info[9].As<Napi::Number>().Int64Value();
   const int64_t sC = info[11].As<Napi::Number>().Int64Value();
-  const float beta = info.Length() > 12 ? info[12].As<Napi::Number>().FloatValue() : 0.f;
+  float beta = info.Length() > 12 && info[12].IsNumber() ? info[12].As<Napi::Number>().FloatValue() : 0.f;
+  const float* bias = nullptr;
+  if (info.Length() > 13 && info[13].IsTypedArray()) {
+    bias = F32(info[13], 0, N, "bias");
+    if (!bias) return env.Undefined();
+  }
   if (batch <= 0 || M <= 0 || N <= 0) return env.Undefined();
   float* A = F32(info[6], 0, sA * (batch - 1) + int64_t(M) * K, "A");
   float* B = F32(info[8], 0, sB * (batch - 1) + int64_t(K) * N, "B");
   float* C = F32(info[10], 0, sC * (batch - 1) + int64_t(M) * N, "C");
   if (!A || !B || !C) return env.Undefined();
   const int lda = ta ? M : K, ldb = tb ? K : N;
+  if (bias) {
+    for (int64_t i = 0; i < batch; ++i)
+      for (int r = 0; r < M; ++r) std::copy(bias, bias + N, C + i * sC + int64_t(r) * N);
+    beta = 1.f;
+  }
   for (int64_t i = 0; i < batch; ++i) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                 M, N, K, 1.0f, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, N);
@@ -99,6 +112,116 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// sumSquares(x): sum of x[i]^2 in double precision (for the global gradient norm).
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  auto arr = info[0].As<Napi::Float32Array>();
+  const float* x = arr.Data();
+  const size_t n = arr.ElementLength();
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += double(x[i]) * x[i];
+  return Napi::Number::New(info.Env(), s);
+}
+
+// adamStep(p, g, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2, gradScale):
+// one Adam/AdamW update of p, m, v in place, as torch.optim.Adam(W):
+//   g' = gradScale * g (+ wd * p for L2 Adam); m = b1 m + (1 - b1) g'; v = b2 v + (1 - b2) g'^2
+//   p = p (1 - lr wd, AdamW) - lr / bc1 * m / (sqrt(v) / sqrt(bc2) + eps)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto pa = info[0].As<Napi::Float32Array>();
+  const size_t n = pa.ElementLength();
+  float* p = pa.Data();
+  const float* g = F32(info[1], 0, n, "g");
+  float* m = F32(info[2], 0, n, "m");
+  float* v = F32(info[3], 0, n, "v");
+  if (!g || !m || !v) return env.Undefined();
+  const double lr = info[4].As<Napi::Number>().DoubleValue();
+  const float b1 = info[5].As<Napi::Number>().FloatValue(), b2 = info[6].As<Napi::Number>().FloatValue();
+  const float eps = info[7].As<Napi::Number>().FloatValue();
+  const double wd = info[8].As<Napi::Number>().DoubleValue();
+  const bool decoupled = info[9].As<Napi::Boolean>().Value();
+  const double bc1 = info[10].As<Napi::Number>().DoubleValue(), bc2 = info[11].As<Napi::Number>().DoubleValue();
+  const float scale = info[12].As<Napi::Number>().FloatValue();
+  const float stepSize = float(lr / bc1), sqrtBc2 = float(std::sqrt(bc2));
+  const float keep = decoupled ? float(1.0 - lr * wd) : 1.0f, l2 = decoupled ? 0.0f : float(wd);
+  for (size_t i = 0; i < n; ++i) {
+    const float gi = g[i] * scale + l2 * p[i];
+    m[i] = b1 * m[i] + (1.0f - b1) * gi;
+    v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+    p[i] = p[i] * keep - stepSize * (m[i] / (std::sqrt(v[i]) / sqrtBc2 + eps));
+  }
+  return env.Undefined();
+}
+
+// emaStep(shadow, p, decay): shadow = decay * shadow + (1 - decay) * p, in place.
+Napi::Value EmaStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto sa = info[0].As<Napi::Float32Array>();
+  const size_t n = sa.ElementLength();
+  float* s = sa.Data();
+  const float* p = F32(info[1], 0, n, "p");
+  if (!p) return env.Undefined();
+  const float d = info[2].As<Napi::Number>().FloatValue();
+  for (size_t i = 0; i < n; ++i) s[i] = d * s[i] + (1.0f - d) * p[i];
+  return env.Undefined();
+}
+
+// gelu(x, out): 0.5 x (1 + erf(x / sqrt 2)), the exact GELU.
+Napi::Value Gelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xa = info[0].As<Napi::Float32Array>();
+  const size_t n = xa.ElementLength();
+  const float* x = xa.Data();
+  float* out = F32(info[1], 0, n, "out");
+  if (!out) return env.Undefined();
+  for (size_t i = 0; i < n; ++i) out[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  return env.Undefined();
+}
+
+// geluGrad(x, dy, out): dy * (Phi(x) + x phi(x)).
+Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xa = info[0].As<Napi::Float32Array>();
+  const size_t n = xa.ElementLength();
+  const float* x = xa.Data();
+  const float* dy = F32(info[1], 0, n, "dy");
+  float* out = F32(info[2], 0, n, "out");
+  if (!dy || !out) return env.Undefined();
+  for (size_t i = 0; i < n; ++i) {
+    const float cdf = 0.5f * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+    const float pdf = 0.39894228040143268f * std::exp(-0.5f * x[i] * x[i]);
+    out[i] = dy[i] * (cdf + x[i] * pdf);
+  }
+  return env.Undefined();
+}
+
+// reduceSum(x, outer, reduce, inner, out): x viewed as [outer, reduce, inner], summed over the middle axis.
+Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t outer = info[1].As<Napi::Number>().Int64Value();
+  const int64_t reduce = info[2].As<Napi::Number>().Int64Value();
+  const int64_t inner = info[3].As<Napi::Number>().Int64Value();
+  const float* x = F32(info[0], 0, outer * reduce * inner, "x");
+  float* out = F32(info[4], 0, outer * inner, "out");
+  if (!x || !out) return env.Undefined();
+  for (int64_t o = 0; o < outer; ++o) {
+    float* dst = out + o * inner;
+    const float* src = x + o * reduce * inner;
+    if (inner == 1) {
+      double s = 0;
+      for (int64_t r = 0; r < reduce; ++r) s += src[r];
+      dst[0] = float(s);
+    } else {
+      for (int64_t j = 0; j < inner; ++j) dst[j] = 0.f;
+      for (int64_t r = 0; r < reduce; ++r) {
+        const float* row = src + r * inner;
+        for (int64_t j = 0; j < inner; ++j) dst[j] += row[j];
+      }
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -122,6 +245,12 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemmBatch", Napi::Function::New(env, SgemmBatch));
   exports.Set("transpose", Napi::Function::New(env, Transpose));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("emaStep", Napi::Function::New(env, EmaStep));
+  exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

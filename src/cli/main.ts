@@ -1,5 +1,6 @@
 // `genlab`: one file per verb; this file only assembles them.
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
 import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
@@ -20,6 +21,7 @@ registerSample(program);
 registerEval(program);
 registerFinetune(program);
 registerPlot(program);
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

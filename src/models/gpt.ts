@@ -113,8 +113,8 @@ export class Gpt implements TextModel {
     for (let l = 0; l < nLayer; l++) {
       const p = `h.${l}.`;
       const qkv = linear(layerNorm(h, this.p(p + 'ln1.g'), this.p(p + 'ln1.b')), this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
-      const heads = tf.transpose(tf.reshape(qkv, [B, Tn, 3, nHead, hs]), [2, 0, 3, 1, 4]); // (3, B, nh, Tn, hs)
-      let [q, k, v] = tf.unstack(heads) as tf.Tensor4D[];
+      const toHeads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [B, Tn, nHead, hs]), [0, 2, 1, 3]) as tf.Tensor4D;
+      let [q, k, v] = tf.split(qkv, 3, 2).map(toHeads); // (B, nh, Tn, hs) each
       if (past) {
         k = tf.concat([past[l].k, k], 2);
         v = tf.concat([past[l].v, v], 2);

@@ -18,10 +18,7 @@ export function layerNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5):
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 
-/** GELU, exact form 0.5 x (1 + erf(x / sqrt 2)) as PyTorch's F.gelu (Hendrycks & Gimpel 2016). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
-}
+export { gelu } from '../tensor/ops.js';
 
 /**
  * Mean cross-entropy of logits [N, V] against integer targets [N], with a one-op gradient

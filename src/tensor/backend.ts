@@ -8,7 +8,9 @@ import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { availableParallelism } from 'node:os';
-import { loadAddon, setNativeKernels } from './native.js';
+import { loadAddon, nativeInPlaceOps, nativeKernelsActive, setNativeKernels, type InPlaceOps } from './native.js';
+
+export type { InPlaceOps } from './native.js';
 import { registerWasmKernels } from './wasmKernels.js';
 
 export const BACKENDS = ['native', 'wasm', 'cpu'] as const;
@@ -131,4 +133,19 @@ export function backendInfo(): BackendInfo | undefined {
 
 export function nativeAvailable(): boolean {
   return loadAddon().addon !== undefined;
+}
+
+let inPlace: InPlaceOps | undefined;
+
+/**
+ * In-place optimizer and EMA updates when the native kernels are active (one native call per
+ * weight instead of about fifteen tensor ops); undefined otherwise.
+ */
+export function inPlaceOps(): InPlaceOps | undefined {
+  if (!nativeKernelsActive() || tf.getBackend() !== 'wasm') return undefined;
+  if (!inPlace) {
+    const { addon } = loadAddon();
+    if (addon) inPlace = nativeInPlaceOps(addon);
+  }
+  return inPlace;
 }

@@ -13,9 +13,18 @@ import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensor
 export interface NativeAddon {
   sgemmBatch(
     batch: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
-    a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, strideC: number, beta?: number,
+    a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, strideC: number, beta?: number, bias?: Float32Array,
   ): void;
   transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
+  adamStep(
+    p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, beta1: number, beta2: number, eps: number,
+    weightDecay: number, decoupled: boolean, bc1: number, bc2: number, gradScale: number,
+  ): void;
+  emaStep(shadow: Float32Array, p: Float32Array, decay: number): void;
+  gelu(x: Float32Array, out: Float32Array): void;
+  geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
 }
@@ -69,8 +78,8 @@ function view(backend: WasmHost, t: TensorInfo): Float32Array {
   return backend.typedArrayFromHeap(t) as Float32Array;
 }
 
-/** a @ b with tfjs's BatchMatMul semantics, or undefined for a case left to the wasm kernel. */
-function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean): TensorInfo | undefined {
+/** a @ b (+ bias [n]) with tfjs's BatchMatMul semantics, or undefined for a case left to the wasm kernel. */
+function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean, bias?: TensorInfo): TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const ra = a.shape.length, rb = b.shape.length;
   const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -83,12 +92,13 @@ function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: Te
   const out = backend.makeOutput([...outer, m, n], 'float32');
   // Views after makeOutput: growing the heap detaches earlier ones.
   const av = view(backend, a), bv = view(backend, b), ov = view(backend, out);
+  const biasView = bias ? view(backend, bias) : undefined;
   if (batchB === 1 && !transA) {
     // Fold the batch into the rows: one large GEMM instead of many small ones.
-    addon.sgemmBatch(1, false, transB, batchA * m, n, k, av, 0, bv, 0, ov, 0);
+    addon.sgemmBatch(1, false, transB, batchA * m, n, k, av, 0, bv, 0, ov, 0, 0, biasView);
   } else {
     const batch = Math.max(batchA, batchB);
-    addon.sgemmBatch(batch, transA, transB, m, n, k, av, batchA === 1 ? 0 : m * k, bv, batchB === 1 ? 0 : k * n, ov, m * n);
+    addon.sgemmBatch(batch, transA, transB, m, n, k, av, batchA === 1 ? 0 : m * k, bv, batchB === 1 ? 0 : k * n, ov, m * n, 0, biasView);
   }
   return out;
 }
@@ -113,19 +123,70 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { inputs, backend, attrs } = args as unknown as KernelArgs;
         const activation = (attrs?.activation as string | undefined) ?? 'linear';
         if (activation !== 'linear' || inputs.preluActivationWeights) return original('_FusedMatMul')(args) as TensorInfo;
-        const r = batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB));
-        if (!r) return original('_FusedMatMul')(args) as TensorInfo;
         const bias = inputs.bias;
-        if (!bias) return r;
-        const n = r.shape[r.shape.length - 1];
-        if (bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n && bias.shape[bias.shape.length - 1] === n) {
-          const out = view(backend, r), bv = view(backend, bias);
-          for (let i = 0; i < out.length; i += n) for (let j = 0; j < n; j++) out[i + j] += bv[j];
-          return r;
-        }
+        const n = inputs.b.shape[inputs.b.shape.length - (attrs?.transposeB ? 2 : 1)];
+        // A bias of one value per output column goes into the GEMM; any other shape is added after.
+        const rowBias = bias && bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n && bias.shape[bias.shape.length - 1] === n;
+        const r = batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB), rowBias ? bias : undefined);
+        if (!r) return original('_FusedMatMul')(args) as TensorInfo;
+        if (!bias || rowBias) return r;
         const s = add({ inputs: { a: r, b: bias }, backend });
         dispose(backend, r);
         return s;
+      },
+    },
+    {
+      // Sum over a run of adjacent axes without the transpose the wasm kernel makes first
+      // (the bias gradients sum over every leading axis).
+      kernelName: 'Sum',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const x = inputs.x;
+        const r = x.shape.length;
+        const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
+        const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+        if (x.dtype !== 'float32' || !axes.length || !adjacent) return original('Sum')(args) as TensorInfo;
+        const size = (from: number, to: number) => tf.util.sizeFromShape(x.shape.slice(from, to));
+        const outer = size(0, axes[0]), reduce = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, r);
+        const keep = Boolean(attrs?.keepDims);
+        const outShape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+        const out = backend.makeOutput(outShape, 'float32');
+        addon.reduceSum(view(backend, x), outer, reduce, inner, view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'GenlabGelu',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as KernelArgs;
+        const out = backend.makeOutput(inputs.x.shape, 'float32');
+        addon.gelu(view(backend, inputs.x), view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'GenlabGeluGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as KernelArgs;
+        const out = backend.makeOutput(inputs.x.shape, 'float32');
+        addon.geluGrad(view(backend, inputs.x), view(backend, inputs.dy), view(backend, out));
+        return out;
+      },
+    },
+    {
+      // The wasm Identity copies; tfjs calls it to save every tensor a gradient needs (about 400
+      // copies per gpt step). Sharing the buffer by reference count is what the cpu backend does.
+      kernelName: 'Identity',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as KernelArgs;
+        const x = inputs.x;
+        if (x.dtype === 'string') return original('Identity')(args) as TensorInfo;
+        (backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
+        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
       },
     },
     {
@@ -161,18 +222,55 @@ export function setNativeKernels(addon: NativeAddon, on: boolean): string[] {
     ours = overrides(addon, original);
     for (const k of ours) {
       const w = tf.getKernel(k.kernelName, 'wasm');
-      if (!w) throw new Error(`wasm backend has no kernel ${k.kernelName}`);
-      saved.set(k.kernelName, w);
+      if (w) saved.set(k.kernelName, w);
     }
   }
   if (on !== active) {
     for (const k of ours) {
-      tf.unregisterKernel(k.kernelName, 'wasm');
+      const w = saved.get(k.kernelName);
+      if (w || !on) tf.unregisterKernel(k.kernelName, 'wasm');
       // The wasm kernel's setupFunc still runs at backend init: other wasm kernels call into it.
-      const w = saved.get(k.kernelName)!;
-      tf.registerKernel(on ? { ...k, setupFunc: w.setupFunc, disposeFunc: w.disposeFunc } : w);
+      if (on) tf.registerKernel(w ? { ...k, setupFunc: w.setupFunc, disposeFunc: w.disposeFunc } : k);
+      else if (w) tf.registerKernel(w);
     }
     active = on;
   }
   return ours.map((k) => k.kernelName);
+}
+
+/** Parameter updates done in place on the wasm heap, one native call per tensor. */
+export interface InPlaceOps {
+  sumSquares(t: tf.Tensor): number;
+  /** false when a buffer is shared (the caller then falls back to tensor ops) */
+  adamStep(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, h: AdamHyper): boolean;
+  emaStep(shadow: tf.Variable, p: tf.Tensor, decay: number): boolean;
+}
+
+export interface AdamHyper {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; decoupled: boolean; bc1: number; bc2: number; gradScale: number;
+}
+
+interface HeapBackend extends WasmHost { refCount(id: unknown): number }
+
+export function nativeInPlaceOps(addon: NativeAddon): InPlaceOps {
+  const heap = () => tf.backend() as unknown as HeapBackend;
+  const f32 = (t: tf.Tensor) => heap().typedArrayFromHeap(t) as Float32Array;
+  const own = (t: tf.Tensor) => t.dtype === 'float32' && heap().refCount(t.dataId) === 1;
+  return {
+    sumSquares: (t) => addon.sumSquares(f32(t)),
+    adamStep: (p, g, m, v, h) => {
+      if (!active || !own(p) || !own(m) || !own(v) || g.dtype !== 'float32') return false;
+      addon.adamStep(f32(p), f32(g), f32(m), f32(v), h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.bc1, h.bc2, h.gradScale);
+      return true;
+    },
+    emaStep: (s, p, d) => {
+      if (!active || !own(s) || p.dtype !== 'float32') return false;
+      addon.emaStep(f32(s), f32(p), d);
+      return true;
+    },
+  };
+}
+
+export function nativeKernelsActive(): boolean {
+  return active;
 }

@@ -2,6 +2,7 @@
 // with state that a checkpoint saves and restores exactly. The update follows torch.optim.AdamW.
 import * as tf from '@tensorflow/tfjs-core';
 import { ownVariable } from '../nn/layers.js';
+import { inPlaceOps } from '../tensor/backend.js';
 
 export interface AdamConfig {
   /** 'adam' adds weightDecay * w to the gradient (L2); 'adamw' decays the weights directly */
@@ -32,18 +33,25 @@ export class Adam {
     }
   }
 
-  /** One update with learning rate `lr`; `grads` holds a gradient per trainable name. */
-  apply(grads: tf.NamedTensorMap, lr: number): void {
+  /**
+   * One update with learning rate `lr`; `grads` holds a gradient per trainable name, each
+   * multiplied by `gradScale` first (gradient clipping).
+   */
+  apply(grads: tf.NamedTensorMap, lr: number, gradScale = 1): void {
     this.t += 1;
     const { beta1: b1, beta2: b2, eps, weightDecay: wd, kind } = this.cfg;
     const bc1 = 1 - b1 ** this.t, bc2 = 1 - b2 ** this.t;
     const stepSize = lr / bc1, sqrtBc2 = Math.sqrt(bc2);
+    const fast = inPlaceOps();
     tf.tidy(() => {
       for (const name of this.trainable) {
         const p = this.params.get(name)!, m = this.m.get(name)!, v = this.v.get(name)!;
-        let g = grads[name];
-        if (!g) continue;
+        const g0 = grads[name];
+        if (!g0) continue;
         const decays = wd > 0 && this.decay.has(name);
+        const hyper = { lr, beta1: b1, beta2: b2, eps, weightDecay: decays ? wd : 0, decoupled: kind === 'adamw', bc1, bc2, gradScale };
+        if (fast?.adamStep(p, g0, m, v, hyper)) continue;
+        let g = gradScale === 1 ? g0 : tf.mul(g0, gradScale);
         if (decays && kind === 'adam') g = tf.add(g, tf.mul(p, wd));
         m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
         v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
@@ -79,15 +87,17 @@ export class Adam {
   }
 }
 
-/** Scales gradients so that their global L2 norm is at most maxNorm (as torch's clip_grad_norm_); returns the norm before. */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): { grads: tf.NamedTensorMap; norm: tf.Scalar } {
+/** The global L2 norm of the gradients, as a number. */
+export function globalNorm(grads: tf.NamedTensorMap): number {
+  const fast = inPlaceOps();
   const gs = Object.values(grads);
-  const norm = tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
-  if (!(maxNorm > 0)) return { grads, norm };
-  const coef = tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1);
-  const out: tf.NamedTensorMap = {};
-  for (const [k, g] of Object.entries(grads)) out[k] = tf.mul(g, coef);
-  return { grads: out, norm };
+  if (fast && gs.every((g) => g.dtype === 'float32')) return Math.sqrt(gs.reduce((s, g) => s + fast.sumSquares(g), 0));
+  return tf.tidy(() => tf.sqrt(tf.addN(gs.map((g) => tf.sum(tf.square(g))))).dataSync()[0]);
+}
+
+/** The factor that brings the gradient norm to at most maxNorm, as torch's clip_grad_norm_ (1 when maxNorm is 0). */
+export function clipScale(norm: number, maxNorm: number): number {
+  return maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
 }
 
 /** Exponential moving average of weights (Polyak averaging), for sampling. */
@@ -97,8 +107,13 @@ export class Ema {
     for (const [k, p] of params) this.shadow.set(k, ownVariable(p.clone(), false));
   }
   update(params: Map<string, tf.Variable>): void {
+    const fast = inPlaceOps();
     tf.tidy(() => {
-      for (const [k, s] of this.shadow) s.assign(tf.add(tf.mul(s, this.decay), tf.mul(params.get(k)!, 1 - this.decay)));
+      for (const [k, s] of this.shadow) {
+        const p = params.get(k)!;
+        if (fast?.emaStep(s, p, this.decay)) continue;
+        s.assign(tf.add(tf.mul(s, this.decay), tf.mul(p, 1 - this.decay)));
+      }
     });
   }
   dispose(): void {

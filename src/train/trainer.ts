@@ -4,7 +4,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Adam, Ema, clipByGlobalNorm } from './optim.js';
+import { Adam, Ema, clipScale, globalNorm } from './optim.js';
 import { lrAt } from './schedule.js';
 import { CHECKPOINT_FORMAT, saveCheckpoint, type CheckpointData, type CheckpointMeta } from './checkpoint.js';
 import { createProgress, type Progress } from './progress.js';
@@ -119,6 +119,7 @@ export class Trainer {
   private readonly progress: Progress;
   private lastSavedStep = -1;
   private lastVal: number | undefined;
+  private lastGradNorm = NaN;
 
   constructor(private readonly task: TrainTask, readonly cfg: TrainConfig, private readonly opts: TrainOptions) {
     validateTrainConfig(cfg);
@@ -179,17 +180,21 @@ export class Trainer {
   trainStep(): number {
     const lr = this.lr(this.step);
     const vars = this.task.trainable.map((n) => this.task.params.get(n)!);
-    const loss = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => this.task.loss(this.rng, this.cfg.batchSize), vars);
-      const v = value.dataSync()[0];
-      if (!Number.isFinite(v)) return v;
+    // Gradients leave the tidy so that the tensors saved for the backward pass are freed before
+    // the update (the in-place update needs each weight's buffer to itself).
+    const { loss, grads } = tf.tidy(() => {
+      const { value, grads: g } = tf.variableGrads(() => this.task.loss(this.rng, this.cfg.batchSize), vars);
       const named: tf.NamedTensorMap = {};
-      vars.forEach((p, i) => { named[this.task.trainable[i]] = grads[p.name]; });
-      const clipped = this.cfg.gradClip > 0 ? clipByGlobalNorm(named, this.cfg.gradClip).grads : named;
-      this.opt.apply(clipped, lr);
-      return v;
+      vars.forEach((p, i) => { named[this.task.trainable[i]] = g[p.name]; });
+      return { loss: value.dataSync()[0], grads: named };
     });
-    if (!Number.isFinite(loss)) return loss;
+    try {
+      if (!Number.isFinite(loss)) return loss;
+      this.lastGradNorm = globalNorm(grads);
+      this.opt.apply(grads, lr, clipScale(this.lastGradNorm, this.cfg.gradClip));
+    } finally {
+      for (const g of Object.values(grads)) g.dispose();
+    }
     this.ema?.update(this.task.params);
     this.step += 1;
     return loss;
@@ -238,7 +243,7 @@ export class Trainer {
         if (now - windowStart > 10_000) { windowStart = now; windowSteps = 0; }
         this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec });
         this.opts.onStep?.(this.step, loss);
-        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, lr: this.lr(this.step - 1), time: Math.round(seconds() * 10) / 10 });
+        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, lr: this.lr(this.step - 1), grad_norm: Math.round(this.lastGradNorm * 1e4) / 1e4, time: Math.round(seconds() * 10) / 10 });
         const last = this.step === total;
         if (this.task.validate && ((this.cfg.evalEvery > 0 && this.step % this.cfg.evalEvery === 0) || last)) {
           this.lastVal = this.task.validate(this.cfg.evalBatches);

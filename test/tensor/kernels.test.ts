@@ -2,8 +2,10 @@
 // gradients included.
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { backendInfo, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
+import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/rng.js';
+import { gelu, ownVariable } from '../../src/nn/layers.js';
+import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
 
 const rng = new Rng(123);
@@ -123,6 +125,55 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  const sums: [number[], number[] | number, boolean][] = [
+    [[6, 5], 0, false], [[6, 5], 1, true], [[4, 3, 5], [0, 1], false], [[4, 3, 5], [1, 2], true], [[2, 3, 4, 5], [1, 2], false],
+    [[7], 0, false], [[2, 3, 4], [0, 2], false], // non-adjacent axes: left to the wasm kernel
+  ];
+  for (const [shape, axis, keep] of sums) {
+    it(`Sum of ${shape} over ${axis} (keepDims ${keep}) and its gradient`, async () => {
+      const x = rand(shape);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor(x, shape);
+        return [tf.sum(xt, axis, keep), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.sum(v, axis, keep))))(xt)];
+      });
+    });
+  }
+  it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
+    const x = rand([7, 33]).map((v) => v * 3);
+    await expectSameAsCpu('native', () => {
+      const xt = tf.tensor2d(x, [7, 33]);
+      return [gelu(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(gelu(v), v)))(xt)];
+    }, 1e-5);
+  });
+  it('Identity shares the buffer: a clone outlives its source', async () => {
+    await useBackend('native');
+    const a = tf.tensor1d([1, 2, 3]);
+    const b = tf.clone(a);
+    a.dispose();
+    expect(Array.from(b.dataSync())).toEqual([1, 2, 3]);
+    b.dispose();
+  });
+  it('in-place Adam and AdamW updates equal the tensor-op updates on cpu', async () => {
+    const p0 = rand([4, 6]), grads = [rand([4, 6]), rand([4, 6]), rand([4, 6])];
+    const runAdam = async (name: BackendName, kind: 'adam' | 'adamw') => {
+      await useBackend(name);
+      expect(inPlaceOps() !== undefined).toBe(name === 'native'); // the in-place path is the one under test
+      const p = ownVariable(tf.tensor2d(p0, [4, 6]), true);
+      const opt = new Adam(new Map([['w', p]]), ['w'], new Set(['w']), { kind, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1 });
+      for (const g of grads) {
+        const gt = tf.tensor2d(g, [4, 6]);
+        opt.apply({ w: gt }, 1e-2, 0.5);
+        gt.dispose();
+      }
+      const out = Float32Array.from(p.dataSync());
+      opt.dispose(); p.dispose();
+      return out;
+    };
+    for (const kind of ['adam', 'adamw'] as const) {
+      const want = await runAdam('cpu', kind), got = await runAdam('native', kind);
+      expect(maxAbsDiff(got, want)).toBeLessThan(1e-6);
+    }
+  });
   it('1024x1024 product agrees with wasm to float32 tolerance', async () => {
     const a = rand([256, 1024]), b = rand([1024, 128]);
     const f = () => tf.matMul(tf.tensor2d(a, [256, 1024]), tf.tensor2d(b, [1024, 128]));

@@ -1,0 +1,92 @@
+// Runs workloads after warm-up and prints one JSON line each (the peer's fields, plus backend
+// and threads); with `peer`, also runs the PyTorch peer in the same run and prints ratios.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendInfo } from '../src/tensor/backend.js';
+import { WORKLOADS } from './workloads.js';
+
+export interface BenchOptions {
+  only: string[];
+  reps: number;
+  warmup: number;
+  peer: boolean;
+  peerScript: string;
+  profile?: string;
+}
+
+export interface BenchLine {
+  workload: string;
+  impl: string;
+  backend: string;
+  threads: number;
+  params: number;
+  ms_median: number;
+  ms_min: number;
+  unit: string;
+  fallback_kernels: string[];
+}
+
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+
+export function benchNames(only: string[]): string[] {
+  const names = only.length ? only : Object.keys(WORKLOADS);
+  const bad = names.filter((n) => !(n in WORKLOADS));
+  if (bad.length) throw new Error(`unknown workload(s): ${bad.join(', ')}; choose from ${Object.keys(WORKLOADS).join(', ')}`);
+  return names;
+}
+
+export function runOne(name: string, o: BenchOptions, info: BackendInfo): BenchLine {
+  const w = WORKLOADS[name]();
+  try {
+    const reps = w.heavy ? Math.max(2, Math.floor(o.reps / 4)) : o.reps;
+    for (let i = 0; i < (reps > 2 ? o.warmup : 1); i++) w.step();
+    const times: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      w.step();
+      times.push(performance.now() - t0);
+    }
+    return {
+      workload: name, impl: `genlab-tfjs-${tf.version_core}-${info.backend}`, backend: info.backend, threads: info.threads, params: w.params,
+      ms_median: Math.round(median(times) * 100) / 100, ms_min: Math.round(Math.min(...times) * 100) / 100, unit: w.unit,
+      fallback_kernels: info.backend === 'native' ? [] : info.ownKernels,
+    };
+  } finally {
+    w.dispose();
+  }
+}
+
+/** Kernel time table for one workload (tf.profile), top 15 by time. */
+export async function profileOne(name: string): Promise<string[]> {
+  const w = WORKLOADS[name]();
+  try {
+    w.step();
+    const p = await tf.profile(() => { w.step(); });
+    const agg = new Map<string, { ms: number; n: number }>();
+    for (const k of p.kernels) {
+      const a = agg.get(k.name) ?? { ms: 0, n: 0 };
+      a.ms += Number(k.kernelTimeMs) || 0;
+      a.n += 1;
+      agg.set(k.name, a);
+    }
+    const total = [...agg.values()].reduce((s, a) => s + a.ms, 0);
+    return [`kernel                      ms   calls  share  (${name}, one step, ${total.toFixed(1)} ms in kernels)`,
+      ...[...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, a]) => `${k.padEnd(24)} ${a.ms.toFixed(1).padStart(7)} ${String(a.n).padStart(7)} ${((100 * a.ms) / total).toFixed(1).padStart(5)}%`)];
+  } finally {
+    w.dispose();
+  }
+}
+
+export interface PeerLine { workload: string; ms_median: number; params: number; impl: string }
+
+export function runPeer(o: BenchOptions, names: string[]): PeerLine[] {
+  const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+  if (!existsSync(o.peerScript)) throw new Error(`peer script not found: ${o.peerScript}`);
+  const r = spawnSync(python, [o.peerScript, '--threads', '2', '--reps', String(o.reps), '--only', names.join(',')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the peer failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
+  return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as PeerLine);
+}
+
+export const DEFAULT_PEER = join(import.meta.dirname, '..', '..', 'shared', 'peer', 'torch_reference.py');

@@ -1,0 +1,147 @@
+// End to end through the `genlab` command: train, sample, eval, finetune, resume, Ctrl-C, plot, errors.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadCheckpoint, disposeMap } from '../../src/train/checkpoint.js';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'genlab.js');
+const dir = mkdtempSync(join(tmpdir(), 'genlab-cli-'));
+const corpus = join(dir, 'a.txt');
+const second = join(dir, 'b.txt');
+const words = ['the', 'king', 'and', 'queen', 'of', 'hearts', 'play', 'cards', 'in', 'spring'];
+let s = 7;
+const pick = () => { s = (s * 1103515245 + 12345) % 2147483648; return words[s % words.length]; };
+writeFileSync(corpus, Array.from({ length: 1200 }, pick).join(' ') + '\n');
+writeFileSync(second, Array.from({ length: 600 }, () => pick().split('').reverse().join('')).join(' ') + '\n');
+const gptSets = ['--set', 'nLayer=1', '--set', 'nEmbd=32', '--set', 'nHead=2', '--set', 'blockSize=16', '--set', 'batchSize=4', '--set', 'evalBatches=2'];
+const lstmSets = ['--set', 'embed=8', '--set', 'hidden=16', '--set', 'blockSize=16', '--set', 'batchSize=4', '--set', 'evalBatches=2'];
+
+function run(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, GENLAB_DEBUG: '' } });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+function expectUserError(r: { code: number; err: string }, pattern: RegExp): void {
+  expect(r.code).toBe(1);
+  expect(r.err).toMatch(/^genlab: error: /m);
+  expect(r.err).toMatch(pattern);
+  expect(r.err).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('genlab CLI', () => {
+  it('lists its verbs', () => {
+    const r = run('--help');
+    for (const verb of ['info', 'train', 'sample', 'eval', 'finetune', 'plot']) expect(r.out).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
+  });
+
+  it('reports its backend', () => {
+    const r = run('info', '--json');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.out);
+    expect(['native', 'wasm', 'cpu']).toContain(info.backend);
+    expect(info.tfjs).toBe('4.22.0');
+  });
+
+  it('trains a gpt, samples deterministically, evaluates, fine-tunes the head only, and plots', () => {
+    const run1 = join(dir, 'gpt');
+    const t = run('train', 'gpt', '--data', corpus, '--out', run1, '--steps', '4', ...gptSets);
+    expect(t.code).toBe(0);
+    expect(t.out).toBe(''); // progress goes to stderr
+    expect(t.err).toMatch(/done: step 4/);
+
+    const a = run('sample', run1, '--prompt', 'the ', '--tokens', '40', '--seed', '3', '--top-k', '5', '--temperature', '0.8');
+    expect(a.code).toBe(0);
+    expect(a.out.startsWith('the ')).toBe(true);
+    expect(a.out.trimEnd().length).toBe(44);
+    expect(run('sample', run1, '--prompt', 'the ', '--tokens', '40', '--seed', '3', '--top-k', '5', '--temperature', '0.8').out).toBe(a.out);
+
+    const e = run('eval', run1, '--data', corpus);
+    expect(e.code).toBe(0);
+    const ev = JSON.parse(e.out);
+    expect(ev.loss).toBeGreaterThan(0);
+    expect(ev.perplexity).toBeCloseTo(Math.exp(ev.loss), 2);
+
+    const ft = join(dir, 'gpt-head');
+    const f = run('finetune', run1, '--data', second, '--out', ft, '--train', 'head', '--steps', '3', '--quiet');
+    expect(f.code).toBe(0);
+    const m = /trainable weights: ([\d,]+) of ([\d,]+)/.exec(f.err)!;
+    const [trainable, total] = [m[1], m[2]].map((x) => Number(x.replace(/,/g, '')));
+    expect(trainable).toBeLessThan(total / 5);
+    const before = loadCheckpoint(join(run1, 'checkpoint')), after = loadCheckpoint(join(ft, 'checkpoint'));
+    const head = new Set(['ln_f.g', 'ln_f.b', 'head.w']);
+    for (const [name, t0] of Object.entries(before.weights)) {
+      if (head.has(name)) continue;
+      expect(Array.from(after.weights[name].dataSync()), name).toEqual(Array.from(t0.dataSync()));
+    }
+    // the head did train: the final norm moved, and the untied output matrix is no longer the embedding
+    expect(Array.from(after.weights['ln_f.g'].dataSync())).not.toEqual(Array.from(before.weights['ln_f.g'].dataSync()));
+    expect(after.weights['head.w'].shape).toEqual([32, before.weights.wte.shape[0]]);
+    expect(after.meta.finetunedFrom).toContain('gpt');
+    [before, after].forEach((c) => { disposeMap(c.weights); disposeMap(c.optimizer); disposeMap(c.ema); });
+
+    const p = run('plot', run1);
+    expect(p.code).toBe(0);
+    expect(readFileSync(p.out.trim()).subarray(1, 4).toString()).toBe('PNG');
+  });
+
+  it('trains an LSTM, resumes it, and grows it while fine-tuning everything', () => {
+    const r = join(dir, 'lstm');
+    expect(run('train', 'lstm', '--data', corpus, '--out', r, '--steps', '3', ...lstmSets).code).toBe(0);
+    const again = run('train', 'lstm', '--data', corpus, '--out', r, '--steps', '3');
+    expectUserError(again, /already holds a checkpoint; pass --resume/);
+    const res = run('train', 'lstm', '--data', corpus, '--out', r, '--steps', '5', '--resume');
+    expect(res.code).toBe(0);
+    expect(res.err).toMatch(/resuming lstm from step 3/);
+    expect(res.err).toMatch(/done: step 5/);
+    const g = run('finetune', r, '--data', second, '--out', join(dir, 'lstm-grown'), '--train', 'all', '--grow', 'hidden=24', '--grow', 'layers=3', '--steps', '2', '--quiet');
+    expect(g.code).toBe(0);
+    expect(g.err).toMatch(/grew the lstm to 3 layer\(s\) of 24/);
+    expect(run('sample', join(dir, 'lstm-grown'), '--tokens', '10').code).toBe(0);
+  });
+
+  it('saves a checkpoint on Ctrl-C and resumes from it', async () => {
+    const r = join(dir, 'sigint');
+    const child = spawn(process.execPath, [bin, 'train', 'gpt', '--data', corpus, '--out', r, '--steps', '100000', ...gptSets, '--set', 'logEvery=1']);
+    let err = '';
+    await new Promise<void>((resolve) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/step 3\//.test(err) && !child.killed) { child.kill('SIGINT'); resolve(); }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(130);
+    expect(err).toMatch(/interrupted at step \d+; checkpoint saved/);
+    const ck = loadCheckpoint(join(r, 'checkpoint'));
+    const step = ck.meta.step;
+    expect(step).toBeGreaterThanOrEqual(3);
+    disposeMap(ck.weights); disposeMap(ck.optimizer);
+    const res = run('train', 'gpt', '--data', corpus, '--out', r, '--resume', '--steps', String(step + 2));
+    expect(res.code).toBe(0);
+    expect(res.err).toMatch(new RegExp(`done: step ${step + 2}`));
+  });
+
+  it('gives one clear line for bad input', () => {
+    const empty = join(dir, 'empty.txt');
+    writeFileSync(empty, '');
+    expectUserError(run('train', 'gpt', '--data', empty, '--out', join(dir, 'x')), /is empty/);
+    expectUserError(run('train', 'gpt', '--data', join(dir, 'missing.txt'), '--out', join(dir, 'x')), /no such file/);
+    expectUserError(run('train', 'gan', '--data', corpus, '--out', join(dir, 'x')), /unknown model family "gan"/);
+    expectUserError(run('train', 'gpt', '--data', corpus, '--out', join(dir, 'x'), '--set', 'layers=3'), /unknown --set key "layers"; valid keys: .*nLayer/);
+    expectUserError(run('sample', join(dir, 'nowhere')), /no checkpoint directory/);
+    const u = join(dir, 'unicode.txt');
+    writeFileSync(u, 'the king 🂡 and queen ñ '.repeat(50));
+    expectUserError(run('finetune', join(dir, 'gpt'), '--data', u, '--out', join(dir, 'y'), '--train', 'head'), /outside the model's vocabulary of \d+: .*"🂡".*"ñ".*--drop-unknown/);
+    expect(run('finetune', join(dir, 'gpt'), '--data', u, '--out', join(dir, 'y'), '--train', 'head', '--steps', '1', '--drop-unknown', '--quiet').code).toBe(0);
+    expectUserError(run('sample', join(dir, 'gpt'), '--prompt', 'XYZ'), /outside the model's vocabulary/);
+    const bad = run('sample', join(dir, 'gpt'), '--tokens', 'ten');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--tokens must be a whole number/);
+    // a corrupted checkpoint is refused, naming the file
+    const w = join(dir, 'gpt', 'checkpoint', 'weights.bin');
+    const buf = readFileSync(w); buf[10] ^= 1; writeFileSync(w, buf);
+    expectUserError(run('eval', join(dir, 'gpt'), '--data', corpus), /weights\.bin is corrupted or truncated/);
+  });
+});
