@@ -222,6 +222,68 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// lstmCell(xw, hw, cPrev, B, H, h, c, act): one LSTM step in PyTorch's gate order (i, f, g, o).
+// a = xw + hw; i, f, o = sigmoid; g = tanh; c = f cPrev + i g; h = o tanh(c).
+// act [B, 5H] keeps i, f, g, o, c for the backward step.
+Napi::Value LstmCell(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t B = info[3].As<Napi::Number>().Int64Value(), H = info[4].As<Napi::Number>().Int64Value();
+  const float* xw = F32(info[0], 0, B * 4 * H, "xw");
+  const float* hw = F32(info[1], 0, B * 4 * H, "hw");
+  const float* cp = F32(info[2], 0, B * H, "cPrev");
+  float* h = F32(info[5], 0, B * H, "h");
+  float* c = F32(info[6], 0, B * H, "c");
+  float* act = F32(info[7], 0, B * 5 * H, "act");
+  if (!xw || !hw || !cp || !h || !c || !act) return env.Undefined();
+  for (int64_t b = 0; b < B; ++b) {
+    const float* x = xw + b * 4 * H;
+    const float* y = hw + b * 4 * H;
+    float* a = act + b * 5 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const float i = sigmoidf(x[j] + y[j]);
+      const float f = sigmoidf(x[H + j] + y[H + j]);
+      const float g = std::tanh(x[2 * H + j] + y[2 * H + j]);
+      const float o = sigmoidf(x[3 * H + j] + y[3 * H + j]);
+      const float cc = f * cp[b * H + j] + i * g;
+      a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o; a[4 * H + j] = cc;
+      c[b * H + j] = cc;
+      h[b * H + j] = o * std::tanh(cc);
+    }
+  }
+  return env.Undefined();
+}
+
+// lstmCellGrad(act, cPrev, dh, dc, B, H, dGates, dcPrev): the backward step of lstmCell.
+Napi::Value LstmCellGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t B = info[4].As<Napi::Number>().Int64Value(), H = info[5].As<Napi::Number>().Int64Value();
+  const float* act = F32(info[0], 0, B * 5 * H, "act");
+  const float* cp = F32(info[1], 0, B * H, "cPrev");
+  const float* dh = F32(info[2], 0, B * H, "dh");
+  const float* dc = F32(info[3], 0, B * H, "dc");
+  float* dg = F32(info[6], 0, B * 4 * H, "dGates");
+  float* dcp = F32(info[7], 0, B * H, "dcPrev");
+  if (!act || !cp || !dh || !dc || !dg || !dcp) return env.Undefined();
+  for (int64_t b = 0; b < B; ++b) {
+    const float* a = act + b * 5 * H;
+    float* d = dg + b * 4 * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], cc = a[4 * H + j];
+      const float tc = std::tanh(cc);
+      const float dhj = dh[b * H + j];
+      const float dct = dc[b * H + j] + dhj * o * (1.0f - tc * tc);
+      d[j] = dct * g * i * (1.0f - i);
+      d[H + j] = dct * cp[b * H + j] * f * (1.0f - f);
+      d[2 * H + j] = dct * i * (1.0f - g * g);
+      d[3 * H + j] = dhj * tc * o * (1.0f - o);
+      dcp[b * H + j] = dct * f;
+    }
+  }
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -251,6 +313,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("lstmCell", Napi::Function::New(env, LstmCell));
+  exports.Set("lstmCellGrad", Napi::Function::New(env, LstmCellGrad));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ownVariable, linear, uniform, type Weights } from '../nn/layers.js';
 import { check } from '../util/config.js';
+import { lstmCell } from '../tensor/ops.js';
 import type { Rng } from '../util/rng.js';
 import type { TextModel, TokenStream } from './types.js';
 
@@ -102,10 +103,7 @@ export class Lstm implements TextModel {
       const n = tf.tanh(tf.add(xn, tf.mul(r, hn)));
       return { h: tf.add(n, tf.mul(z, tf.sub(h, n))) as tf.Tensor2D, c };
     }
-    const g = tf.add(xw, hw);
-    const [i, f, gg, o] = tf.split(g, [H, H, H, H], 1);
-    const c2 = tf.add(tf.mul(tf.sigmoid(f), c), tf.mul(tf.sigmoid(i), tf.tanh(gg))) as tf.Tensor2D;
-    return { h: tf.mul(tf.sigmoid(o), tf.tanh(c2)) as tf.Tensor2D, c: c2 };
+    return lstmCell(xw, hw as tf.Tensor2D, c);
   }
 
   /** x [B, T] -> logits [B, T, V] and the final state. */

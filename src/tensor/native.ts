@@ -25,6 +25,8 @@ export interface NativeAddon {
   gelu(x: Float32Array, out: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
+  lstmCell(xw: Float32Array, hw: Float32Array, cPrev: Float32Array, b: number, h: number, hOut: Float32Array, cOut: Float32Array, act: Float32Array): void;
+  lstmCellGrad(act: Float32Array, cPrev: Float32Array, dh: Float32Array, dc: Float32Array, b: number, h: number, dGates: Float32Array, dcPrev: Float32Array): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
 }
@@ -103,6 +105,37 @@ function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: Te
   return out;
 }
 
+/**
+ * Copies x[begin : begin + size] into a new output of `outShape` (its size must match), reading
+ * the input through a heap view. The wasm Slice first copies the whole input out of the heap
+ * (readSync), which made each of an LSTM's 64 per-step slices cost a full copy of its input.
+ */
+function sliceInto(backend: WasmHost, x: TensorInfo, begin: number[], size: number[], outShape: number[]): TensorInfo {
+  const out = backend.makeOutput(outShape, x.dtype);
+  const src = backend.typedArrayFromHeap(x), dst = backend.typedArrayFromHeap(out);
+  const r = x.shape.length;
+  const strides = tf.util.computeStrides(x.shape);
+  // innermost contiguous run: trailing full dimensions, times the first partial one
+  let d = r - 1, run = 1;
+  while (d >= 0 && size[d] === x.shape[d]) run *= size[d--];
+  if (d >= 0) run *= size[d];
+  const outerDims = d >= 0 ? d : 0; // dimensions [0, outerDims) are iterated
+  const idx = new Array<number>(outerDims).fill(0);
+  const count = tf.util.sizeFromShape(size) / run;
+  let o = 0;
+  for (let n = 0; n < count; n++) {
+    let off = d >= 0 ? begin[d] * (strides[d] ?? 1) : 0;
+    for (let k = 0; k < outerDims; k++) off += (begin[k] + idx[k]) * strides[k];
+    dst.set(src.subarray(off, off + run), o);
+    o += run;
+    for (let k = outerDims - 1; k >= 0; k--) {
+      if (++idx[k] < size[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
   const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
     tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
@@ -177,6 +210,78 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
       },
     },
     {
+      kernelName: 'Slice',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const x = inputs.x;
+        if (x.dtype === 'string') return original('Slice')(args) as TensorInfo;
+        const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs?.begin as number[], attrs?.size as number[]);
+        return sliceInto(backend, x, begin, size, size);
+      },
+    },
+    {
+      kernelName: 'SplitV',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const x = inputs.x;
+        if (x.dtype === 'string') return original('SplitV')(args) as TensorInfo[];
+        const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
+        const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs?.numOrSizeSplits as number[] | number, axis);
+        const begin = new Array<number>(x.shape.length).fill(0);
+        return sizes.map((n) => {
+          const size = [...x.shape];
+          size[axis] = n;
+          const out = sliceInto(backend, x, [...begin], size, size);
+          begin[axis] += n;
+          return out;
+        });
+      },
+    },
+    {
+      kernelName: 'Unpack',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const x = inputs.value;
+        if (x.dtype === 'string') return original('Unpack')(args) as TensorInfo[];
+        const r = x.shape.length;
+        const axis = ((attrs?.axis as number) + r) % r;
+        const outShape = x.shape.filter((_, i) => i !== axis);
+        const size = [...x.shape];
+        size[axis] = 1;
+        return Array.from({ length: x.shape[axis] }, (_, i) => {
+          const begin = new Array<number>(r).fill(0);
+          begin[axis] = i;
+          return sliceInto(backend, x, begin, size, outShape);
+        });
+      },
+    },
+    {
+      // One LSTM step: outputs h, c and the activations the backward step needs.
+      kernelName: 'GenlabLstmCell',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as KernelArgs;
+        const [B, H] = inputs.c.shape;
+        const h = backend.makeOutput([B, H], 'float32'), c = backend.makeOutput([B, H], 'float32'), act = backend.makeOutput([B, 5 * H], 'float32');
+        addon.lstmCell(view(backend, inputs.xw), view(backend, inputs.hw), view(backend, inputs.c), B, H, view(backend, h), view(backend, c), view(backend, act));
+        return [h, c, act];
+      },
+    },
+    {
+      kernelName: 'GenlabLstmCellGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend } = args as unknown as KernelArgs;
+        const [B, H] = inputs.c.shape;
+        const dGates = backend.makeOutput([B, 4 * H], 'float32'), dc = backend.makeOutput([B, H], 'float32');
+        addon.lstmCellGrad(view(backend, inputs.act), view(backend, inputs.c), view(backend, inputs.dh), view(backend, inputs.dc), B, H, view(backend, dGates), view(backend, dc));
+        return [dGates, dc];
+      },
+    },
+    {
       // The wasm Identity copies; tfjs calls it to save every tensor a gradient needs (about 400
       // copies per gpt step). Sharing the buffer by reference count is what the cpu backend does.
       kernelName: 'Identity',
@@ -214,6 +319,7 @@ let active = false;
  */
 export function setNativeKernels(addon: NativeAddon, on: boolean): string[] {
   if (!ours) {
+    registerGradients();
     const original = (name: string): KernelFunc => {
       const k = saved.get(name);
       if (!k) throw new Error(`wasm backend has no kernel ${name}`);
@@ -273,4 +379,20 @@ export function nativeInPlaceOps(addon: NativeAddon): InPlaceOps {
 
 export function nativeKernelsActive(): boolean {
   return active;
+}
+
+function registerGradients(): void {
+  tf.registerGradient({
+    kernelName: 'GenlabLstmCell',
+    inputsToSave: ['c'],
+    outputsToSave: [false, false, true],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+      const [dh, dc] = dy as tf.Tensor[];
+      const [c, act] = saved;
+      // Computed here, in the enclosing scope: each thunk below runs in a tidy of its own, which
+      // would dispose an output that another thunk still has to return.
+      const [dGates, dcPrev] = tf.engine().runKernel('GenlabLstmCellGrad', { act, c, dh, dc }) as tf.Tensor[];
+      return { xw: () => dGates, hw: () => tf.clone(dGates), c: () => dcPrev };
+    },
+  });
 }

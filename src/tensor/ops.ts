@@ -20,3 +20,20 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   }
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1));
 }
+
+/**
+ * One LSTM step from its two gate projections xw and hw [B, 4H] (gate order i, f, g, o as in
+ * PyTorch) and the previous cell state c [B, H]: one fused kernel (forward and backward) where
+ * the backend has it, about a dozen ops otherwise.
+ */
+export function lstmCell(xw: tf.Tensor2D, hw: tf.Tensor2D, c: tf.Tensor2D): { h: tf.Tensor2D; c: tf.Tensor2D } {
+  const H = c.shape[1];
+  if (hasKernel('GenlabLstmCell')) {
+    // A kernel with three outputs (h, c, saved activations); its gradient is registered with it.
+    const [h2, c2] = tf.engine().runKernel('GenlabLstmCell', { xw, hw, c }) as tf.Tensor2D[];
+    return { h: h2, c: c2 };
+  }
+  const [i, fg, g, o] = tf.split(tf.add(xw, hw), [H, H, H, H], 1);
+  const c2 = tf.add(tf.mul(tf.sigmoid(fg), c), tf.mul(tf.sigmoid(i), tf.tanh(g))) as tf.Tensor2D;
+  return { h: tf.mul(tf.sigmoid(o), tf.tanh(c2)) as tf.Tensor2D, c: c2 };
+}

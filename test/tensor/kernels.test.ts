@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
+import { lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
 
@@ -138,6 +139,43 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  const slices: [number[], number[], number[]][] = [
+    [[6, 5], [2, 0], [3, 5]], [[6, 5], [1, 2], [4, 2]], [[4, 3, 5], [1, 0, 0], [2, 3, 5]], [[4, 3, 5], [0, 1, 2], [4, 2, 3]],
+    [[2, 3, 4, 5], [1, 1, 0, 1], [1, 2, 4, 3]], [[7], [3], [2]],
+  ];
+  for (const [shape, begin, size] of slices) {
+    it(`Slice of ${shape} at ${begin} size ${size}, with its gradient`, async () => {
+      const x = rand(shape);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor(x, shape);
+        return [tf.slice(xt, begin, size), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.slice(v, begin, size))))(xt)];
+      });
+    });
+  }
+  for (const axis of [0, 1, 2]) {
+    it(`unstack and split along axis ${axis}, with gradients`, async () => {
+      const x = rand([4, 6, 3]), w = rand([4, 6, 3]);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor3d(x, [4, 6, 3]);
+        const f = (v: tf.Tensor) => tf.addN(tf.unstack(tf.mul(v, tf.tensor3d(w, [4, 6, 3])), axis).map((t, i) => tf.mul(tf.sum(t), i + 1)));
+        const sizes = [[1, 3], [1, 2, 3], [2, 1]][axis];
+        const g = (v: tf.Tensor) => tf.addN(tf.split(v, sizes, axis).map((t, i) => tf.sum(tf.mul(t, i + 1))));
+        return [...tf.unstack(xt, axis), ...tf.split(xt, sizes, axis), tf.grad(f)(xt), tf.grad(g)(xt)];
+      });
+    });
+  }
+  it('LSTM cell (fused kernel) equals the composite cell on cpu, gradients included', async () => {
+    const B = 3, H = 5, xw = rand([B, 4 * H]), hw = rand([B, 4 * H]), c = rand([B, H]), wh = rand([B, H]), wc = rand([B, H]);
+    await expectSameAsCpu('native', () => {
+      const ts = [tf.tensor2d(xw, [B, 4 * H]), tf.tensor2d(hw, [B, 4 * H]), tf.tensor2d(c, [B, H])] as tf.Tensor2D[];
+      const f = (a: tf.Tensor, b: tf.Tensor, cc: tf.Tensor) => {
+        const r = lstmCell(a as tf.Tensor2D, b as tf.Tensor2D, cc as tf.Tensor2D);
+        return tf.add(tf.sum(tf.mul(r.h, tf.tensor2d(wh, [B, H]))), tf.sum(tf.mul(r.c, tf.tensor2d(wc, [B, H]))));
+      };
+      const r = lstmCell(ts[0], ts[1], ts[2]);
+      return [r.h, r.c, ...tf.grads(f)(ts)];
+    }, 1e-5);
+  });
   it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
     const x = rand([7, 33]).map((v) => v * 3);
     await expectSameAsCpu('native', () => {
