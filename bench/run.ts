@@ -48,7 +48,9 @@ export function runOne(name: string, o: BenchOptions, info: BackendInfo): BenchL
       w.step();
       times.push(performance.now() - t0);
     }
+    const extra = name === 'matmul1024' ? { gflops: Math.round((2 * 1024 ** 3) / median(times) / 1e4) / 100 } : {};
     return {
+      ...extra,
       workload: name, impl: `genlab-tfjs-${tf.version_core}-${info.backend}`, backend: info.backend, threads: info.threads, params: w.params,
       ms_median: Math.round(median(times) * 100) / 100, ms_min: Math.round(Math.min(...times) * 100) / 100, unit: w.unit,
       fallback_kernels: info.backend === 'native' ? [] : info.ownKernels,
@@ -81,7 +83,12 @@ export async function profileOne(name: string): Promise<string[]> {
 
 export interface PeerLine { workload: string; ms_median: number; params: number; impl: string }
 
-export function runPeer(o: BenchOptions, names: string[]): PeerLine[] {
+/** The workloads the PyTorch peer defines (the others are genlab's own). */
+export const PEER_WORKLOADS = ['charlstm', 'gpt', 'dcgan', 'vae', 'unet', 'ddim', 'gpt_generate'];
+
+export function runPeer(o: BenchOptions, allNames: string[]): PeerLine[] {
+  const names = allNames.filter((n) => PEER_WORKLOADS.includes(n));
+  if (!names.length) return [];
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
   if (!existsSync(o.peerScript)) throw new Error(`peer script not found: ${o.peerScript}`);
   const r = spawnSync(python, [o.peerScript, '--threads', '2', '--reps', String(o.reps), '--only', names.join(',')], { encoding: 'utf8' });

@@ -5,6 +5,10 @@ import { Gpt, defaultGptConfig, initGptWeights } from '../src/models/gpt.js';
 import { Lstm, defaultLstmConfig, initLstmWeights } from '../src/models/lstm.js';
 import { drawToken } from '../src/models/sampling.js';
 import { countParams } from '../src/nn/layers.js';
+import { Dcgan, bceWithLogits, defaultDcganConfig, initDcganWeights } from '../src/models/dcgan.js';
+import { Unet, defaultUnetConfig, initUnetWeights, linearBetas } from '../src/models/unet.js';
+import { Vae, defaultVaeConfig, initVaeWeights } from '../src/models/vae.js';
+import { Adam } from '../src/train/optim.js';
 import { batchLoss } from '../src/train/textTask.js';
 import { createProgress } from '../src/train/progress.js';
 import { Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../src/train/trainer.js';
@@ -45,6 +49,25 @@ function textTrainStep(model: Gpt | Lstm, batch: number, block: number, opt: Par
   return trainerStep(name, unit, model.params, () => batchLoss(model, { x, y, batch, block }), opt.optimizer === 'adamw' ? model.decayNames() : [], opt);
 }
 
+/** One Adam step of `opt` on `loss` (gradients leave the tidy first, as in the Trainer). */
+function adamStep(vars: Map<string, tf.Variable>, opt: Adam, lr: number, loss: () => tf.Scalar): void {
+  const names = [...vars.keys()], list = names.map((n) => vars.get(n)!);
+  const { value, grads } = tf.tidy(() => {
+    const r = tf.variableGrads(loss, list);
+    const named: tf.NamedTensorMap = {};
+    list.forEach((v, i) => { named[names[i]] = r.grads[v.name]; });
+    return { value: r.value, grads: named };
+  });
+  value.dataSync();
+  value.dispose();
+  opt.apply(grads, lr);
+  for (const g of Object.values(grads)) g.dispose();
+}
+
+function adam(vars: Map<string, tf.Variable>, beta1 = 0.9): Adam {
+  return new Adam(vars, [...vars.keys()], new Set(), { kind: 'adam', beta1, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+}
+
 export const WORKLOADS: Record<string, () => Workload> = {
   charlstm: () => {
     const c = defaultLstmConfig();
@@ -53,6 +76,90 @@ export const WORKLOADS: Record<string, () => Workload> = {
   gpt: () => {
     const c = defaultGptConfig();
     return textTrainStep(new Gpt(c, initGptWeights(c, new Rng(0))), 12, 64, { optimizer: 'adamw', lr: 1e-3, weightDecay: 0.01 }, 'ms/step (batch 12 x block 64)', 'gpt');
+  },
+  dcgan: () => {
+    const c = defaultDcganConfig();
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(0)));
+    const G = m.subset('g.'), D = m.subset('d.');
+    const optG = adam(G, 0.5), optD = adam(D, 0.5);
+    const real = tf.sub(tf.mul(tf.randomUniform([64, 28, 28, 1], 0, 1, 'float32', 1), 2), 1) as tf.Tensor4D;
+    return {
+      name: 'dcgan', unit: 'ms/step (batch 64, one D and one G update)', heavy: false, params: countParams(m.params),
+      step: () => {
+        const z = tf.randomNormal([64, c.z]) as tf.Tensor2D;
+        const fake = tf.tidy(() => m.generate(z));
+        adamStep(D, optD, 2e-4, () => tf.add(bceWithLogits(m.discriminate(real), 1), bceWithLogits(m.discriminate(fake), 0)) as tf.Scalar);
+        fake.dispose();
+        adamStep(G, optG, 2e-4, () => bceWithLogits(m.discriminate(m.generate(z)), 1));
+        z.dispose();
+      },
+      dispose: () => { optG.dispose(); optD.dispose(); m.dispose(); real.dispose(); },
+    };
+  },
+  vae: () => {
+    const c = defaultVaeConfig();
+    const m = new Vae(c, initVaeWeights(c, new Rng(0)));
+    const opt = adam(m.params);
+    const x = tf.cast(tf.greater(tf.randomUniform([128, 28, 28, 1], 0, 1, 'float32', 2), 0.5), 'float32') as tf.Tensor4D;
+    return {
+      name: 'vae', unit: 'ms/step (batch 128)', heavy: false, params: countParams(m.params),
+      step: () => adamStep(m.params, opt, 1e-3, () => m.loss(x, tf.randomNormal([128, c.latent]) as tf.Tensor2D)),
+      dispose: () => { opt.dispose(); m.dispose(); x.dispose(); },
+    };
+  },
+  unet: () => {
+    const c = defaultUnetConfig();
+    const m = new Unet(c, initUnetWeights(c, new Rng(0)));
+    const opt = adam(m.params);
+    const { alphasCumprod } = linearBetas();
+    const abar = tf.tensor1d(Float32Array.from(alphasCumprod));
+    const x0 = tf.sub(tf.mul(tf.randomUniform([32, 32, 32, 1], 0, 1, 'float32', 3), 2), 1) as tf.Tensor4D;
+    const rng = new Rng(4);
+    return {
+      name: 'unet', unit: 'ms/step (batch 32, 32x32x1)', heavy: false, params: countParams(m.params),
+      step: () => adamStep(m.params, opt, 2e-4, () => {
+        const t = tf.tensor1d(Int32Array.from({ length: 32 }, () => rng.int(1000)), 'int32');
+        const eps = tf.randomNormal([32, 32, 32, 1]);
+        const a = tf.reshape(tf.gather(abar, t), [32, 1, 1, 1]);
+        const xt = tf.add(tf.mul(tf.sqrt(a), x0), tf.mul(tf.sqrt(tf.sub(1, a)), eps)) as tf.Tensor4D;
+        return tf.mean(tf.squaredDifference(m.forward(xt, t), eps)) as tf.Scalar;
+      }),
+      dispose: () => { opt.dispose(); m.dispose(); abar.dispose(); x0.dispose(); },
+    };
+  },
+  ddim: () => {
+    const c = defaultUnetConfig();
+    const m = new Unet(c, initUnetWeights(c, new Rng(0)));
+    const { alphasCumprod } = linearBetas();
+    const ts = Array.from({ length: 50 }, (_, i) => Math.trunc(999 - (999 * i) / 49)); // torch.linspace(999, 0, 50).long()
+    return {
+      name: 'ddim', unit: 'ms per 16 images (50 DDIM steps)', heavy: true, params: countParams(m.params),
+      step: () => {
+        let x = tf.randomNormal([16, 32, 32, 1]) as tf.Tensor4D;
+        ts.forEach((t, i) => {
+          const a = alphasCumprod[t], aPrev = i + 1 < ts.length ? alphasCumprod[ts[i + 1]] : 1;
+          const next = tf.tidy(() => {
+            const eps = m.forward(x, tf.fill([16], t, 'int32') as tf.Tensor1D);
+            const x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
+            return tf.add(tf.mul(x0, Math.sqrt(aPrev)), tf.mul(eps, Math.sqrt(1 - aPrev))) as tf.Tensor4D;
+          });
+          x.dispose();
+          x = next;
+        });
+        x.dataSync();
+        x.dispose();
+      },
+      dispose: () => m.dispose(),
+    };
+  },
+  matmul1024: () => {
+    // Not a peer workload: the raw speed of a 1024x1024 float32 product (2 * 1024^3 flops).
+    const a = tf.randomNormal([1024, 1024]), b = tf.randomNormal([1024, 1024]);
+    return {
+      name: 'matmul1024', unit: 'ms per 1024x1024 product', heavy: false, params: 0,
+      step: () => { const c = tf.matMul(a, b); c.dataSync(); c.dispose(); },
+      dispose: () => { a.dispose(); b.dispose(); },
+    };
   },
   gpt_generate: () => {
     const c = defaultGptConfig();

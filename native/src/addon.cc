@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 #ifdef GENLAB_ACCELERATE
 #include <Accelerate/Accelerate.h>
 #else
@@ -222,6 +223,123 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---------------------------------------------------------------- convolution (NHWC, im2col + GEMM)
+
+struct ConvGeom {
+  int64_t B, H, W, C, OH, OW, OC, KH, KW, SH, SW, PT, PL, DH, DW;
+  int64_t rows() const { return B * OH * OW; }
+  int64_t cols() const { return KH * KW * C; }
+};
+
+ConvGeom Geom(const Napi::Array& g) {
+  auto at = [&](uint32_t i) { return g.Get(i).As<Napi::Number>().Int64Value(); };
+  return {at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7), at(8), at(9), at(10), at(11), at(12), at(13), at(14)};
+}
+
+// cols[(b, oh, ow), (kh, kw, c)] = x[b, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, c] (0 outside)
+void Im2col(const ConvGeom& g, const float* x, float* cols) {
+  const int64_t K = g.cols();
+  for (int64_t b = 0; b < g.B; ++b)
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        float* row = cols + ((b * g.OH + oh) * g.OW + ow) * K;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * g.SH - g.PT + kh * g.DH;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t iw = ow * g.SW - g.PL + kw * g.DW;
+            float* dst = row + (kh * g.KW + kw) * g.C;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) {
+              std::fill(dst, dst + g.C, 0.f);
+            } else {
+              const float* src = x + ((b * g.H + ih) * g.W + iw) * g.C;
+              std::copy(src, src + g.C, dst);
+            }
+          }
+        }
+      }
+}
+
+// dx[b, ih, iw, c] += cols[...] for every (oh, ow, kh, kw) that reads it: the adjoint of Im2col.
+void Col2im(const ConvGeom& g, const float* cols, float* dx) {
+  const int64_t K = g.cols();
+  std::fill(dx, dx + g.B * g.H * g.W * g.C, 0.f);
+  for (int64_t b = 0; b < g.B; ++b)
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t ow = 0; ow < g.OW; ++ow) {
+        const float* row = cols + ((b * g.OH + oh) * g.OW + ow) * K;
+        for (int64_t kh = 0; kh < g.KH; ++kh) {
+          const int64_t ih = oh * g.SH - g.PT + kh * g.DH;
+          if (ih < 0 || ih >= g.H) continue;
+          for (int64_t kw = 0; kw < g.KW; ++kw) {
+            const int64_t iw = ow * g.SW - g.PL + kw * g.DW;
+            if (iw < 0 || iw >= g.W) continue;
+            const float* src = row + (kh * g.KW + kw) * g.C;
+            float* dst = dx + ((b * g.H + ih) * g.W + iw) * g.C;
+            for (int64_t c = 0; c < g.C; ++c) dst[c] += src[c];
+          }
+        }
+      }
+}
+
+bool IsPointwise(const ConvGeom& g) {
+  return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H && g.OW == g.W;
+}
+
+// conv2d(geom, x, w, out, bias?): out[B*OH*OW, OC] = im2col(x) @ w[KH*KW*C, OC] (+ bias[OC])
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ConvGeom g = Geom(info[0].As<Napi::Array>());
+  const float* x = F32(info[1], 0, g.B * g.H * g.W * g.C, "x");
+  const float* w = F32(info[2], 0, g.cols() * g.OC, "w");
+  float* out = F32(info[3], 0, g.rows() * g.OC, "out");
+  if (!x || !w || !out) return env.Undefined();
+  float beta = 0.f;
+  if (info.Length() > 4 && info[4].IsTypedArray()) {
+    const float* bias = F32(info[4], 0, g.OC, "bias");
+    if (!bias) return env.Undefined();
+    for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias, bias + g.OC, out + r * g.OC);
+    beta = 1.f;
+  }
+  const float* a = x;
+  std::vector<float> cols;
+  if (!IsPointwise(g)) { cols.resize(g.rows() * g.cols()); Im2col(g, x, cols.data()); a = cols.data(); }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.OC, g.cols(), 1.f, a, g.cols(), w, g.OC, beta, out, g.OC);
+  return env.Undefined();
+}
+
+// conv2dBackpropFilter(geom, x, dy, dw): dw[KH*KW*C, OC] = im2col(x)^T @ dy[B*OH*OW, OC]
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ConvGeom g = Geom(info[0].As<Napi::Array>());
+  const float* x = F32(info[1], 0, g.B * g.H * g.W * g.C, "x");
+  const float* dy = F32(info[2], 0, g.rows() * g.OC, "dy");
+  float* dw = F32(info[3], 0, g.cols() * g.OC, "dw");
+  if (!x || !dy || !dw) return env.Undefined();
+  const float* a = x;
+  std::vector<float> cols;
+  if (!IsPointwise(g)) { cols.resize(g.rows() * g.cols()); Im2col(g, x, cols.data()); a = cols.data(); }
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, g.rows(), 1.f, a, g.cols(), dy, g.OC, 0.f, dw, g.OC);
+  return env.Undefined();
+}
+
+// conv2dBackpropInput(geom, dy, w, dx): dx = col2im(dy[B*OH*OW, OC] @ w^T)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const ConvGeom g = Geom(info[0].As<Napi::Array>());
+  const float* dy = F32(info[1], 0, g.rows() * g.OC, "dy");
+  const float* w = F32(info[2], 0, g.cols() * g.OC, "w");
+  float* dx = F32(info[3], 0, g.B * g.H * g.W * g.C, "dx");
+  if (!dy || !w || !dx) return env.Undefined();
+  if (IsPointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, dx, g.cols());
+    return env.Undefined();
+  }
+  std::vector<float> cols(g.rows() * g.cols());
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, cols.data(), g.cols());
+  Col2im(g, cols.data(), dx);
+  return env.Undefined();
+}
+
 inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // lstmCell(xw, hw, cPrev, B, H, h, c, act): one LSTM step in PyTorch's gate order (i, f, g, o).
@@ -315,6 +433,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("lstmCell", Napi::Function::New(env, LstmCell));
   exports.Set("lstmCellGrad", Napi::Function::New(env, LstmCellGrad));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -119,9 +119,9 @@ function tfjsName(name: BackendName): string {
 export async function useBackend(name: BackendName): Promise<void> {
   const { addon, reason } = loadAddon();
   if (name === 'native' && !addon) throw new Error(reason);
+  registerWasmKernels(); // first: the native kernels fall back to these
   if (addon) setNativeKernels(addon, name === 'native');
   const snap = snapshotListeners();
-  if (name !== 'cpu') registerWasmKernels();
   if (!(await tf.setBackend(tfjsName(name)))) throw new Error(`backend ${name} failed to initialise`);
   await tf.ready();
   restoreListeners(snap);

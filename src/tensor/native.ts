@@ -25,6 +25,9 @@ export interface NativeAddon {
   gelu(x: Float32Array, out: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
+  conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array): void;
+  conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   lstmCell(xw: Float32Array, hw: Float32Array, cPrev: Float32Array, b: number, h: number, hOut: Float32Array, cOut: Float32Array, act: Float32Array): void;
   lstmCellGrad(act: Float32Array, cPrev: Float32Array, dh: Float32Array, dc: Float32Array, b: number, h: number, dGates: Float32Array, dcPrev: Float32Array): void;
   info(): { blas: string; threads: number };
@@ -136,6 +139,20 @@ function sliceInto(backend: WasmHost, x: TensorInfo, begin: number[], size: numb
   return out;
 }
 
+type ConvAttrs = {
+  strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
+  dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape?: number[]; filterShape?: number[];
+};
+
+/** The geometry the addon's convolutions take, from tfjs's conv info (NHWC only). */
+function convGeom(xShape: number[], filterShape: number[], a: ConvAttrs): number[] | undefined {
+  if (a.dataFormat === 'NCHW') return undefined;
+  const c = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
+  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight, c.filterWidth,
+    c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.dilationHeight, c.dilationWidth];
+}
+
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
   const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
     tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
@@ -206,6 +223,64 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { inputs, backend } = args as unknown as KernelArgs;
         const out = backend.makeOutput(inputs.x.shape, 'float32');
         addon.geluGrad(view(backend, inputs.x), view(backend, inputs.dy), view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'Conv2D',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, filter } = inputs;
+        const g = x.dtype === 'float32' ? convGeom(x.shape, filter.shape, attrs as unknown as ConvAttrs) : undefined;
+        if (!g) return original('Conv2D')(args) as TensorInfo;
+        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
+        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out));
+        return out;
+      },
+    },
+    {
+      // tf.fused.conv2d: the bias goes into the GEMM; activations other than linear stay with wasm.
+      kernelName: 'FusedConv2D',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, filter, bias } = inputs;
+        const a = attrs as unknown as ConvAttrs & { activation?: string };
+        const oc = filter.shape[3];
+        const plain = (a.activation ?? 'linear') === 'linear' && !inputs.preluActivationWeights && (!bias || tf.util.sizeFromShape(bias.shape) === oc);
+        const g = plain && x.dtype === 'float32' ? convGeom(x.shape, filter.shape, a) : undefined;
+        if (!g) return original('FusedConv2D')(args) as TensorInfo;
+        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
+        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), bias ? view(backend, bias) : undefined);
+        return out;
+      },
+    },
+    {
+      kernelName: 'Conv2DBackpropInput',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { dy, filter } = inputs;
+        const a = attrs as unknown as ConvAttrs;
+        const g = dy.dtype === 'float32' ? convGeom(a.inputShape!, filter.shape, a) : undefined;
+        if (!g) return original('Conv2DBackpropInput')(args) as TensorInfo;
+        const out = backend.makeOutput(a.inputShape!, 'float32');
+        addon.conv2dBackpropInput(g, view(backend, dy), view(backend, filter), view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'Conv2DBackpropFilter',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, dy } = inputs;
+        const a = attrs as unknown as ConvAttrs;
+        const g = x.dtype === 'float32' ? convGeom(x.shape, a.filterShape!, a) : undefined;
+        if (!g) return original('Conv2DBackpropFilter')(args) as TensorInfo;
+        const out = backend.makeOutput(a.filterShape!, 'float32');
+        addon.conv2dBackpropFilter(g, view(backend, x), view(backend, dy), view(backend, out));
         return out;
       },
     },

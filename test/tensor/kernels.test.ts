@@ -126,6 +126,34 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  const convs: { b: number; h: number; w: number; ci: number; co: number; f: number; s: number; pad: 'same' | 'valid' | number; d?: number }[] = [
+    { b: 2, h: 8, w: 8, ci: 3, co: 4, f: 3, s: 1, pad: 1 },
+    { b: 3, h: 9, w: 7, ci: 2, co: 5, f: 3, s: 2, pad: 'same' },
+    { b: 2, h: 14, w: 14, ci: 4, co: 3, f: 4, s: 2, pad: 1 },
+    { b: 1, h: 6, w: 6, ci: 5, co: 6, f: 1, s: 1, pad: 0 }, // pointwise: no im2col
+    { b: 2, h: 7, w: 7, ci: 2, co: 3, f: 2, s: 1, pad: 'valid' },
+    { b: 2, h: 9, w: 9, ci: 2, co: 2, f: 3, s: 1, pad: 'same', d: 2 }, // dilated (forward only: tfjs has no dilated filter gradient)
+  ];
+  for (const c of convs) {
+    it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
+      const x = rand([c.b, c.h, c.w, c.ci]), k = rand([c.f, c.f, c.ci, c.co]);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor4d(x, [c.b, c.h, c.w, c.ci]), kt = tf.tensor4d(k, [c.f, c.f, c.ci, c.co]);
+        const y = tf.conv2d(xt, kt, c.s, c.pad, 'NHWC', c.d ?? 1);
+        if (c.d) return [y];
+        const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.s, c.pad)));
+        return [y, ...tf.grads(f)([xt, kt])];
+      });
+    });
+  }
+  it('transposed convolution (k 4, stride 2, padding 1) and its gradients', async () => {
+    const x = rand([2, 7, 7, 6]), k = rand([4, 4, 3, 6]);
+    await expectSameAsCpu('native', () => {
+      const xt = tf.tensor4d(x, [2, 7, 7, 6]), kt = tf.tensor4d(k, [4, 4, 3, 6]);
+      const f = (a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2dTranspose(a as tf.Tensor4D, b as tf.Tensor4D, [2, 14, 14, 3], 2, 1 as unknown as 'same')));
+      return [tf.conv2dTranspose(xt, kt, [2, 14, 14, 3], 2, 1 as unknown as 'same'), ...tf.grads(f)([xt, kt])];
+    });
+  });
   const sums: [number[], number[] | number, boolean][] = [
     [[6, 5], 0, false], [[6, 5], 1, true], [[4, 3, 5], [0, 1], false], [[4, 3, 5], [1, 2], true], [[2, 3, 4, 5], [1, 2], false],
     [[7], 0, false], [[2, 3, 4], [0, 2], false], // non-adjacent axes: left to the wasm kernel

@@ -1,0 +1,66 @@
+// A convolutional VAE (Kingma & Welling 2014) for 28x28x1 images with a Bernoulli likelihood,
+// the `vae` workload of BENCHMARKS.md (1,673,729 weights, latent 16).
+import * as tf from '@tensorflow/tfjs-core';
+import { conv2d, convTranspose2d, convTWeights, convWeights, linearWeights } from '../nn/conv.js';
+import { linear, type Weights } from '../nn/layers.js';
+import { ParamStore } from '../nn/params.js';
+import type { Rng } from '../util/rng.js';
+
+export interface VaeConfig {
+  [key: string]: number;
+  /** latent size */
+  latent: number;
+}
+
+export function defaultVaeConfig(): VaeConfig {
+  return { latent: 16 };
+}
+
+export function initVaeWeights(c: VaeConfig, rng: Rng): Weights {
+  const w: Weights = new Map();
+  convWeights(w, 'enc.c1', rng, 3, 1, 32);
+  convWeights(w, 'enc.c2', rng, 3, 32, 64);
+  linearWeights(w, 'enc.fc1', rng, 64 * 7 * 7, 256);
+  linearWeights(w, 'enc.fc2', rng, 256, 2 * c.latent);
+  linearWeights(w, 'dec.fc1', rng, c.latent, 256);
+  linearWeights(w, 'dec.fc2', rng, 256, 64 * 7 * 7);
+  convTWeights(w, 'dec.up1', rng, 4, 64, 32);
+  convTWeights(w, 'dec.up2', rng, 4, 32, 1);
+  return w;
+}
+
+export class Vae extends ParamStore {
+  constructor(readonly config: VaeConfig, weights: Weights) {
+    super(weights);
+  }
+
+  /** x [B, 28, 28, 1] in [0, 1] -> posterior mean and log-variance [B, latent] */
+  encode(x: tf.Tensor4D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    const p = (n: string) => this.p(n);
+    let h: tf.Tensor = tf.relu(conv2d(x, p('enc.c1.w'), p('enc.c1.b'), 2, 1));
+    h = tf.relu(conv2d(h as tf.Tensor4D, p('enc.c2.w'), p('enc.c2.b'), 2, 1));
+    h = tf.relu(linear(tf.reshape(h, [x.shape[0], -1]), p('enc.fc1.w'), p('enc.fc1.b')));
+    const [mu, logvar] = tf.split(linear(h, p('enc.fc2.w'), p('enc.fc2.b')), 2, 1) as tf.Tensor2D[];
+    return { mu, logvar };
+  }
+
+  /** z [B, latent] -> Bernoulli logits [B, 28, 28, 1] */
+  decode(z: tf.Tensor2D): tf.Tensor4D {
+    const p = (n: string) => this.p(n);
+    let h: tf.Tensor = tf.relu(linear(z, p('dec.fc1.w'), p('dec.fc1.b')));
+    h = tf.relu(linear(h, p('dec.fc2.w'), p('dec.fc2.b')));
+    h = tf.relu(convTranspose2d(tf.reshape(h, [z.shape[0], 7, 7, 64]), p('dec.up1.w'), p('dec.up1.b'), 2, 1));
+    return convTranspose2d(h as tf.Tensor4D, p('dec.up2.w'), p('dec.up2.b'), 2, 1);
+  }
+
+  /** The negative ELBO per image: Bernoulli reconstruction + KL (Appendix B of the VAE paper); `eps` ~ N(0, I). */
+  loss(x: tf.Tensor4D, eps: tf.Tensor2D): tf.Scalar {
+    const B = x.shape[0];
+    const { mu, logvar } = this.encode(x);
+    const z = tf.add(mu, tf.mul(eps, tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+    const logits = this.decode(z);
+    const rec = tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))));
+    const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
+    return tf.div(tf.add(rec, kl), B) as tf.Scalar;
+  }
+}
