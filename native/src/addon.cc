@@ -410,6 +410,104 @@ Napi::Value LstmCellGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// groupNorm(x, gamma, beta, B, HW, C, G, eps, silu, y, stats): GroupNorm over NHWC (Wu & He 2018),
+// optionally followed by SiLU; stats [B, G, 2] keeps mean and 1/std for the backward step.
+Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t B = info[3].As<Napi::Number>().Int64Value(), HW = info[4].As<Napi::Number>().Int64Value();
+  const int64_t C = info[5].As<Napi::Number>().Int64Value(), G = info[6].As<Napi::Number>().Int64Value();
+  const double eps = info[7].As<Napi::Number>().DoubleValue();
+  const bool silu = info[8].As<Napi::Boolean>().Value();
+  const float* x = F32(info[0], 0, B * HW * C, "x");
+  const float* gamma = F32(info[1], 0, C, "gamma");
+  const float* beta = F32(info[2], 0, C, "beta");
+  float* y = F32(info[9], 0, B * HW * C, "y");
+  float* stats = F32(info[10], 0, B * G * 2, "stats");
+  if (!x || !gamma || !beta || !y || !stats) return env.Undefined();
+  const int64_t Cg = C / G;
+  std::vector<double> sum(G), sq(G);
+  std::vector<float> scale(C), shift(C);
+  for (int64_t b = 0; b < B; ++b) {
+    const float* xb = x + b * HW * C;
+    float* yb = y + b * HW * C;
+    std::fill(sum.begin(), sum.end(), 0.0);
+    std::fill(sq.begin(), sq.end(), 0.0);
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) { const double v = xb[p * C + c]; sum[c / Cg] += v; sq[c / Cg] += v * v; }
+    const double n = double(HW * Cg);
+    for (int64_t g = 0; g < G; ++g) {
+      const double mean = sum[g] / n, var = std::max(0.0, sq[g] / n - mean * mean);
+      const double rstd = 1.0 / std::sqrt(var + eps);
+      stats[(b * G + g) * 2] = float(mean);
+      stats[(b * G + g) * 2 + 1] = float(rstd);
+      for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
+        scale[c] = float(rstd * gamma[c]);
+        shift[c] = float(beta[c] - mean * rstd * gamma[c]);
+      }
+    }
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) {
+        const float z = xb[p * C + c] * scale[c] + shift[c];
+        yb[p * C + c] = silu ? z / (1.0f + std::exp(-z)) : z;
+      }
+  }
+  return env.Undefined();
+}
+
+// groupNormGrad(x, gamma, beta, stats, dy, B, HW, C, G, silu, dx, dgamma, dbeta)
+Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t B = info[5].As<Napi::Number>().Int64Value(), HW = info[6].As<Napi::Number>().Int64Value();
+  const int64_t C = info[7].As<Napi::Number>().Int64Value(), G = info[8].As<Napi::Number>().Int64Value();
+  const bool silu = info[9].As<Napi::Boolean>().Value();
+  const float* x = F32(info[0], 0, B * HW * C, "x");
+  const float* gamma = F32(info[1], 0, C, "gamma");
+  const float* beta = F32(info[2], 0, C, "beta");
+  const float* stats = F32(info[3], 0, B * G * 2, "stats");
+  const float* dy = F32(info[4], 0, B * HW * C, "dy");
+  float* dx = F32(info[10], 0, B * HW * C, "dx");
+  float* dgamma = F32(info[11], 0, C, "dgamma");
+  float* dbeta = F32(info[12], 0, C, "dbeta");
+  if (!x || !gamma || !beta || !stats || !dy || !dx || !dgamma || !dbeta) return env.Undefined();
+  const int64_t Cg = C / G;
+  std::vector<double> dg(C, 0.0), db(C, 0.0), s1(G), s2(G);
+  for (int64_t b = 0; b < B; ++b) {
+    const float* xb = x + b * HW * C;
+    const float* dyb = dy + b * HW * C;
+    float* dxb = dx + b * HW * C;
+    const float* st = stats + b * G * 2;
+    std::fill(s1.begin(), s1.end(), 0.0);
+    std::fill(s2.begin(), s2.end(), 0.0);
+    // first pass: dz (through SiLU), the parameter gradients, and per-group sums of dxhat and dxhat * xhat
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t g = c / Cg, i = p * C + c;
+        const float xhat = (xb[i] - st[g * 2]) * st[g * 2 + 1];
+        float dz = dyb[i];
+        if (silu) {
+          const float z = xhat * gamma[c] + beta[c], sg = 1.0f / (1.0f + std::exp(-z));
+          dz *= sg * (1.0f + z * (1.0f - sg));
+        }
+        dg[c] += double(dz) * xhat;
+        db[c] += dz;
+        const double dxh = double(dz) * gamma[c];
+        s1[g] += dxh;
+        s2[g] += dxh * xhat;
+        dxb[i] = float(dxh);  // dxhat for now
+      }
+    const double n = double(HW * Cg);
+    for (int64_t p = 0; p < HW; ++p)
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t g = c / Cg, i = p * C + c;
+        const float rstd = st[g * 2 + 1];
+        const float xhat = (xb[i] - st[g * 2]) * rstd;
+        dxb[i] = float(rstd * (dxb[i] - s1[g] / n - xhat * s2[g] / n));
+      }
+  }
+  for (int64_t c = 0; c < C; ++c) { dgamma[c] = float(dg[c]); dbeta[c] = float(db[c]); }
+  return env.Undefined();
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -444,6 +542,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
+  exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

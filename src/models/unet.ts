@@ -69,9 +69,9 @@ export class Unet extends ParamStore {
   private resBlock(name: string, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
     const p = (n: string) => this.p(`${name}.${n}`), G = this.config.groups;
     const cout = p('c1.w').shape[3] as number;
-    let h = conv2d(silu(groupNorm(x, p('n1.g'), p('n1.b'), G)) as tf.Tensor4D, p('c1.w'), p('c1.b'), 1, 1);
+    let h = conv2d(groupNorm(x, p('n1.g'), p('n1.b'), G, { silu: true }), p('c1.w'), p('c1.b'), 1, 1);
     h = tf.add(h, tf.reshape(linear(temb, p('t.w'), p('t.b')), [-1, 1, 1, cout])) as tf.Tensor4D;
-    h = conv2d(silu(groupNorm(h, p('n2.g'), p('n2.b'), G)) as tf.Tensor4D, p('c2.w'), p('c2.b'), 1, 1);
+    h = conv2d(groupNorm(h, p('n2.g'), p('n2.b'), G, { silu: true }), p('c2.w'), p('c2.b'), 1, 1);
     const skip = this.params.has(`${name}.skip.w`) ? conv2d(x, p('skip.w'), p('skip.b'), 1, 0) : x;
     return tf.add(h, skip) as tf.Tensor4D;
   }
@@ -99,7 +99,7 @@ export class Unet extends ParamStore {
     h = this.resBlock('mid2', this.attention(this.resBlock('mid1', h, temb)), temb);
     h = this.resBlock('u2', tf.concat([conv2d(upsample2(h), p('up2.w'), p('up2.b'), 1, 1), h2], 3) as tf.Tensor4D, temb);
     h = this.resBlock('u1', tf.concat([conv2d(upsample2(h), p('up1.w'), p('up1.b'), 1, 1), h1], 3) as tf.Tensor4D, temb);
-    return conv2d(silu(groupNorm(h, p('out.n.g'), p('out.n.b'), this.config.groups)) as tf.Tensor4D, p('out.c.w'), p('out.c.b'), 1, 1);
+    return conv2d(groupNorm(h, p('out.n.g'), p('out.n.b'), this.config.groups, { silu: true }), p('out.c.w'), p('out.c.b'), 1, 1);
   }
 }
 

@@ -51,14 +51,7 @@ export function batchNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5):
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 
-/** GroupNorm (Wu & He 2018) over NHWC with `groups` groups of channels. */
-export function groupNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, groups: number, eps = 1e-5): tf.Tensor4D {
-  const [B, H, W, C] = x.shape;
-  const xg = tf.reshape(x, [B, H, W, groups, C / groups]);
-  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
-  const n = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, eps))), [B, H, W, C]);
-  return tf.add(tf.mul(n, g), b) as tf.Tensor4D;
-}
+export { groupNorm } from '../tensor/ops.js';
 
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));

@@ -28,6 +28,11 @@ export interface NativeAddon {
   conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array): void;
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, b: number, hw: number, c: number, g: number, eps: number, silu: boolean, y: Float32Array, stats: Float32Array): void;
+  groupNormGrad(
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, stats: Float32Array, dy: Float32Array, b: number, hw: number, c: number, g: number, silu: boolean,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
+  ): void;
   lstmCell(xw: Float32Array, hw: Float32Array, cPrev: Float32Array, b: number, h: number, hOut: Float32Array, cOut: Float32Array, act: Float32Array): void;
   lstmCellGrad(act: Float32Array, cPrev: Float32Array, dh: Float32Array, dc: Float32Array, b: number, h: number, dGates: Float32Array, dcPrev: Float32Array): void;
   info(): { blas: string; threads: number };
@@ -334,6 +339,32 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
       },
     },
     {
+      // GroupNorm over NHWC, optionally fused with SiLU; outputs y and [B, G, 2] statistics.
+      kernelName: 'GenlabGroupNorm',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, gamma, beta } = inputs;
+        const [B, H, W, C] = x.shape, G = attrs?.groups as number;
+        const y = backend.makeOutput(x.shape, 'float32'), stats = backend.makeOutput([B, G, 2], 'float32');
+        addon.groupNorm(view(backend, x), view(backend, gamma), view(backend, beta), B, H * W, C, G, attrs?.eps as number, Boolean(attrs?.silu), view(backend, y), view(backend, stats));
+        return [y, stats];
+      },
+    },
+    {
+      kernelName: 'GenlabGroupNormGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, gamma, beta, stats, dy } = inputs;
+        const [B, H, W, C] = x.shape, G = attrs?.groups as number;
+        const dx = backend.makeOutput(x.shape, 'float32'), dg = backend.makeOutput([C], 'float32'), db = backend.makeOutput([C], 'float32');
+        addon.groupNormGrad(view(backend, x), view(backend, gamma), view(backend, beta), view(backend, stats), view(backend, dy), B, H * W, C, G, Boolean(attrs?.silu),
+          view(backend, dx), view(backend, dg), view(backend, db));
+        return [dx, dg, db];
+      },
+    },
+    {
       // One LSTM step: outputs h, c and the activations the backward step needs.
       kernelName: 'GenlabLstmCell',
       backendName: 'wasm',
@@ -457,6 +488,16 @@ export function nativeKernelsActive(): boolean {
 }
 
 function registerGradients(): void {
+  tf.registerGradient({
+    kernelName: 'GenlabGroupNorm',
+    inputsToSave: ['x', 'gamma', 'beta'],
+    outputsToSave: [false, true],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+      const [x, gamma, beta, stats] = saved;
+      const [dx, dg, db] = tf.engine().runKernel('GenlabGroupNormGrad', { x, gamma, beta, stats, dy: (dy as tf.Tensor[])[0] }, attrs) as tf.Tensor[];
+      return { x: () => dx, gamma: () => tf.reshape(dg, gamma.shape), beta: () => tf.reshape(db, beta.shape) };
+    },
+  });
   tf.registerGradient({
     kernelName: 'GenlabLstmCell',
     inputsToSave: ['c'],

@@ -37,3 +37,21 @@ export function lstmCell(xw: tf.Tensor2D, hw: tf.Tensor2D, c: tf.Tensor2D): { h:
   const c2 = tf.add(tf.mul(tf.sigmoid(fg), c), tf.mul(tf.sigmoid(i), tf.tanh(g))) as tf.Tensor2D;
   return { h: tf.mul(tf.sigmoid(o), tf.tanh(c2)) as tf.Tensor2D, c: c2 };
 }
+
+/**
+ * GroupNorm (Wu & He 2018) over NHWC with `groups` groups of channels, optionally followed by
+ * SiLU: one fused kernel (forward and backward) where the backend has it.
+ */
+export function groupNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, groups: number, opts: { eps?: number; silu?: boolean } = {}): tf.Tensor4D {
+  const eps = opts.eps ?? 1e-5, silu = opts.silu ?? false;
+  const [B, H, W, C] = x.shape;
+  if (C % groups !== 0) throw new Error(`groupNorm: ${C} channels do not split into ${groups} groups`);
+  if (hasKernel('GenlabGroupNorm') && x.dtype === 'float32') {
+    return (tf.engine().runKernel('GenlabGroupNorm', { x, gamma: g, beta: b }, { groups, eps, silu }) as tf.Tensor[])[0] as tf.Tensor4D;
+  }
+  const xg = tf.reshape(x, [B, H, W, groups, C / groups]);
+  const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+  const n = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, eps))), [B, H, W, C]);
+  const z = tf.add(tf.mul(n, g), b);
+  return (silu ? tf.mul(z, tf.sigmoid(z)) : z) as tf.Tensor4D;
+}

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
-import { lstmCell } from '../../src/tensor/ops.js';
+import { groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
 
@@ -204,6 +204,16 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [r.h, r.c, ...tf.grads(f)(ts)];
     }, 1e-5);
   });
+  for (const silu of [false, true]) {
+    it(`GroupNorm${silu ? ' + SiLU' : ''} (fused kernel) equals the composite on cpu, gradients included`, async () => {
+      const x = rand([2, 5, 4, 12]).map((v) => v * 2 + 0.5), g = rand([12]), b = rand([12]), w = rand([2, 5, 4, 12]);
+      await expectSameAsCpu('native', () => {
+        const ts = [tf.tensor4d(x, [2, 5, 4, 12]), tf.tensor1d(g), tf.tensor1d(b)];
+        const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(groupNorm(a as tf.Tensor4D, gg, bb, 3, { silu }), tf.tensor4d(w, [2, 5, 4, 12])));
+        return [groupNorm(ts[0] as tf.Tensor4D, ts[1], ts[2], 3, { silu }), ...tf.grads(f)(ts)];
+      }, 1e-4);
+    });
+  }
   it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
     const x = rand([7, 33]).map((v) => v * 3);
     await expectSameAsCpu('native', () => {
