@@ -9,7 +9,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(root, 'bin', 'genlab.js');
 const out = join(root, 'runs', 'quickstart');
 const data = join(root, 'data', 'tinyshakespeare.txt');
-const steps = Number(process.env.QUICKSTART_STEPS ?? 400);
+const steps = Number(process.env.QUICKSTART_STEPS ?? 600);
 const genlab = (...args) => {
   const r = spawnSync(process.execPath, [bin, ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);

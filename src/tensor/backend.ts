@@ -12,6 +12,7 @@ import { loadAddon, nativeInPlaceOps, nativeKernelsActive, setNativeKernels, typ
 
 export type { InPlaceOps } from './native.js';
 import { registerWasmKernels } from './wasmKernels.js';
+import { ConfigError } from '../util/config.js';
 
 export const BACKENDS = ['native', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKENDS)[number];
@@ -96,7 +97,7 @@ export async function initBackend(): Promise<BackendInfo> {
   tf.enableProdMode(); // no per-op debug checks, and no "install tfjs-node" banner
   const forced = process.env.GENLAB_BACKEND;
   if (forced && !(BACKENDS as readonly string[]).includes(forced)) {
-    throw new Error(`GENLAB_BACKEND=${forced} is not a backend; use one of ${BACKENDS.join(', ')}`);
+    throw new ConfigError(`GENLAB_BACKEND=${forced} is not a backend; use one of ${BACKENDS.join(', ')}`);
   }
   const order: BackendName[] = forced ? [forced as BackendName] : [...BACKENDS];
   const skipped: string[] = [];

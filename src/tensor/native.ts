@@ -62,6 +62,7 @@ function pickOpenBlasCore(): void {
 
 /** Loads the addon, or returns the reason it is unavailable. */
 export function loadAddon(): { addon?: NativeAddon; reason: string } {
+  if (process.env.GENLAB_NO_NATIVE === '1') return { reason: 'native addon disabled by GENLAB_NO_NATIVE=1' };
   if (!existsSync(addonPath)) {
     const status = join(root, 'native', 'build', 'STATUS');
     const why = existsSync(status) ? readFileSync(status, 'utf8').trim() : 'not built (run `npm run build:native`)';

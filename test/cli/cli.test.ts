@@ -44,6 +44,15 @@ describe('genlab CLI', () => {
     expect(info.tfjs).toBe('4.22.0');
   });
 
+  it('falls back to wasm without the native addon, and says why', () => {
+    const r = spawnSync(process.execPath, [bin, 'info', '--json'], { encoding: 'utf8', env: { ...process.env, GENLAB_NO_NATIVE: '1', GENLAB_BACKEND: '' } });
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.backend).toBe('wasm');
+    expect(info.skipped.join(' ')).toMatch(/native: native addon disabled by GENLAB_NO_NATIVE=1/);
+    expect(info.ownKernels).toEqual(['UnsortedSegmentSum', 'Conv2DBackpropFilter']);
+  });
+
   it('trains a gpt, samples deterministically, evaluates, fine-tunes the head only, and plots', () => {
     const run1 = join(dir, 'gpt');
     const t = run('train', 'gpt', '--data', corpus, '--out', run1, '--steps', '4', ...gptSets);
