@@ -4,7 +4,8 @@
     "sources": ["src/addon.cc"],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
-    "cflags_cc": ["-O3", "-std=c++17"],
+    "cflags_cc": ["-O3", "-std=c++17", "-pthread"],
+    "ldflags": ["-pthread"],
     "conditions": [
       ["OS=='mac'", {
         "defines": ["GENLAB_ACCELERATE"],

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 #ifdef GENLAB_ACCELERATE
 #include <Accelerate/Accelerate.h>
@@ -224,6 +225,17 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Runs fn(begin, end) over [0, n) split between this thread and one more when the work is big
+// enough to pay for a thread (memory-bound loops: im2col, col2im, GroupNorm).
+template <typename F>
+void ParallelFor(int64_t n, int64_t workPerItem, F fn) {
+  if (n < 2 || n * workPerItem < (1 << 16)) { fn(0, n); return; }
+  const int64_t mid = n / 2;
+  std::thread other([&] { fn(mid, n); });
+  fn(0, mid);
+  other.join();
+}
+
 // ---------------------------------------------------------------- convolution (NHWC, im2col + GEMM)
 
 struct ConvGeom {
@@ -240,7 +252,8 @@ ConvGeom Geom(const Napi::Array& g) {
 // cols[(b, oh, ow), (kh, kw, c)] = x[b, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, c] (0 outside)
 void Im2col(const ConvGeom& g, const float* x, float* cols) {
   const int64_t K = g.cols();
-  for (int64_t b = 0; b < g.B; ++b)
+  ParallelFor(g.B, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
+  for (int64_t b = b0; b < b1; ++b)
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         float* row = cols + ((b * g.OH + oh) * g.OW + ow) * K;
@@ -258,13 +271,15 @@ void Im2col(const ConvGeom& g, const float* x, float* cols) {
           }
         }
       }
+  });
 }
 
 // dx[b, ih, iw, c] += cols[...] for every (oh, ow, kh, kw) that reads it: the adjoint of Im2col.
 void Col2im(const ConvGeom& g, const float* cols, float* dx) {
   const int64_t K = g.cols();
-  std::fill(dx, dx + g.B * g.H * g.W * g.C, 0.f);
-  for (int64_t b = 0; b < g.B; ++b)
+  ParallelFor(g.B, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
+  std::fill(dx + b0 * g.H * g.W * g.C, dx + b1 * g.H * g.W * g.C, 0.f);
+  for (int64_t b = b0; b < b1; ++b)
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) {
         const float* row = cols + ((b * g.OH + oh) * g.OW + ow) * K;
@@ -280,6 +295,7 @@ void Col2im(const ConvGeom& g, const float* cols, float* dx) {
           }
         }
       }
+  });
 }
 
 // A scratch buffer kept between calls: a fresh 40 MB im2col buffer per call costs more in page
@@ -425,32 +441,40 @@ Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
   float* stats = F32(info[10], 0, B * G * 2, "stats");
   if (!x || !gamma || !beta || !y || !stats) return env.Undefined();
   const int64_t Cg = C / G;
-  std::vector<double> sum(G), sq(G);
-  std::vector<float> scale(C), shift(C);
-  for (int64_t b = 0; b < B; ++b) {
-    const float* xb = x + b * HW * C;
-    float* yb = y + b * HW * C;
-    std::fill(sum.begin(), sum.end(), 0.0);
-    std::fill(sq.begin(), sq.end(), 0.0);
-    for (int64_t p = 0; p < HW; ++p)
-      for (int64_t c = 0; c < C; ++c) { const double v = xb[p * C + c]; sum[c / Cg] += v; sq[c / Cg] += v * v; }
-    const double n = double(HW * Cg);
-    for (int64_t g = 0; g < G; ++g) {
-      const double mean = sum[g] / n, var = std::max(0.0, sq[g] / n - mean * mean);
-      const double rstd = 1.0 / std::sqrt(var + eps);
-      stats[(b * G + g) * 2] = float(mean);
-      stats[(b * G + g) * 2 + 1] = float(rstd);
-      for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
-        scale[c] = float(rstd * gamma[c]);
-        shift[c] = float(beta[c] - mean * rstd * gamma[c]);
+  ParallelFor(B, HW * C, [&](int64_t b0, int64_t b1) {
+    std::vector<double> sum(G), sq(G);
+    std::vector<float> scale(C), shift(C);
+    for (int64_t b = b0; b < b1; ++b) {
+      const float* xb = x + b * HW * C;
+      float* yb = y + b * HW * C;
+      std::fill(sum.begin(), sum.end(), 0.0);
+      std::fill(sq.begin(), sq.end(), 0.0);
+      for (int64_t p = 0; p < HW; ++p) {
+        const float* xp = xb + p * C;
+        for (int64_t g = 0; g < G; ++g) {
+          float s1 = 0.f, s2 = 0.f;
+          for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) { s1 += xp[c]; s2 += xp[c] * xp[c]; }
+          sum[g] += s1; sq[g] += s2;
+        }
       }
+      const double n = double(HW * Cg);
+      for (int64_t g = 0; g < G; ++g) {
+        const double mean = sum[g] / n, var = std::max(0.0, sq[g] / n - mean * mean);
+        const double rstd = 1.0 / std::sqrt(var + eps);
+        stats[(b * G + g) * 2] = float(mean);
+        stats[(b * G + g) * 2 + 1] = float(rstd);
+        for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
+          scale[c] = float(rstd * gamma[c]);
+          shift[c] = float(beta[c] - mean * rstd * gamma[c]);
+        }
+      }
+      for (int64_t i = 0; i < HW * C; i += C)
+        for (int64_t c = 0; c < C; ++c) {
+          const float z = xb[i + c] * scale[c] + shift[c];
+          yb[i + c] = silu ? z / (1.0f + std::exp(-z)) : z;
+        }
     }
-    for (int64_t p = 0; p < HW; ++p)
-      for (int64_t c = 0; c < C; ++c) {
-        const float z = xb[p * C + c] * scale[c] + shift[c];
-        yb[p * C + c] = silu ? z / (1.0f + std::exp(-z)) : z;
-      }
-  }
+  });
   return env.Undefined();
 }
 
@@ -470,40 +494,57 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   float* dbeta = F32(info[12], 0, C, "dbeta");
   if (!x || !gamma || !beta || !stats || !dy || !dx || !dgamma || !dbeta) return env.Undefined();
   const int64_t Cg = C / G;
-  std::vector<double> dg(C, 0.0), db(C, 0.0), s1(G), s2(G);
-  for (int64_t b = 0; b < B; ++b) {
-    const float* xb = x + b * HW * C;
-    const float* dyb = dy + b * HW * C;
-    float* dxb = dx + b * HW * C;
-    const float* st = stats + b * G * 2;
-    std::fill(s1.begin(), s1.end(), 0.0);
-    std::fill(s2.begin(), s2.end(), 0.0);
-    // first pass: dz (through SiLU), the parameter gradients, and per-group sums of dxhat and dxhat * xhat
-    for (int64_t p = 0; p < HW; ++p)
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t g = c / Cg, i = p * C + c;
-        const float xhat = (xb[i] - st[g * 2]) * st[g * 2 + 1];
-        float dz = dyb[i];
-        if (silu) {
-          const float z = xhat * gamma[c] + beta[c], sg = 1.0f / (1.0f + std::exp(-z));
-          dz *= sg * (1.0f + z * (1.0f - sg));
+  // each half of the batch sums its own parameter gradients; they are added at the end
+  std::vector<double> dgs[2] = {std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
+  std::vector<double> dbs[2] = {std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
+  ParallelFor(B, HW * C, [&](int64_t b0, int64_t b1) {
+    const int part = b0 == 0 ? 0 : 1;
+    std::vector<double>& dg = dgs[part];
+    std::vector<double>& db = dbs[part];
+    std::vector<double> s1(G), s2(G);
+    std::vector<float> mean(C), rstd(C);
+    for (int64_t b = b0; b < b1; ++b) {
+      const float* xb = x + b * HW * C;
+      const float* dyb = dy + b * HW * C;
+      float* dxb = dx + b * HW * C;
+      const float* st = stats + b * G * 2;
+      for (int64_t c = 0; c < C; ++c) { mean[c] = st[(c / Cg) * 2]; rstd[c] = st[(c / Cg) * 2 + 1]; }
+      std::fill(s1.begin(), s1.end(), 0.0);
+      std::fill(s2.begin(), s2.end(), 0.0);
+      // first pass: dz (through SiLU), the parameter gradients, per-group sums of dxhat and dxhat * xhat
+      for (int64_t p = 0; p < HW; ++p) {
+        const int64_t o = p * C;
+        for (int64_t g = 0; g < G; ++g) {
+          float a1 = 0.f, a2 = 0.f;
+          for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
+            const float xhat = (xb[o + c] - mean[c]) * rstd[c];
+            float dz = dyb[o + c];
+            if (silu) {
+              const float z = xhat * gamma[c] + beta[c], sg = 1.0f / (1.0f + std::exp(-z));
+              dz *= sg * (1.0f + z * (1.0f - sg));
+            }
+            dg[c] += dz * xhat;
+            db[c] += dz;
+            const float dxh = dz * gamma[c];
+            a1 += dxh;
+            a2 += dxh * xhat;
+            dxb[o + c] = dxh;  // dxhat for now
+          }
+          s1[g] += a1; s2[g] += a2;
         }
-        dg[c] += double(dz) * xhat;
-        db[c] += dz;
-        const double dxh = double(dz) * gamma[c];
-        s1[g] += dxh;
-        s2[g] += dxh * xhat;
-        dxb[i] = float(dxh);  // dxhat for now
       }
-    const double n = double(HW * Cg);
-    for (int64_t p = 0; p < HW; ++p)
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t g = c / Cg, i = p * C + c;
-        const float rstd = st[g * 2 + 1];
-        const float xhat = (xb[i] - st[g * 2]) * rstd;
-        dxb[i] = float(rstd * (dxb[i] - s1[g] / n - xhat * s2[g] / n));
-      }
-  }
+      const double n = double(HW * Cg);
+      std::vector<float> m1(C), m2(C);
+      for (int64_t c = 0; c < C; ++c) { m1[c] = float(s1[c / Cg] / n); m2[c] = float(s2[c / Cg] / n); }
+      for (int64_t i = 0; i < HW * C; i += C)
+        for (int64_t c = 0; c < C; ++c) {
+          const float xhat = (xb[i + c] - mean[c]) * rstd[c];
+          dxb[i + c] = rstd[c] * (dxb[i + c] - m1[c] - xhat * m2[c]);
+        }
+    }
+  });
+  std::vector<double> dg(C), db(C);
+  for (int64_t c = 0; c < C; ++c) { dg[c] = dgs[0][c] + dgs[1][c]; db[c] = dbs[0][c] + dbs[1][c]; }
   for (int64_t c = 0; c < C; ++c) { dgamma[c] = float(dg[c]); dbeta[c] = float(db[c]); }
   return env.Undefined();
 }

@@ -132,6 +132,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 14, w: 14, ci: 4, co: 3, f: 4, s: 2, pad: 1 },
     { b: 1, h: 6, w: 6, ci: 5, co: 6, f: 1, s: 1, pad: 0 }, // pointwise: no im2col
     { b: 2, h: 7, w: 7, ci: 2, co: 3, f: 2, s: 1, pad: 'valid' },
+    { b: 4, h: 16, w: 16, ci: 8, co: 6, f: 3, s: 1, pad: 1 }, // large enough for the two-thread im2col/col2im
     { b: 2, h: 9, w: 9, ci: 2, co: 2, f: 3, s: 1, pad: 'same', d: 2 }, // dilated (forward only: tfjs has no dilated filter gradient)
   ];
   for (const c of convs) {
@@ -204,13 +205,14 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [r.h, r.c, ...tf.grads(f)(ts)];
     }, 1e-5);
   });
-  for (const silu of [false, true]) {
-    it(`GroupNorm${silu ? ' + SiLU' : ''} (fused kernel) equals the composite on cpu, gradients included`, async () => {
-      const x = rand([2, 5, 4, 12]).map((v) => v * 2 + 0.5), g = rand([12]), b = rand([12]), w = rand([2, 5, 4, 12]);
+  // the second shape is large enough for the kernels' two-thread path
+  for (const [silu, shape, groups] of [[false, [2, 5, 4, 12], 3], [true, [2, 5, 4, 12], 3], [true, [5, 32, 32, 16], 8]] as [boolean, [number, number, number, number], number][]) {
+    it(`GroupNorm${silu ? ' + SiLU' : ''} over ${shape} in ${groups} groups (fused kernel) equals the composite on cpu, gradients included`, async () => {
+      const x = rand(shape).map((v) => v * 2 + 0.5), g = rand([shape[3]]), b = rand([shape[3]]), w = rand(shape);
       await expectSameAsCpu('native', () => {
-        const ts = [tf.tensor4d(x, [2, 5, 4, 12]), tf.tensor1d(g), tf.tensor1d(b)];
-        const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(groupNorm(a as tf.Tensor4D, gg, bb, 3, { silu }), tf.tensor4d(w, [2, 5, 4, 12])));
-        return [groupNorm(ts[0] as tf.Tensor4D, ts[1], ts[2], 3, { silu }), ...tf.grads(f)(ts)];
+        const ts = [tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)];
+        const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(groupNorm(a as tf.Tensor4D, gg, bb, groups, { silu }), tf.tensor4d(w, shape)));
+        return [groupNorm(ts[0] as tf.Tensor4D, ts[1], ts[2], groups, { silu }), ...tf.grads(f)(ts)];
       }, 1e-4);
     });
   }
