@@ -250,9 +250,11 @@ ConvGeom Geom(const Napi::Array& g) {
 }
 
 // cols[(b, oh, ow), (kh, kw, c)] = x[b, oh*SH - PT + kh*DH, ow*SW - PL + kw*DW, c] (0 outside)
-void Im2col(const ConvGeom& g, const float* x, float* cols) {
+void Im2col(const ConvGeom& g, const float* x, float* cols, int64_t first = 0, int64_t count = -1) {
   const int64_t K = g.cols();
-  ParallelFor(g.B, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
+  if (count < 0) count = g.B;
+  x += first * g.H * g.W * g.C;
+  ParallelFor(count, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t oh = 0; oh < g.OH; ++oh)
       for (int64_t ow = 0; ow < g.OW; ++ow) {
@@ -275,9 +277,11 @@ void Im2col(const ConvGeom& g, const float* x, float* cols) {
 }
 
 // dx[b, ih, iw, c] += cols[...] for every (oh, ow, kh, kw) that reads it: the adjoint of Im2col.
-void Col2im(const ConvGeom& g, const float* cols, float* dx) {
+void Col2im(const ConvGeom& g, const float* cols, float* dx, int64_t first = 0, int64_t count = -1) {
   const int64_t K = g.cols();
-  ParallelFor(g.B, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
+  if (count < 0) count = g.B;
+  dx += first * g.H * g.W * g.C;
+  ParallelFor(count, g.OH * g.OW * K, [&](int64_t b0, int64_t b1) {
   std::fill(dx + b0 * g.H * g.W * g.C, dx + b1 * g.H * g.W * g.C, 0.f);
   for (int64_t b = b0; b < b1; ++b)
     for (int64_t oh = 0; oh < g.OH; ++oh)
@@ -326,9 +330,18 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias, bias + g.OC, out + r * g.OC);
     beta = 1.f;
   }
-  const float* a = x;
-  if (!IsPointwise(g)) { float* cols = Scratch(g.rows() * g.cols()); Im2col(g, x, cols); a = cols; }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.OC, g.cols(), 1.f, a, g.cols(), w, g.OC, beta, out, g.OC);
+  if (IsPointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.OC, g.cols(), 1.f, x, g.cols(), w, g.OC, beta, out, g.OC);
+    return env.Undefined();
+  }
+  // Blocks of whole images, so that each block's im2col stays in cache for its GEMM.
+  const int64_t per = g.OH * g.OW, step = std::max<int64_t>(1, 4096 / per);
+  float* cols = Scratch(std::min(g.B, step) * per * g.cols());
+  for (int64_t b = 0; b < g.B; b += step) {
+    const int64_t n = std::min(step, g.B - b);
+    Im2col(g, x, cols, b, n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * per, g.OC, g.cols(), 1.f, cols, g.cols(), w, g.OC, beta, out + b * per * g.OC, g.OC);
+  }
   return env.Undefined();
 }
 
@@ -340,9 +353,18 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   const float* dy = F32(info[2], 0, g.rows() * g.OC, "dy");
   float* dw = F32(info[3], 0, g.cols() * g.OC, "dw");
   if (!x || !dy || !dw) return env.Undefined();
-  const float* a = x;
-  if (!IsPointwise(g)) { float* cols = Scratch(g.rows() * g.cols()); Im2col(g, x, cols); a = cols; }
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, g.rows(), 1.f, a, g.cols(), dy, g.OC, 0.f, dw, g.OC);
+  if (IsPointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, g.rows(), 1.f, x, g.cols(), dy, g.OC, 0.f, dw, g.OC);
+    return env.Undefined();
+  }
+  // Blocks of whole images (cache-sized im2col), accumulating into dw.
+  const int64_t per = g.OH * g.OW, step = std::max<int64_t>(1, 4096 / per);
+  float* cols = Scratch(std::min(g.B, step) * per * g.cols());
+  for (int64_t b = 0; b < g.B; b += step) {
+    const int64_t n = std::min(step, g.B - b);
+    Im2col(g, x, cols, b, n);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, n * per, 1.f, cols, g.cols(), dy + b * per * g.OC, g.OC, b == 0 ? 0.f : 1.f, dw, g.OC);
+  }
   return env.Undefined();
 }
 
@@ -358,9 +380,13 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, dx, g.cols());
     return env.Undefined();
   }
-  float* cols = Scratch(g.rows() * g.cols());
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, cols, g.cols());
-  Col2im(g, cols, dx);
+  const int64_t per = g.OH * g.OW, step = std::max<int64_t>(1, 4096 / per);
+  float* cols = Scratch(std::min(g.B, step) * per * g.cols());
+  for (int64_t b = 0; b < g.B; b += step) {
+    const int64_t n = std::min(step, g.B - b);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * per, g.cols(), g.OC, 1.f, dy + b * per * g.OC, g.OC, w, g.OC, 0.f, cols, g.cols());
+    Col2im(g, cols, dx, b, n);
+  }
   return env.Undefined();
 }
 

@@ -133,6 +133,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 1, h: 6, w: 6, ci: 5, co: 6, f: 1, s: 1, pad: 0 }, // pointwise: no im2col
     { b: 2, h: 7, w: 7, ci: 2, co: 3, f: 2, s: 1, pad: 'valid' },
     { b: 4, h: 16, w: 16, ci: 8, co: 6, f: 3, s: 1, pad: 1 }, // large enough for the two-thread im2col/col2im
+    { b: 21, h: 16, w: 16, ci: 3, co: 4, f: 3, s: 1, pad: 1 }, // more than one block of 4,096 output rows
     { b: 2, h: 9, w: 9, ci: 2, co: 2, f: 3, s: 1, pad: 'same', d: 2 }, // dilated (forward only: tfjs has no dilated filter gradient)
   ];
   for (const c of convs) {
