@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ownVariable, gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
 import { check } from '../util/config.js';
+import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import type { TextModel, TokenStream } from './types.js';
 
@@ -57,23 +58,16 @@ export function initGptWeights(c: GptConfig, rng: Rng): Weights {
 
 interface KV { k: tf.Tensor4D; v: tf.Tensor4D }
 
-export class Gpt implements TextModel {
+export class Gpt extends ParamStore implements TextModel {
   readonly family = 'gpt' as const;
-  readonly params = new Map<string, tf.Variable>();
 
   constructor(readonly config: GptConfig, weights: Weights) {
     validateGptConfig(config);
-    for (const [name, t] of weights) this.params.set(name, ownVariable(t, true));
+    super(weights);
   }
 
   get vocabSize(): number {
     return this.config.vocabSize;
-  }
-
-  private p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`gpt: missing weight ${name}`);
-    return v;
   }
 
   /** Unties the output layer: `head.w` starts as a copy of the token embedding (for head-only fine-tuning). */
@@ -170,10 +164,6 @@ export class Gpt implements TextModel {
     };
   }
 
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    this.params.clear();
-  }
 }
 
 function causalMask(Tn: number, T: number, pos0: number): tf.Tensor2D {

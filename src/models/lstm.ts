@@ -1,8 +1,9 @@
 // Character-level recurrent language model: embedding, a stack of LSTM (Hochreiter & Schmidhuber
 // 1997) or GRU (Cho et al. 2014) layers with PyTorch's gate layout and two biases, linear head.
 import * as tf from '@tensorflow/tfjs-core';
-import { ownVariable, linear, uniform, type Weights } from '../nn/layers.js';
+import { linear, uniform, type Weights } from '../nn/layers.js';
 import { check } from '../util/config.js';
+import { ParamStore } from '../nn/params.js';
 import { lstmCell } from '../tensor/ops.js';
 import type { Rng } from '../util/rng.js';
 import type { TextModel, TokenStream } from './types.js';
@@ -59,23 +60,16 @@ export function initLstmWeights(c: LstmConfig, rng: Rng): Weights {
 
 interface State { h: tf.Tensor2D[]; c: tf.Tensor2D[] }
 
-export class Lstm implements TextModel {
+export class Lstm extends ParamStore implements TextModel {
   readonly family = 'lstm' as const;
-  readonly params = new Map<string, tf.Variable>();
 
   constructor(readonly config: LstmConfig, weights: Weights) {
     validateLstmConfig(config);
-    for (const [name, t] of weights) this.params.set(name, ownVariable(t, true));
+    super(weights);
   }
 
   get vocabSize(): number {
     return this.config.vocabSize;
-  }
-
-  private p(name: string): tf.Variable {
-    const v = this.params.get(name);
-    if (!v) throw new Error(`lstm: missing weight ${name}`);
-    return v;
   }
 
   headNames(): string[] {
@@ -153,10 +147,6 @@ export class Lstm implements TextModel {
     };
   }
 
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    this.params.clear();
-  }
 }
 
 export interface Growth {
