@@ -6,7 +6,8 @@ import { Lstm, defaultLstmConfig, initLstmWeights } from '../src/models/lstm.js'
 import { drawToken } from '../src/models/sampling.js';
 import { countParams } from '../src/nn/layers.js';
 import { Dcgan, bceWithLogits, defaultDcganConfig, initDcganWeights } from '../src/models/dcgan.js';
-import { Unet, defaultUnetConfig, initUnetWeights, linearBetas } from '../src/models/unet.js';
+import { Unet, defaultUnetConfig, initUnetWeights } from '../src/models/unet.js';
+import { linearBetas } from '../src/diffusion/schedules.js';
 import { Vae, defaultVaeConfig, initVaeWeights } from '../src/models/vae.js';
 import { Adam } from '../src/train/optim.js';
 import { batchLoss } from '../src/train/textTask.js';

@@ -102,15 +102,3 @@ export class Unet extends ParamStore {
     return conv2d(groupNorm(h, p('out.n.g'), p('out.n.b'), this.config.groups, { silu: true }), p('out.c.w'), p('out.c.b'), 1, 1);
   }
 }
-
-/** DDPM's linear schedule: betas from 1e-4 to 0.02 over T steps, and the cumulative products of 1 - beta. */
-export function linearBetas(T = 1000, start = 1e-4, end = 0.02): { betas: Float64Array; alphasCumprod: Float64Array } {
-  const betas = new Float64Array(T), alphasCumprod = new Float64Array(T);
-  let prod = 1;
-  for (let i = 0; i < T; i++) {
-    betas[i] = start + ((end - start) * i) / (T - 1);
-    prod *= 1 - betas[i];
-    alphasCumprod[i] = prod;
-  }
-  return { betas, alphasCumprod };
-}

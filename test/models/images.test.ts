@@ -3,7 +3,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Dcgan, bceWithLogits, defaultDcganConfig, initDcganWeights } from '../../src/models/dcgan.js';
-import { Unet, defaultUnetConfig, initUnetWeights, linearBetas } from '../../src/models/unet.js';
+import { Unet, defaultUnetConfig, initUnetWeights } from '../../src/models/unet.js';
+import { linearBetas } from '../../src/diffusion/schedules.js';
 import { Vae, defaultVaeConfig, initVaeWeights } from '../../src/models/vae.js';
 import { countParams } from '../../src/nn/layers.js';
 import { Rng } from '../../src/util/rng.js';
