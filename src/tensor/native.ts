@@ -160,6 +160,29 @@ function convGeom(xShape: number[], filterShape: number[], a: ConvAttrs): number
 }
 
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
+  /** A reduction over adjacent axes; `scale` 0 means divide by the reduced count (Mean). */
+  const reduceKernel = (name: 'Sum' | 'Mean', scale: number): KernelConfig => ({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const x = inputs.x;
+      const r = x.shape.length;
+      const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
+      const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+      if (x.dtype !== 'float32' || !axes.length || !adjacent) return original(name)(args) as TensorInfo;
+      const size = (from: number, to: number) => tf.util.sizeFromShape(x.shape.slice(from, to));
+      const outer = size(0, axes[0]), reduce = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, r);
+      const keep = Boolean(attrs?.keepDims);
+      const outShape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+      const out = backend.makeOutput(outShape, 'float32');
+      const ov = view(backend, out);
+      addon.reduceSum(view(backend, x), outer, reduce, inner, ov);
+      const f = scale === 0 ? 1 / reduce : scale;
+      if (f !== 1) for (let i = 0; i < ov.length; i++) ov[i] *= f;
+      return out;
+    },
+  });
   const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
     tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   const dispose = (backend: WasmHost, t: TensorInfo) => (backend as unknown as { disposeData(id: unknown): void }).disposeData(t.dataId);
@@ -191,27 +214,10 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         return s;
       },
     },
-    {
-      // Sum over a run of adjacent axes without the transpose the wasm kernel makes first
-      // (the bias gradients sum over every leading axis).
-      kernelName: 'Sum',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const x = inputs.x;
-        const r = x.shape.length;
-        const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
-        const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-        if (x.dtype !== 'float32' || !axes.length || !adjacent) return original('Sum')(args) as TensorInfo;
-        const size = (from: number, to: number) => tf.util.sizeFromShape(x.shape.slice(from, to));
-        const outer = size(0, axes[0]), reduce = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, r);
-        const keep = Boolean(attrs?.keepDims);
-        const outShape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-        const out = backend.makeOutput(outShape, 'float32');
-        addon.reduceSum(view(backend, x), outer, reduce, inner, view(backend, out));
-        return out;
-      },
-    },
+    // Sum and Mean over a run of adjacent axes without the transpose the wasm kernels make first
+    // (bias gradients sum over every leading axis; batch norm averages over all but the last).
+    reduceKernel('Sum', 1),
+    reduceKernel('Mean', 0),
     {
       kernelName: 'GenlabGelu',
       backendName: 'wasm',

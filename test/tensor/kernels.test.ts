@@ -161,11 +161,14 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     [[7], 0, false], [[2, 3, 4], [0, 2], false], // non-adjacent axes: left to the wasm kernel
   ];
   for (const [shape, axis, keep] of sums) {
-    it(`Sum of ${shape} over ${axis} (keepDims ${keep}) and its gradient`, async () => {
+    it(`Sum and Mean of ${shape} over ${axis} (keepDims ${keep}) and their gradients`, async () => {
       const x = rand(shape);
       await expectSameAsCpu('native', () => {
         const xt = tf.tensor(x, shape);
-        return [tf.sum(xt, axis, keep), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.sum(v, axis, keep))))(xt)];
+        return [
+          tf.sum(xt, axis, keep), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.sum(v, axis, keep))))(xt),
+          tf.mean(xt, axis, keep), tf.grad((v: tf.Tensor) => tf.sum(tf.square(tf.mean(v, axis, keep))))(xt),
+        ];
       });
     });
   }
