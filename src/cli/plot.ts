@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../data/errors.js';
 import { renderLinePlot } from '../eval/plot.js';
+import { writeFileAtomic } from '../media/png.js';
 import { action } from './common.js';
 
 export function registerPlot(program: Command): void {
@@ -29,8 +30,7 @@ export function registerPlot(program: Command): void {
         { xLabel: 'step', yLabel: 'loss (nats/char)' },
       );
       const out = o.out ?? join(dir, 'loss.png');
-      writeFileSync(out + '.tmp', png);
-      renameSync(out + '.tmp', out);
+      writeFileAtomic(out, png);
       process.stdout.write(out + '\n');
     }));
 }

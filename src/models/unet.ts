@@ -15,10 +15,12 @@ export interface UnetConfig {
   groups: number;
   /** width of the timestep embedding */
   tembDim: number;
+  /** classes for class conditioning (0: unconditional); label `classes` means "no class" (for guidance) */
+  classes: number;
 }
 
 export function defaultUnetConfig(): UnetConfig {
-  return { channels: 1, groups: 8, tembDim: 128 };
+  return { channels: 1, groups: 8, tembDim: 128, classes: 0 };
 }
 
 function resBlockWeights(w: Weights, name: string, rng: Rng, cin: number, cout: number, temb: number): void {
@@ -34,6 +36,7 @@ export function initUnetWeights(c: UnetConfig, rng: Rng): Weights {
   const w: Weights = new Map(), T = c.tembDim;
   linearWeights(w, 'temb.l1', rng, T, T);
   linearWeights(w, 'temb.l2', rng, T, T);
+  if (c.classes > 0) w.set('class.emb', tf.tensor(rng.normalArray((c.classes + 1) * T), [c.classes + 1, T]));
   convWeights(w, 'inp', rng, 3, c.channels, 32);
   resBlockWeights(w, 'd1', rng, 32, 32, T);
   convWeights(w, 'down1', rng, 3, 32, 32);
@@ -87,11 +90,18 @@ export class Unet extends ParamStore {
     return tf.add(x, conv2d(y, p('proj.w'), p('proj.b'), 1, 0)) as tf.Tensor4D;
   }
 
-  /** x [B, 32, 32, C] noisy images, t [B] int32 timesteps -> predicted noise, same shape as x */
-  forward(x: tf.Tensor4D, t: tf.Tensor1D): tf.Tensor4D {
+  /**
+   * x [B, 32, 32, C] noisy images, t [B] int32 timesteps, and for a class-conditional model
+   * labels [B] int32 (the value `classes` for "no class") -> predicted noise, same shape as x.
+   */
+  forward(x: tf.Tensor4D, t: tf.Tensor1D, labels?: tf.Tensor1D): tf.Tensor4D {
     const p = (n: string) => this.p(n);
     let temb = timestepEmbedding(t, this.config.tembDim);
     temb = linear(silu(linear(temb, p('temb.l1.w'), p('temb.l1.b'))), p('temb.l2.w'), p('temb.l2.b')) as tf.Tensor2D;
+    if (this.config.classes > 0) {
+      if (!labels) throw new Error('unet: a class-conditional model needs labels');
+      temb = tf.add(temb, tf.gather(p('class.emb'), labels)) as tf.Tensor2D;
+    }
     const h0 = conv2d(x, p('inp.w'), p('inp.b'), 1, 1);
     const h1 = this.resBlock('d1', h0, temb);
     const h2 = this.resBlock('d2', conv2d(h1, p('down1.w'), p('down1.b'), 2, 1), temb);

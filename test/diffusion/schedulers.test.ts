@@ -75,3 +75,22 @@ describe('schedulers', () => {
     expect(() => sch.setTimesteps(0)).toThrow(/whole number in \[1, 1000\]/);
   });
 });
+
+describe('classifier-free guidance', () => {
+  it('scale 1 equals the conditional model, scale 0 the unconditional, and 2 extrapolates', async () => {
+    const { Unet, defaultUnetConfig, initUnetWeights } = await import('../../src/models/unet.js');
+    const { guidedNoise } = await import('../../src/diffusion/guidance.js');
+    const cfg = { ...defaultUnetConfig(), classes: 10 };
+    const m = new Unet(cfg, initUnetWeights(cfg, new Rng(3)));
+    const model = (x: tf.Tensor4D, t: tf.Tensor1D, y: tf.Tensor1D) => m.forward(x, t, y);
+    const x = tf.randomNormal([2, 32, 32, 1], 0, 1, 'float32', 1) as tf.Tensor4D, t = tf.tensor1d([10, 700], 'int32'), y = tf.tensor1d([3, 8], 'int32');
+    const cond = model(x, t, y).dataSync(), uncond = model(x, t, tf.tensor1d([10, 10], 'int32')).dataSync();
+    expect(maxAbsDiff(guidedNoise(model, x, t, y, 10, 1).dataSync(), cond)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(guidedNoise(model, x, t, y, 10, 0).dataSync(), uncond)).toBeLessThan(1e-4);
+    const g2 = guidedNoise(model, x, t, y, 10, 2).dataSync();
+    expect(maxAbsDiff(g2, cond.map((c, i) => 2 * c - uncond[i]))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(cond, uncond)).toBeGreaterThan(1e-3); // the label matters
+    await expectNoLeak(() => guidedNoise(model, x, t, y, 10, 3).dispose());
+    m.dispose();
+  });
+});

@@ -1,0 +1,18 @@
+// Classifier-free guidance (Ho & Salimans 2022): eps = eps_uncond + g (eps_cond - eps_uncond),
+// the two predictions from one batched forward pass. g = 1 is the conditional model, g = 0 the
+// unconditional one.
+import * as tf from '@tensorflow/tfjs-core';
+
+/** A noise predictor that takes class labels ([B] int32; `nullLabel` means "no class"). */
+export type ConditionalDenoiser = (x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D) => tf.Tensor4D;
+
+export function guidedNoise(model: ConditionalDenoiser, x: tf.Tensor4D, t: tf.Tensor1D, labels: tf.Tensor1D, nullLabel: number, scale: number): tf.Tensor4D {
+  if (!Number.isFinite(scale) || scale < 0) throw new RangeError(`guidance must be a number >= 0, got ${scale}`);
+  return tf.tidy(() => {
+    if (scale === 1) return model(x, t, labels);
+    const B = x.shape[0];
+    const both = model(tf.concat([x, x]) as tf.Tensor4D, tf.concat([t, t]) as tf.Tensor1D, tf.concat([labels, tf.fill([B], nullLabel, 'int32')]) as tf.Tensor1D);
+    const [cond, uncond] = tf.split(both, 2, 0);
+    return tf.add(uncond, tf.mul(tf.sub(cond, uncond), scale)) as tf.Tensor4D;
+  });
+}
