@@ -14,6 +14,7 @@ import { Rng } from '../util/rng.js';
 import { action, collect, commandLine, int, setup } from './common.js';
 import { loadCorpus, tokenizerFor } from './textData.js';
 import { runTraining } from './runTraining.js';
+import { IMAGE_FAMILIES, trainImage } from './trainImage.js';
 
 /** The trainer defaults of a family: nanoGPT's CPU recipe for gpt; Adam at 2e-3 for the LSTM (BENCHMARKS.md). */
 export function familyTrainConfig(family: TextFamily): TrainConfig {
@@ -41,9 +42,9 @@ export function applySets(model: TextModelConfig, train: TrainConfig, sets: stri
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a character-level model (gpt or lstm) on a UTF-8 text file')
-    .argument('<family>', `model family: ${TEXT_FAMILIES.join(' | ')}`)
-    .requiredOption('--data <file>', 'UTF-8 text file (first 90% trains, last 10% validates)')
+    .description('train a model: gpt or lstm on a UTF-8 text file, diffusion on digit images')
+    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES].join(' | ')}`)
+    .requiredOption('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
     .option('--steps <n>', 'total optimizer steps', int('--steps', 1))
     .option('--seed <n>', 'seed of weights and batches', int('--seed', 0))
@@ -51,9 +52,11 @@ export function registerTrain(program: Command): void {
     .option('--set <key=value>', 'override a model or trainer config key (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
     .action(action(async (family: string, o: { data: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }) => {
-      if (!isTextFamily(family)) throw new UserError(`unknown model family "${family}"; choose one of ${TEXT_FAMILIES.join(', ')}`);
-      const ckDir = join(o.out, 'checkpoint');
+      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES];
+      if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       await setup();
+      if (!isTextFamily(family)) return trainImage(o);
+      const ckDir = join(o.out, 'checkpoint');
       if (o.resume) {
         if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);
         const loaded = loadTextModel(o.out);

@@ -1,6 +1,6 @@
 // End to end through the `genlab` command: train, sample, eval, finetune, resume, Ctrl-C, plot, errors.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -130,6 +130,25 @@ describe('genlab CLI', () => {
     const res = run('train', 'gpt', '--data', corpus, '--out', r, '--resume', '--steps', String(step + 2));
     expect(res.code).toBe(0);
     expect(res.err).toMatch(new RegExp(`done: step ${step + 2}`));
+  });
+
+  it('trains a class-conditional diffusion model on the mnist digits and samples PNGs with guidance', () => {
+    const r = join(dir, 'diffusion');
+    const t = run('train', 'diffusion', '--data', 'mnist', '--out', r, '--steps', '2', '--set', 'batchSize=4', '--set', 'evalBatches=1', '--quiet');
+    expect(t.code).toBe(0);
+    const out = join(dir, 'digits');
+    const smp = run('sample', r, '--n', '3', '--class', '7', '--guidance', '2', '--steps', '2', '--out', out, '--seed', '1');
+    expect(smp.code).toBe(0);
+    expect(smp.out.trim()).toBe(join(out, 'grid.png'));
+    expect(readdirSync(out).sort()).toEqual(['7_0.png', '7_1.png', '7_2.png', 'grid.png']);
+    expect(readFileSync(join(out, '7_0.png')).subarray(1, 4).toString()).toBe('PNG');
+    // the same seed gives the same image
+    run('sample', r, '--n', '3', '--class', '7', '--guidance', '2', '--steps', '2', '--out', join(dir, 'digits2'), '--seed', '1');
+    expect(readFileSync(join(dir, 'digits2', '7_1.png')).equals(readFileSync(join(out, '7_1.png')))).toBe(true);
+    expectUserError(run('sample', r, '--n', '2', '--class', '12', '--out', out), /--class must be one of 0\.\.9, got 12/);
+    expectUserError(run('sample', r, '--n', '2'), /--out DIR is required/);
+    expectUserError(run('train', 'diffusion', '--data', join(dir, 'no-such-dir'), '--out', join(dir, 'd2')), /has no train-images-idx3-ubyte/);
+    expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(dir, 'd3'), '--set', 'nLayer=2'), /unknown --set key "nLayer"; valid keys: .*classes/);
   });
 
   it('gives one clear line for bad input', () => {
