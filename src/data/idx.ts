@@ -1,9 +1,8 @@
 // The IDX format of MNIST and its relatives (LeCun et al.): a magic number (two zero bytes, a
 // type byte, a dimension count), big-endian int32 dimensions, then big-endian values. Plain or
 // gzip-compressed files.
-import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import { UserError } from './errors.js';
+import { UserError, readUserFile } from './errors.js';
 
 export interface IdxArray {
   dims: number[];
@@ -48,14 +47,7 @@ export function parseIdx(raw: Uint8Array, what: string): IdxArray {
 }
 
 export function readIdx(path: string): IdxArray {
-  let raw: Buffer;
-  try {
-    raw = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(e as Error).message}`);
-  }
-  return parseIdx(raw, path);
+  return parseIdx(readUserFile(path), path);
 }
 
 /** Writes an IDX file's bytes (ubyte only), for tests and exports. */

@@ -1,19 +1,10 @@
 // UTF-8 text corpora and the character tokenizer.
-import { readFileSync, statSync } from 'node:fs';
-import { UserError } from './errors.js';
+import { UserError, readUserFile } from './errors.js';
 import type { Rng } from '../util/rng.js';
 
 /** Reads a UTF-8 text file; an empty, binary, non-UTF-8 or unreadable file is a UserError. */
 export function readTextFile(path: string): string {
-  let bytes: Buffer;
-  try {
-    if (statSync(path).isDirectory()) throw new UserError(`${path} is a directory, not a text file`);
-    bytes = readFileSync(path);
-  } catch (e) {
-    if (e instanceof UserError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(e as Error).message}`);
-  }
+  const bytes = readUserFile(path);
   if (bytes.length === 0) throw new UserError(`${path} is empty`);
   if (bytes.includes(0)) throw new UserError(`${path} looks binary (it contains NUL bytes); give a UTF-8 text file`);
   try {

@@ -1,8 +1,8 @@
 // PNG in and out for image models: grayscale images as Float32Array in [0, 1], grids of them,
 // clear errors for files that are not PNGs or have the wrong size, and atomic writes.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { UserError } from '../data/errors.js';
+import { UserError, readUserFile } from '../data/errors.js';
 
 export interface GrayImage {
   width: number;
@@ -41,14 +41,7 @@ export function decodeGrayPng(buf: Buffer, what: string): GrayImage {
 
 /** Reads a PNG that must be `width` x `height` (a UserError names both sizes otherwise). */
 export function readGrayPng(path: string, size?: { width: number; height: number }): GrayImage {
-  let buf: Buffer;
-  try {
-    buf = readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${(e as Error).message}`);
-  }
-  const img = decodeGrayPng(buf, path);
+  const img = decodeGrayPng(readUserFile(path), path);
   if (size && (img.width !== size.width || img.height !== size.height)) {
     throw new UserError(`${path} is ${img.width}x${img.height}; the model takes ${size.width}x${size.height} images`);
   }
