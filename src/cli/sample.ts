@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../data/errors.js';
 import { encodeGrayPng, imageGrid, writeFileAtomic } from '../media/png.js';
-import { loadDiffusion, sampleImages } from '../pipelines/images.js';
+import { loadDiffusion, loadVae, sampleImages, sampleVae, type LoadedDiffusion, type LoadedVae } from '../pipelines/images.js';
+import { Vae } from '../models/vae.js';
 import { disposeLoaded, generateText, loadTextModel } from '../pipelines/text.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
 import { action, int, num, setup } from './common.js';
@@ -16,7 +17,7 @@ interface SampleFlags {
 export function registerSample(program: Command): void {
   program
     .command('sample')
-    .description('generate from a trained model: text (prompt and continuation on stdout) or images (PNGs in --out)')
+    .description('generate from a trained model: text (prompt and continuation on stdout) or images (diffusion, vae: PNGs in --out)')
     .argument('<dir>', 'run or checkpoint directory')
     .option('--prompt <text>', 'text: what to continue', '')
     .option('--tokens <n>', 'text: characters to generate', int('--tokens', 0), 200)
@@ -34,7 +35,7 @@ export function registerSample(program: Command): void {
     .action(action(async (dir: string, o: SampleFlags) => {
       await setup();
       const family = readCheckpointMeta(resolveCheckpointDir(dir)).family;
-      if (family === 'diffusion') return sampleImagesCmd(dir, o);
+      if (family === 'diffusion' || family === 'vae') return sampleImagesCmd(dir, family, o);
       const loaded = loadTextModel(dir, { ema: o.ema });
       try {
         const text = generateText(loaded.model, loaded.tokenizer, o.prompt, o);
@@ -45,12 +46,19 @@ export function registerSample(program: Command): void {
     }));
 }
 
-function sampleImagesCmd(dir: string, o: SampleFlags): void {
+function sampleImagesCmd(dir: string, family: string, o: SampleFlags): void {
   if (!o.out) throw new UserError('--out DIR is required for image samples');
   if (o.scheduler !== 'ddim' && o.scheduler !== 'ddpm') throw new UserError(`--scheduler must be ddim or ddpm, got "${o.scheduler}"`);
-  const l = loadDiffusion(dir);
+  const l = family === 'vae' ? loadVae(dir) : loadDiffusion(dir);
   try {
-    const { images, labels } = sampleImages(l, { n: o.n, classLabel: o.class, guidance: o.guidance, steps: o.steps, scheduler: o.scheduler, seed: o.seed });
+    let images: Float32Array, labels: number[];
+    if (l.model instanceof Vae) {
+      if (o.class !== undefined) throw new UserError('this VAE is unconditional: it takes no --class');
+      images = sampleVae(l as LoadedVae, o.n, o.seed);
+      labels = new Array<number>(o.n).fill(-1);
+    } else {
+      ({ images, labels } = sampleImages(l as LoadedDiffusion, { n: o.n, classLabel: o.class, guidance: o.guidance, steps: o.steps, scheduler: o.scheduler, seed: o.seed }));
+    }
     const { height: h, width: w } = l.image;
     mkdirSync(o.out, { recursive: true });
     labels.forEach((c, i) => {

@@ -14,7 +14,7 @@ import { Rng } from '../util/rng.js';
 import { action, collect, commandLine, int, setup } from './common.js';
 import { loadCorpus, tokenizerFor } from './textData.js';
 import { runTraining } from './runTraining.js';
-import { IMAGE_FAMILIES, trainImage } from './trainImage.js';
+import { IMAGE_FAMILIES, trainImage, type ImageFamily } from './trainImage.js';
 
 /** The trainer defaults of a family: nanoGPT's CPU recipe for gpt; Adam at 2e-3 for the LSTM (BENCHMARKS.md). */
 export function familyTrainConfig(family: TextFamily): TrainConfig {
@@ -42,7 +42,7 @@ export function applySets(model: TextModelConfig, train: TrainConfig, sets: stri
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model: gpt or lstm on a UTF-8 text file, diffusion on digit images')
+    .description('train a model: gpt or lstm on a UTF-8 text file, diffusion or vae on digit images')
     .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES].join(' | ')}`)
     .requiredOption('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
@@ -55,7 +55,7 @@ export function registerTrain(program: Command): void {
       const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       await setup();
-      if (!isTextFamily(family)) return trainImage(o);
+      if (!isTextFamily(family)) return trainImage(family as ImageFamily, o);
       const ckDir = join(o.out, 'checkpoint');
       if (o.resume) {
         if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);

@@ -5,6 +5,9 @@ import { UserError } from '../data/errors.js';
 import { guidedNoise } from '../diffusion/guidance.js';
 import { DdimScheduler, DdpmScheduler, type Scheduler } from '../diffusion/schedulers.js';
 import { Unet, type UnetConfig } from '../models/unet.js';
+import { Vae, type VaeConfig } from '../models/vae.js';
+import type { ImageSet } from '../data/mnist.js';
+import { binarized, iwaeNll } from '../train/vaeTask.js';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../train/checkpoint.js';
 import { fromUnetOutput } from '../train/diffusionTask.js';
 import { Rng } from '../util/rng.js';
@@ -76,4 +79,42 @@ export function sampleImages(l: LoadedDiffusion, o: SampleOptions): { images: Fl
     y?.dispose();
   }
   return { images: out, labels };
+}
+
+export interface LoadedVae {
+  model: Vae;
+  image: { height: number; width: number; classes: number };
+  data: string;
+}
+
+export function loadVae(dirArg: string): LoadedVae {
+  const ck = loadCheckpoint(resolveCheckpointDir(dirArg));
+  disposeMap(ck.optimizer); disposeMap(ck.ema);
+  if (ck.meta.family !== 'vae') {
+    disposeMap(ck.weights);
+    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a VAE`);
+  }
+  const model = new Vae(ck.meta.model as VaeConfig, new Map(Object.entries(ck.weights)));
+  return { model, image: ck.meta.image as LoadedVae['image'], data: String(ck.meta.data ?? 'mnist') };
+}
+
+/** n images decoded from z ~ N(0, I): the Bernoulli means, in [0, 1]. */
+export function sampleVae(l: LoadedVae, n: number, seed = 0): Float32Array {
+  if (!Number.isInteger(n) || n < 1) throw new UserError(`--n must be a whole number >= 1, got ${n}`);
+  const rng = new Rng(seed), L = l.model.config.latent;
+  return tf.tidy(() => tf.sigmoid(l.model.decode(tf.tensor2d(rng.normalArray(n * L), [n, L]))).dataSync() as Float32Array);
+}
+
+/** The importance-weighted NLL bound in nats, averaged over the first `count` held-out images (binarised with a fixed seed). */
+export function vaeNll(l: LoadedVae, test: ImageSet, k: number, count: number): number {
+  if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a whole number >= 1, got ${k}`);
+  const n = Math.min(count, test.n), rng = new Rng(2024);
+  let sum = 0;
+  for (let s = 0; s < n; s += 10) {
+    const idx = Array.from({ length: Math.min(10, n - s) }, (_, i) => s + i);
+    const x = binarized(test, idx, rng);
+    for (const v of iwaeNll(l.model, x, k, rng)) sum += v;
+    x.dispose();
+  }
+  return sum / n;
 }

@@ -151,6 +151,21 @@ describe('genlab CLI', () => {
     expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(dir, 'd3'), '--set', 'nLayer=2'), /unknown --set key "nLayer"; valid keys: .*classes/);
   });
 
+  it('trains a VAE on the digits, reports its importance-weighted NLL bound, and samples PNGs', () => {
+    const r = join(dir, 'vae');
+    expect(run('train', 'vae', '--data', 'mnist', '--out', r, '--steps', '3', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--quiet').code).toBe(0);
+    const e = run('eval', r, '--k', '5', '--images', '10');
+    expect(e.code).toBe(0);
+    const ev = JSON.parse(e.out);
+    expect(ev.k).toBe(5);
+    expect(ev.images).toBe(10);
+    expect(ev.nll).toBeGreaterThan(0);
+    const s = run('sample', r, '--n', '2', '--out', join(dir, 'vae-samples'));
+    expect(s.code).toBe(0);
+    expect(readdirSync(join(dir, 'vae-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
+    expectUserError(run('sample', r, '--n', '2', '--class', '3', '--out', join(dir, 'vae-samples')), /unconditional: it takes no --class/);
+  });
+
   it('gives one clear line for bad input', () => {
     const empty = join(dir, 'empty.txt');
     writeFileSync(empty, '');
@@ -164,6 +179,7 @@ describe('genlab CLI', () => {
     expectUserError(run('finetune', join(dir, 'gpt'), '--data', u, '--out', join(dir, 'y'), '--train', 'head'), /outside the model's vocabulary of \d+: .*"🂡".*"ñ".*--drop-unknown/);
     expect(run('finetune', join(dir, 'gpt'), '--data', u, '--out', join(dir, 'y'), '--train', 'head', '--steps', '1', '--drop-unknown', '--quiet').code).toBe(0);
     expectUserError(run('sample', join(dir, 'gpt'), '--prompt', 'XYZ'), /outside the model's vocabulary/);
+    expectUserError(run('eval', join(dir, 'gpt')), /--data FILE is required for a text model/);
     const bad = run('sample', join(dir, 'gpt'), '--tokens', 'ten');
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/--tokens must be a whole number/);
