@@ -8,6 +8,7 @@ import { linearBetas } from '../diffusion/schedules.js';
 import type { Unet } from '../models/unet.js';
 import { Rng } from '../util/rng.js';
 import type { TrainTask } from './trainer.js';
+import { meanLoss } from './meanLoss.js';
 
 /** Images [n, h, w] in [0, 1] -> x [b, 32, 32, 1] in [-1, 1], zero-padded (black) to 32 x 32. */
 export function toUnetInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
@@ -53,17 +54,7 @@ export function diffusionTask(opts: {
     decay: new Set(),
     loss: (rng: Rng, batchSize: number) => lossOn(train, Array.from({ length: batchSize }, () => rng.int(train.n)), rng),
     // the same held-out images, timesteps and noise at every evaluation
-    validate: (batches: number) => {
-      const rng = new Rng(12345);
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        const idx = Array.from({ length: 32 }, (_, i) => (b * 32 + i) % test.n);
-        const l = tf.tidy(() => lossOn(test, idx, rng));
-        sum += l.dataSync()[0];
-        l.dispose();
-      }
-      return sum / batches;
-    },
+    validate: (batches: number) => meanLoss(batches, 12345, (b, rng) => lossOn(test, Array.from({ length: 32 }, (_, i) => (b * 32 + i) % test.n), rng)),
     meta: () => ({ family: 'diffusion', model: { ...model.config }, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
   };
 }

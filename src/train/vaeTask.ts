@@ -5,6 +5,7 @@ import type { ImageSet } from '../data/mnist.js';
 import type { Vae } from '../models/vae.js';
 import { Rng } from '../util/rng.js';
 import type { TrainTask } from './trainer.js';
+import { meanLoss } from './meanLoss.js';
 
 /** Images idx of set as [b, h, w, 1] binary tensors, pixel on with probability its value. */
 export function binarized(set: ImageSet, idx: ArrayLike<number>, rng: Rng): tf.Tensor4D {
@@ -49,16 +50,7 @@ export function vaeTask(opts: { model: Vae; train: ImageSet; test: ImageSet; ext
     trainable: [...model.params.keys()],
     decay: new Set(),
     loss: (rng: Rng, batchSize: number) => lossOn(train, Array.from({ length: batchSize }, () => rng.int(train.n)), rng),
-    validate: (batches: number) => {
-      const rng = new Rng(12345);
-      let sum = 0;
-      for (let b = 0; b < batches; b++) {
-        const l = tf.tidy(() => lossOn(test, Array.from({ length: 128 }, (_, i) => (b * 128 + i) % test.n), rng));
-        sum += l.dataSync()[0];
-        l.dispose();
-      }
-      return sum / batches;
-    },
+    validate: (batches: number) => meanLoss(batches, 12345, (b, rng) => lossOn(test, Array.from({ length: 128 }, (_, i) => (b * 128 + i) % test.n), rng)),
     meta: () => ({ family: 'vae', model: { ...model.config }, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
   };
 }
