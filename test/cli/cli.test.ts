@@ -107,7 +107,12 @@ describe('genlab CLI', () => {
     const g = run('finetune', r, '--data', second, '--out', join(dir, 'lstm-grown'), '--train', 'all', '--grow', 'hidden=24', '--grow', 'layers=3', '--steps', '2', '--quiet');
     expect(g.code).toBe(0);
     expect(g.err).toMatch(/grew the lstm to 3 layer\(s\) of 24/);
-    expect(run('sample', join(dir, 'lstm-grown'), '--tokens', '10').code).toBe(0);
+    const smp = run('sample', join(dir, 'lstm-grown'), '--prompt', 'the ', '--tokens', '10', '--seed', '2');
+    expect(smp.code).toBe(0);
+    expect(smp.out.trimEnd()).toHaveLength(14);
+    const ev = JSON.parse(run('eval', r, '--data', corpus).out);
+    expect(ev.loss).toBeGreaterThan(0);
+    expect(ev.step).toBe(5);
   });
 
   it('saves a checkpoint on Ctrl-C and resumes from it', async () => {
