@@ -35,6 +35,7 @@ export function registerEval(program: Command): void {
         }
         return;
       }
+      if (family !== 'gpt' && family !== 'lstm') throw new UserError(`${dir} holds a "${family}" model; genlab eval evaluates text models and VAEs (diffusion and GAN evaluation is not built yet)`);
       if (!o.data) throw new UserError('--data FILE is required for a text model');
       const data = o.data;
       const loaded = loadTextModel(dir, { ema: o.ema });

@@ -54,8 +54,10 @@ export function sampleImages(l: LoadedDiffusion, o: SampleOptions): { images: Fl
   }
   const guidance = o.guidance ?? 1;
   if (!(guidance >= 0)) throw new UserError(`--guidance must be a number >= 0, got ${o.guidance}`);
+  const steps = o.steps ?? 50;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new UserError(`--steps must be a whole number in [1, 1000], got ${o.steps}`);
   const sched: Scheduler = o.scheduler === 'ddpm' ? new DdpmScheduler() : new DdimScheduler();
-  if (o.scheduler !== 'ddpm') sched.setTimesteps(o.steps ?? 50);
+  if (o.scheduler !== 'ddpm') sched.setTimesteps(steps);
   const rng = new Rng(o.seed ?? 0);
   const labels = Array.from({ length: o.n }, (_, i) => (classes === 0 ? -1 : o.classLabel ?? i % classes));
   const out = new Float32Array(o.n * image.height * image.width);

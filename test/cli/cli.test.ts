@@ -152,6 +152,8 @@ describe('genlab CLI', () => {
     expect(readFileSync(join(dir, 'digits2', '7_1.png')).equals(readFileSync(join(out, '7_1.png')))).toBe(true);
     expectUserError(run('sample', r, '--n', '2', '--class', '12', '--out', out), /--class must be one of 0\.\.9, got 12/);
     expectUserError(run('sample', r, '--n', '2'), /--out DIR is required/);
+    expectUserError(run('eval', r), /holds a "diffusion" model; genlab eval evaluates text models and VAEs/);
+    expectUserError(run('sample', r, '--n', '1', '--steps', '5000', '--out', out), /--steps must be a whole number in \[1, 1000\], got 5000/);
     expectUserError(run('train', 'diffusion', '--data', join(dir, 'no-such-dir'), '--out', join(dir, 'd2')), /has no train-images-idx3-ubyte/);
     expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(dir, 'd3'), '--set', 'nLayer=2'), /unknown --set key "nLayer"; valid keys: .*classes/);
   });
