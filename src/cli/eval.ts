@@ -1,41 +1,59 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UserError } from '../data/errors.js';
-import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
-import { evaluateText } from '../train/textTask.js';
-import { action, int, setup } from './common.js';
 import { loadImageData } from '../data/mnist.js';
-import { loadVae, vaeNll } from '../pipelines/images.js';
+import { evaluateImages, reportMarkdown } from '../eval/images.js';
+import { writeFileAtomic } from '../media/png.js';
+import type { Classifier } from '../models/classifier.js';
+import type { Vae } from '../models/vae.js';
+import { loadImageModel, vaeNll, type Generator, type LoadedImageModel } from '../pipelines/images.js';
+import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
+import { accuracy } from '../train/classifierTask.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
+import { evaluateText } from '../train/textTask.js';
+import { action, int, num, setup } from './common.js';
+import { GENERATORS } from './sample.js';
 import { loadCorpus } from './textData.js';
+
+interface EvalFlags {
+  data?: string; split: string; dropUnknown?: boolean; ema?: boolean; k: number; images: number;
+  classifier?: string; n: number; steps: number; guidance: number; seed: number; nllOnly?: boolean; report?: string;
+}
+
+/** The shipped classifier for a dataset the project knows (models/<data>-classifier). */
+function defaultClassifier(data: string): string | undefined {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+  const dir = join(root, data === 'fashion' ? 'fashion-classifier' : data === 'mnist' ? 'digits-classifier' : '');
+  return data === 'mnist' || data === 'fashion' ? (existsSync(dir) ? dir : undefined) : undefined;
+}
 
 export function registerEval(program: Command): void {
   program
     .command('eval')
-    .description('evaluate a model (JSON on stdout): loss and perplexity of a text model on a file; the importance-weighted NLL bound of a VAE on held-out digits')
+    .description('evaluate a model (JSON on stdout): text models on a file; image generators with the digit classifier (Frechet distance, class accuracy; VAE: NLL bound), also written as eval.json and eval.md')
     .argument('<dir>', 'run or checkpoint directory')
-    .option('--data <file>', 'text: UTF-8 text file (required); vae: mnist, fashion or an IDX directory (default: the training data)')
-    .option('--k <n>', 'vae: importance samples per image', int('--k', 1), 100)
-    .option('--images <n>', 'vae: held-out images to average over', int('--images', 1), 1000)
-    .option('--split <part>', 'val: the last 10% of the file (as in training); all: the whole file', 'val')
-    .option('--drop-unknown', "remove characters outside the model's vocabulary instead of failing")
-    .option('--ema', 'evaluate the EMA weights, when the run kept them')
-    .action(action(async (dir: string, o: { data?: string; split: string; dropUnknown?: boolean; ema?: boolean; k: number; images: number }) => {
+    .option('--data <source>', 'text: UTF-8 text file (required); images: mnist, fashion or an IDX directory (default: the training data)')
+    .option('--classifier <dir>', 'images: the classifier checkpoint (default: models/digits-classifier for mnist, models/fashion-classifier for fashion)')
+    .option('--n <n>', 'images: samples for the Frechet distance and accuracy', int('--n', 2), 1000)
+    .option('--steps <n>', 'diffusion: DDIM steps', int('--steps', 1), 50)
+    .option('--guidance <g>', 'diffusion: classifier-free guidance scale', num('--guidance'), 1)
+    .option('--seed <n>', 'images: seed of the samples', int('--seed', 0), 0)
+    .option('--k <n>', 'vae: importance samples per image (0: no NLL)', int('--k', 0), 100)
+    .option('--images <n>', 'vae: held-out images for the NLL bound', int('--images', 1), 1000)
+    .option('--nll-only', 'vae: only the NLL bound (no classifier needed)')
+    .option('--report <dir>', 'images: where eval.json and eval.md go (default: the run directory)')
+    .option('--split <part>', 'text: val (the last 10% of the file, as in training) or all', 'val')
+    .option('--drop-unknown', "text: remove characters outside the model's vocabulary instead of failing")
+    .option('--ema', 'text: evaluate the EMA weights, when the run kept them')
+    .action(action(async (dir: string, o: EvalFlags) => {
       if (o.split !== 'val' && o.split !== 'all') throw new UserError(`--split must be val or all, got "${o.split}"`);
-      await setup();
       const family = readCheckpointMeta(resolveCheckpointDir(dir)).family;
-      if (family === 'vae') {
-        const l = loadVae(dir);
-        try {
-          const t0 = performance.now();
-          const { test, source } = loadImageData(o.data ?? l.data);
-          const nll = vaeNll(l, test, o.k, o.images);
-          process.stdout.write(JSON.stringify({ nll: Number(nll.toFixed(3)), unit: 'nats per image (importance-weighted bound)', k: o.k, images: Math.min(o.images, test.n), data: source, seconds: Math.round((performance.now() - t0) / 100) / 10 }) + '\n');
-        } finally {
-          l.model.dispose();
-        }
-        return;
-      }
-      if (family !== 'gpt' && family !== 'lstm') throw new UserError(`${dir} holds a "${family}" model; genlab eval evaluates text models and VAEs (diffusion and GAN evaluation is not built yet)`);
+      await setup();
+      if (family === 'classifier') return evalClassifier(dir, o);
+      if ((GENERATORS as readonly string[]).includes(family)) return evalGenerator(dir, o);
+      if (family !== 'gpt' && family !== 'lstm') throw new UserError(`${dir} holds a "${family}" model, which genlab eval does not know`);
       if (!o.data) throw new UserError('--data FILE is required for a text model');
       const data = o.data;
       const loaded = loadTextModel(dir, { ema: o.ema });
@@ -51,4 +69,47 @@ export function registerEval(program: Command): void {
         disposeLoaded(loaded);
       }
     }));
+}
+
+function evalClassifier(dir: string, o: EvalFlags): void {
+  const l = loadImageModel(dir, ['classifier']);
+  try {
+    const { test, source } = loadImageData(o.data ?? l.data);
+    const acc = accuracy(l.model as Classifier, test);
+    process.stdout.write(JSON.stringify({ heldOutAccuracy: Number(acc.toFixed(4)), images: test.n, data: source }) + '\n');
+  } finally {
+    l.model.dispose();
+  }
+}
+
+function evalGenerator(dir: string, o: EvalFlags): void {
+  const gen = loadImageModel(dir, GENERATORS) as LoadedImageModel<Generator>;
+  let clf: LoadedImageModel | undefined;
+  try {
+    const dataSpec = o.data ?? gen.data;
+    const { train, test, source } = loadImageData(dataSpec);
+    if (o.nllOnly) {
+      if (gen.family !== 'vae') throw new UserError('--nll-only is for a VAE');
+      const t0 = performance.now();
+      const nll = vaeNll(gen as LoadedImageModel<Vae>, test, o.k || 100, o.images);
+      process.stdout.write(JSON.stringify({ nll: Number(nll.toFixed(3)), unit: 'nats per image (importance-weighted bound)', k: o.k || 100, images: Math.min(o.images, test.n), data: source, seconds: Math.round((performance.now() - t0) / 100) / 10 }) + '\n');
+      return;
+    }
+    const clfDir = o.classifier ?? defaultClassifier(dataSpec);
+    if (!clfDir) throw new UserError(`no classifier for ${dataSpec}: train one with "genlab train classifier --data ${dataSpec} --out DIR" and pass --classifier DIR`);
+    clf = loadImageModel(clfDir, ['classifier']);
+    if (clf.image.height !== gen.image.height || clf.image.width !== gen.image.width || clf.image.classes !== train.classes) {
+      throw new UserError(`the classifier in ${clfDir} takes ${clf.image.height}x${clf.image.width} images of ${clf.image.classes} classes; ${dir} makes ${gen.image.height}x${gen.image.width} images of ${train.classes} classes`);
+    }
+    const r = evaluateImages(gen, clf as LoadedImageModel<Classifier>, train, test, { n: o.n, steps: o.steps, guidance: o.guidance, seed: o.seed, k: gen.family === 'vae' ? o.k : 0 });
+    const json = JSON.stringify({ ...r, data: source, command: ['genlab', ...process.argv.slice(2)].join(' ') }, null, 2) + '\n';
+    const reportDir = o.report ?? dir;
+    writeFileAtomic(join(reportDir, 'eval.json'), Buffer.from(json));
+    writeFileAtomic(join(reportDir, 'eval.md'), Buffer.from(reportMarkdown(r)));
+    process.stderr.write(reportMarkdown(r));
+    process.stdout.write(JSON.stringify({ ...r, data: source }) + '\n');
+  } finally {
+    gen.model.dispose();
+    clf?.model.dispose();
+  }
 }

@@ -1,6 +1,8 @@
 // `genlab`: one file per verb; this file only assembles them.
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
+import { registerEdit } from './edit.js';
+import { registerExport } from './export.js';
 import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
@@ -19,7 +21,9 @@ registerInfo(program);
 registerTrain(program);
 registerSample(program);
 registerEval(program);
+registerEdit(program);
 registerFinetune(program);
+registerExport(program);
 registerPlot(program);
 registerBench(program);
 

@@ -1,96 +1,100 @@
-// `genlab train diffusion --data mnist|fashion|DIR`: a DDPM on 28x28 images (padded to 32x32).
+// `genlab train diffusion|gan|vae|classifier --data mnist|fashion|DIR`: image models on 28x28 images.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../data/errors.js';
-import { loadImageData } from '../data/mnist.js';
-import { Unet, defaultUnetConfig, initUnetWeights, type UnetConfig } from '../models/unet.js';
+import { loadImageData, type ImageSplit } from '../data/mnist.js';
+import { Classifier } from '../models/classifier.js';
+import { Dcgan } from '../models/dcgan.js';
+import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig, type ImageFamily, type ImageModel } from '../models/images.js';
+import { Unet } from '../models/unet.js';
+import { Vae } from '../models/vae.js';
 import { countParams } from '../nn/layers.js';
 import { disposeMap, loadCheckpoint } from '../train/checkpoint.js';
+import { classifierTask } from '../train/classifierTask.js';
 import { diffusionTask } from '../train/diffusionTask.js';
-import { vaeTask } from '../train/vaeTask.js';
-import { Vae, defaultVaeConfig, initVaeWeights, type VaeConfig } from '../models/vae.js';
+import { ganTask } from '../train/ganTask.js';
 import { createProgress } from '../train/progress.js';
-import { Trainer, defaultTrainConfig, type TrainConfig } from '../train/trainer.js';
+import { Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../train/trainer.js';
+import { vaeTask } from '../train/vaeTask.js';
 import { applyOverrides, ConfigError, type Config } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { commandLine } from './common.js';
 import { runTraining } from './runTraining.js';
 
-export const IMAGE_FAMILIES = ['diffusion', 'vae'] as const;
-export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
+export { IMAGE_FAMILIES, type ImageFamily } from '../models/images.js';
 
-/** The VAE recipe: Adam 1e-3 (as the vae workload), batch 128. */
-export function vaeTrainConfig(): TrainConfig {
-  return {
-    ...defaultTrainConfig(), steps: 5000, batchSize: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, optimizer: 'adam', beta2: 0.999,
-    weightDecay: 0, gradClip: 0, emaDecay: 0, evalEvery: 500, evalBatches: 4, checkpointEvery: 500, logEvery: 50,
-  };
+/** The trainer recipe of each family (BENCHMARKS.md's optimizers; batch sizes of the workloads). */
+export function imageTrainConfig(family: ImageFamily): TrainConfig {
+  const base = { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, evalBatches: 4 };
+  switch (family) {
+    // Adam 2e-4 (as the unet workload), EMA 0.999 for sampling, batch 32
+    case 'diffusion': return { ...base, steps: 4000, batchSize: 32, lr: 2e-4, minLr: 2e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0.999, evalEvery: 500, checkpointEvery: 500, logEvery: 10 };
+    // the DCGAN paper's Adam: 2e-4, beta1 0.5, constant rate, batch 64
+    case 'gan': return { ...base, steps: 3000, batchSize: 64, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, beta1: 0.5, gradClip: 0, emaDecay: 0, evalEvery: 0, checkpointEvery: 500, logEvery: 10 };
+    // Adam 1e-3 (as the vae workload), batch 128
+    case 'vae': return { ...base, steps: 5000, batchSize: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, gradClip: 0, emaDecay: 0, evalEvery: 500, checkpointEvery: 500, logEvery: 50 };
+    case 'classifier': return { ...base, steps: 800, batchSize: 128, optimizer: 'adamw', lr: 2e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 1e-4, gradClip: 0, emaDecay: 0, evalEvery: 400, checkpointEvery: 400, logEvery: 50 };
+  }
 }
 
-/** The diffusion recipe: Adam 2e-4 (as the unet workload), EMA 0.999 for sampling, batch 32. */
-export function diffusionTrainConfig(): TrainConfig {
-  return {
-    ...defaultTrainConfig(), steps: 4000, batchSize: 32, lr: 2e-4, minLr: 2e-5, warmupSteps: 100, optimizer: 'adam', beta2: 0.999,
-    weightDecay: 0, gradClip: 1, emaDecay: 0.999, evalEvery: 500, evalBatches: 4, checkpointEvery: 500, logEvery: 10,
-  };
+function makeTask(model: ImageModel, data: ImageSplit, extraMeta: Record<string, unknown>): TrainTask {
+  const { train, test } = data;
+  if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta });
+  if (model instanceof Dcgan) return ganTask({ model, train, extraMeta });
+  if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
+  return classifierTask({ model: model as Classifier, train, test, extraMeta });
+}
+
+function describe(model: ImageModel): string {
+  const classes = model.config.classes;
+  if (model instanceof Classifier) return `${classes} classes`;
+  const latent = model instanceof Vae ? `latent ${model.config.latent}, ` : '';
+  return latent + (classes ? `conditional on ${classes} classes` : 'unconditional');
 }
 
 export async function trainImage(family: ImageFamily, o: { data: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }): Promise<void> {
   const ckDir = join(o.out, 'checkpoint');
   const data = loadImageData(o.data);
-  if (data.train.height > 32 || data.train.width > 32) throw new UserError(`${data.source}: images are ${data.train.height}x${data.train.width}; the diffusion UNet takes up to 32x32`);
-  if (family === 'vae' && (data.train.height !== 28 || data.train.width !== 28)) throw new UserError(`${data.source}: the VAE takes 28x28 images, these are ${data.train.height}x${data.train.width}`);
-  const model0: Config = family === 'vae' ? { ...defaultVaeConfig() } : { ...defaultUnetConfig(), classes: data.train.classes };
-  const trainDefaults = family === 'vae' ? vaeTrainConfig() : diffusionTrainConfig();
-  const mSets = o.set.filter((s) => s.split('=')[0].trim() in model0), tSets = o.set.filter((s) => !(s.split('=')[0].trim() in model0));
+  const { height: h, width: w, classes } = data.train;
+  if (family === 'diffusion' ? h > 32 || w > 32 : h !== 28 || w !== 28) {
+    throw new UserError(`${data.source}: images are ${h}x${w}; the ${family} model takes ${family === 'diffusion' ? 'up to 32x32' : '28x28'} images`);
+  }
+  const model0: Config = { ...defaultImageConfig(family, classes) };
+  const trainDefaults = imageTrainConfig(family);
+  const isModelKey = (s: string) => s.split('=')[0].trim() in model0;
+  const mSets = o.set.filter(isModelKey), tSets = o.set.filter((s) => !isModelKey(s));
   for (const s of tSets) {
     const key = s.split('=')[0].trim();
-    if (!(key in trainDefaults)) {
-      throw new ConfigError(`unknown --set key "${key}"; valid keys: ${[...Object.keys(model0), ...Object.keys(trainDefaults)].sort().join(', ')}`);
-    }
+    if (!(key in trainDefaults)) throw new ConfigError(`unknown --set key "${key}"; valid keys: ${[...Object.keys(model0), ...Object.keys(trainDefaults)].sort().join(', ')}`);
   }
-  const makeTask = (m: Unet | Vae) => m instanceof Vae
-    ? vaeTask({ model: m, train: data.train, test: data.test, extraMeta: { data: o.data } })
-    : diffusionTask({ model: m, train: data.train, test: data.test, extraMeta: { data: o.data } });
+  const extraMeta = { data: o.data };
+  let model: ImageModel, cfg: TrainConfig, resume: ReturnType<typeof loadCheckpoint> | undefined;
   if (o.resume) {
     if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);
     if (mSets.length) throw new ConfigError('--resume keeps the model config; --set may change only trainer keys');
-    const ck = loadCheckpoint(ckDir);
-    if (ck.meta.family !== family) throw new UserError(`--resume: ${o.out} holds a ${ck.meta.family} model, not ${family}`);
-    const cfg = applyOverrides({ ...(ck.meta.train as TrainConfig) }, tSets, 'trainer');
-    if (o.steps !== undefined) cfg.steps = o.steps;
-    const weights = new Map(Object.entries(ck.weights));
-    const model = family === 'vae' ? new Vae(ck.meta.model as VaeConfig, weights) : new Unet(ck.meta.model as UnetConfig, weights);
-    process.stderr.write(`resuming ${family} from step ${ck.meta.step} of ${o.out}\n`);
-    try {
-      const task = makeTask(model);
-      await runTraining(new Trainer(task, cfg, { outDir: o.out, resume: ck, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) }));
-    } finally {
-      model.dispose(); disposeMap(ck.optimizer); disposeMap(ck.ema);
+    resume = loadCheckpoint(ckDir);
+    if (resume.meta.family !== family) {
+      disposeMap(resume.weights); disposeMap(resume.optimizer); disposeMap(resume.ema);
+      throw new UserError(`--resume: ${o.out} holds a ${resume.meta.family} model, not ${family}`);
     }
-    return;
-  }
-  if (existsSync(ckDir)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
-  const mc = applyOverrides(model0, mSets, 'model');
-  const cfg = applyOverrides(trainDefaults, tSets, 'trainer');
-  if (o.steps !== undefined) cfg.steps = o.steps;
-  if (o.seed !== undefined) cfg.seed = o.seed;
-  let model: Unet | Vae;
-  if (family === 'vae') {
-    const vc = mc as VaeConfig;
-    if (!Number.isInteger(vc.latent) || vc.latent < 1) throw new ConfigError(`latent must be a positive integer, got ${vc.latent}`);
-    model = new Vae(vc, initVaeWeights(vc, new Rng(cfg.seed)));
+    cfg = applyOverrides({ ...(resume.meta.train as TrainConfig) }, tSets, 'trainer');
+    model = buildImageModel(family, resume.meta.model, new Map(Object.entries(resume.weights)));
+    process.stderr.write(`resuming ${family} from step ${resume.meta.step} of ${o.out}\n`);
   } else {
-    const uc = mc as UnetConfig;
-    if (!Number.isInteger(uc.classes) || uc.classes < 0) throw new ConfigError(`classes must be 0 (unconditional) or the number of classes, got ${uc.classes}`);
-    model = new Unet(uc, initUnetWeights(uc, new Rng(cfg.seed)));
+    if (existsSync(ckDir)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+    const mc = applyOverrides(model0, mSets, 'model');
+    validateImageConfig(family, mc as ReturnType<typeof defaultImageConfig>, classes);
+    cfg = applyOverrides(trainDefaults, tSets, 'trainer');
+    if (o.seed !== undefined) cfg.seed = o.seed;
+    model = buildImageModel(family, mc, initImageWeights(family, mc as ReturnType<typeof defaultImageConfig>, new Rng(cfg.seed)));
+    process.stderr.write(`${family}: ${countParams(model.params).toLocaleString('en-US')} weights, ${describe(model)}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})\n`);
   }
-  const what = model instanceof Unet ? (model.config.classes ? `${model.config.classes} classes` : 'unconditional') : `latent ${(mc as VaeConfig).latent}`;
-  process.stderr.write(`${family}: ${countParams(model.params).toLocaleString('en-US')} weights, ${what}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})\n`);
+  if (o.steps !== undefined) cfg.steps = o.steps;
   try {
-    const task = makeTask(model);
-    await runTraining(new Trainer(task, cfg, { outDir: o.out, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) }));
+    const trainer = new Trainer(makeTask(model, data, extraMeta), cfg, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) });
+    await runTraining(trainer);
   } finally {
     model.dispose();
+    if (resume) { disposeMap(resume.optimizer); disposeMap(resume.ema); }
   }
 }

@@ -1,8 +1,10 @@
 // DCGAN (Radford et al. 2016) for 28x28x1 images, the `dcgan` workload of BENCHMARKS.md
 // (917,122 weights): G maps z [B, 100] to tanh images, D maps images to one logit.
+// Class-conditional when classes > 0 (Mirza & Osindero 2014): G takes [z, onehot(y)], D takes the
+// image with one constant plane per class as extra input channels.
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm, conv2d, convTranspose2d, convTWeights, convWeights, linearWeights, normWeights } from '../nn/conv.js';
-import { linear, type Weights } from '../nn/layers.js';
+import { linear, ownVariable, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 
@@ -10,47 +12,98 @@ export interface DcganConfig {
   [key: string]: number;
   /** latent size */
   z: number;
+  /** 0: unconditional; else the number of classes */
+  classes: number;
 }
 
 export function defaultDcganConfig(): DcganConfig {
-  return { z: 100 };
+  return { z: 100, classes: 0 };
 }
 
 export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
   const w: Weights = new Map();
-  linearWeights(w, 'g.fc', rng, c.z, 7 * 7 * 128);
+  linearWeights(w, 'g.fc', rng, c.z + c.classes, 7 * 7 * 128);
   normWeights(w, 'g.bn0', 7 * 7 * 128);
   convTWeights(w, 'g.up1', rng, 4, 128, 64);
   normWeights(w, 'g.bn1', 64);
   convTWeights(w, 'g.up2', rng, 4, 64, 1);
-  convWeights(w, 'd.c1', rng, 4, 1, 64);
+  convWeights(w, 'd.c1', rng, 4, 1 + c.classes, 64);
   convWeights(w, 'd.c2', rng, 4, 64, 128);
   normWeights(w, 'd.bn2', 128);
   linearWeights(w, 'd.fc', rng, 7 * 7 * 128, 1);
   return w;
 }
 
+/** How G's batch norms get their statistics: from the batch (training), from the batch while updating the running averages, or from the running averages (sampling). */
+export type BnMode = 'batch' | 'update' | 'running';
+
+const G_NORMS = ['g.bn0', 'g.bn1'];
+
 export class Dcgan extends ParamStore {
+  /** running mean and variance of G's batch norms (PyTorch's buffers): saved with the weights, never trained */
+  readonly stats = new Map<string, tf.Variable>();
+
   constructor(readonly config: DcganConfig, weights: Weights) {
-    super(weights);
+    const stats = [...weights].filter(([k]) => k.endsWith('.rmean') || k.endsWith('.rvar'));
+    super(new Map([...weights].filter(([k]) => !k.endsWith('.rmean') && !k.endsWith('.rvar'))));
+    for (const [k, t] of stats) this.stats.set(k, ownVariable(t, false));
+    for (const n of G_NORMS) {
+      const c = this.p(`${n}.g`).size;
+      if (!this.stats.has(`${n}.rmean`)) this.stats.set(`${n}.rmean`, ownVariable(tf.zeros([c]), false));
+      if (!this.stats.has(`${n}.rvar`)) this.stats.set(`${n}.rvar`, ownVariable(tf.ones([c]), false));
+    }
   }
 
-  /** z [B, z] -> images [B, 28, 28, 1] in (-1, 1) */
-  generate(z: tf.Tensor2D): tf.Tensor4D {
+  /** weights and running statistics: what a checkpoint keeps */
+  get state(): Map<string, tf.Variable> {
+    return new Map([...this.params, ...this.stats]);
+  }
+
+  private norm(name: string, x: tf.Tensor, mode: BnMode, momentum = 0.1): tf.Tensor {
+    const g = this.p(`${name}.g`), b = this.p(`${name}.b`);
+    if (!name.startsWith('g.') || mode === 'batch') return batchNorm(x, g, b);
+    const rm = this.stats.get(`${name}.rmean`)!, rv = this.stats.get(`${name}.rvar`)!;
+    if (mode === 'running') return batchNorm(x, g, b, { running: { mean: tf.reshape(rm, [rm.size]), variance: tf.reshape(rv, [rv.size]) } });
+    return batchNorm(x, g, b, {
+      onBatchStats: (mean, variance) => {
+        rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
+        rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, momentum)));
+      },
+    });
+  }
+
+  private checkLabels(B: number, y?: tf.Tensor1D): void {
+    if (this.config.classes > 0 && (!y || y.shape[0] !== B)) throw new Error(`this DCGAN is conditional: it needs ${B} labels`);
+    if (this.config.classes === 0 && y) throw new Error('this DCGAN is unconditional: it takes no labels');
+  }
+
+  /** z [B, z] (and labels [B] when conditional) -> images [B, 28, 28, 1] in (-1, 1) */
+  generate(z: tf.Tensor2D, y?: tf.Tensor1D, mode: BnMode = 'batch'): tf.Tensor4D {
     const p = (n: string) => this.p(n);
     const B = z.shape[0];
-    let h: tf.Tensor = tf.relu(batchNorm(linear(z, p('g.fc.w'), p('g.fc.b')), p('g.bn0.g'), p('g.bn0.b')));
+    this.checkLabels(B, y);
+    const input = y ? tf.concat([z, tf.oneHot(y, this.config.classes).toFloat()], 1) : z;
+    let h: tf.Tensor = tf.relu(this.norm('g.bn0', linear(input, p('g.fc.w'), p('g.fc.b')), mode));
     h = tf.reshape(h, [B, 7, 7, 128]);
-    h = tf.relu(batchNorm(convTranspose2d(h as tf.Tensor4D, p('g.up1.w'), p('g.up1.b'), 2, 1), p('g.bn1.g'), p('g.bn1.b')));
+    h = tf.relu(this.norm('g.bn1', convTranspose2d(h as tf.Tensor4D, p('g.up1.w'), p('g.up1.b'), 2, 1), mode));
     return tf.tanh(convTranspose2d(h as tf.Tensor4D, p('g.up2.w'), p('g.up2.b'), 2, 1)) as tf.Tensor4D;
   }
 
-  /** images [B, 28, 28, 1] -> logits [B, 1] */
-  discriminate(x: tf.Tensor4D): tf.Tensor2D {
+  /** images [B, 28, 28, 1] (and labels [B] when conditional) -> logits [B, 1] */
+  discriminate(x: tf.Tensor4D, y?: tf.Tensor1D): tf.Tensor2D {
     const p = (n: string) => this.p(n);
-    let h: tf.Tensor = tf.leakyRelu(conv2d(x, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
+    const [B, H, W] = x.shape;
+    this.checkLabels(B, y);
+    const input = y ? tf.concat([x, tf.tile(tf.reshape(tf.oneHot(y, this.config.classes).toFloat(), [B, 1, 1, -1]), [1, H, W, 1])], 3) as tf.Tensor4D : x;
+    let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
     h = tf.leakyRelu(batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b')), 0.2);
-    return linear(tf.reshape(h, [x.shape[0], -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
+    return linear(tf.reshape(h, [B, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
+  }
+
+  override dispose(): void {
+    super.dispose();
+    for (const v of this.stats.values()) v.dispose();
+    this.stats.clear();
   }
 }
 

@@ -1,5 +1,6 @@
 // A convolutional VAE (Kingma & Welling 2014) for 28x28x1 images with a Bernoulli likelihood,
-// the `vae` workload of BENCHMARKS.md (1,673,729 weights, latent 16).
+// the `vae` workload of BENCHMARKS.md (1,673,729 weights, latent 16). Class-conditional when
+// classes > 0 (a CVAE, Sohn et al. 2015): onehot(y) joins the encoder's features and the latent.
 import * as tf from '@tensorflow/tfjs-core';
 import { conv2d, convTranspose2d, convTWeights, convWeights, linearWeights } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
@@ -10,19 +11,21 @@ export interface VaeConfig {
   [key: string]: number;
   /** latent size */
   latent: number;
+  /** 0: unconditional; else the number of classes */
+  classes: number;
 }
 
 export function defaultVaeConfig(): VaeConfig {
-  return { latent: 16 };
+  return { latent: 16, classes: 0 };
 }
 
 export function initVaeWeights(c: VaeConfig, rng: Rng): Weights {
   const w: Weights = new Map();
   convWeights(w, 'enc.c1', rng, 3, 1, 32);
   convWeights(w, 'enc.c2', rng, 3, 32, 64);
-  linearWeights(w, 'enc.fc1', rng, 64 * 7 * 7, 256);
+  linearWeights(w, 'enc.fc1', rng, 64 * 7 * 7 + c.classes, 256);
   linearWeights(w, 'enc.fc2', rng, 256, 2 * c.latent);
-  linearWeights(w, 'dec.fc1', rng, c.latent, 256);
+  linearWeights(w, 'dec.fc1', rng, c.latent + c.classes, 256);
   linearWeights(w, 'dec.fc2', rng, 256, 64 * 7 * 7);
   convTWeights(w, 'dec.up1', rng, 4, 64, 32);
   convTWeights(w, 'dec.up2', rng, 4, 32, 1);
@@ -34,31 +37,40 @@ export class Vae extends ParamStore {
     super(weights);
   }
 
-  /** x [B, 28, 28, 1] in [0, 1] -> posterior mean and log-variance [B, latent] */
-  encode(x: tf.Tensor4D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+  /** y: labels [B], or class weights [B, classes] (one-hot rows, or blends of them). */
+  private withLabels(h: tf.Tensor2D, y?: tf.Tensor1D | tf.Tensor2D): tf.Tensor2D {
+    const { classes } = this.config;
+    if (classes > 0 && (!y || y.shape[0] !== h.shape[0])) throw new Error(`this VAE is conditional: it needs ${h.shape[0]} labels`);
+    if (classes === 0 && y) throw new Error('this VAE is unconditional: it takes no labels');
+    if (!y) return h;
+    return tf.concat([h, y.rank === 2 ? y : tf.oneHot(y as tf.Tensor1D, classes).toFloat()], 1) as tf.Tensor2D;
+  }
+
+  /** x [B, 28, 28, 1] in [0, 1] (and labels [B] when conditional) -> posterior mean and log-variance [B, latent] */
+  encode(x: tf.Tensor4D, y?: tf.Tensor1D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
     const p = (n: string) => this.p(n);
     let h: tf.Tensor = tf.relu(conv2d(x, p('enc.c1.w'), p('enc.c1.b'), 2, 1));
     h = tf.relu(conv2d(h as tf.Tensor4D, p('enc.c2.w'), p('enc.c2.b'), 2, 1));
-    h = tf.relu(linear(tf.reshape(h, [x.shape[0], -1]), p('enc.fc1.w'), p('enc.fc1.b')));
+    h = tf.relu(linear(this.withLabels(tf.reshape(h, [x.shape[0], -1]), y), p('enc.fc1.w'), p('enc.fc1.b')));
     const [mu, logvar] = tf.split(linear(h, p('enc.fc2.w'), p('enc.fc2.b')), 2, 1) as tf.Tensor2D[];
     return { mu, logvar };
   }
 
-  /** z [B, latent] -> Bernoulli logits [B, 28, 28, 1] */
-  decode(z: tf.Tensor2D): tf.Tensor4D {
+  /** z [B, latent] (and labels [B] when conditional) -> Bernoulli logits [B, 28, 28, 1] */
+  decode(z: tf.Tensor2D, y?: tf.Tensor1D | tf.Tensor2D): tf.Tensor4D {
     const p = (n: string) => this.p(n);
-    let h: tf.Tensor = tf.relu(linear(z, p('dec.fc1.w'), p('dec.fc1.b')));
+    let h: tf.Tensor = tf.relu(linear(this.withLabels(z, y), p('dec.fc1.w'), p('dec.fc1.b')));
     h = tf.relu(linear(h, p('dec.fc2.w'), p('dec.fc2.b')));
     h = tf.relu(convTranspose2d(tf.reshape(h, [z.shape[0], 7, 7, 64]), p('dec.up1.w'), p('dec.up1.b'), 2, 1));
     return convTranspose2d(h as tf.Tensor4D, p('dec.up2.w'), p('dec.up2.b'), 2, 1);
   }
 
   /** The negative ELBO per image: Bernoulli reconstruction + KL (Appendix B of the VAE paper); `eps` ~ N(0, I). */
-  loss(x: tf.Tensor4D, eps: tf.Tensor2D): tf.Scalar {
+  loss(x: tf.Tensor4D, eps: tf.Tensor2D, y?: tf.Tensor1D): tf.Scalar {
     const B = x.shape[0];
-    const { mu, logvar } = this.encode(x);
+    const { mu, logvar } = this.encode(x, y);
     const z = tf.add(mu, tf.mul(eps, tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
-    const logits = this.decode(z);
+    const logits = this.decode(z, y);
     const rec = tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, x)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))));
     const kl = tf.mul(-0.5, tf.sum(tf.sub(tf.sub(tf.add(1, logvar), tf.square(mu)), tf.exp(logvar))));
     return tf.div(tf.add(rec, kl), B) as tf.Scalar;

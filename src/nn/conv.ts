@@ -44,10 +44,25 @@ export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor, stri
   return tf.add(y, b) as tf.Tensor4D;
 }
 
-/** Batch normalisation with batch statistics over every axis but the last (training mode). */
-export function batchNorm(x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5): tf.Tensor {
-  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-  const { mean, variance } = tf.moments(x, axes, true);
+/**
+ * Batch normalisation over every axis but the last: with the batch's statistics (training mode),
+ * or with given running statistics (evaluation mode). `onBatchStats` receives the batch's mean
+ * and unbiased variance for keeping running averages (an assign is not differentiated).
+ */
+export function batchNorm(
+  x: tf.Tensor, g: tf.Tensor, b: tf.Tensor,
+  opts: { running?: { mean: tf.Tensor; variance: tf.Tensor }; onBatchStats?(mean: tf.Tensor, variance: tf.Tensor): void } = {}, eps = 1e-5,
+): tf.Tensor {
+  let mean: tf.Tensor, variance: tf.Tensor;
+  if (opts.running) ({ mean, variance } = opts.running);
+  else {
+    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+    ({ mean, variance } = tf.moments(x, axes, true));
+    if (opts.onBatchStats) {
+      const n = x.size / x.shape[x.rank - 1];
+      opts.onBatchStats(tf.reshape(mean, [-1]), tf.reshape(tf.mul(variance, n / Math.max(1, n - 1)), [-1]));
+    }
+  }
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
 }
 

@@ -1,122 +1,272 @@
-// Image generation from a trained diffusion checkpoint: DDIM (or DDPM) sampling with optional
-// class conditioning and classifier-free guidance.
+// Image generation from trained checkpoints: what the CLI (and later the server) call.
+// One loader for the three generator families; diffusion samples with DDIM or DDPM and
+// classifier-free guidance, the GAN with its batch norms' running statistics, the VAE decodes
+// draws from the prior as Bernoulli means.
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../data/errors.js';
+import type { ImageSet } from '../data/mnist.js';
 import { guidedNoise } from '../diffusion/guidance.js';
 import { DdimScheduler, DdpmScheduler, type Scheduler } from '../diffusion/schedulers.js';
-import { Unet, type UnetConfig } from '../models/unet.js';
-import { Vae, type VaeConfig } from '../models/vae.js';
-import type { ImageSet } from '../data/mnist.js';
+import { Classifier } from '../models/classifier.js';
+import { Dcgan } from '../models/dcgan.js';
+import { buildImageModel, isImageFamily } from '../models/images.js';
+import { Unet } from '../models/unet.js';
+import { Vae } from '../models/vae.js';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../train/checkpoint.js';
+import { fromUnetOutput, toUnetInput } from '../train/diffusionTask.js';
 import { binarized, iwaeNll } from '../train/vaeTask.js';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../train/checkpoint.js';
-import { fromUnetOutput } from '../train/diffusionTask.js';
 import { Rng } from '../util/rng.js';
 
-export interface LoadedDiffusion {
-  model: Unet;
-  image: { height: number; width: number; classes: number };
-  checkpoint: CheckpointData;
+export type Generator = Unet | Dcgan | Vae;
+export interface ImageInfo { height: number; width: number; classes: number }
+
+export interface LoadedImageModel<M = Generator | Classifier> {
+  family: 'diffusion' | 'gan' | 'vae' | 'classifier';
+  model: M;
+  image: ImageInfo;
+  /** the --data the model was trained on */
+  data: string;
+  meta: CheckpointMeta;
+  dir: string;
 }
 
-/** Loads a diffusion checkpoint, with its EMA weights when it kept them (unless ema is false). */
-export function loadDiffusion(dirArg: string, opts: { ema?: boolean } = {}): LoadedDiffusion {
-  const ck = loadCheckpoint(resolveCheckpointDir(dirArg));
-  if (ck.meta.family !== 'diffusion') {
-    disposeMap(ck.weights); disposeMap(ck.optimizer); disposeMap(ck.ema);
-    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a diffusion model`);
-  }
-  const useEma = opts.ema !== false && ck.ema !== undefined;
-  const weights = useEma ? ck.ema! : ck.weights;
-  disposeMap(useEma ? ck.weights : ck.ema);
+/** Loads an image model (diffusion with its EMA weights when the run kept them); `want` restricts the family. */
+export function loadImageModel(dirArg: string, want?: readonly string[]): LoadedImageModel {
+  const dir = resolveCheckpointDir(dirArg);
+  const ck = loadCheckpoint(dir);
+  const family = ck.meta.family;
   disposeMap(ck.optimizer);
-  const model = new Unet(ck.meta.model as UnetConfig, new Map(Object.entries(weights)));
-  return { model, image: ck.meta.image as LoadedDiffusion['image'], checkpoint: ck };
+  const useEma = family === 'diffusion' && ck.ema !== undefined;
+  disposeMap(useEma ? ck.weights : ck.ema);
+  const weights = useEma ? ck.ema! : ck.weights;
+  if (!isImageFamily(family) || (want && !want.includes(family))) {
+    disposeMap(weights);
+    const kinds = want ?? ['diffusion', 'gan', 'vae', 'classifier'];
+    throw new UserError(`${dirArg} holds a "${family}" model; this needs ${kinds.length > 1 ? 'one of ' : 'a '}${kinds.join(', ')}`);
+  }
+  const model = buildImageModel(family, ck.meta.model, new Map(Object.entries(weights)));
+  return { family, model, image: ck.meta.image as ImageInfo, data: String(ck.meta.data ?? 'mnist'), meta: ck.meta, dir };
+}
+
+export function classesOf(m: Generator | Classifier): number {
+  return m.config.classes ?? 0;
+}
+
+/** Checks a requested class against the model: a clear error for an unconditional model or a class out of range. */
+export function checkClass(m: Generator, c: number | undefined, flag = '--class'): void {
+  if (c === undefined) return;
+  const classes = classesOf(m);
+  if (classes === 0) throw new UserError(`this model is unconditional: it takes no ${flag}`);
+  if (!Number.isInteger(c) || c < 0 || c >= classes) throw new UserError(`${flag} must be one of 0..${classes - 1}, got ${c}`);
 }
 
 export interface SampleOptions {
   n: number;
   /** class of every sample (conditional models); undefined: cycle through the classes */
   classLabel?: number;
+  /** diffusion only: sample from the unconditional model that label dropout trained */
+  unconditional?: boolean;
   guidance?: number;
   steps?: number;
   scheduler?: 'ddim' | 'ddpm';
   seed?: number;
+  /** diffusion: start from this image [h * w] in [0, 1] noised to `strength` (SDEdit image-to-image) */
+  seedImage?: Float32Array;
+  strength?: number;
 }
 
-/** Generates n images [n * h * w] in [0, 1] and their labels (-1 for an unconditional model). */
-export function sampleImages(l: LoadedDiffusion, o: SampleOptions): { images: Float32Array; labels: number[] } {
+export interface Samples {
+  /** [n * h * w] in [0, 1] */
+  images: Float32Array;
+  /** the class of each sample, -1 when unconditional */
+  labels: number[];
+}
+
+/** n images from a generator (batched); conditional models cycle through the classes unless one is given. */
+export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): Samples {
   const { model, image } = l;
-  const classes = model.config.classes;
   if (!Number.isInteger(o.n) || o.n < 1) throw new UserError(`--n must be a whole number >= 1, got ${o.n}`);
-  if (o.classLabel !== undefined) {
-    if (classes === 0) throw new UserError('this model is unconditional: it takes no --class');
-    if (!Number.isInteger(o.classLabel) || o.classLabel < 0 || o.classLabel >= classes) throw new UserError(`--class must be one of 0..${classes - 1}, got ${o.classLabel}`);
-  }
-  const guidance = o.guidance ?? 1;
-  if (!(guidance >= 0)) throw new UserError(`--guidance must be a number >= 0, got ${o.guidance}`);
-  const steps = o.steps ?? 50;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new UserError(`--steps must be a whole number in [1, 1000], got ${o.steps}`);
-  const sched: Scheduler = o.scheduler === 'ddpm' ? new DdpmScheduler() : new DdimScheduler();
-  if (o.scheduler !== 'ddpm') sched.setTimesteps(steps);
-  const rng = new Rng(o.seed ?? 0);
+  checkClass(model, o.classLabel);
+  const classes = o.unconditional ? 0 : classesOf(model);
   const labels = Array.from({ length: o.n }, (_, i) => (classes === 0 ? -1 : o.classLabel ?? i % classes));
-  const out = new Float32Array(o.n * image.height * image.width);
-  const batch = 16;
+  const rng = new Rng(o.seed ?? 0);
+  const size = image.height * image.width, out = new Float32Array(o.n * size);
+  if (!(model instanceof Unet) && o.seedImage) throw new UserError('--seed-image works with diffusion models');
+  if (!(model instanceof Unet) && o.unconditional && classesOf(model) > 0) throw new UserError('only a diffusion model trained with label dropout can sample without a class');
+  const batch = model instanceof Unet ? 32 : 256;
   for (let s = 0; s < o.n; s += batch) {
-    const B = Math.min(batch, o.n - s);
-    let x = tf.tensor4d(rng.normalArray(B * 32 * 32), [B, 32, 32, 1]);
-    const y = classes > 0 ? tf.tensor1d(labels.slice(s, s + B), 'int32') : undefined;
-    for (const t of sched.timesteps) {
-      const next = tf.tidy(() => {
-        const tt = tf.fill([B], t, 'int32') as tf.Tensor1D;
-        const eps = y ? guidedNoise((a, b, c) => model.forward(a, b, c), x, tt, y, classes, guidance) : model.forward(x, tt);
-        const r = sched.step(eps, t, x, rng);
-        return r.prevSample as tf.Tensor4D;
+    const B = Math.min(batch, o.n - s), ys = labels.slice(s, s + B);
+    let imgs: Float32Array;
+    if (model instanceof Unet) imgs = diffuse(model, image, ys, rng, { ...o, seedImages: o.seedImage && Array.from({ length: B }, () => o.seedImage!) });
+    else {
+      const y = classes > 0 ? tf.tensor1d(ys, 'int32') : undefined;
+      imgs = tf.tidy(() => {
+        if (model instanceof Dcgan) {
+          const z = tf.tensor2d(rng.normalArray(B * model.config.z), [B, model.config.z]);
+          return tf.div(tf.add(model.generate(z, y, 'running'), 1), 2).dataSync() as Float32Array;
+        }
+        const L = model.config.latent;
+        return tf.sigmoid(model.decode(tf.tensor2d(rng.normalArray(B * L), [B, L]), y)).dataSync() as Float32Array;
       });
-      x.dispose();
-      x = next;
+      y?.dispose();
     }
-    out.set(fromUnetOutput(x, image.height, image.width), s * image.height * image.width);
-    x.dispose();
-    y?.dispose();
+    out.set(imgs, s * size);
   }
   return { images: out, labels };
 }
 
-export interface LoadedVae {
-  model: Vae;
-  image: { height: number; width: number; classes: number };
-  data: string;
+function makeScheduler(o: { steps?: number; scheduler?: string }): Scheduler {
+  const steps = o.steps ?? 50;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new UserError(`--steps must be a whole number in [1, 1000], got ${o.steps}`);
+  const sched: Scheduler = o.scheduler === 'ddpm' ? new DdpmScheduler() : new DdimScheduler();
+  if (o.scheduler !== 'ddpm') sched.setTimesteps(steps);
+  return sched;
 }
 
-export function loadVae(dirArg: string): LoadedVae {
-  const ck = loadCheckpoint(resolveCheckpointDir(dirArg));
-  disposeMap(ck.optimizer); disposeMap(ck.ema);
-  if (ck.meta.family !== 'vae') {
-    disposeMap(ck.weights);
-    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a VAE`);
+export function checkStrength(strength: number | undefined, flag: string): number {
+  const s = strength ?? 1;
+  if (!(s > 0 && s <= 1)) throw new UserError(`${flag} must be in (0, 1], got ${strength}`);
+  return s;
+}
+
+/**
+ * The reverse process for a batch with labels ys (-1: no class). With seedImages it starts at the
+ * timestep `strength` of the way up, from the seed images noised to it (SDEdit, Meng et al. 2022);
+ * with known + mask ([h * w], 1 = fill) it inpaints, replacing the known pixels at every step with
+ * the known image noised to that step and re-noising `resample` times per step (RePaint, Lugmayr
+ * et al. 2022, here over DDIM's steps).
+ */
+export function diffuse(
+  model: Unet, image: ImageInfo, ys: number[], rng: Rng,
+  o: { guidance?: number; steps?: number; scheduler?: string; seedImages?: Float32Array[]; strength?: number; mask?: Float32Array; resample?: number },
+): Float32Array {
+  const B = ys.length, classes = classesOf(model), { height: h, width: w } = image;
+  const guidance = o.guidance ?? 1;
+  if (!(guidance >= 0)) throw new UserError(`--guidance must be a number >= 0, got ${o.guidance}`);
+  const sched = makeScheduler(o);
+  const strength = checkStrength(o.strength, '--strength');
+  let timesteps = sched.timesteps;
+  const asSet = (imgs: Float32Array[]): ImageSet => {
+    const all = new Float32Array(imgs.length * h * w);
+    imgs.forEach((im, i) => all.set(im, i * h * w));
+    return { images: all, labels: new Int32Array(imgs.length), n: imgs.length, height: h, width: w, classes };
+  };
+  const x0 = o.seedImages ? toUnetInput(asSet(o.seedImages), ys.map((_, i) => i)) : undefined;
+  if (o.mask && !x0) throw new Error('inpainting needs the known image');
+  const mask = o.mask ? maskTensor(o.mask, B, h, w) : undefined; // 1 where the model fills in
+  const noise = () => tf.tensor4d(rng.normalArray(B * 32 * 32), [B, 32, 32, 1]);
+  let x: tf.Tensor4D;
+  if (x0 && strength < 1) {
+    const start = Math.min(timesteps.length, Math.max(1, Math.round(timesteps.length * strength)));
+    timesteps = timesteps.slice(timesteps.length - start);
+    const n = noise();
+    x = sched.addNoise(x0, n, new Array<number>(B).fill(timesteps[0])) as tf.Tensor4D;
+    n.dispose();
+  } else x = noise();
+  const y = classes > 0 ? tf.tensor1d(ys.map((c) => (c < 0 ? classes : c)), 'int32') : undefined;
+  const resample = Math.max(1, o.resample ?? 1);
+  const abar = (t: number) => (t >= 0 ? sched.schedule.alphasCumprod[t] : 1);
+  for (let i = 0; i < timesteps.length; i++) {
+    const t = timesteps[i], tp = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
+    for (let r = 0; r < (mask ? resample : 1); r++) {
+      const next = tf.tidy(() => {
+        const tt = tf.fill([B], t, 'int32') as tf.Tensor1D;
+        const eps = y ? guidedNoise((a, b, c) => model.forward(a, b, c), x, tt, y, classes, ys.some((c) => c < 0) ? 1 : guidance) : model.forward(x, tt);
+        let prev = sched.step(eps, t, x, rng).prevSample as tf.Tensor4D;
+        if (mask && x0) {
+          const known = tp >= 0 ? sched.addNoise(x0, noise(), new Array<number>(B).fill(tp)) : x0;
+          prev = tf.add(tf.mul(prev, mask), tf.mul(known, tf.sub(1, mask))) as tf.Tensor4D;
+          // RePaint's resampling: back to step t by q(x_t | x_tp), then denoise again
+          if (r + 1 < resample) {
+            const a = abar(t) / abar(tp);
+            prev = tf.add(tf.mul(prev, Math.sqrt(a)), tf.mul(noise(), Math.sqrt(1 - a))) as tf.Tensor4D;
+          }
+        }
+        return prev;
+      });
+      x.dispose();
+      x = next;
+    }
   }
-  const model = new Vae(ck.meta.model as VaeConfig, new Map(Object.entries(ck.weights)));
-  return { model, image: ck.meta.image as LoadedVae['image'], data: String(ck.meta.data ?? 'mnist') };
+  const out = fromUnetOutput(x, h, w);
+  for (const t of [x, x0, y, mask]) t?.dispose();
+  return out;
 }
 
-/** n images decoded from z ~ N(0, I): the Bernoulli means, in [0, 1]. */
-export function sampleVae(l: LoadedVae, n: number, seed = 0): Float32Array {
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--n must be a whole number >= 1, got ${n}`);
-  const rng = new Rng(seed), L = l.model.config.latent;
-  return tf.tidy(() => tf.sigmoid(l.model.decode(tf.tensor2d(rng.normalArray(n * L), [n, L]))).dataSync() as Float32Array);
+/** [h * w] mask (1 = fill) -> [B, 32, 32, 1], padding counted as known. */
+function maskTensor(m: Float32Array, B: number, h: number, w: number): tf.Tensor4D {
+  const S = 32, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2), out = new Float32Array(B * S * S);
+  for (let b = 0; b < B; b++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) out[b * S * S + (top + yy) * S + left + xx] = m[yy * w + xx] >= 0.5 ? 1 : 0;
+  return tf.tensor4d(out, [B, S, S, 1]);
 }
 
-/** The importance-weighted NLL bound in nats, averaged over the first `count` held-out images (binarised with a fixed seed). */
-export function vaeNll(l: LoadedVae, test: ImageSet, k: number, count: number): number {
+/**
+ * Restores a damaged image [h * w]: inpaints where mask is 1 and, with denoise = S in (0, 1],
+ * first noises the image to S of the way up (SDEdit) so that scratches and noise are redrawn.
+ */
+export function restoreImage(l: LoadedImageModel<Unet>, img: Float32Array, o: { mask?: Float32Array; denoise?: number; classLabel?: number; guidance?: number; steps?: number; resample?: number; seed?: number }): Float32Array {
+  if (!o.mask && o.denoise === undefined) throw new UserError('give --mask MASK.png (the region to fill), --denoise S (how much to redraw), or both');
+  checkClass(l.model, o.classLabel);
+  const strength = o.denoise === undefined ? 1 : checkStrength(o.denoise, '--denoise');
+  return diffuse(l.model, l.image, [o.classLabel ?? -1], new Rng(o.seed ?? 0), {
+    guidance: o.guidance, steps: o.steps, seedImages: [img], strength, mask: o.mask, resample: o.mask ? o.resample ?? 4 : 1,
+  });
+}
+
+/** A CVAE needs a label to encode: the class whose ELBO is highest (the CVAE as a generative classifier). */
+export function inferVaeClass(model: Vae, x: tf.Tensor4D, rng: Rng): number {
+  const C = classesOf(model);
+  const nll = iwaeNll(model, tf.tile(x, [C, 1, 1, 1]) as tf.Tensor4D, 16, rng, tf.range(0, C, 1, 'int32') as tf.Tensor1D);
+  let best = 0;
+  for (let c = 1; c < C; c++) if (nll[c] < nll[best]) best = c;
+  return best;
+}
+
+function vaeInput(img: Float32Array, h: number, w: number): tf.Tensor4D {
+  return tf.tensor4d(img, [1, h, w, 1]);
+}
+
+/** n decodings of draws from q(z | image): a range of outputs from one input. */
+export function varyImage(l: LoadedImageModel<Vae>, img: Float32Array, o: { n: number; classLabel?: number; seed?: number }): { images: Float32Array; label: number } {
+  if (!Number.isInteger(o.n) || o.n < 1) throw new UserError(`--n must be a whole number >= 1, got ${o.n}`);
+  checkClass(l.model, o.classLabel);
+  const { model, image } = l, rng = new Rng(o.seed ?? 0), L = model.config.latent, n = o.n;
+  return tf.tidy(() => {
+    const x = vaeInput(img, image.height, image.width);
+    const c = classesOf(model) > 0 ? o.classLabel ?? inferVaeClass(model, x, rng) : -1;
+    const y1 = c >= 0 ? tf.tensor1d([c], 'int32') : undefined, yn = c >= 0 ? tf.fill([n], c, 'int32') as tf.Tensor1D : undefined;
+    const { mu, logvar } = model.encode(x, y1);
+    const z = tf.add(mu, tf.mul(tf.tensor2d(rng.normalArray(n * L), [n, L]), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+    return { images: tf.sigmoid(model.decode(z, yn)).dataSync() as Float32Array, label: c };
+  });
+}
+
+/** steps images decoded along the straight line between the posterior means of a and b (class one-hots interpolated too for a CVAE). */
+export function interpolateImages(l: LoadedImageModel<Vae>, a: Float32Array, b: Float32Array, o: { steps: number; seed?: number }): { images: Float32Array; labels: [number, number] } {
+  if (!Number.isInteger(o.steps) || o.steps < 2) throw new UserError(`--steps must be a whole number >= 2, got ${o.steps}`);
+  const { model, image } = l, rng = new Rng(o.seed ?? 0), C = classesOf(model), n = o.steps;
+  return tf.tidy(() => {
+    const xa = vaeInput(a, image.height, image.width), xb = vaeInput(b, image.height, image.width);
+    const ca = C > 0 ? inferVaeClass(model, xa, rng) : -1, cb = C > 0 ? inferVaeClass(model, xb, rng) : -1;
+    const za = model.encode(xa, C > 0 ? tf.tensor1d([ca], 'int32') : undefined).mu, zb = model.encode(xb, C > 0 ? tf.tensor1d([cb], 'int32') : undefined).mu;
+    const w = tf.tensor2d(Array.from({ length: n }, (_, i) => i / (n - 1)), [n, 1]);
+    const z = tf.add(tf.mul(za, tf.sub(1, w)), tf.mul(zb, w)) as tf.Tensor2D;
+    const onehot = C > 0 ? tf.add(tf.mul(tf.oneHot([ca], C).toFloat(), tf.sub(1, w)), tf.mul(tf.oneHot([cb], C).toFloat(), w)) as tf.Tensor2D : undefined;
+    return { images: tf.sigmoid(model.decode(z, onehot)).dataSync() as Float32Array, labels: [ca, cb] as [number, number] };
+  });
+}
+
+/** The importance-weighted NLL bound in nats (of x given its label, for a CVAE), averaged over the first `count` held-out images (binarised with a fixed seed). */
+export function vaeNll(l: LoadedImageModel<Vae>, test: ImageSet, k: number, count: number): number {
   if (!Number.isInteger(k) || k < 1) throw new UserError(`--k must be a whole number >= 1, got ${k}`);
-  const n = Math.min(count, test.n), rng = new Rng(2024);
+  const n = Math.min(count, test.n), rng = new Rng(2024), conditional = classesOf(l.model) > 0;
   let sum = 0;
   for (let s = 0; s < n; s += 10) {
     const idx = Array.from({ length: Math.min(10, n - s) }, (_, i) => s + i);
     const x = binarized(test, idx, rng);
-    for (const v of iwaeNll(l.model, x, k, rng)) sum += v;
-    x.dispose();
+    const y = conditional ? tf.tensor1d(idx.map((i) => test.labels[i]), 'int32') : undefined;
+    for (const v of iwaeNll(l.model, x, k, rng, y)) sum += v;
+    x.dispose(); y?.dispose();
   }
   return sum / n;
 }

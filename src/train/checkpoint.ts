@@ -44,15 +44,55 @@ function sha256(buf: Uint8Array): string {
   return createHash('sha256').update(buf).digest('hex');
 }
 
-async function encode(map: tf.NamedTensorMap, bin: string): Promise<{ manifest: string; data: Uint8Array }> {
+/** float32 -> IEEE half, rounding to nearest even (overflow to infinity, tiny values to subnormals or 0). */
+export function toFloat16(values: Float32Array): Uint16Array {
+  const f = new Float32Array(1), u = new Uint32Array(f.buffer), out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    f[0] = values[i];
+    const x = u[0], sign = (x >>> 16) & 0x8000, exp = (x >>> 23) & 0xff, man = x & 0x7fffff;
+    let h: number;
+    if (exp === 0xff) h = sign | 0x7c00 | (man ? 0x200 : 0);
+    else {
+      const e = exp - 127 + 15;
+      if (e >= 0x1f) h = sign | 0x7c00;
+      else if (e <= 0) {
+        if (e < -10) h = sign;
+        else {
+          const m = man | 0x800000, shift = 14 - e, half = 1 << (shift - 1);
+          let v = m >>> shift;
+          const rest = m & ((1 << shift) - 1);
+          if (rest > half || (rest === half && (v & 1))) v += 1;
+          h = sign | v;
+        }
+      } else {
+        h = sign | (e << 10) | (man >>> 13);
+        const rest = man & 0x1fff;
+        if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h += 1; // may carry into the exponent: still correct
+      }
+    }
+    out[i] = h;
+  }
+  return out;
+}
+
+async function encode(map: tf.NamedTensorMap, bin: string, half = false): Promise<{ manifest: string; data: Uint8Array }> {
   const names = Object.keys(map);
+  if (half && names.every((n) => map[n].dtype === 'float32')) {
+    // tfjs's own quantized format: tf.io.decodeWeights (and a browser) reads it back as float32
+    const parts = names.map((n) => toFloat16(map[n].dataSync() as Float32Array));
+    const data = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+    let off = 0;
+    for (const p of parts) { data.set(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), off); off += p.byteLength; }
+    const specs = names.map((name) => ({ name, shape: map[name].shape, dtype: 'float32', quantization: { dtype: 'float16' } }));
+    return { manifest: JSON.stringify([{ paths: [bin], weights: specs }], null, 1), data };
+  }
   const { data, specs } = await tf.io.encodeWeights(names.map((name) => ({ name, tensor: map[name] })));
   const manifest = JSON.stringify([{ paths: [bin], weights: specs }], null, 1);
   return { manifest, data: new Uint8Array(data) };
 }
 
 /** Writes `data` to `dir` atomically: a temp directory beside it, then renames. */
-export async function saveCheckpoint(dir: string, data: CheckpointData): Promise<void> {
+export async function saveCheckpoint(dir: string, data: CheckpointData, opts: { half?: boolean; extraFiles?: Record<string, Buffer> } = {}): Promise<void> {
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
   const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`);
@@ -62,11 +102,12 @@ export async function saveCheckpoint(dir: string, data: CheckpointData): Promise
   for (const g of GROUPS) {
     const map = data[g];
     if (!map) continue;
-    const { manifest, data: bin } = await encode(map, `${g}.bin`);
+    const { manifest, data: bin } = await encode(map, `${g}.bin`, opts.half);
     files[`${g}.json`] = Buffer.from(manifest);
     files[`${g}.bin`] = bin;
   }
   files['config.json'] = Buffer.from(JSON.stringify(data.meta, null, 2) + '\n');
+  Object.assign(files, opts.extraFiles);
   const lines: string[] = [];
   for (const [name, buf] of Object.entries(files)) {
     writeFileSync(join(tmp, name), buf);

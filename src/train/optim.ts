@@ -76,8 +76,12 @@ export class Adam {
     for (const name of this.trainable) {
       const m = tensors[`m/${name}`], v = tensors[`v/${name}`];
       if (!m || !v) throw new Error(`optimizer state has no moments for ${name}`);
-      this.m.get(name)!.assign(m);
-      this.v.get(name)!.assign(v);
+      // copies, not shared buffers: the in-place update needs each moment's buffer to itself
+      for (const [dst, src] of [[this.m.get(name)!, m], [this.v.get(name)!, v]] as const) {
+        const own = tf.mul(src, 1);
+        dst.assign(own);
+        own.dispose();
+      }
     }
     this.t = t;
   }

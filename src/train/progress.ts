@@ -7,6 +7,13 @@ export interface StepReport {
   loss: number;
   lr: number;
   itPerSec: number;
+  /** each phase's loss when a step has several (a GAN's d and g) */
+  parts?: Record<string, number>;
+}
+
+function lossText(r: StepReport): string {
+  const parts = r.parts ? ` (${Object.entries(r.parts).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')})` : '';
+  return r.loss.toFixed(4) + parts;
 }
 
 export interface Progress {
@@ -34,7 +41,7 @@ export function createProgress(opts: { tty?: boolean; every?: number; quiet?: bo
       update: (r) => {
         if (r.step % every !== 0 && r.step !== r.total) return;
         process.stderr.write(
-          `step ${r.step}/${r.total} loss ${r.loss.toFixed(4)} lr ${r.lr.toExponential(2)} ${r.itPerSec.toFixed(2)} it/s eta ${eta((r.total - r.step) / r.itPerSec)}\n`,
+          `step ${r.step}/${r.total} loss ${lossText(r)} lr ${r.lr.toExponential(2)} ${r.itPerSec.toFixed(2)} it/s eta ${eta((r.total - r.step) / r.itPerSec)}\n`,
         );
       },
       log: (line) => process.stderr.write(line + '\n'),
@@ -47,7 +54,7 @@ export function createProgress(opts: { tty?: boolean; every?: number; quiet?: bo
   );
   return {
     start: (step, total) => bar.start(total, step, { loss: '-', itps: '-', etaText: '?' }),
-    update: (r) => bar.update(r.step, { loss: r.loss.toFixed(4), itps: r.itPerSec.toFixed(2), etaText: eta((r.total - r.step) / r.itPerSec) }),
+    update: (r) => bar.update(r.step, { loss: lossText(r), itps: r.itPerSec.toFixed(2), etaText: eta((r.total - r.step) / r.itPerSec) }),
     log: (line) => {
       process.stderr.write('\r\x1b[K' + line + '\n');
       bar.render();

@@ -66,20 +66,24 @@ export function validateTrainConfig(c: TrainConfig): void {
   check(c.gradClip >= 0 && c.weightDecay >= 0, 'gradClip and weightDecay must be >= 0');
 }
 
-/** What a model family gives the trainer. */
-export interface TrainTask {
-  params: Map<string, tf.Variable>;
+/** One optimizer's share of a step: the weights it updates and the loss it descends. */
+export interface TrainPhase {
   /** names the optimizer updates (the rest stay frozen) */
   trainable: string[];
   /** names that get weight decay */
   decay: Set<string>;
   /** mean loss of one batch drawn with `rng`; called inside tf.tidy */
   loss(rng: Rng, batchSize: number): tf.Scalar;
+}
+
+/** What a model family gives the trainer: one loss, or named phases run in turn each step (a GAN's D then G), each with its own optimizer. */
+export type TrainTask = {
+  params: Map<string, tf.Variable>;
   /** deterministic validation loss over `batches` batches, in nats */
   validate?(batches: number): number;
   /** what config.json records about the model (family, model config, tokenizer) */
   meta(): Pick<CheckpointMeta, 'family' | 'model' | 'tokenizer'> & Record<string, unknown>;
-}
+} & (TrainPhase | { phases: Record<string, TrainPhase> });
 
 export interface TrainOptions {
   /** run directory: checkpoint/ and metrics.jsonl go here */
@@ -109,7 +113,8 @@ export class NonFiniteLossError extends Error {
 
 export class Trainer {
   private stopRequested = false;
-  private readonly opt: Adam;
+  /** one optimizer per phase, in the order the phases run */
+  private readonly phases: { name: string; phase: TrainPhase; opt: Adam }[];
   private readonly ema?: Ema;
   private readonly rng: Rng;
   private step = 0;
@@ -120,21 +125,34 @@ export class Trainer {
   private lastSavedStep = -1;
   private lastVal: number | undefined;
   private lastGradNorm = NaN;
+  private lastParts: Record<string, number> = {};
 
   constructor(private readonly task: TrainTask, readonly cfg: TrainConfig, private readonly opts: TrainOptions) {
     validateTrainConfig(cfg);
     this.checkpointDir = join(opts.outDir, 'checkpoint');
     this.metricsPath = join(opts.outDir, 'metrics.jsonl');
     this.progress = opts.progress ?? createProgress({ every: cfg.logEvery });
-    this.opt = new Adam(task.params, task.trainable, task.decay, {
-      kind: cfg.optimizer as 'adam' | 'adamw', beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
-    });
+    const named: [string, TrainPhase][] = 'phases' in task ? Object.entries(task.phases) : [['loss', task]];
+    const seen = new Set<string>();
+    for (const [, ph] of named) for (const n of ph.trainable) {
+      if (seen.has(n)) throw new Error(`weight ${n} is trained by two phases`);
+      seen.add(n);
+    }
+    this.phases = named.map(([name, phase]) => ({
+      name, phase, opt: new Adam(task.params, phase.trainable, phase.decay, {
+        kind: cfg.optimizer as 'adam' | 'adamw', beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
+      }),
+    }));
     if (cfg.emaDecay > 0) this.ema = new Ema(task.params, cfg.emaDecay);
     const r = opts.resume;
     if (r) {
       if (!r.optimizer) throw new Error('the checkpoint has no optimizer state; it cannot be resumed (fine-tune it instead)');
-      this.opt.loadState(r.meta.optimizerStep ?? r.meta.step, r.optimizer);
-      if (this.ema && r.ema) for (const [k, s] of this.ema.shadow) if (r.ema[k]) s.assign(r.ema[k]);
+      for (const p of this.phases) p.opt.loadState(r.meta.optimizerStep ?? r.meta.step, r.optimizer);
+      if (this.ema && r.ema) for (const [k, s] of this.ema.shadow) if (r.ema[k]) { // a copy: the in-place EMA step needs its own buffer
+        const own = tf.mul(r.ema[k], 1);
+        s.assign(own);
+        own.dispose();
+      }
       this.step = r.meta.step;
       this.priorSeconds = r.meta.trainSeconds ?? 0;
       this.rng = new Rng((r.meta.rng as RngState | undefined) ?? cfg.seed);
@@ -176,28 +194,43 @@ export class Trainer {
     return lrAt(step, { lr: c.lr, minLr: c.minLr, warmupSteps: c.warmupSteps, decaySteps: c.decaySteps || c.steps });
   }
 
-  /** One optimizer step; returns the loss before the update. A non-finite loss updates nothing. */
+  /**
+   * One optimizer step per phase; returns the loss before the update (the sum over phases; each
+   * phase's own is in lastParts). A non-finite loss stops the step before its update.
+   */
   trainStep(): number {
     const lr = this.lr(this.step);
-    const vars = this.task.trainable.map((n) => this.task.params.get(n)!);
-    // Gradients leave the tidy so that the tensors saved for the backward pass are freed before
-    // the update (the in-place update needs each weight's buffer to itself).
-    const { loss, grads } = tf.tidy(() => {
-      const { value, grads: g } = tf.variableGrads(() => this.task.loss(this.rng, this.cfg.batchSize), vars);
-      const named: tf.NamedTensorMap = {};
-      vars.forEach((p, i) => { named[this.task.trainable[i]] = g[p.name]; });
-      return { loss: value.dataSync()[0], grads: named };
-    });
-    try {
-      if (!Number.isFinite(loss)) return loss;
-      this.lastGradNorm = globalNorm(grads);
-      this.opt.apply(grads, lr, clipScale(this.lastGradNorm, this.cfg.gradClip));
-    } finally {
-      for (const g of Object.values(grads)) g.dispose();
+    let total = 0;
+    this.lastGradNorm = 0;
+    for (const { name, phase, opt } of this.phases) {
+      const vars = phase.trainable.map((n) => this.task.params.get(n)!);
+      // Gradients leave the tidy so that the tensors saved for the backward pass are freed before
+      // the update (the in-place update needs each weight's buffer to itself).
+      const { loss, grads } = tf.tidy(() => {
+        const { value, grads: g } = tf.variableGrads(() => phase.loss(this.rng, this.cfg.batchSize), vars);
+        const out: tf.NamedTensorMap = {};
+        vars.forEach((p, i) => { out[phase.trainable[i]] = g[p.name]; });
+        return { loss: value.dataSync()[0], grads: out };
+      });
+      try {
+        if (!Number.isFinite(loss)) return loss;
+        const norm = globalNorm(grads);
+        this.lastGradNorm = Math.max(this.lastGradNorm, norm);
+        opt.apply(grads, lr, clipScale(norm, this.cfg.gradClip));
+      } finally {
+        for (const g of Object.values(grads)) g.dispose();
+      }
+      this.lastParts[name] = loss;
+      total += loss;
     }
     this.ema?.update(this.task.params);
     this.step += 1;
-    return loss;
+    return total;
+  }
+
+  /** The loss of each phase in the last step (one entry, "loss", for a single-loss task). */
+  get parts(): Readonly<Record<string, number>> {
+    return this.lastParts;
   }
 
   async save(secondsSoFar: number, lastLoss: number): Promise<void> {
@@ -210,14 +243,14 @@ export class Trainer {
       train: { ...this.cfg },
       step: this.step,
       rng: this.rng.state(),
-      optimizerStep: this.opt.t,
+      optimizerStep: this.phases[0].opt.t,
       metrics: { trainLoss: lastLoss, valLoss: this.lastVal },
       command: this.opts.command,
       seed: this.cfg.seed,
       trainSeconds: Math.round(secondsSoFar * 10) / 10,
       created: new Date().toISOString(),
     };
-    await saveCheckpoint(this.checkpointDir, { meta, weights: params, optimizer: this.opt.stateTensors(), ema });
+    await saveCheckpoint(this.checkpointDir, { meta, weights: params, optimizer: Object.assign({}, ...this.phases.map((p) => p.opt.stateTensors())) as tf.NamedTensorMap, ema });
     this.lastSavedStep = this.step;
   }
 
@@ -241,9 +274,10 @@ export class Trainer {
         const now = performance.now();
         const itPerSec = (windowSteps * 1000) / Math.max(1, now - windowStart);
         if (now - windowStart > 10_000) { windowStart = now; windowSteps = 0; }
-        this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec });
+        const parts = this.phases.length > 1 ? { ...this.lastParts } : undefined;
+        this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec, parts });
         this.opts.onStep?.(this.step, loss);
-        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, lr: this.lr(this.step - 1), grad_norm: Math.round(this.lastGradNorm * 1e4) / 1e4, time: Math.round(seconds() * 10) / 10 });
+        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, ...(parts && Object.fromEntries(Object.entries(parts).map(([k, v]) => [`loss_${k}`, v]))), lr: this.lr(this.step - 1), grad_norm: Math.round(this.lastGradNorm * 1e4) / 1e4, time: Math.round(seconds() * 10) / 10 });
         const last = this.step === total;
         if (this.task.validate && ((this.cfg.evalEvery > 0 && this.step % this.cfg.evalEvery === 0) || last)) {
           this.lastVal = this.task.validate(this.cfg.evalBatches);
@@ -265,7 +299,7 @@ export class Trainer {
   }
 
   dispose(): void {
-    this.opt.dispose();
+    for (const p of this.phases) p.opt.dispose();
     this.ema?.dispose();
   }
 }

@@ -17,15 +17,16 @@ export function binarized(set: ImageSet, idx: ArrayLike<number>, rng: Rng): tf.T
 /**
  * The importance-weighted bound on -log p(x) in nats (Burda et al. 2016, eq. 8) with K samples
  * from q(z|x): -log (1/K sum_k p(x|z_k) p(z_k) / q(z_k|x)), for each image of x [B, h, w, 1].
+ * For a CVAE, given labels y it bounds -log p(x|y) instead.
  */
-export function iwaeNll(model: Vae, x: tf.Tensor4D, K: number, rng: Rng): Float64Array {
+export function iwaeNll(model: Vae, x: tf.Tensor4D, K: number, rng: Rng, y?: tf.Tensor1D): Float64Array {
   const B = x.shape[0], L = model.config.latent;
   const nll = tf.tidy(() => {
-    const { mu, logvar } = model.encode(x);
+    const { mu, logvar } = model.encode(x, y);
     const eps = tf.tensor3d(rng.normalArray(B * K * L), [B, K, L]);
     const std = tf.exp(tf.mul(logvar, 0.5));
     const z = tf.add(tf.expandDims(mu, 1), tf.mul(eps, tf.expandDims(std, 1))); // (B, K, L)
-    const logits = tf.reshape(model.decode(tf.reshape(z, [B * K, L]) as tf.Tensor2D), [B, K, -1]);
+    const logits = tf.reshape(model.decode(tf.reshape(z, [B * K, L]) as tf.Tensor2D, y && (tf.reshape(tf.tile(tf.expandDims(y, 1), [1, K]), [-1]) as tf.Tensor1D)), [B, K, -1]);
     const xs = tf.expandDims(tf.reshape(x, [B, -1]), 1);
     // log p(x|z) = -BCE with logits, summed over pixels
     const logPx = tf.neg(tf.sum(tf.add(tf.sub(tf.relu(logits), tf.mul(logits, xs)), tf.log1p(tf.exp(tf.neg(tf.abs(logits))))), 2));
@@ -44,7 +45,8 @@ export function vaeTask(opts: { model: Vae; train: ImageSet; test: ImageSet; ext
   const { model, train, test } = opts;
   const L = model.config.latent;
   const lossOn = (set: ImageSet, idx: number[], rng: Rng) =>
-    model.loss(binarized(set, idx, rng), tf.tensor2d(rng.normalArray(idx.length * L), [idx.length, L]));
+    model.loss(binarized(set, idx, rng), tf.tensor2d(rng.normalArray(idx.length * L), [idx.length, L]),
+      model.config.classes > 0 ? tf.tensor1d(idx.map((i) => set.labels[i]), 'int32') : undefined);
   return {
     params: model.params,
     trainable: [...model.params.keys()],

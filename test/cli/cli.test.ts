@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint, disposeMap } from '../../src/train/checkpoint.js';
+import { encodeGrayPng, readGrayPng } from '../../src/media/png.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'genlab.js');
 const dir = mkdtempSync(join(tmpdir(), 'genlab-cli-'));
@@ -15,6 +16,10 @@ let s = 7;
 const pick = () => { s = (s * 1103515245 + 12345) % 2147483648; return words[s % words.length]; };
 writeFileSync(corpus, Array.from({ length: 1200 }, pick).join(' ') + '\n');
 writeFileSync(second, Array.from({ length: 600 }, () => pick().split('').reverse().join('')).join(' ') + '\n');
+const digitPng = join(dir, 'digit.png'), bigPng = join(dir, 'big.png'), maskPng = join(dir, 'mask.png');
+writeFileSync(digitPng, encodeGrayPng({ width: 28, height: 28, pixels: Float32Array.from({ length: 784 }, (_, i) => ((i % 28) > 10 && (i % 28) < 18 ? 1 : 0)) }));
+writeFileSync(bigPng, encodeGrayPng({ width: 30, height: 30, pixels: new Float32Array(900) }));
+writeFileSync(maskPng, encodeGrayPng({ width: 28, height: 28, pixels: Float32Array.from({ length: 784 }, (_, i) => (i < 392 ? 1 : 0)) }));
 const gptSets = ['--set', 'nLayer=1', '--set', 'nEmbd=32', '--set', 'nHead=2', '--set', 'blockSize=16', '--set', 'batchSize=4', '--set', 'evalBatches=2'];
 const lstmSets = ['--set', 'embed=8', '--set', 'hidden=16', '--set', 'blockSize=16', '--set', 'batchSize=4', '--set', 'evalBatches=2'];
 
@@ -33,7 +38,7 @@ function expectUserError(r: { code: number; err: string }, pattern: RegExp): voi
 describe('genlab CLI', () => {
   it('lists its verbs', () => {
     const r = run('--help');
-    for (const verb of ['info', 'train', 'sample', 'eval', 'finetune', 'plot']) expect(r.out).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
+    for (const verb of ['info', 'train', 'sample', 'eval', 'vary', 'interpolate', 'restore', 'export', 'finetune', 'plot']) expect(r.out).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
   });
 
   it('reports its backend', () => {
@@ -152,16 +157,15 @@ describe('genlab CLI', () => {
     expect(readFileSync(join(dir, 'digits2', '7_1.png')).equals(readFileSync(join(out, '7_1.png')))).toBe(true);
     expectUserError(run('sample', r, '--n', '2', '--class', '12', '--out', out), /--class must be one of 0\.\.9, got 12/);
     expectUserError(run('sample', r, '--n', '2'), /--out DIR is required/);
-    expectUserError(run('eval', r), /holds a "diffusion" model; genlab eval evaluates text models and VAEs/);
     expectUserError(run('sample', r, '--n', '1', '--steps', '5000', '--out', out), /--steps must be a whole number in \[1, 1000\], got 5000/);
     expectUserError(run('train', 'diffusion', '--data', join(dir, 'no-such-dir'), '--out', join(dir, 'd2')), /has no train-images-idx3-ubyte/);
     expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(dir, 'd3'), '--set', 'nLayer=2'), /unknown --set key "nLayer"; valid keys: .*classes/);
   });
 
-  it('trains a VAE on the digits, reports its importance-weighted NLL bound, and samples PNGs', () => {
+  it('trains a conditional VAE; evaluates its NLL bound; samples, varies and interpolates PNGs', () => {
     const r = join(dir, 'vae');
     expect(run('train', 'vae', '--data', 'mnist', '--out', r, '--steps', '3', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--quiet').code).toBe(0);
-    const e = run('eval', r, '--k', '5', '--images', '10');
+    const e = run('eval', r, '--nll-only', '--k', '5', '--images', '10');
     expect(e.code).toBe(0);
     const ev = JSON.parse(e.out);
     expect(ev.k).toBe(5);
@@ -169,8 +173,72 @@ describe('genlab CLI', () => {
     expect(ev.nll).toBeGreaterThan(0);
     const s = run('sample', r, '--n', '2', '--out', join(dir, 'vae-samples'));
     expect(s.code).toBe(0);
-    expect(readdirSync(join(dir, 'vae-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
-    expectUserError(run('sample', r, '--n', '2', '--class', '3', '--out', join(dir, 'vae-samples')), /unconditional: it takes no --class/);
+    expect(readdirSync(join(dir, 'vae-samples')).sort()).toEqual(['0_0.png', '1_1.png', 'grid.png']);
+    const v = run('vary', r, '--image', digitPng, '--n', '4', '--out', join(dir, 'vary.png'));
+    expect(v.code).toBe(0);
+    expect(v.out).toMatch(/vary\.png \(class \d\)/);
+    expect(readGrayPng(join(dir, 'vary.png')).width).toBe(4 * 28 + 5 * 2);
+    const i = run('interpolate', r, '--from', digitPng, '--to', digitPng, '--steps', '3', '--out', join(dir, 'strip.png'));
+    expect(i.code).toBe(0);
+    expect(readGrayPng(join(dir, 'strip.png')).width).toBe(3 * 28 + 4 * 2);
+    expectUserError(run('vary', r, '--image', corpus, '--out', join(dir, 'v.png')), /a\.txt is not a PNG file/);
+    expectUserError(run('vary', r, '--image', bigPng, '--out', join(dir, 'v.png')), /is 30x30; the model takes 28x28 images/);
+    expectUserError(run('vary', r, '--image', digitPng, '--class', '11', '--out', join(dir, 'v.png')), /--class must be one of 0\.\.9, got 11/);
+    expectUserError(run('vary', join(dir, 'diffusion'), '--image', digitPng, '--out', join(dir, 'v.png')), /holds a "diffusion" model; this needs a vae/);
+    expectUserError(run('vary', r, '--image', digitPng, '--out', join(dir, 'v.jpg')), /--out must name a \.png file/);
+  });
+
+  it('trains a GAN and a classifier; evaluates the GAN (JSON and Markdown); restores and seeds with diffusion; exports', () => {
+    const g = join(dir, 'gan'), c = join(dir, 'clf');
+    const t = run('train', 'gan', '--data', 'mnist', '--out', g, '--steps', '2', '--set', 'batchSize=8', '--set', 'classes=0');
+    expect(t.code).toBe(0);
+    expect(t.err).toMatch(/gan: [\d,]+ weights, unconditional/);
+    expect(t.err).toMatch(/loss [\d.]+ \(d [\d.]+, g [\d.]+\)/);
+    const s = run('sample', g, '--n', '2', '--out', join(dir, 'gan-samples'));
+    expect(s.code).toBe(0);
+    expect(readdirSync(join(dir, 'gan-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
+    expectUserError(run('sample', g, '--n', '2', '--class', '3', '--out', join(dir, 'gan-samples')), /unconditional: it takes no --class/);
+    expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--quiet').code).toBe(0);
+    expect(JSON.parse(run('eval', c).out).heldOutAccuracy).toBeGreaterThanOrEqual(0);
+    const e = run('eval', g, '--classifier', c, '--n', '20');
+    expect(e.code).toBe(0);
+    const ev = JSON.parse(e.out);
+    expect(ev.frechet.samples).toBeGreaterThan(0);
+    expect(ev.unconditionalClassShare).toHaveLength(10);
+    expect(JSON.parse(readFileSync(join(g, 'eval.json'), 'utf8')).frechet.floor).toBe(ev.frechet.floor);
+    expect(readFileSync(join(g, 'eval.md'), 'utf8')).toMatch(/\| ratio to the floor \|/);
+    expectUserError(run('eval', g, '--classifier', g), /holds a "gan" model; this needs a classifier/);
+    expectUserError(run('eval', g, '--data', join(dir, 'nowhere'), '--n', '20'), /has no train-images-idx3-ubyte/);
+
+    const d = join(dir, 'diffusion'), out = join(dir, 'restored.png');
+    const rs = run('restore', d, '--image', digitPng, '--mask', maskPng, '--steps', '2', '--resample', '1', '--out', out);
+    expect(rs.code).toBe(0);
+    const restored = readGrayPng(out), input = readGrayPng(digitPng), mask = readGrayPng(maskPng);
+    for (let i = 0; i < 784; i++) if (mask.pixels[i] < 0.5) expect(Math.abs(restored.pixels[i] - input.pixels[i])).toBeLessThanOrEqual(1 / 255);
+    expect(run('restore', d, '--image', digitPng, '--denoise', '0.3', '--steps', '4', '--out', out).code).toBe(0);
+    expectUserError(run('restore', d, '--image', digitPng, '--out', out), /give --mask MASK\.png/);
+    expectUserError(run('restore', d, '--image', digitPng, '--mask', bigPng, '--out', out), /the mask .* is 30x30; the image is 28x28/);
+    expectUserError(run('restore', d, '--image', digitPng, '--denoise', '0', '--out', out), /--denoise must be in \(0, 1\], got 0/);
+    const seeded = run('sample', d, '--seed-image', digitPng, '--strength', '0.5', '--class', '3', '--n', '2', '--steps', '4', '--out', join(dir, 'seeded'));
+    expect(seeded.code).toBe(0);
+    expect(readdirSync(join(dir, 'seeded')).sort()).toEqual(['3_0.png', '3_1.png', 'grid.png']);
+    expectUserError(run('sample', d, '--seed-image', digitPng, '--strength', '1.5', '--out', join(dir, 'seeded')), /--strength must be in \(0, 1\], got 1.5/);
+    expectUserError(run('sample', d, '--seed-image', bigPng, '--out', join(dir, 'seeded')), /is 30x30; the model takes 28x28/);
+    const three = run('sample', d, '--class', 'three', '--out', join(dir, 'seeded'));
+    expect(three.code).toBe(2); // a usage error, as every malformed option
+    expect(three.err).toMatch(/--class must be a whole number/);
+
+    const x = join(dir, 'exported');
+    const ex = run('export', g, '--out', x);
+    expect(ex.code).toBe(0);
+    const ck = loadCheckpoint(x);
+    expect(ck.optimizer).toBeUndefined();
+    expect(ck.meta.evaluation).toEqual(JSON.parse(readFileSync(join(g, 'eval.json'), 'utf8')));
+    expect(ck.meta.command).toMatch(/^genlab train gan --data mnist/);
+    expect(readFileSync(join(x, 'MANIFEST'), 'utf8')).toMatch(/eval\.md/);
+    disposeMap(ck.weights);
+    expect(run('sample', x, '--n', '2', '--out', join(dir, 'exported-samples')).code).toBe(0);
+    expectUserError(run('export', g, '--out', x), /already holds a checkpoint/);
   });
 
   it('gives one clear line for bad input', () => {
@@ -178,7 +246,7 @@ describe('genlab CLI', () => {
     writeFileSync(empty, '');
     expectUserError(run('train', 'gpt', '--data', empty, '--out', join(dir, 'x')), /is empty/);
     expectUserError(run('train', 'gpt', '--data', join(dir, 'missing.txt'), '--out', join(dir, 'x')), /no such file/);
-    expectUserError(run('train', 'gan', '--data', corpus, '--out', join(dir, 'x')), /unknown model family "gan"/);
+    expectUserError(run('train', 'flow', '--data', corpus, '--out', join(dir, 'x')), /unknown model family "flow"/);
     expectUserError(run('train', 'gpt', '--data', corpus, '--out', join(dir, 'x'), '--set', 'layers=3'), /unknown --set key "layers"; valid keys: .*nLayer/);
     expectUserError(run('sample', join(dir, 'nowhere')), /no checkpoint directory/);
     const u = join(dir, 'unicode.txt');

@@ -69,3 +69,22 @@ describe('checkpoints', () => {
     expect(() => loadCheckpoint(join(root, 'nothing'))).toThrow(/no checkpoint directory/);
   });
 });
+
+describe('half-precision checkpoints', () => {
+  it('store weights as float16 that tf.io.decodeWeights reads back within half precision', async () => {
+    const { toFloat16 } = await import('../../src/train/checkpoint.js');
+    expect(Array.from(toFloat16(Float32Array.from([0, 1, -2, 65504, 1e6, 5.960464477539063e-8, 1e-9, 0.1])))).toEqual([0, 0x3c00, 0xc000, 0x7bff, 0x7c00, 1, 0, 0x2e66]);
+    const dir = join(root, 'half');
+    const values = Float32Array.from({ length: 200 }, (_, i) => Math.sin(i) * 3);
+    const w = { w: tf.tensor2d(values, [20, 10]) };
+    await saveCheckpoint(dir, { meta, weights: w }, { half: true, extraFiles: { 'eval.md': Buffer.from('| a | b |\n') } });
+    disposeMap(w);
+    expect(readFileSync(join(dir, 'weights.bin')).length).toBe(400);
+    expect(readFileSync(join(dir, 'MANIFEST'), 'utf8')).toMatch(/ {2}eval\.md$/m);
+    const ck = loadCheckpoint(dir);
+    expect(ck.weights.w.dtype).toBe('float32');
+    const back = ck.weights.w.dataSync();
+    for (let i = 0; i < values.length; i++) expect(Math.abs(back[i] - values[i])).toBeLessThanOrEqual(Math.abs(values[i]) * 2 ** -11 + 1e-7);
+    disposeMap(ck.weights);
+  });
+});

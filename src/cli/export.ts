@@ -1,0 +1,46 @@
+// `genlab export RUN --out DIR`: a checkpoint for shipping: only what sampling needs (a diffusion
+// run's EMA weights; no optimizer state), half precision by default, with the run's provenance
+// (training command, seed, time) and its evaluation (RUN/eval.json) in config.json, so that the
+// MANIFEST's sha256 sums cover them.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../data/errors.js';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, saveCheckpoint } from '../train/checkpoint.js';
+import { action, commandLine, setup } from './common.js';
+
+export function registerExport(program: Command): void {
+  program
+    .command('export')
+    .description('write a run as a small checkpoint for shipping or serving: sampling weights only (EMA for diffusion), float16, with its training command, seed, time and evaluation')
+    .argument('<run>', 'run directory (with checkpoint/ and, ideally, eval.json from genlab eval)')
+    .requiredOption('--out <dir>', 'the new checkpoint directory')
+    .option('--precision <p>', 'float16 (half the size) or float32', 'float16')
+    .action(action(async (run: string, o: { out: string; precision: string }) => {
+      if (o.precision !== 'float16' && o.precision !== 'float32') throw new UserError(`--precision must be float16 or float32, got "${o.precision}"`);
+      if (existsSync(join(o.out, 'MANIFEST'))) throw new UserError(`${o.out} already holds a checkpoint; remove it first or choose another --out`);
+      await setup();
+      const ck = loadCheckpoint(resolveCheckpointDir(run));
+      const evalPath = join(run, 'eval.json');
+      let evaluation: unknown;
+      try {
+        evaluation = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, 'utf8')) : undefined;
+      } catch (e) {
+        throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
+      }
+      const weights = ck.meta.family === 'diffusion' && ck.ema ? ck.ema : ck.weights;
+      const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;
+      const extraFiles: Record<string, Buffer> = {};
+      if (existsSync(join(run, 'eval.md'))) extraFiles['eval.md'] = readFileSync(join(run, 'eval.md'));
+      try {
+        await saveCheckpoint(o.out, {
+          meta: { ...meta, evaluation, exported: { command: commandLine(), precision: o.precision, weights: weights === ck.ema ? 'ema' : 'raw', created: new Date().toISOString() } },
+          weights,
+        }, { half: o.precision === 'float16', extraFiles });
+      } finally {
+        disposeMap(ck.weights); disposeMap(ck.optimizer); disposeMap(ck.ema);
+      }
+      if (!evaluation) process.stderr.write(`note: ${run} has no eval.json; run "genlab eval ${run}" first to record the evaluation\n`);
+      process.stdout.write(o.out + '\n');
+    }));
+}

@@ -1,0 +1,50 @@
+// DCGAN training as a two-phase TrainTask (Goodfellow et al. 2014, the non-saturating loss):
+// phase d descends BCE(D(real), 1) + BCE(D(G(z)), 0) over D's weights, then phase g descends
+// BCE(D(G(z)), 1) over G's, each with its own Adam (beta1 0.5, as the DCGAN paper). For a
+// conditional model real images carry their labels and fakes get random ones.
+import * as tf from '@tensorflow/tfjs-core';
+import type { ImageSet } from '../data/mnist.js';
+import { bceWithLogits, type Dcgan } from '../models/dcgan.js';
+import type { Rng } from '../util/rng.js';
+import type { TrainTask } from './trainer.js';
+
+/** Images idx of set as [b, h, w, 1] in [-1, 1] (G's tanh range). */
+export function toGanInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
+  const size = set.height * set.width, out = new Float32Array(idx.length * size);
+  for (let k = 0; k < idx.length; k++) for (let j = 0; j < size; j++) out[k * size + j] = set.images[idx[k] * size + j] * 2 - 1;
+  return tf.tensor4d(out, [idx.length, set.height, set.width, 1]);
+}
+
+export function ganTask(opts: { model: Dcgan; train: ImageSet; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, train } = opts;
+  const { z: Z, classes } = model.config;
+  const names = [...model.params.keys()];
+  const noise = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * Z), [B, Z]);
+  const fakeLabels = (rng: Rng, B: number) => (classes > 0 ? tf.tensor1d(Array.from({ length: B }, () => rng.int(classes)), 'int32') : undefined);
+  return {
+    params: model.state,
+    phases: {
+      d: {
+        trainable: names.filter((k) => k.startsWith('d.')),
+        decay: new Set(),
+        loss: (rng: Rng, B: number) => {
+          const idx = Array.from({ length: B }, () => rng.int(train.n));
+          const y = classes > 0 ? tf.tensor1d(idx.map((i) => train.labels[i]), 'int32') : undefined;
+          const yf = fakeLabels(rng, B);
+          const real = bceWithLogits(model.discriminate(toGanInput(train, idx), y), 1);
+          const fake = bceWithLogits(model.discriminate(model.generate(noise(rng, B), yf), yf), 0);
+          return tf.add(real, fake) as tf.Scalar;
+        },
+      },
+      g: {
+        trainable: names.filter((k) => k.startsWith('g.')),
+        decay: new Set(),
+        loss: (rng: Rng, B: number) => {
+          const yf = fakeLabels(rng, B);
+          return bceWithLogits(model.discriminate(model.generate(noise(rng, B), yf, 'update'), yf), 1);
+        },
+      },
+    },
+    meta: () => ({ family: 'gan', model: { ...model.config }, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
+  };
+}

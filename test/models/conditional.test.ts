@@ -1,0 +1,80 @@
+// The class-conditional switches of the image families and the GAN's batch-norm statistics.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { Classifier, defaultClassifierConfig, initClassifierWeights } from '../../src/models/classifier.js';
+import { Dcgan, initDcganWeights, type DcganConfig } from '../../src/models/dcgan.js';
+import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig } from '../../src/models/images.js';
+import { Vae, initVaeWeights, type VaeConfig } from '../../src/models/vae.js';
+import { countParams } from '../../src/nn/layers.js';
+import { iwaeNll } from '../../src/train/vaeTask.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectNoLeak } from '../helpers.js';
+
+describe('conditional image models', () => {
+  it('conditional DCGAN: G takes labels beside z, D label planes beside the image; labels change the output', async () => {
+    const c: DcganConfig = { z: 100, classes: 10 };
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(1)));
+    expect(countParams(m.params)).toBe(917_122 + 10 * 7 * 7 * 128 + 10 * 4 * 4 * 64);
+    const z = tf.randomNormal([2, 100], 0, 1, 'float32', 3) as tf.Tensor2D;
+    await expectNoLeak(() => tf.tidy(() => {
+      const a = m.generate(z, tf.tensor1d([1, 1], 'int32'), 'running'), b = m.generate(z, tf.tensor1d([1, 7], 'int32'), 'running');
+      expect(a.shape).toEqual([2, 28, 28, 1]);
+      const d = tf.abs(tf.sub(a, b)).max([1, 2, 3]).dataSync();
+      expect(d[0]).toBe(0); // same label, same z: same image
+      expect(d[1]).toBeGreaterThan(1e-4);
+      expect(m.discriminate(a, tf.tensor1d([1, 1], 'int32')).shape).toEqual([2, 1]);
+    }));
+    expect(() => tf.tidy(() => m.generate(z))).toThrow(/conditional: it needs 2 labels/);
+    z.dispose(); m.dispose();
+  });
+
+  it("G's batch norms keep running statistics in 'update' mode and use them in 'running' mode (so one sample is not one batch)", () => {
+    const c: DcganConfig = { z: 8, classes: 0 };
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(2)));
+    const rm = m.stats.get('g.bn1.rmean')!;
+    expect(Array.from(rm.dataSync()).every((v) => v === 0)).toBe(true);
+    const z = tf.randomNormal([16, 8], 0, 1, 'float32', 4) as tf.Tensor2D;
+    tf.tidy(() => { m.generate(z, undefined, 'update'); });
+    expect(Array.from(rm.dataSync()).some((v) => v !== 0)).toBe(true);
+    expect(m.state.size).toBe(m.params.size + 4);
+    // in running mode each image depends only on its own z
+    const one = tf.tidy(() => m.generate(tf.slice(z, [0, 0], [1, 8]) as tf.Tensor2D, undefined, 'running').dataSync());
+    const all = tf.tidy(() => m.generate(z, undefined, 'running').dataSync());
+    for (let i = 0; i < one.length; i++) expect(all[i]).toBeCloseTo(one[i], 5);
+    // the statistics travel with the weights
+    const copy = buildImageModel('gan', { ...c }, new Map([...m.state].map(([k, v]) => [k, v.clone()]))) as Dcgan;
+    expect(Array.from(copy.stats.get('g.bn1.rmean')!.dataSync())).toEqual(Array.from(rm.dataSync()));
+    copy.dispose(); z.dispose(); m.dispose();
+  });
+
+  it('CVAE: labels join the encoder and decoder; the NLL bound is given the label and differs by label', () => {
+    const c: VaeConfig = { latent: 4, classes: 10 };
+    const m = new Vae(c, initVaeWeights(c, new Rng(5)));
+    const x = tf.cast(tf.greater(tf.randomUniform([2, 28, 28, 1], 0, 1, 'float32', 6), 0.5), 'float32') as tf.Tensor4D;
+    const y3 = tf.tensor1d([3, 3], 'int32'), y5 = tf.tensor1d([5, 5], 'int32');
+    const a = iwaeNll(m, x, 4, new Rng(1), y3), b = iwaeNll(m, x, 4, new Rng(1), y5);
+    expect(a.every(Number.isFinite)).toBe(true);
+    expect(Math.abs(a[0] - b[0])).toBeGreaterThan(1e-6);
+    const l = tf.tidy(() => m.loss(x, tf.zeros([2, 4]) as tf.Tensor2D, y3).dataSync()[0]);
+    expect(l).toBeGreaterThan(0);
+    // blended class weights are accepted by the decoder (interpolation between classes)
+    expect(tf.tidy(() => m.decode(tf.zeros([1, 4]) as tf.Tensor2D, tf.tensor2d([[0, 0, 0, 0.5, 0, 0.5, 0, 0, 0, 0]])).shape)).toEqual([1, 28, 28, 1]);
+    x.dispose(); y3.dispose(); y5.dispose(); m.dispose();
+  });
+
+  it('classifier: features and 10 logits per image; configs are checked against the data', () => {
+    const c = defaultClassifierConfig();
+    const m = new Classifier(c, initClassifierWeights(c, new Rng(1)));
+    tf.tidy(() => {
+      const x = tf.zeros([3, 28, 28, 1]) as tf.Tensor4D;
+      expect(m.features(x).shape).toEqual([3, 128]);
+      expect(m.logits(x).shape).toEqual([3, 10]);
+    });
+    m.dispose();
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), classes: 4 }, 10)).toThrow(/classes must be 0 \(unconditional\) or the number of classes of the data \(10\), got 4/);
+    expect(() => validateImageConfig('vae', { ...defaultImageConfig('vae', 10), latent: 0 }, 10)).toThrow(/latent must be a positive integer/);
+    const w = initImageWeights('vae', defaultImageConfig('vae', 0), new Rng(1));
+    expect(countParams(w)).toBe(1_673_729);
+    for (const t of w.values()) t.dispose();
+  });
+});
