@@ -76,7 +76,9 @@ function sampleImagesCmd(l: LoadedImageModel<Generator>, o: SampleFlags, out: st
       n: o.n, classLabel: o.class, guidance: o.guidance, steps: o.steps, scheduler: o.scheduler as 'ddim' | 'ddpm', seed: o.seed,
       seedImage, strength: seedImage ? o.strength ?? 0.6 : undefined,
     });
-    process.stdout.write(writeImages(out, images, labels, h, w) + '\n');
+    // conditional samples cycle through the classes: one column per class lines them up
+    const classes = l.image.classes, cols = labels[0] >= 0 && o.class === undefined && o.n > classes ? classes : undefined;
+    process.stdout.write(writeImages(out, images, labels, h, w, cols) + '\n');
   } finally {
     l.model.dispose();
   }

@@ -28,7 +28,8 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
   const base = { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, evalBatches: 4 };
   switch (family) {
     // Adam 2e-4 (as the unet workload), EMA 0.999 for sampling, batch 32
-    case 'diffusion': return { ...base, steps: 4000, batchSize: 32, lr: 2e-4, minLr: 2e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0.999, evalEvery: 500, checkpointEvery: 500, logEvery: 10 };
+    // minSnrGamma: Min-SNR-gamma loss weighting (0: off; 5 in the paper)
+    case 'diffusion': return { ...base, minSnrGamma: 0, steps: 4000, batchSize: 32, lr: 2e-4, minLr: 2e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0.999, evalEvery: 500, checkpointEvery: 500, logEvery: 10 };
     // the DCGAN paper's Adam: 2e-4, beta1 0.5, constant rate, batch 64
     case 'gan': return { ...base, steps: 3000, batchSize: 64, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, beta1: 0.5, gradClip: 0, emaDecay: 0, evalEvery: 0, checkpointEvery: 500, logEvery: 10 };
     // Adam 1e-3 (as the vae workload), batch 128
@@ -37,9 +38,9 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
   }
 }
 
-function makeTask(model: ImageModel, data: ImageSplit, extraMeta: Record<string, unknown>): TrainTask {
+function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, extraMeta: Record<string, unknown>): TrainTask {
   const { train, test } = data;
-  if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta });
+  if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta, minSnrGamma: Number(cfg.minSnrGamma ?? 0) });
   if (model instanceof Dcgan) return ganTask({ model, train, extraMeta });
   if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
   return classifierTask({ model: model as Classifier, train, test, extraMeta });
@@ -91,7 +92,7 @@ export async function trainImage(family: ImageFamily, o: { data: string; out: st
   }
   if (o.steps !== undefined) cfg.steps = o.steps;
   try {
-    const trainer = new Trainer(makeTask(model, data, extraMeta), cfg, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) });
+    const trainer = new Trainer(makeTask(model, data, cfg, extraMeta), cfg, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) });
     await runTraining(trainer);
   } finally {
     model.dispose();

@@ -94,3 +94,17 @@ describe('classifier-free guidance', () => {
     m.dispose();
   });
 });
+
+describe('Min-SNR-gamma weights', () => {
+  it('are min(SNR, gamma) / SNR: gamma / SNR at low noise, 1 at high noise, all 1 when off', async () => {
+    const { minSnrWeights } = await import('../../src/train/diffusionTask.js');
+    const { alphasCumprod } = linearBetas();
+    const snr = (t: number) => alphasCumprod[t] / (1 - alphasCumprod[t]);
+    const w = minSnrWeights(alphasCumprod, [0, 100, 999], 5);
+    expect(w[0]).toBeCloseTo(5 / snr(0), 6);
+    expect(snr(999)).toBeLessThan(5);
+    expect(w[2]).toBe(1);
+    expect(w[1]).toBeLessThan(1);
+    expect(Array.from(minSnrWeights(alphasCumprod, [0, 500], 0))).toEqual([1, 1]);
+  });
+});
