@@ -125,8 +125,8 @@ export function reportMarkdown(r: ImageEvalReport): string {
   const rows: [string, string][] = [
     ['model', `${r.family} (${r.checkpoint}, step ${r.step})`],
     ['data', r.data],
-    [`Frechet distance, ${r.samples} samples vs held-out`, r.frechet.samples.toFixed(2)],
-    ['floor: real (training) vs held-out', r.frechet.floor.toFixed(2)],
+    [`Frechet distance, ${r.samples} samples vs held-out`, r.frechet.samples.toPrecision(4)],
+    ['floor: real (training) vs held-out', r.frechet.floor.toPrecision(4)],
     ['ratio to the floor', r.frechet.ratio.toFixed(2)],
   ];
   if (r.conditionalAccuracy !== undefined) rows.push(['conditional accuracy', pct(r.conditionalAccuracy)]);
@@ -135,6 +135,6 @@ export function reportMarkdown(r: ImageEvalReport): string {
   if (r.minClassShare !== undefined) rows.push(['smallest class share', pct(r.minClassShare)]);
   if (r.nll) rows.push([`NLL bound${r.nll.conditional ? ' (given the label)' : ''}, K=${r.nll.k}, ${r.nll.images} held-out`, `${r.nll.nats.toFixed(2)} nats`]);
   rows.push(['sampling time per 100 images', `${r.secondsPer100Samples.toFixed(2)} s${r.sampler ? ` (DDIM ${r.sampler.steps} steps, guidance ${r.sampler.guidance})` : ''}`]);
-  rows.push(['classifier accuracy on held-out digits', pct(r.classifier.heldOutAccuracy)]);
+  rows.push(['classifier accuracy on the held-out images', pct(r.classifier.heldOutAccuracy)]);
   return ['| measure | value |', '|---|---|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n') + '\n';
 }
