@@ -11,7 +11,7 @@ g="node bin/genlab.js"
 for f in $families; do
   run=runs/$prefix-$f
   case $f in
-    classifier) steps=800;  extra="" ;;
+    classifier) steps=2000; extra="" ;;
     gan)        steps=2000; extra="" ;;
     vae)        steps=4000; extra="" ;;
     # the 30-minute budget of issue 4 on this machine: lr 1e-3 and a shorter EMA for a short run

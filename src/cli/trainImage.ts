@@ -34,7 +34,7 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
     case 'gan': return { ...base, steps: 3000, batchSize: 64, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, beta1: 0.5, gradClip: 0, emaDecay: 0, evalEvery: 0, checkpointEvery: 500, logEvery: 10 };
     // Adam 1e-3 (as the vae workload), batch 128
     case 'vae': return { ...base, steps: 5000, batchSize: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, gradClip: 0, emaDecay: 0, evalEvery: 500, checkpointEvery: 500, logEvery: 50 };
-    case 'classifier': return { ...base, steps: 800, batchSize: 128, optimizer: 'adamw', lr: 2e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 1e-4, gradClip: 0, emaDecay: 0, evalEvery: 400, checkpointEvery: 400, logEvery: 50 };
+    case 'classifier': return { ...base, steps: 2000, batchSize: 128, optimizer: 'adamw', lr: 2e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 1e-4, gradClip: 0, emaDecay: 0, evalEvery: 500, checkpointEvery: 500, logEvery: 50 };
   }
 }
 

@@ -126,6 +126,7 @@ export class Trainer {
   private lastVal: number | undefined;
   private lastGradNorm = NaN;
   private lastParts: Record<string, number> = {};
+  private priorCommands: string[] = [];
 
   constructor(private readonly task: TrainTask, readonly cfg: TrainConfig, private readonly opts: TrainOptions) {
     validateTrainConfig(cfg);
@@ -154,6 +155,8 @@ export class Trainer {
         own.dispose();
       }
       this.step = r.meta.step;
+      const prior = r.meta.commands;
+      this.priorCommands = Array.isArray(prior) ? prior.map(String) : r.meta.command ? [r.meta.command] : [];
       this.priorSeconds = r.meta.trainSeconds ?? 0;
       this.rng = new Rng((r.meta.rng as RngState | undefined) ?? cfg.seed);
       this.lastSavedStep = r.meta.step;
@@ -246,6 +249,8 @@ export class Trainer {
       optimizerStep: this.phases[0].opt.t,
       metrics: { trainLoss: lastLoss, valLoss: this.lastVal },
       command: this.opts.command,
+      // every command that trained this checkpoint, the first one first (a resumed run adds one)
+      commands: [...this.priorCommands, ...(this.opts.command ? [this.opts.command] : [])],
       seed: this.cfg.seed,
       trainSeconds: Math.round(secondsSoFar * 10) / 10,
       created: new Date().toISOString(),

@@ -140,6 +140,10 @@ describe('genlab CLI', () => {
     const res = run('train', 'gpt', '--data', corpus, '--out', r, '--resume', '--steps', String(step + 2));
     expect(res.code).toBe(0);
     expect(res.err).toMatch(new RegExp(`done: step ${step + 2}`));
+    const after = loadCheckpoint(join(r, 'checkpoint'));
+    expect(after.meta.commands).toHaveLength(2); // the first command and the resume, in order
+    expect((after.meta.commands as string[])[1]).toMatch(/--resume/);
+    disposeMap(after.weights); disposeMap(after.optimizer);
   });
 
   it('trains a class-conditional diffusion model on the mnist digits and samples PNGs with guidance', () => {
