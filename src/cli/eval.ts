@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -104,6 +104,7 @@ function evalGenerator(dir: string, o: EvalFlags): void {
     const r = evaluateImages(gen, clf as LoadedImageModel<Classifier>, train, test, { n: o.n, steps: o.steps, guidance: o.guidance, seed: o.seed, k: gen.family === 'vae' ? o.k : 0 });
     const json = JSON.stringify({ ...r, data: source, command: ['genlab', ...process.argv.slice(2)].join(' ') }, null, 2) + '\n';
     const reportDir = o.report ?? dir;
+    mkdirSync(reportDir, { recursive: true });
     writeFileAtomic(join(reportDir, 'eval.json'), Buffer.from(json));
     writeFileAtomic(join(reportDir, 'eval.md'), Buffer.from(reportMarkdown(r)));
     process.stderr.write(reportMarkdown(r));
