@@ -12,7 +12,7 @@ for f in $families; do
   run=runs/$prefix-$f
   case $f in
     classifier) steps=2000; extra="" ;;
-    gan)        steps=2000; extra="" ;;
+    gan)        steps=3500; extra="" ;;
     vae)        steps=4000; extra="" ;;
     # the 30-minute budget of issue 4 on this machine: lr 1e-3 and a shorter EMA for a short run
     diffusion)  steps=1800; extra="--set lr=1e-3 --set minLr=1e-4 --set emaDecay=0.995 --set evalEvery=300 --set checkpointEvery=300" ;;
