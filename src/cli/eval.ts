@@ -19,7 +19,7 @@ import { loadCorpus } from './textData.js';
 
 interface EvalFlags {
   data?: string; split: string; dropUnknown?: boolean; ema?: boolean; k: number; images: number;
-  classifier?: string; n: number; steps: number; guidance: number; seed: number; nllOnly?: boolean; report?: string;
+  classifier?: string; n: number; steps: number; guidance: number; seed: number; temperature: number; nllOnly?: boolean; report?: string;
 }
 
 /** The shipped classifier for a dataset the project knows (models/<data>-classifier). */
@@ -40,6 +40,7 @@ export function registerEval(program: Command): void {
     .option('--steps <n>', 'diffusion: DDIM steps', int('--steps', 1), 50)
     .option('--guidance <g>', 'diffusion: classifier-free guidance scale', num('--guidance'), 1)
     .option('--seed <n>', 'images: seed of the samples', int('--seed', 0), 0)
+    .option('--temperature <t>', 'gan, vae: standard deviation of the latent draws', num('--temperature'), 1)
     .option('--k <n>', 'vae: importance samples per image (0: no NLL)', int('--k', 0), 100)
     .option('--images <n>', 'vae: held-out images for the NLL bound', int('--images', 1), 1000)
     .option('--nll-only', 'vae: only the NLL bound (no classifier needed)')
@@ -101,7 +102,7 @@ function evalGenerator(dir: string, o: EvalFlags): void {
     if (clf.image.height !== gen.image.height || clf.image.width !== gen.image.width || clf.image.classes !== train.classes) {
       throw new UserError(`the classifier in ${clfDir} takes ${clf.image.height}x${clf.image.width} images of ${clf.image.classes} classes; ${dir} makes ${gen.image.height}x${gen.image.width} images of ${train.classes} classes`);
     }
-    const r = evaluateImages(gen, clf as LoadedImageModel<Classifier>, train, test, { n: o.n, steps: o.steps, guidance: o.guidance, seed: o.seed, k: gen.family === 'vae' ? o.k : 0 });
+    const r = evaluateImages(gen, clf as LoadedImageModel<Classifier>, train, test, { n: o.n, steps: o.steps, guidance: o.guidance, seed: o.seed, temperature: o.temperature, k: gen.family === 'vae' ? o.k : 0 });
     const json = JSON.stringify({ ...r, data: source, command: ['genlab', ...process.argv.slice(2)].join(' ') }, null, 2) + '\n';
     const reportDir = o.report ?? dir;
     mkdirSync(reportDir, { recursive: true });

@@ -22,7 +22,7 @@ export function registerSample(program: Command): void {
     .argument('<dir>', 'run or checkpoint directory')
     .option('--prompt <text>', 'text: what to continue', '')
     .option('--tokens <n>', 'text: characters to generate', int('--tokens', 0), 200)
-    .option('--temperature <t>', 'text: divide logits by t (> 0)', num('--temperature'), 1)
+    .option('--temperature <t>', 'text: divide logits by t (> 0); gan, vae: standard deviation of the latent draws (< 1: less variety, more fidelity)', num('--temperature'), 1)
     .option('--top-k <k>', 'text: sample among the k most likely characters', int('--top-k', 1))
     .option('--top-p <p>', 'text: sample from the smallest set with probability mass p', num('--top-p'))
     .option('--seed <n>', 'the same seed gives the same result', int('--seed', 0), 0)
@@ -73,7 +73,7 @@ function sampleImagesCmd(l: LoadedImageModel<Generator>, o: SampleFlags, out: st
     const { height: h, width: w } = l.image;
     const seedImage = o.seedImage ? readGrayPng(o.seedImage, { width: w, height: h }).pixels : undefined;
     const { images, labels } = sampleImages(l, {
-      n: o.n, classLabel: o.class, guidance: o.guidance, steps: o.steps, scheduler: o.scheduler as 'ddim' | 'ddpm', seed: o.seed,
+      n: o.n, classLabel: o.class, guidance: o.guidance, temperature: o.temperature, steps: o.steps, scheduler: o.scheduler as 'ddim' | 'ddpm', seed: o.seed,
       seedImage, strength: seedImage ? o.strength ?? 0.6 : undefined,
     });
     // conditional samples cycle through the classes: one column per class lines them up

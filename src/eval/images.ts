@@ -15,6 +15,8 @@ export interface ImageEvalOptions {
   n: number;
   steps?: number;
   guidance?: number;
+  /** gan, vae: standard deviation of the latent draws */
+  temperature?: number;
   seed?: number;
   /** VAE: importance samples for the NLL bound (0: skip) */
   k?: number;
@@ -36,6 +38,7 @@ export interface ImageEvalReport {
   secondsPer100Samples: number;
   nll?: { nats: number; k: number; images: number; conditional: boolean };
   sampler?: { steps: number; guidance: number; scheduler: string };
+  temperature?: number;
 }
 
 /** Classifier features [n, F] and predicted classes of n images [n * h * w] in [0, 1]. */
@@ -78,7 +81,7 @@ export function evaluateImages(gen: LoadedImageModel<Generator>, clf: LoadedImag
   const floorFeat = classify(clf.model, trainPick.images, n, h, w).features;
   const floor = frechetDistance(fitGaussian(floorFeat, n, F), heldOut);
 
-  const sampler = { steps: o.steps ?? 50, guidance: o.guidance ?? 1, seed: o.seed ?? 0 };
+  const sampler = { steps: o.steps ?? 50, guidance: o.guidance ?? 1, seed: o.seed ?? 0, temperature: o.temperature ?? 1 };
   const t0 = performance.now();
   const s = sampleImages(gen, { n, ...sampler });
   const seconds = (performance.now() - t0) / 1000;
@@ -91,6 +94,7 @@ export function evaluateImages(gen: LoadedImageModel<Generator>, clf: LoadedImag
     secondsPer100Samples: (seconds * 100) / n,
   };
   if (model instanceof Unet) report.sampler = { steps: sampler.steps, guidance: sampler.guidance, scheduler: 'ddim' };
+  else report.temperature = sampler.temperature;
   const C = clf.model.config.classes;
   const shares = (pred: Int32Array) => {
     const counts = new Array<number>(C).fill(0);
@@ -134,7 +138,8 @@ export function reportMarkdown(r: ImageEvalReport): string {
   if (r.unconditionalClassShare) rows.push(['unconditional samples per class', r.unconditionalClassShare.map((a, c) => `${c}: ${pct(a)}`).join(', ')]);
   if (r.minClassShare !== undefined) rows.push(['smallest class share', pct(r.minClassShare)]);
   if (r.nll) rows.push([`NLL bound${r.nll.conditional ? ' (given the label)' : ''}, K=${r.nll.k}, ${r.nll.images} held-out`, `${r.nll.nats.toFixed(2)} nats`]);
-  rows.push(['sampling time per 100 images', `${r.secondsPer100Samples.toFixed(2)} s${r.sampler ? ` (DDIM ${r.sampler.steps} steps, guidance ${r.sampler.guidance})` : ''}`]);
+  const how = r.sampler ? ` (DDIM ${r.sampler.steps} steps, guidance ${r.sampler.guidance})` : r.temperature !== undefined && r.temperature !== 1 ? ` (temperature ${r.temperature})` : '';
+  rows.push(['sampling time per 100 images', `${r.secondsPer100Samples.toFixed(2)} s${how}`]);
   rows.push(['classifier accuracy on the held-out images', pct(r.classifier.heldOutAccuracy)]);
   return ['| measure | value |', '|---|---|', ...rows.map(([a, b]) => `| ${a} | ${b} |`)].join('\n') + '\n';
 }

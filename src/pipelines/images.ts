@@ -64,6 +64,8 @@ export interface SampleOptions {
   n: number;
   /** class of every sample (conditional models); undefined: cycle through the classes */
   classLabel?: number;
+  /** gan, vae: standard deviation of the latent draws (below 1 trades variety for fidelity) */
+  temperature?: number;
   /** diffusion only: sample from the unconditional model that label dropout trained */
   unconditional?: boolean;
   guidance?: number;
@@ -89,7 +91,8 @@ export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): 
   checkClass(model, o.classLabel);
   const classes = o.unconditional ? 0 : classesOf(model);
   const labels = Array.from({ length: o.n }, (_, i) => (classes === 0 ? -1 : o.classLabel ?? i % classes));
-  const rng = new Rng(o.seed ?? 0);
+  const rng = new Rng(o.seed ?? 0), temp = o.temperature ?? 1;
+  if (!(temp > 0)) throw new UserError(`--temperature must be > 0, got ${o.temperature}`);
   const size = image.height * image.width, out = new Float32Array(o.n * size);
   if (!(model instanceof Unet) && o.seedImage) throw new UserError('--seed-image works with diffusion models');
   if (!(model instanceof Unet) && o.unconditional && classesOf(model) > 0) throw new UserError('only a diffusion model trained with label dropout can sample without a class');
@@ -102,11 +105,11 @@ export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): 
       const y = classes > 0 ? tf.tensor1d(ys, 'int32') : undefined;
       imgs = tf.tidy(() => {
         if (model instanceof Dcgan) {
-          const z = tf.tensor2d(rng.normalArray(B * model.config.z), [B, model.config.z]);
+          const z = tf.tensor2d(rng.normalArray(B * model.config.z, temp), [B, model.config.z]);
           return tf.div(tf.add(model.generate(z, y, 'running'), 1), 2).dataSync() as Float32Array;
         }
         const L = model.config.latent;
-        return tf.sigmoid(model.decode(tf.tensor2d(rng.normalArray(B * L), [B, L]), y)).dataSync() as Float32Array;
+        return tf.sigmoid(model.decode(tf.tensor2d(rng.normalArray(B * L, temp), [B, L]), y)).dataSync() as Float32Array;
       });
       y?.dispose();
     }

@@ -91,6 +91,16 @@ describe('image pipelines', () => {
     for (const m of [clf.model, gan.model, ugan.model]) m.dispose();
   });
 
+  it('temperature scales the latent draws: near 0, every draw decodes to the same image', () => {
+    const vae = wrap('vae', new Vae({ latent: 4, classes: 0 }, initVaeWeights({ latent: 4, classes: 0 }, new Rng(10))));
+    const cold = sampleImages(vae as LoadedImageModel<Generator>, { n: 2, temperature: 1e-6, seed: 1 }).images;
+    const warm = sampleImages(vae as LoadedImageModel<Generator>, { n: 2, temperature: 1, seed: 1 }).images;
+    expect(maxAbsDiff(cold.subarray(0, 784), cold.subarray(784))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(warm.subarray(0, 784), warm.subarray(784))).toBeGreaterThan(1e-3);
+    expect(() => sampleImages(vae as LoadedImageModel<Generator>, { n: 1, temperature: 0 })).toThrow(/--temperature must be > 0, got 0/);
+    vae.model.dispose();
+  });
+
   it('leaks nothing while sampling from each family', async () => {
     const gan = new Dcgan({ z: 8, classes: 10 }, initDcganWeights({ z: 8, classes: 10 }, new Rng(8)));
     const vae = new Vae({ latent: 4, classes: 0 }, initVaeWeights({ latent: 4, classes: 0 }, new Rng(9)));
