@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../data/errors.js';
 import { encodeGrayPng, imageGrid, readGrayPng, writeFileAtomic } from '../media/png.js';
-import { checkStrength, loadImageModel, sampleImages, type Generator, type LoadedImageModel } from '../pipelines/images.js';
+import { checkStrength, loadGenerator, sampleImages, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { disposeLoaded, generateText, loadTextModel } from '../pipelines/text.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
 import { action, int, num, setup } from './common.js';
@@ -43,7 +43,7 @@ export function registerSample(program: Command): void {
         if (o.strength !== undefined && !o.seedImage) throw new UserError('--strength goes with --seed-image');
         if (o.seedImage) checkStrength(o.strength ?? 0.6, '--strength');
         await setup();
-        return sampleImagesCmd(loadImageModel(dir, GENERATORS) as LoadedImageModel<Generator>, o, o.out);
+        return sampleImagesCmd(loadGenerator(dir), o, o.out);
       }
       await setup();
       const loaded = loadTextModel(dir, { ema: o.ema });

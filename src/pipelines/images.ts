@@ -48,6 +48,11 @@ export function loadImageModel(dirArg: string, want?: readonly string[]): Loaded
   return { family, model, image: ck.meta.image as ImageInfo, data: String(ck.meta.data ?? 'mnist'), meta: ck.meta, dir };
 }
 
+/** Loads a diffusion, GAN or VAE checkpoint (a UserError for any other family). */
+export function loadGenerator(dirArg: string): LoadedImageModel<Generator> {
+  return loadImageModel(dirArg, ['diffusion', 'gan', 'vae']) as LoadedImageModel<Generator>;
+}
+
 export function classesOf(m: Generator | Classifier): number {
   return m.config.classes ?? 0;
 }
