@@ -13,6 +13,9 @@
         "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
       }, {
         "libraries": ["-lopenblas"]
+      }],
+      ["OS=='linux' and target_arch=='x64'", {
+        "cflags_cc": ["-march=native"]
       }]
     ]
   }]

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+#include "direct.h"
 #ifdef GENLAB_ACCELERATE
 #include <Accelerate/Accelerate.h>
 #else
@@ -304,11 +306,29 @@ void Col2im(const ConvGeom& g, const float* cols, float* dx, int64_t first = 0, 
 
 // A scratch buffer kept between calls: a fresh 40 MB im2col buffer per call costs more in page
 // faults and zeroing than the GEMM itself. JS calls into the addon from one thread.
-float* Scratch(size_t n) {
-  static std::unique_ptr<float[]> buf;
-  static size_t cap = 0;
-  if (n > cap) { buf.reset(new float[n]); cap = n; }
-  return buf.get();
+float* Scratch(size_t n, int slot = 0) {
+  static std::unique_ptr<float[]> buf[2];
+  static size_t cap[2] = {0, 0};
+  if (n > cap[slot]) { buf[slot].reset(new float[n]); cap[slot] = n; }
+  return buf[slot].get();
+}
+
+// The direct kernels' view of a convolution: the input zero-padded (into scratch) unless it
+// already needs no padding. Returns the padded input.
+const float* PaddedInput(const ConvGeom& g, const float* x, direct::Geo& d) {
+  const int64_t Hp = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1, Wp = (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1;
+  d = {g.B, Hp, Wp, g.C, g.OH, g.OW, g.OC, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW};
+  if (g.PT == 0 && g.PL == 0 && Hp <= g.H && Wp == g.W) { d.Hp = g.H; return x; }
+  float* xp = Scratch(g.B * Hp * Wp * g.C);
+  ParallelFor(g.B, Hp * Wp * g.C, [&](int64_t b0, int64_t b1) { direct::Pad(x, g.H, g.W, g.C, xp, Hp, Wp, g.PT, g.PL, b0, b1); });
+  return xp;
+}
+
+// The direct kernels win where im2col's GEMM is skinny (<= 64 output channels: OpenBLAS packs the
+// whole im2col matrix for few FLOPs per element); wider layers keep the GEMM.
+bool UseDirect(int64_t channels) {
+  static const bool off = std::getenv("GENLAB_NO_DIRECT") != nullptr;
+  return !off && channels % direct::VL == 0 && channels <= 64;
 }
 
 bool IsPointwise(const ConvGeom& g) {
@@ -323,10 +343,19 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float* w = F32(info[2], 0, g.cols() * g.OC, "w");
   float* out = F32(info[3], 0, g.rows() * g.OC, "out");
   if (!x || !w || !out) return env.Undefined();
-  float beta = 0.f;
+  const float* bias = nullptr;
   if (info.Length() > 4 && info[4].IsTypedArray()) {
-    const float* bias = F32(info[4], 0, g.OC, "bias");
+    bias = F32(info[4], 0, g.OC, "bias");
     if (!bias) return env.Undefined();
+  }
+  if (UseDirect(g.OC)) {
+    direct::Geo d;
+    const float* xp = PaddedInput(g, x, d);
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1); });
+    return env.Undefined();
+  }
+  float beta = 0.f;
+  if (bias) {
     for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias, bias + g.OC, out + r * g.OC);
     beta = 1.f;
   }
@@ -353,6 +382,20 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   const float* dy = F32(info[2], 0, g.rows() * g.OC, "dy");
   float* dw = F32(info[3], 0, g.cols() * g.OC, "dw");
   if (!x || !dy || !dw) return env.Undefined();
+  if (UseDirect(g.OC)) {
+    direct::Geo d;
+    const float* xp = PaddedInput(g, x, d);
+    const int64_t n = g.cols() * g.OC, rows = g.B * g.OH;
+    std::fill(dw, dw + n, 0.f);
+    if (rows < 2 || rows * g.OW * n < (1 << 16)) { direct::Filter(d, xp, dy, dw, 0, rows); return env.Undefined(); }
+    // two halves of the rows, each into its own dw, added at the end
+    std::vector<float> other(n, 0.f);
+    std::thread t([&] { direct::Filter(d, xp, dy, other.data(), rows / 2, rows); });
+    direct::Filter(d, xp, dy, dw, 0, rows / 2);
+    t.join();
+    for (int64_t i = 0; i < n; ++i) dw[i] += other[i];
+    return env.Undefined();
+  }
   if (IsPointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, g.rows(), 1.f, x, g.cols(), dy, g.OC, 0.f, dw, g.OC);
     return env.Undefined();
@@ -376,6 +419,22 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   const float* w = F32(info[2], 0, g.cols() * g.OC, "w");
   float* dx = F32(info[3], 0, g.B * g.H * g.W * g.C, "dx");
   if (!dy || !w || !dx) return env.Undefined();
+  // Stride 1: dx is the convolution of dy, padded by (K-1)*D - P, with the flipped, transposed filter.
+  const int64_t padT = (g.KH - 1) * g.DH - g.PT, padL = (g.KW - 1) * g.DW - g.PL;
+  if (g.SH == 1 && g.SW == 1 && padT >= 0 && padL >= 0 && UseDirect(g.C)) {
+    float* wf = Scratch(g.cols() * g.OC, 1);
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw)
+        for (int64_t c = 0; c < g.C; ++c)
+          for (int64_t o = 0; o < g.OC; ++o)
+            wf[((kh * g.KW + kw) * g.OC + o) * g.C + c] = w[(((g.KH - 1 - kh) * g.KW + (g.KW - 1 - kw)) * g.C + c) * g.OC + o];
+    const int64_t Hp = g.H + (g.KH - 1) * g.DH, Wp = g.W + (g.KW - 1) * g.DW;
+    float* dyp = Scratch(g.B * Hp * Wp * g.OC);
+    ParallelFor(g.B, Hp * Wp * g.OC, [&](int64_t b0, int64_t b1) { direct::Pad(dy, g.OH, g.OW, g.OC, dyp, Hp, Wp, padT, padL, b0, b1); });
+    const direct::Geo d{g.B, Hp, Wp, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW};
+    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dyp, wf, dx, nullptr, r0, r1); });
+    return env.Undefined();
+  }
   if (IsPointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, dx, g.cols());
     return env.Undefined();
@@ -466,40 +525,10 @@ Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
   float* y = F32(info[9], 0, B * HW * C, "y");
   float* stats = F32(info[10], 0, B * G * 2, "stats");
   if (!x || !gamma || !beta || !y || !stats) return env.Undefined();
-  const int64_t Cg = C / G;
   ParallelFor(B, HW * C, [&](int64_t b0, int64_t b1) {
-    std::vector<double> sum(G), sq(G);
-    std::vector<float> scale(C), shift(C);
-    for (int64_t b = b0; b < b1; ++b) {
-      const float* xb = x + b * HW * C;
-      float* yb = y + b * HW * C;
-      std::fill(sum.begin(), sum.end(), 0.0);
-      std::fill(sq.begin(), sq.end(), 0.0);
-      for (int64_t p = 0; p < HW; ++p) {
-        const float* xp = xb + p * C;
-        for (int64_t g = 0; g < G; ++g) {
-          float s1 = 0.f, s2 = 0.f;
-          for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) { s1 += xp[c]; s2 += xp[c] * xp[c]; }
-          sum[g] += s1; sq[g] += s2;
-        }
-      }
-      const double n = double(HW * Cg);
-      for (int64_t g = 0; g < G; ++g) {
-        const double mean = sum[g] / n, var = std::max(0.0, sq[g] / n - mean * mean);
-        const double rstd = 1.0 / std::sqrt(var + eps);
-        stats[(b * G + g) * 2] = float(mean);
-        stats[(b * G + g) * 2 + 1] = float(rstd);
-        for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
-          scale[c] = float(rstd * gamma[c]);
-          shift[c] = float(beta[c] - mean * rstd * gamma[c]);
-        }
-      }
-      for (int64_t i = 0; i < HW * C; i += C)
-        for (int64_t c = 0; c < C; ++c) {
-          const float z = xb[i + c] * scale[c] + shift[c];
-          yb[i + c] = silu ? z / (1.0f + std::exp(-z)) : z;
-        }
-    }
+    std::vector<float> tmp(3 * C);
+    for (int64_t b = b0; b < b1; ++b)
+      direct::GroupNormItem(x + b * HW * C, y + b * HW * C, HW, C, G, gamma, beta, eps, silu, stats + b * G * 2, tmp.data());
   });
   return env.Undefined();
 }
@@ -519,59 +548,46 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   float* dgamma = F32(info[11], 0, C, "dgamma");
   float* dbeta = F32(info[12], 0, C, "dbeta");
   if (!x || !gamma || !beta || !stats || !dy || !dx || !dgamma || !dbeta) return env.Undefined();
-  const int64_t Cg = C / G;
   // each half of the batch sums its own parameter gradients; they are added at the end
   std::vector<double> dgs[2] = {std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
   std::vector<double> dbs[2] = {std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
   ParallelFor(B, HW * C, [&](int64_t b0, int64_t b1) {
     const int part = b0 == 0 ? 0 : 1;
-    std::vector<double>& dg = dgs[part];
-    std::vector<double>& db = dbs[part];
-    std::vector<double> s1(G), s2(G);
-    std::vector<float> mean(C), rstd(C);
-    for (int64_t b = b0; b < b1; ++b) {
-      const float* xb = x + b * HW * C;
-      const float* dyb = dy + b * HW * C;
-      float* dxb = dx + b * HW * C;
-      const float* st = stats + b * G * 2;
-      for (int64_t c = 0; c < C; ++c) { mean[c] = st[(c / Cg) * 2]; rstd[c] = st[(c / Cg) * 2 + 1]; }
-      std::fill(s1.begin(), s1.end(), 0.0);
-      std::fill(s2.begin(), s2.end(), 0.0);
-      // first pass: dz (through SiLU), the parameter gradients, per-group sums of dxhat and dxhat * xhat
-      for (int64_t p = 0; p < HW; ++p) {
-        const int64_t o = p * C;
-        for (int64_t g = 0; g < G; ++g) {
-          float a1 = 0.f, a2 = 0.f;
-          for (int64_t c = g * Cg; c < (g + 1) * Cg; ++c) {
-            const float xhat = (xb[o + c] - mean[c]) * rstd[c];
-            float dz = dyb[o + c];
-            if (silu) {
-              const float z = xhat * gamma[c] + beta[c], sg = 1.0f / (1.0f + std::exp(-z));
-              dz *= sg * (1.0f + z * (1.0f - sg));
-            }
-            dg[c] += dz * xhat;
-            db[c] += dz;
-            const float dxh = dz * gamma[c];
-            a1 += dxh;
-            a2 += dxh * xhat;
-            dxb[o + c] = dxh;  // dxhat for now
-          }
-          s1[g] += a1; s2[g] += a2;
-        }
-      }
-      const double n = double(HW * Cg);
-      std::vector<float> m1(C), m2(C);
-      for (int64_t c = 0; c < C; ++c) { m1[c] = float(s1[c / Cg] / n); m2[c] = float(s2[c / Cg] / n); }
-      for (int64_t i = 0; i < HW * C; i += C)
-        for (int64_t c = 0; c < C; ++c) {
-          const float xhat = (xb[i + c] - mean[c]) * rstd[c];
-          dxb[i + c] = rstd[c] * (dxb[i + c] - m1[c] - xhat * m2[c]);
-        }
-    }
+    std::vector<float> tmp(6 * C);
+    for (int64_t b = b0; b < b1; ++b)
+      direct::GroupNormGradItem(x + b * HW * C, dy + b * HW * C, dx + b * HW * C, HW, C, G, gamma, beta, silu, stats + b * G * 2,
+                                dgs[part].data(), dbs[part].data(), tmp.data());
   });
   std::vector<double> dg(C), db(C);
   for (int64_t c = 0; c < C; ++c) { dg[c] = dgs[0][c] + dgs[1][c]; db[c] = dbs[0][c] + dbs[1][c]; }
   for (int64_t c = 0; c < C; ++c) { dgamma[c] = float(dg[c]); dbeta[c] = float(db[c]); }
+  return env.Undefined();
+}
+
+// resizeNearest(src, B, H, W, C, OH, OW, dst, grad): nearest-neighbour resize of [B, H, W, C] to
+// [B, OH, OW, C] without corner alignment or half-pixel centres (source = floor(o * H / OH)), or with
+// grad its adjoint: dst [B, H, W, C] sums src [B, OH, OW, C] over the pixels each source fed.
+Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto at = [&](int i) { return info[i].As<Napi::Number>().Int64Value(); };
+  const int64_t B = at(1), H = at(2), W = at(3), C = at(4), OH = at(5), OW = at(6);
+  const bool grad = info[8].As<Napi::Boolean>().Value();
+  const float* src = F32(info[0], 0, B * (grad ? OH * OW : H * W) * C, "src");
+  float* dst = F32(info[7], 0, B * (grad ? H * W : OH * OW) * C, "dst");
+  if (!src || !dst) return env.Undefined();
+  std::vector<int64_t> sh(OH), sw(OW);
+  for (int64_t o = 0; o < OH; ++o) sh[o] = std::min<int64_t>(H - 1, int64_t(std::floor(double(H) / OH * o)));
+  for (int64_t o = 0; o < OW; ++o) sw[o] = std::min<int64_t>(W - 1, int64_t(std::floor(double(W) / OW * o)));
+  ParallelFor(B, OH * OW * C, [&](int64_t b0, int64_t b1) {
+    if (grad) std::fill(dst + b0 * H * W * C, dst + b1 * H * W * C, 0.f);
+    for (int64_t b = b0; b < b1; ++b)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t o = ((b * OH + oh) * OW + ow) * C, i = ((b * H + sh[oh]) * W + sw[ow]) * C;
+          if (grad) { for (int64_t c = 0; c < C; ++c) dst[i + c] += src[o + c]; }
+          else std::copy(src + i, src + i + C, dst + o);
+        }
+  });
   return env.Undefined();
 }
 
@@ -611,6 +627,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
   exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
+  exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

@@ -35,6 +35,7 @@ export interface NativeAddon {
   ): void;
   lstmCell(xw: Float32Array, hw: Float32Array, cPrev: Float32Array, b: number, h: number, hOut: Float32Array, cOut: Float32Array, act: Float32Array): void;
   lstmCellGrad(act: Float32Array, cPrev: Float32Array, dh: Float32Array, dc: Float32Array, b: number, h: number, dGates: Float32Array, dcPrev: Float32Array): void;
+  resizeNearest(src: Float32Array, b: number, h: number, w: number, c: number, oh: number, ow: number, dst: Float32Array, grad: boolean): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
 }
@@ -69,6 +70,9 @@ export function loadAddon(): { addon?: NativeAddon; reason: string } {
     return { reason: `native addon ${why}` };
   }
   pickOpenBlasCore();
+  // OpenBLAS's idle workers spin for 2^28 cycles (~0.1 s) after each GEMM, taking the second core
+  // from the addon's own threads (direct convolutions, GroupNorm): unet 630 -> 390-460 ms at 2^14.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '14';
   try {
     const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
     return { addon, reason: 'loaded ' + addonPath };
@@ -186,6 +190,20 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
   const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
     tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
   const dispose = (backend: WasmHost, t: TensorInfo) => (backend as unknown as { disposeData(id: unknown): void }).disposeData(t.dataId);
+  /** Nearest-neighbour resize (the UNet's upsampling) or its gradient, without corner alignment. */
+  const resizeKernel = (name: 'ResizeNearestNeighbor' | 'ResizeNearestNeighborGrad'): KernelConfig => ({
+    kernelName: name,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const grad = name === 'ResizeNearestNeighborGrad', images = inputs.images, src = grad ? inputs.dy : images;
+      if (src.dtype !== 'float32' || images.shape.length !== 4 || attrs?.alignCorners || attrs?.halfPixelCenters) return original(name)(args) as TensorInfo;
+      const [B, H, W, C] = images.shape, [OH, OW] = grad ? src.shape.slice(1, 3) : (attrs?.size as [number, number]);
+      const out = backend.makeOutput(grad ? images.shape : [B, OH, OW, C], 'float32');
+      addon.resizeNearest(view(backend, src), B, H, W, C, OH, OW, view(backend, out), grad);
+      return out;
+    },
+  });
   return [
     {
       kernelName: 'BatchMatMul',
@@ -296,6 +314,8 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         return out;
       },
     },
+    resizeKernel('ResizeNearestNeighbor'),
+    resizeKernel('ResizeNearestNeighborGrad'),
     {
       kernelName: 'Slice',
       backendName: 'wasm',

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
+import { upsample2 } from '../../src/nn/conv.js';
 import { groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -135,6 +136,13 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 4, h: 16, w: 16, ci: 8, co: 6, f: 3, s: 1, pad: 1 }, // large enough for the two-thread im2col/col2im
     { b: 21, h: 16, w: 16, ci: 3, co: 4, f: 3, s: 1, pad: 1 }, // more than one block of 4,096 output rows
     { b: 2, h: 9, w: 9, ci: 2, co: 2, f: 3, s: 1, pad: 'same', d: 2 }, // dilated (forward only: tfjs has no dilated filter gradient)
+    // channel counts in multiples of 16 take the direct (register-tiled, no im2col) kernels
+    { b: 2, h: 8, w: 8, ci: 16, co: 32, f: 3, s: 1, pad: 1 },
+    { b: 3, h: 10, w: 6, ci: 32, co: 16, f: 3, s: 1, pad: 'same' },
+    { b: 2, h: 9, w: 11, ci: 3, co: 48, f: 3, s: 2, pad: 'same' }, // strided forward and filter gradient; input gradient by im2col
+    { b: 2, h: 6, w: 7, ci: 80, co: 80, f: 1, s: 1, pad: 0 }, // pointwise, 4 + 1 vectors of channels
+    { b: 2, h: 7, w: 9, ci: 16, co: 64, f: 2, s: 1, pad: 'valid' },
+    { b: 2, h: 9, w: 9, ci: 16, co: 16, f: 3, s: 1, pad: 'same', d: 2 },
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
@@ -148,6 +156,28 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  for (const [shape, size] of [[[2, 4, 5, 3], [8, 10]], [[3, 5, 4, 2], [7, 9]], [[1, 6, 6, 4], [4, 3]]] as [number[], [number, number]][]) {
+    it(`nearest-neighbour resize of ${shape} to ${size} and its gradient`, async () => {
+      const x = rand(shape), w = rand([shape[0], ...size, shape[3]]);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor4d(x, shape as [number, number, number, number]);
+        // tfjs-cpu's ResizeNearestNeighborGrad offsets dy by the images' batch stride (wrong for batch > 1):
+        // the reference gradient on cpu is that of the same resize written as two gathers
+        const rows = tf.tensor1d(Array.from({ length: size[0] }, (_, i) => Math.floor((i * shape[1]) / size[0])), 'int32');
+        const cols = tf.tensor1d(Array.from({ length: size[1] }, (_, i) => Math.floor((i * shape[2]) / size[1])), 'int32');
+        const resize = (v: tf.Tensor) => (tf.getBackend() === 'cpu' ? tf.gather(tf.gather(v, rows, 1), cols, 2) : tf.image.resizeNearestNeighbor(v as tf.Tensor4D, size));
+        const f = (v: tf.Tensor) => tf.sum(tf.mul(resize(v), tf.tensor(w, [shape[0], ...size, shape[3]])));
+        return [tf.image.resizeNearestNeighbor(xt, size), tf.grad(f)(xt)];
+      });
+    });
+  }
+  it('upsample2 (the UNet\'s) and its gradient agree between cpu (a broadcast) and native (a resize kernel)', async () => {
+    const x = rand([3, 4, 5, 2]), w = rand([3, 8, 10, 2]);
+    await expectSameAsCpu('native', () => {
+      const xt = tf.tensor4d(x, [3, 4, 5, 2]);
+      return [upsample2(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsample2(v as tf.Tensor4D), tf.tensor4d(w, [3, 8, 10, 2]))))(xt)];
+    });
+  });
   it('transposed convolution (k 4, stride 2, padding 1) and its gradients', async () => {
     const x = rand([2, 7, 7, 6]), k = rand([4, 4, 3, 6]);
     await expectSameAsCpu('native', () => {
@@ -209,8 +239,8 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [r.h, r.c, ...tf.grads(f)(ts)];
     }, 1e-5);
   });
-  // the second shape is large enough for the kernels' two-thread path
-  for (const [silu, shape, groups] of [[false, [2, 5, 4, 12], 3], [true, [2, 5, 4, 12], 3], [true, [5, 32, 32, 16], 8]] as [boolean, [number, number, number, number], number][]) {
+  // the third shape is large enough for the kernels' two-thread path; the fourth mixes vectors of 16 channels and single ones
+  for (const [silu, shape, groups] of [[false, [2, 5, 4, 12], 3], [true, [2, 5, 4, 12], 3], [true, [5, 32, 32, 16], 8], [true, [3, 8, 8, 40], 8]] as [boolean, [number, number, number, number], number][]) {
     it(`GroupNorm${silu ? ' + SiLU' : ''} over ${shape} in ${groups} groups (fused kernel) equals the composite on cpu, gradients included`, async () => {
       const x = rand(shape).map((v) => v * 2 + 0.5), g = rand([shape[3]]), b = rand([shape[3]]), w = rand(shape);
       await expectSameAsCpu('native', () => {
