@@ -136,6 +136,49 @@ inline void Filter(const Geo& g, const float* x, const float* dy, float* dw, int
   }
 }
 
+// Calls f(x at the pixel's first tap, output pixel index) for every pixel of output rows [r0, r1).
+template <typename F>
+inline void ForEachPixel(const Geo& g, const float* x, int64_t r0, int64_t r1, F f) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r / g.OH, oh = r % g.OH;
+    for (int64_t ow = 0; ow < g.OW; ++ow) f(x + ((b * g.Hp + oh * g.SH) * g.Wp + ow * g.SW) * g.C, r * g.OW + ow);
+  }
+}
+
+// Fewer output channels than a vector (a UNet's or a generator's last layer, OC = 1 or 3), C a
+// multiple of VL: vectors run along the input channels. wt is the filter as [OC, KH*KW, C].
+inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* out, const float* bias, int64_t r0, int64_t r1) {
+  const int64_t taps = g.KH * g.KW;
+  ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
+    for (int64_t o = 0; o < g.OC; ++o) {
+      vf acc = vf{};
+      for (int64_t t = 0; t < taps; ++t) {
+        const float* xp = xb + ((t / g.KW) * g.DH * g.Wp + (t % g.KW) * g.DW) * g.C;
+        const float* wp = wt + (o * taps + t) * g.C;
+        for (int64_t c = 0; c < g.C; c += VL) acc += Load(xp + c) * Load(wp + c);
+      }
+      float s = bias ? bias[o] : 0.f;
+      for (int i = 0; i < VL; ++i) s += acc[i];
+      out[p * g.OC + o] = s;
+    }
+  });
+}
+
+// The filter gradient for ForwardNarrow's case, over output rows [r0, r1), added into acc [OC, KH*KW, C].
+inline void FilterNarrow(const Geo& g, const float* x, const float* dy, float* acc, int64_t r0, int64_t r1) {
+  const int64_t taps = g.KH * g.KW;
+  ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
+    for (int64_t o = 0; o < g.OC; ++o) {
+      const float d = dy[p * g.OC + o];
+      for (int64_t t = 0; t < taps; ++t) {
+        const float* xp = xb + ((t / g.KW) * g.DH * g.Wp + (t % g.KW) * g.DW) * g.C;
+        float* ap = acc + (o * taps + t) * g.C;
+        for (int64_t c = 0; c < g.C; c += VL) Store(ap + c, Load(ap + c) + Load(xp + c) * d);
+      }
+    }
+  });
+}
+
 // dst [B, Hp, Wp, C] = src [B, H, W, C] placed at (top, left), zeros elsewhere (rows [b0, b1)).
 inline void Pad(const float* src, int64_t H, int64_t W, int64_t C, float* dst, int64_t Hp, int64_t Wp, int64_t top, int64_t left,
                 int64_t b0, int64_t b1) {

@@ -143,6 +143,9 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 6, w: 7, ci: 80, co: 80, f: 1, s: 1, pad: 0 }, // pointwise, 4 + 1 vectors of channels
     { b: 2, h: 7, w: 9, ci: 16, co: 64, f: 2, s: 1, pad: 'valid' },
     { b: 2, h: 9, w: 9, ci: 16, co: 16, f: 3, s: 1, pad: 'same', d: 2 },
+    { b: 3, h: 8, w: 9, ci: 32, co: 1, f: 3, s: 1, pad: 1 }, // fewer output channels than a vector: vectors along the input
+    { b: 2, h: 7, w: 6, ci: 16, co: 3, f: 3, s: 2, pad: 'same' },
+    { b: 2, h: 8, w: 8, ci: 3, co: 96, f: 3, s: 1, pad: 1 }, // 96 outputs over a short inner dimension: direct
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
