@@ -555,42 +555,44 @@ Napi::Value LstmCellGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// groupNorm(x, gamma, beta, B, HW, C, G, eps, silu, y, stats): GroupNorm over NHWC (Wu & He 2018),
-// optionally followed by SiLU; stats [B, G, 2] keeps mean and 1/std for the backward step.
+// groupNorm(x, gamma, beta, B, HW, C, G, eps, act, alpha, y, stats): GroupNorm over NHWC (Wu & He
+// 2018), then act (0 none, 1 SiLU, 2 leaky ReLU of slope alpha); stats [B, G, 2] keeps mean and 1/std for the backward step.
 Napi::Value GroupNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t B = info[3].As<Napi::Number>().Int64Value(), HW = info[4].As<Napi::Number>().Int64Value();
   const int64_t C = info[5].As<Napi::Number>().Int64Value(), G = info[6].As<Napi::Number>().Int64Value();
   const double eps = info[7].As<Napi::Number>().DoubleValue();
-  const bool silu = info[8].As<Napi::Boolean>().Value();
+  const int act = info[8].As<Napi::Number>().Int32Value();
+  const float alpha = info[9].As<Napi::Number>().FloatValue();
   const float* x = F32(info[0], 0, B * HW * C, "x");
   const float* gamma = F32(info[1], 0, C, "gamma");
   const float* beta = F32(info[2], 0, C, "beta");
-  float* y = F32(info[9], 0, B * HW * C, "y");
-  float* stats = F32(info[10], 0, B * G * 2, "stats");
+  float* y = F32(info[10], 0, B * HW * C, "y");
+  float* stats = F32(info[11], 0, B * G * 2, "stats");
   if (!x || !gamma || !beta || !y || !stats) return env.Undefined();
   ParallelFor(B, HW * C, [&](int64_t b0, int64_t b1) {
     std::vector<float> tmp(3 * C);
     for (int64_t b = b0; b < b1; ++b)
-      direct::GroupNormItem(x + b * HW * C, y + b * HW * C, HW, C, G, gamma, beta, eps, silu, stats + b * G * 2, tmp.data());
+      direct::GroupNormItem(x + b * HW * C, y + b * HW * C, HW, C, G, gamma, beta, eps, act, alpha, stats + b * G * 2, tmp.data());
   });
   return env.Undefined();
 }
 
-// groupNormGrad(x, gamma, beta, stats, dy, B, HW, C, G, silu, dx, dgamma, dbeta)
+// groupNormGrad(x, gamma, beta, stats, dy, B, HW, C, G, act, alpha, dx, dgamma, dbeta)
 Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t B = info[5].As<Napi::Number>().Int64Value(), HW = info[6].As<Napi::Number>().Int64Value();
   const int64_t C = info[7].As<Napi::Number>().Int64Value(), G = info[8].As<Napi::Number>().Int64Value();
-  const bool silu = info[9].As<Napi::Boolean>().Value();
+  const int act = info[9].As<Napi::Number>().Int32Value();
+  const float alpha = info[10].As<Napi::Number>().FloatValue();
   const float* x = F32(info[0], 0, B * HW * C, "x");
   const float* gamma = F32(info[1], 0, C, "gamma");
   const float* beta = F32(info[2], 0, C, "beta");
   const float* stats = F32(info[3], 0, B * G * 2, "stats");
   const float* dy = F32(info[4], 0, B * HW * C, "dy");
-  float* dx = F32(info[10], 0, B * HW * C, "dx");
-  float* dgamma = F32(info[11], 0, C, "dgamma");
-  float* dbeta = F32(info[12], 0, C, "dbeta");
+  float* dx = F32(info[11], 0, B * HW * C, "dx");
+  float* dgamma = F32(info[12], 0, C, "dgamma");
+  float* dbeta = F32(info[13], 0, C, "dbeta");
   if (!x || !gamma || !beta || !stats || !dy || !dx || !dgamma || !dbeta) return env.Undefined();
   // each half of the batch sums its own parameter gradients; they are added at the end
   std::vector<double> dgs[2] = {std::vector<double>(C, 0.0), std::vector<double>(C, 0.0)};
@@ -599,7 +601,7 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
     const int part = b0 == 0 ? 0 : 1;
     std::vector<float> tmp(6 * C);
     for (int64_t b = b0; b < b1; ++b)
-      direct::GroupNormGradItem(x + b * HW * C, dy + b * HW * C, dx + b * HW * C, HW, C, G, gamma, beta, silu, stats + b * G * 2,
+      direct::GroupNormGradItem(x + b * HW * C, dy + b * HW * C, dx + b * HW * C, HW, C, G, gamma, beta, act, alpha, stats + b * G * 2,
                                 dgs[part].data(), dbs[part].data(), tmp.data());
   });
   std::vector<double> dg(C), db(C);

@@ -236,10 +236,10 @@ inline void Channels(int64_t C, F f) {
   for (; c < C; ++c) f(0.0f, c);
 }
 
-// GroupNorm (+ SiLU) of one item x [HW, C]: two passes for the statistics (mean, then squared
+// GroupNorm (+ SiLU or leaky ReLU, act 1 or 2) of one item x [HW, C]: two passes for the statistics (mean, then squared
 // deviations), one for the output. tmp holds 3C floats; stats gets G (mean, 1/std) pairs.
 inline void GroupNormItem(const float* x, float* y, int64_t HW, int64_t C, int64_t G, const float* gamma, const float* beta, double eps,
-                          bool silu, float* stats, float* tmp) {
+                          int act, float alpha, float* stats, float* tmp) {
   float *acc = tmp, *scale = tmp + C, *shift = tmp + 2 * C;
   const int64_t Cg = C / G;
   const double n = double(HW * Cg);
@@ -273,7 +273,8 @@ inline void GroupNormItem(const float* x, float* y, int64_t HW, int64_t C, int64
     Channels(C, [&](auto v, int64_t c) {
       using V = decltype(v);
       V z = LoadT<V>(x + p * C + c) * LoadT<V>(scale + c) + LoadT<V>(shift + c);
-      if (silu) z = z * Sigmoid(z);
+      if (act == 1) z = z * Sigmoid(z);
+      else if (act == 2) z = z > 0.0f ? z : z * alpha;
       StoreT(y + p * C + c, z);
     });
 }
@@ -281,7 +282,7 @@ inline void GroupNormItem(const float* x, float* y, int64_t HW, int64_t C, int64
 // The backward step of GroupNormItem: dx for the item, dgamma/dbeta added into dg, db.
 // tmp holds 6C floats.
 inline void GroupNormGradItem(const float* x, const float* dy, float* dx, int64_t HW, int64_t C, int64_t G, const float* gamma,
-                              const float* beta, bool silu, const float* stats, double* dg, double* db, float* tmp) {
+                              const float* beta, int act, float alpha, const float* stats, double* dg, double* db, float* tmp) {
   float *mean = tmp, *rstd = tmp + C, *sg = tmp + 2 * C, *sb = tmp + 3 * C, *m1 = tmp + 4 * C, *m2 = tmp + 5 * C;
   const int64_t Cg = C / G;
   for (int64_t c = 0; c < C; ++c) { mean[c] = stats[(c / Cg) * 2]; rstd[c] = stats[(c / Cg) * 2 + 1]; }
@@ -292,9 +293,12 @@ inline void GroupNormGradItem(const float* x, const float* dy, float* dx, int64_
       using V = decltype(v);
       const V xhat = (LoadT<V>(x + p * C + c) - LoadT<V>(mean + c)) * LoadT<V>(rstd + c);
       V dz = LoadT<V>(dy + p * C + c);
-      if (silu) {
+      if (act == 1) {
         const V z = xhat * LoadT<V>(gamma + c) + LoadT<V>(beta + c), s = Sigmoid(z);
         dz = dz * s * (1.0f + z * (1.0f - s));
+      } else if (act == 2) {
+        const V z = xhat * LoadT<V>(gamma + c) + LoadT<V>(beta + c);
+        dz = z > 0.0f ? dz : dz * alpha;
       }
       StoreT(sg + c, LoadT<V>(sg + c) + dz * xhat);
       StoreT(sb + c, LoadT<V>(sb + c) + dz);

@@ -59,12 +59,14 @@ export class Dcgan extends ParamStore {
     return new Map([...this.params, ...this.stats]);
   }
 
-  private norm(name: string, x: tf.Tensor, mode: BnMode, momentum = 0.1): tf.Tensor {
-    const g = this.p(`${name}.g`), b = this.p(`${name}.b`);
-    if (!name.startsWith('g.') || mode === 'batch') return batchNorm(x, g, b);
+  /** G's batch norm followed by ReLU (one fused kernel where the backend has it) */
+  private normRelu(name: string, x: tf.Tensor, mode: BnMode, momentum = 0.1): tf.Tensor {
+    const g = this.p(`${name}.g`), b = this.p(`${name}.b`), leaky = 0;
+    if (mode === 'batch') return batchNorm(x, g, b, { leaky });
     const rm = this.stats.get(`${name}.rmean`)!, rv = this.stats.get(`${name}.rvar`)!;
-    if (mode === 'running') return batchNorm(x, g, b, { running: { mean: tf.reshape(rm, [rm.size]), variance: tf.reshape(rv, [rv.size]) } });
+    if (mode === 'running') return batchNorm(x, g, b, { leaky, running: { mean: tf.reshape(rm, [rm.size]), variance: tf.reshape(rv, [rv.size]) } });
     return batchNorm(x, g, b, {
+      leaky,
       onBatchStats: (mean, variance) => {
         rm.assign(tf.add(tf.mul(rm, 1 - momentum), tf.mul(mean, momentum)));
         rv.assign(tf.add(tf.mul(rv, 1 - momentum), tf.mul(variance, momentum)));
@@ -83,9 +85,9 @@ export class Dcgan extends ParamStore {
     const B = z.shape[0];
     this.checkLabels(B, y);
     const input = y ? tf.concat([z, tf.oneHot(y, this.config.classes).toFloat()], 1) : z;
-    let h: tf.Tensor = tf.relu(this.norm('g.bn0', linear(input, p('g.fc.w'), p('g.fc.b')), mode));
+    let h: tf.Tensor = this.normRelu('g.bn0', linear(input, p('g.fc.w'), p('g.fc.b')), mode);
     h = tf.reshape(h, [B, 7, 7, 128]);
-    h = tf.relu(this.norm('g.bn1', convTranspose2d(h as tf.Tensor4D, p('g.up1.w'), p('g.up1.b'), 2, 1), mode));
+    h = this.normRelu('g.bn1', convTranspose2d(h as tf.Tensor4D, p('g.up1.w'), p('g.up1.b'), 2, 1), mode);
     return tf.tanh(convTranspose2d(h as tf.Tensor4D, p('g.up2.w'), p('g.up2.b'), 2, 1)) as tf.Tensor4D;
   }
 
@@ -96,7 +98,7 @@ export class Dcgan extends ParamStore {
     this.checkLabels(B, y);
     const input = y ? tf.concat([x, tf.tile(tf.reshape(tf.oneHot(y, this.config.classes).toFloat(), [B, 1, 1, -1]), [1, H, W, 1])], 3) as tf.Tensor4D : x;
     let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
-    h = tf.leakyRelu(batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b')), 0.2);
+    h = batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b'), { leaky: 0.2 });
     return linear(tf.reshape(h, [B, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
   }
 

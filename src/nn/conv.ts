@@ -45,28 +45,24 @@ export function convTranspose2d(x: tf.Tensor4D, w: tf.Tensor, b: tf.Tensor, stri
 }
 
 /**
- * Batch normalisation over every axis but the last: with the batch's statistics (training mode),
- * or with given running statistics (evaluation mode). `onBatchStats` receives the batch's mean
- * and unbiased variance for keeping running averages (an assign is not differentiated).
+ * Batch normalisation over every axis but the last, then an optional activation (`leaky`: a leaky
+ * ReLU of that slope, 0 for ReLU): with the batch's statistics (training mode; a fused kernel where
+ * the backend has it), or with given running statistics (evaluation mode). `onBatchStats` receives
+ * the batch's mean and unbiased variance for keeping running averages (an assign is not differentiated).
  */
 export function batchNorm(
   x: tf.Tensor, g: tf.Tensor, b: tf.Tensor,
-  opts: { running?: { mean: tf.Tensor; variance: tf.Tensor }; onBatchStats?(mean: tf.Tensor, variance: tf.Tensor): void } = {}, eps = 1e-5,
+  opts: { running?: { mean: tf.Tensor; variance: tf.Tensor }; onBatchStats?(mean: tf.Tensor, variance: tf.Tensor): void; leaky?: number } = {}, eps = 1e-5,
 ): tf.Tensor {
-  let mean: tf.Tensor, variance: tf.Tensor;
-  if (opts.running) ({ mean, variance } = opts.running);
-  else {
-    const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
-    ({ mean, variance } = tf.moments(x, axes, true));
-    if (opts.onBatchStats) {
-      const n = x.size / x.shape[x.rank - 1];
-      opts.onBatchStats(tf.reshape(mean, [-1]), tf.reshape(tf.mul(variance, n / Math.max(1, n - 1)), [-1]));
-    }
-  }
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+  if (!opts.running) return batchNormTrain(x, g, b, { eps, onBatchStats: opts.onBatchStats, leaky: opts.leaky });
+  const { mean, variance } = opts.running;
+  const z = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
+  if (opts.leaky === undefined) return z;
+  return opts.leaky === 0 ? tf.relu(z) : tf.leakyRelu(z, opts.leaky);
 }
 
 export { groupNorm } from '../tensor/ops.js';
+import { batchNormTrain } from '../tensor/ops.js';
 
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));

@@ -28,9 +28,10 @@ export interface NativeAddon {
   conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array): void;
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
-  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, b: number, hw: number, c: number, g: number, eps: number, silu: boolean, y: Float32Array, stats: Float32Array): void;
+  /** act: 0 none, 1 SiLU, 2 leaky ReLU of slope alpha */
+  groupNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, b: number, hw: number, c: number, g: number, eps: number, act: number, alpha: number, y: Float32Array, stats: Float32Array): void;
   groupNormGrad(
-    x: Float32Array, gamma: Float32Array, beta: Float32Array, stats: Float32Array, dy: Float32Array, b: number, hw: number, c: number, g: number, silu: boolean,
+    x: Float32Array, gamma: Float32Array, beta: Float32Array, stats: Float32Array, dy: Float32Array, b: number, hw: number, c: number, g: number, act: number, alpha: number,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array,
   ): void;
   lstmCell(xw: Float32Array, hw: Float32Array, cPrev: Float32Array, b: number, h: number, hOut: Float32Array, cOut: Float32Array, act: Float32Array): void;
@@ -374,7 +375,7 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { x, gamma, beta } = inputs;
         const [B, H, W, C] = x.shape, G = attrs?.groups as number;
         const y = backend.makeOutput(x.shape, 'float32'), stats = backend.makeOutput([B, G, 2], 'float32');
-        addon.groupNorm(view(backend, x), view(backend, gamma), view(backend, beta), B, H * W, C, G, attrs?.eps as number, Boolean(attrs?.silu), view(backend, y), view(backend, stats));
+        addon.groupNorm(view(backend, x), view(backend, gamma), view(backend, beta), B, H * W, C, G, attrs?.eps as number, attrs?.act as number, attrs?.alpha as number, view(backend, y), view(backend, stats));
         return [y, stats];
       },
     },
@@ -386,7 +387,7 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { x, gamma, beta, stats, dy } = inputs;
         const [B, H, W, C] = x.shape, G = attrs?.groups as number;
         const dx = backend.makeOutput(x.shape, 'float32'), dg = backend.makeOutput([C], 'float32'), db = backend.makeOutput([C], 'float32');
-        addon.groupNormGrad(view(backend, x), view(backend, gamma), view(backend, beta), view(backend, stats), view(backend, dy), B, H * W, C, G, Boolean(attrs?.silu),
+        addon.groupNormGrad(view(backend, x), view(backend, gamma), view(backend, beta), view(backend, stats), view(backend, dy), B, H * W, C, G, attrs?.act as number, attrs?.alpha as number,
           view(backend, dx), view(backend, dg), view(backend, db));
         return [dx, dg, db];
       },

@@ -38,20 +38,59 @@ export function lstmCell(xw: tf.Tensor2D, hw: tf.Tensor2D, c: tf.Tensor2D): { h:
   return { h: tf.mul(tf.sigmoid(o), tf.tanh(c2)) as tf.Tensor2D, c: c2 };
 }
 
+/** What follows a normalisation inside its fused kernel: SiLU, or a leaky ReLU of slope `leaky` (0: ReLU). */
+export interface NormActivation {
+  silu?: boolean;
+  leaky?: number;
+}
+
+function activationAttrs(a: NormActivation): { act: number; alpha: number } {
+  if (a.silu && a.leaky !== undefined) throw new Error('a normalisation takes one activation: silu or leaky');
+  return a.silu ? { act: 1, alpha: 0 } : a.leaky !== undefined ? { act: 2, alpha: a.leaky } : { act: 0, alpha: 0 };
+}
+
+function activate(z: tf.Tensor, a: NormActivation): tf.Tensor {
+  if (a.silu) return tf.mul(z, tf.sigmoid(z));
+  if (a.leaky === undefined) return z;
+  return a.leaky === 0 ? tf.relu(z) : tf.leakyRelu(z, a.leaky);
+}
+
 /**
- * GroupNorm (Wu & He 2018) over NHWC with `groups` groups of channels, optionally followed by
- * SiLU: one fused kernel (forward and backward) where the backend has it.
+ * GroupNorm (Wu & He 2018) over NHWC with `groups` groups of channels, optionally followed by an
+ * activation: one fused kernel (forward and backward) where the backend has it.
  */
-export function groupNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, groups: number, opts: { eps?: number; silu?: boolean } = {}): tf.Tensor4D {
-  const eps = opts.eps ?? 1e-5, silu = opts.silu ?? false;
+export function groupNorm(x: tf.Tensor4D, g: tf.Tensor, b: tf.Tensor, groups: number, opts: { eps?: number } & NormActivation = {}): tf.Tensor4D {
+  const eps = opts.eps ?? 1e-5;
   const [B, H, W, C] = x.shape;
   if (C % groups !== 0) throw new Error(`groupNorm: ${C} channels do not split into ${groups} groups`);
   if (hasKernel('GenlabGroupNorm') && x.dtype === 'float32') {
-    return (tf.engine().runKernel('GenlabGroupNorm', { x, gamma: g, beta: b }, { groups, eps, silu }) as tf.Tensor[])[0] as tf.Tensor4D;
+    return (tf.engine().runKernel('GenlabGroupNorm', { x, gamma: g, beta: b }, { groups, eps, ...activationAttrs(opts) }) as tf.Tensor[])[0] as tf.Tensor4D;
   }
   const xg = tf.reshape(x, [B, H, W, groups, C / groups]);
   const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
   const n = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, eps))), [B, H, W, C]);
-  const z = tf.add(tf.mul(n, g), b);
-  return (silu ? tf.mul(z, tf.sigmoid(z)) : z) as tf.Tensor4D;
+  return activate(tf.add(tf.mul(n, g), b), opts) as tf.Tensor4D;
+}
+
+/**
+ * Batch normalisation with the batch's statistics over every axis but the last, then an optional
+ * activation. The fused kernel is GroupNorm's: one item of N positions with one channel per group.
+ * `onBatchStats` receives the batch's mean and unbiased variance [C] (for running averages).
+ */
+export function batchNormTrain(
+  x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, opts: { eps?: number; onBatchStats?(mean: tf.Tensor, variance: tf.Tensor): void } & NormActivation = {},
+): tf.Tensor {
+  const eps = opts.eps ?? 1e-5, C = x.shape[x.rank - 1], n = x.size / C;
+  if (hasKernel('GenlabGroupNorm') && x.dtype === 'float32') {
+    const [y, stats] = tf.engine().runKernel('GenlabGroupNorm', { x: tf.reshape(x, [1, n, 1, C]), gamma: g, beta: b }, { groups: C, eps, ...activationAttrs(opts) }) as tf.Tensor[];
+    if (opts.onBatchStats) {
+      const [mean, rstd] = tf.split(tf.reshape(stats, [C, 2]), 2, 1);
+      opts.onBatchStats(tf.reshape(mean, [C]), tf.reshape(tf.mul(tf.sub(tf.reciprocal(tf.square(rstd)), eps), n / Math.max(1, n - 1)), [C]));
+    }
+    return tf.reshape(y, x.shape);
+  }
+  const axes = Array.from({ length: x.rank - 1 }, (_, i) => i);
+  const { mean, variance } = tf.moments(x, axes, true);
+  if (opts.onBatchStats) opts.onBatchStats(tf.reshape(mean, [-1]), tf.reshape(tf.mul(variance, n / Math.max(1, n - 1)), [-1]));
+  return activate(tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b), opts);
 }

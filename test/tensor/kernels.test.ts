@@ -6,7 +6,7 @@ import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName 
 import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
-import { groupNorm, lstmCell } from '../../src/tensor/ops.js';
+import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
 
@@ -251,6 +251,28 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
         const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(groupNorm(a as tf.Tensor4D, gg, bb, groups, { silu }), tf.tensor4d(w, shape)));
         return [groupNorm(ts[0] as tf.Tensor4D, ts[1], ts[2], groups, { silu }), ...tf.grads(f)(ts)];
       }, 1e-4);
+    });
+  }
+  it('GroupNorm + leaky ReLU (fused kernel) equals the composite on cpu, gradients included', async () => {
+    const shape: [number, number, number, number] = [3, 4, 5, 32];
+    const x = rand(shape), g = rand([32]), b = rand([32]), w = rand(shape);
+    await expectSameAsCpu('native', () => {
+      const ts = [tf.tensor4d(x, shape), tf.tensor1d(g), tf.tensor1d(b)];
+      const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(groupNorm(a as tf.Tensor4D, gg, bb, 4, { leaky: 0.2 }), tf.tensor4d(w, shape)));
+      return [groupNorm(ts[0] as tf.Tensor4D, ts[1], ts[2], 4, { leaky: 0.2 }), ...tf.grads(f)(ts)];
+    });
+  });
+  for (const [shape, leaky] of [[[64, 40], 0], [[6, 7, 7, 48], 0.2], [[5, 3, 3, 20], undefined]] as [number[], number | undefined][]) {
+    it(`batch norm of ${shape} in training mode${leaky === undefined ? '' : ` + leaky ReLU ${leaky}`} (fused kernel) equals the composite on cpu, gradients and batch statistics included`, async () => {
+      const C = shape[shape.length - 1];
+      const x = rand(shape).map((v) => v * 3 - 1), g = rand([C]), b = rand([C]), w = rand(shape);
+      await expectSameAsCpu('native', () => {
+        const ts = [tf.tensor(x, shape), tf.tensor1d(g), tf.tensor1d(b)];
+        const stats: tf.Tensor[] = [];
+        const y = batchNormTrain(ts[0], ts[1], ts[2], { leaky, onBatchStats: (m, v) => stats.push(m, v) });
+        const f = (a: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(a, gg, bb, { leaky }), tf.tensor(w, shape)));
+        return [y, ...stats, ...tf.grads(f)(ts)];
+      });
     });
   }
   it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
