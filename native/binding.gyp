@@ -15,7 +15,7 @@
         "libraries": ["-lopenblas"]
       }],
       ["OS=='linux' and target_arch=='x64'", {
-        "cflags_cc": ["-march=native"]
+        "cflags_cc": ["<!(node -p \"process.env.GENLAB_PORTABLE === '1' ? '-mtune=generic' : '-march=native'\")"]
       }]
     ]
   }]
