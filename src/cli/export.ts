@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../data/errors.js';
+import { samplesFromEma } from '../models/images.js';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, saveCheckpoint } from '../train/checkpoint.js';
 import { action, commandLine, setup } from './common.js';
 
@@ -28,7 +29,7 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
       }
-      const weights = ck.meta.family === 'diffusion' && ck.ema ? ck.ema : ck.weights;
+      const weights = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;
       const extraFiles: Record<string, Buffer> = {};
       if (existsSync(join(run, 'eval.md'))) extraFiles['eval.md'] = readFileSync(join(run, 'eval.md'));

@@ -13,6 +13,11 @@ export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
 export type ImageModel = Unet | Dcgan | Vae | Classifier;
 type AnyConfig = UnetConfig | DcganConfig | VaeConfig | ClassifierConfig;
 
+/** Families that sample from the EMA of their weights when the run kept one (`--set emaDecay=...`). */
+export function samplesFromEma(family: string): boolean {
+  return family === 'diffusion' || family === 'gan';
+}
+
 export function isImageFamily(s: string): s is ImageFamily {
   return (IMAGE_FAMILIES as readonly string[]).includes(s);
 }

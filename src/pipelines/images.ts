@@ -9,7 +9,7 @@ import { guidedNoise } from '../diffusion/guidance.js';
 import { DdimScheduler, DdpmScheduler, type Scheduler } from '../diffusion/schedulers.js';
 import { Classifier } from '../models/classifier.js';
 import { Dcgan } from '../models/dcgan.js';
-import { buildImageModel, isImageFamily } from '../models/images.js';
+import { buildImageModel, isImageFamily, samplesFromEma } from '../models/images.js';
 import { Unet } from '../models/unet.js';
 import { Vae } from '../models/vae.js';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../train/checkpoint.js';
@@ -30,13 +30,13 @@ export interface LoadedImageModel<M = Generator | Classifier> {
   dir: string;
 }
 
-/** Loads an image model (diffusion with its EMA weights when the run kept them); `want` restricts the family. */
+/** Loads an image model (diffusion and GAN with their EMA weights when the run kept them); `want` restricts the family. */
 export function loadImageModel(dirArg: string, want?: readonly string[]): LoadedImageModel {
   const dir = resolveCheckpointDir(dirArg);
   const ck = loadCheckpoint(dir);
   const family = ck.meta.family;
   disposeMap(ck.optimizer);
-  const useEma = family === 'diffusion' && ck.ema !== undefined;
+  const useEma = samplesFromEma(family) && ck.ema !== undefined;
   disposeMap(useEma ? ck.weights : ck.ema);
   const weights = useEma ? ck.ema! : ck.weights;
   if (!isImageFamily(family) || (want && !want.includes(family))) {

@@ -11,9 +11,9 @@ import { Classifier, defaultClassifierConfig, initClassifierWeights } from '../.
 import { Dcgan, initDcganWeights } from '../../src/models/dcgan.js';
 import { Unet, initUnetWeights, type UnetConfig } from '../../src/models/unet.js';
 import { Vae, initVaeWeights } from '../../src/models/vae.js';
-import { diffuse, interpolateImages, restoreImage, sampleImages, varyImage, type Generator, type LoadedImageModel } from '../../src/pipelines/images.js';
+import { diffuse, interpolateImages, loadImageModel, restoreImage, sampleImages, varyImage, type Generator, type LoadedImageModel } from '../../src/pipelines/images.js';
 import { Rng } from '../../src/util/rng.js';
-import type { CheckpointMeta } from '../../src/train/checkpoint.js';
+import { saveCheckpoint, type CheckpointMeta } from '../../src/train/checkpoint.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
 
 const image = { height: 28, width: 28, classes: 10 };
@@ -101,6 +101,21 @@ describe('image pipelines', () => {
     vae.model.dispose();
   });
 
+  it('a GAN checkpoint with an EMA loads and exports its EMA weights (as diffusion does)', async () => {
+    const cfg = { z: 8, classes: 10 };
+    const raw = initDcganWeights(cfg, new Rng(3)), ema = initDcganWeights(cfg, new Rng(4));
+    const ck = join(dir, 'gan-ema');
+    await saveCheckpoint(ck, {
+      meta: { format: 'genlab-checkpoint/1', family: 'gan', model: { ...cfg }, image, data: 'mnist', step: 1, created: new Date().toISOString() } as CheckpointMeta,
+      weights: Object.fromEntries(raw), ema: Object.fromEntries(ema),
+    });
+    const loaded = loadImageModel(ck, ['gan']);
+    const model = loaded.model as Dcgan;
+    expect(maxAbsDiff(model.p('g.fc.w').dataSync(), ema.get('g.fc.w')!.dataSync())).toBe(0);
+    expect(maxAbsDiff(model.p('g.fc.w').dataSync(), raw.get('g.fc.w')!.dataSync())).toBeGreaterThan(0);
+    model.dispose();
+    [raw, ema].forEach((m) => m.forEach((t) => t.dispose()));
+  });
   it('leaks nothing while sampling from each family', async () => {
     const gan = new Dcgan({ z: 8, classes: 10 }, initDcganWeights({ z: 8, classes: 10 }, new Rng(8)));
     const vae = new Vae({ latent: 4, classes: 0 }, initVaeWeights({ latent: 4, classes: 0 }, new Rng(9)));
