@@ -26,17 +26,15 @@ export function registerBench(program: Command): void {
         process.stdout.write((await profileOne(names[0])).join('\n') + '\n');
         return;
       }
-      const ours = new Map<string, number>();
+      // With --peer, each workload runs on both sides back to back, so that the machine's slow
+      // drifts (other tenants) touch both halves of a ratio alike.
       for (const n of names) {
         const line = runOne(n, opts, info);
-        ours.set(n, line.ms_median);
         process.stdout.write(JSON.stringify(line) + '\n');
-      }
-      if (opts.peer) {
-        for (const p of runPeer(opts, names)) {
+        if (!opts.peer) continue;
+        for (const p of runPeer(opts, [n])) {
           process.stdout.write(JSON.stringify(p) + '\n');
-          const mine = ours.get(p.workload);
-          if (mine !== undefined) process.stdout.write(JSON.stringify({ workload: p.workload, ratio_project_over_peer: Math.round((mine / p.ms_median) * 1000) / 1000 }) + '\n');
+          if (p.workload === n) process.stdout.write(JSON.stringify({ workload: n, ratio_project_over_peer: Math.round((line.ms_median / p.ms_median) * 1000) / 1000 }) + '\n');
         }
       }
     }));
