@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -610,6 +611,50 @@ Napi::Value GroupNormGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// boxCopy(src, srcShape, srcBegin, dst, dstShape, dstBegin, size): copies the box `size` of src at
+// srcBegin into dst at dstBegin (rank <= 8): Slice and SplitV (src a part), Concat (dst a part).
+Napi::Value BoxCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto read = [&](int i, int64_t* v) {
+    auto a = info[i].As<Napi::Array>();
+    for (uint32_t k = 0; k < a.Length(); ++k) v[k] = a.Get(k).As<Napi::Number>().Int64Value();
+    return int(a.Length());
+  };
+  int64_t ss[8], sb[8], ds[8], db[8], sz[8];
+  const int r = read(1, ss);
+  if (r > 8 || r < 1 || read(2, sb) != r || read(4, ds) != r || read(5, db) != r || read(6, sz) != r) {
+    Napi::RangeError::New(env, "genlab_native: boxCopy takes ranks 1 to 8").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int64_t sst[8], dst_[8], sn = 1, dn = 1;
+  for (int k = r - 1; k >= 0; --k) { sst[k] = sn; sn *= ss[k]; dst_[k] = dn; dn *= ds[k]; }
+  const float* src = F32(info[0], 0, sn, "src");
+  float* dst = F32(info[3], 0, dn, "dst");
+  if (!src || !dst) return env.Undefined();
+  // the innermost run contiguous in both: trailing dims taken whole on both sides, times the next
+  int d = r - 1;
+  int64_t run = 1;
+  while (d >= 0 && sz[d] == ss[d] && sz[d] == ds[d]) run *= sz[d--];
+  if (d >= 0) run *= sz[d];
+  int64_t count = 1;
+  for (int k = 0; k < d; ++k) count *= sz[k];
+  if (run == 0 || count == 0) return env.Undefined();
+  int64_t so = 0, doff = 0;
+  for (int k = 0; k < r; ++k) { so += sb[k] * sst[k]; doff += db[k] * dst_[k]; }
+  int64_t idx[8] = {0};
+  for (int64_t n = 0; n < count; ++n) {
+    int64_t s0 = so, d0 = doff;
+    for (int k = 0; k < d; ++k) { s0 += idx[k] * sst[k]; d0 += idx[k] * dst_[k]; }
+    if (run < 16) { for (int64_t j = 0; j < run; ++j) dst[d0 + j] = src[s0 + j]; }
+    else std::memcpy(dst + d0, src + s0, run * sizeof(float));
+    for (int k = d - 1; k >= 0; --k) {
+      if (++idx[k] < sz[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return env.Undefined();
+}
+
 // resizeNearest(src, B, H, W, C, OH, OW, dst, grad): nearest-neighbour resize of [B, H, W, C] to
 // [B, OH, OW, C] without corner alignment or half-pixel centres (source = floor(o * H / OH)), or with
 // grad its adjoint: dst [B, H, W, C] sums src [B, OH, OW, C] over the pixels each source fed.
@@ -674,6 +719,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("groupNorm", Napi::Function::New(env, GroupNorm));
   exports.Set("groupNormGrad", Napi::Function::New(env, GroupNormGrad));
   exports.Set("resizeNearest", Napi::Function::New(env, ResizeNearest));
+  exports.Set("boxCopy", Napi::Function::New(env, BoxCopy));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   return exports;

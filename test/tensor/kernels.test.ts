@@ -218,6 +218,20 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  const concats: [number[][], number][] = [[[[2, 3, 4], [2, 3, 1], [2, 3, 5]], 2], [[[2, 3, 4], [1, 3, 4]], 0], [[[4, 1, 3], [4, 2, 3], [4, 0, 3]], 1], [[[5], [3]], 0], [[[64, 7, 7, 1], [64, 7, 7, 10]], 3]];
+  for (const [shapes, axis] of concats) {
+    it(`Concat of ${shapes.map((s) => `[${s}]`).join(' ')} along axis ${axis}, with gradients`, async () => {
+      const xs = shapes.map(rand);
+      const outShape = [...shapes[0]];
+      outShape[axis] = shapes.reduce((n, s) => n + s[axis], 0);
+      const w = rand(outShape);
+      await expectSameAsCpu('native', () => {
+        const ts = xs.map((x, i) => tf.tensor(x, shapes[i]));
+        const f = (...a: tf.Tensor[]) => tf.sum(tf.mul(tf.concat(a, axis), tf.tensor(w, outShape)));
+        return [tf.concat(ts, axis), ...tf.grads(f)(ts)];
+      });
+    });
+  }
   for (const axis of [0, 1, 2]) {
     it(`unstack and split along axis ${axis}, with gradients`, async () => {
       const x = rand([4, 6, 3]), w = rand([4, 6, 3]);
