@@ -239,6 +239,24 @@ void ParallelFor(int64_t n, int64_t workPerItem, F fn) {
   other.join();
 }
 
+// leakyRelu(x, alpha, out, dy?): out = x > 0 ? x : alpha x, or with dy its gradient
+// out = x > 0 ? dy : alpha dy (tfjs's convention at 0).
+Napi::Value LeakyRelu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xa = info[0].As<Napi::Float32Array>();
+  const int64_t n = xa.ElementLength();
+  const float* x = xa.Data();
+  const float alpha = info[1].As<Napi::Number>().FloatValue();
+  float* out = F32(info[2], 0, n, "out");
+  const float* dy = info.Length() > 3 && info[3].IsTypedArray() ? F32(info[3], 0, n, "dy") : nullptr;
+  if (!out || (info.Length() > 3 && info[3].IsTypedArray() && !dy)) return env.Undefined();
+  ParallelFor(n, 1, [&](int64_t i0, int64_t i1) {
+    if (dy) for (int64_t i = i0; i < i1; ++i) out[i] = x[i] > 0.f ? dy[i] : alpha * dy[i];
+    else for (int64_t i = i0; i < i1; ++i) out[i] = x[i] > 0.f ? x[i] : alpha * x[i];
+  });
+  return env.Undefined();
+}
+
 // ---------------------------------------------------------------- convolution (NHWC, im2col + GEMM)
 
 struct ConvGeom {
@@ -711,6 +729,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gelu", Napi::Function::New(env, Gelu));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("leakyRelu", Napi::Function::New(env, LeakyRelu));
   exports.Set("lstmCell", Napi::Function::New(env, LstmCell));
   exports.Set("lstmCellGrad", Napi::Function::New(env, LstmCellGrad));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));

@@ -24,6 +24,7 @@ export interface NativeAddon {
   emaStep(shadow: Float32Array, p: Float32Array, decay: number): void;
   gelu(x: Float32Array, out: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  leakyRelu(x: Float32Array, alpha: number, out: Float32Array, dy?: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
   conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array): void;
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
@@ -259,6 +260,28 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { inputs, backend } = args as unknown as KernelArgs;
         const out = backend.makeOutput(inputs.x.shape, 'float32');
         addon.geluGrad(view(backend, inputs.x), view(backend, inputs.dy), view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'LeakyRelu',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        if (inputs.x.dtype !== 'float32') return original('LeakyRelu')(args) as TensorInfo;
+        const out = backend.makeOutput(inputs.x.shape, 'float32');
+        addon.leakyRelu(view(backend, inputs.x), attrs?.alpha as number, view(backend, out));
+        return out;
+      },
+    },
+    {
+      // the gradient of LeakyRelu (registered below): one kernel instead of Greater, Select and Multiply
+      kernelName: 'GenlabLeakyReluGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const out = backend.makeOutput(inputs.x.shape, 'float32');
+        addon.leakyRelu(view(backend, inputs.x), attrs?.alpha as number, view(backend, out), view(backend, inputs.dy));
         return out;
       },
     },
@@ -550,6 +573,19 @@ function registerGradients(): void {
       const [x, gamma, beta, stats] = saved;
       const [dx, dg, db] = tf.engine().runKernel('GenlabGroupNormGrad', { x, gamma, beta, stats, dy: (dy as tf.Tensor[])[0] }, attrs) as tf.Tensor[];
       return { x: () => dx, gamma: () => tf.reshape(dg, gamma.shape), beta: () => tf.reshape(db, beta.shape) };
+    },
+  });
+  // LeakyRelu's gradient, as tfjs-core's (dy where x > 0, alpha dy elsewhere), in one kernel where
+  // the backend has it. The gradient registry is global, so the composite form stays for the others.
+  tf.registerGradient({
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+      const [x] = saved, d = dy as tf.Tensor, alpha = attrs.alpha as number;
+      if (x.dtype === 'float32' && tf.getKernel('GenlabLeakyReluGrad', tf.getBackend())) {
+        return { x: () => tf.engine().runKernel('GenlabLeakyReluGrad', { x, dy: d }, { alpha }) as tf.Tensor };
+      }
+      return { x: () => tf.where(tf.greater(x, 0), d, tf.mul(d, alpha)) };
     },
   });
   tf.registerGradient({

@@ -289,6 +289,17 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  it('leaky ReLU and its gradient (one kernel each) equal the composite on cpu, zeros included', async () => {
+    const x = rand([6, 7, 9]).map((v, i) => (i % 5 === 0 ? 0 : v * 2 - 1)), w = rand([6, 7, 9]);
+    await expectSameAsCpu('native', () => {
+      const xt = tf.tensor3d(x, [6, 7, 9]);
+      return [tf.leakyRelu(xt, 0.2), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), tf.tensor3d(w, [6, 7, 9]))))(xt)];
+    });
+    // the gradient by hand: w where x > 0, 0.2 w elsewhere
+    await useBackend('native');
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), tf.tensor3d(w, [6, 7, 9]))))(tf.tensor3d(x, [6, 7, 9])).dataSync();
+    expect(maxAbsDiff(g, x.map((v, i) => (v > 0 ? w[i] : 0.2 * w[i])))).toBeLessThan(1e-6);
+  });
   it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
     const x = rand([7, 33]).map((v) => v * 3);
     await expectSameAsCpu('native', () => {
