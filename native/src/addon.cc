@@ -512,7 +512,6 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-inline float sigmoidf(float x) { return 1.0f / (1.0f + std::exp(-x)); }
 
 // lstmCell(xw, hw, cPrev, B, H, h, c, act): one LSTM step in PyTorch's gate order (i, f, g, o).
 // a = xw + hw; i, f, o = sigmoid; g = tanh; c = f cPrev + i g; h = o tanh(c).
@@ -527,21 +526,8 @@ Napi::Value LstmCell(const Napi::CallbackInfo& info) {
   float* c = F32(info[6], 0, B * H, "c");
   float* act = F32(info[7], 0, B * 5 * H, "act");
   if (!xw || !hw || !cp || !h || !c || !act) return env.Undefined();
-  for (int64_t b = 0; b < B; ++b) {
-    const float* x = xw + b * 4 * H;
-    const float* y = hw + b * 4 * H;
-    float* a = act + b * 5 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const float i = sigmoidf(x[j] + y[j]);
-      const float f = sigmoidf(x[H + j] + y[H + j]);
-      const float g = std::tanh(x[2 * H + j] + y[2 * H + j]);
-      const float o = sigmoidf(x[3 * H + j] + y[3 * H + j]);
-      const float cc = f * cp[b * H + j] + i * g;
-      a[j] = i; a[H + j] = f; a[2 * H + j] = g; a[3 * H + j] = o; a[4 * H + j] = cc;
-      c[b * H + j] = cc;
-      h[b * H + j] = o * std::tanh(cc);
-    }
-  }
+  for (int64_t b = 0; b < B; ++b)
+    direct::LstmRow(xw + b * 4 * H, hw + b * 4 * H, cp + b * H, H, h + b * H, c + b * H, act + b * 5 * H);
   return env.Undefined();
 }
 
@@ -556,21 +542,8 @@ Napi::Value LstmCellGrad(const Napi::CallbackInfo& info) {
   float* dg = F32(info[6], 0, B * 4 * H, "dGates");
   float* dcp = F32(info[7], 0, B * H, "dcPrev");
   if (!act || !cp || !dh || !dc || !dg || !dcp) return env.Undefined();
-  for (int64_t b = 0; b < B; ++b) {
-    const float* a = act + b * 5 * H;
-    float* d = dg + b * 4 * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const float i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], cc = a[4 * H + j];
-      const float tc = std::tanh(cc);
-      const float dhj = dh[b * H + j];
-      const float dct = dc[b * H + j] + dhj * o * (1.0f - tc * tc);
-      d[j] = dct * g * i * (1.0f - i);
-      d[H + j] = dct * cp[b * H + j] * f * (1.0f - f);
-      d[2 * H + j] = dct * i * (1.0f - g * g);
-      d[3 * H + j] = dhj * tc * o * (1.0f - o);
-      dcp[b * H + j] = dct * f;
-    }
-  }
+  for (int64_t b = 0; b < B; ++b)
+    direct::LstmGradRow(act + b * 5 * H, cp + b * H, dh + b * H, dc + b * H, H, dg + b * 4 * H, dcp + b * H);
   return env.Undefined();
 }
 

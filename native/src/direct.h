@@ -221,6 +221,8 @@ inline vf VExp(vf x) {
 }
 inline vf Sigmoid(vf z) { return 1.0f / (1.0f + VExp(-z)); }
 inline float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
+inline vf Tanh(vf z) { return 2.0f * Sigmoid(2.0f * z) - 1.0f; }
+inline float Tanh(float z) { return std::tanh(z); }
 
 template <typename V> inline V LoadT(const float* p);
 template <> inline vf LoadT<vf>(const float* p) { return Load(p); }
@@ -317,6 +319,38 @@ inline void GroupNormGradItem(const float* x, const float* dy, float* dx, int64_
       const V r = LoadT<V>(rstd + c), xhat = (LoadT<V>(x + p * C + c) - LoadT<V>(mean + c)) * r;
       StoreT(dx + p * C + c, r * (LoadT<V>(dx + p * C + c) * LoadT<V>(gamma + c) - LoadT<V>(m1 + c) - xhat * LoadT<V>(m2 + c)));
     });
+}
+
+}  // namespace direct
+
+namespace direct {
+
+// One LSTM step for one row (PyTorch's gate order i, f, g, o); act keeps i, f, g, o, c for the backward step.
+inline void LstmRow(const float* x, const float* y, const float* cp, int64_t H, float* h, float* c, float* a) {
+  Channels(H, [&](auto v, int64_t j) {
+    using V = decltype(v);
+    const V i = Sigmoid(LoadT<V>(x + j) + LoadT<V>(y + j)), f = Sigmoid(LoadT<V>(x + H + j) + LoadT<V>(y + H + j));
+    const V g = Tanh(LoadT<V>(x + 2 * H + j) + LoadT<V>(y + 2 * H + j)), o = Sigmoid(LoadT<V>(x + 3 * H + j) + LoadT<V>(y + 3 * H + j));
+    const V cc = f * LoadT<V>(cp + j) + i * g;
+    StoreT(a + j, i); StoreT(a + H + j, f); StoreT(a + 2 * H + j, g); StoreT(a + 3 * H + j, o); StoreT(a + 4 * H + j, cc);
+    StoreT(c + j, cc);
+    StoreT(h + j, o * Tanh(cc));
+  });
+}
+
+// The backward step of LstmRow: gate gradients d [4H] and dcPrev.
+inline void LstmGradRow(const float* a, const float* cp, const float* dh, const float* dc, int64_t H, float* d, float* dcp) {
+  Channels(H, [&](auto v, int64_t j) {
+    using V = decltype(v);
+    const V i = LoadT<V>(a + j), f = LoadT<V>(a + H + j), g = LoadT<V>(a + 2 * H + j), o = LoadT<V>(a + 3 * H + j);
+    const V tc = Tanh(LoadT<V>(a + 4 * H + j)), dhj = LoadT<V>(dh + j);
+    const V dct = LoadT<V>(dc + j) + dhj * o * (1.0f - tc * tc);
+    StoreT(d + j, dct * g * i * (1.0f - i));
+    StoreT(d + H + j, dct * LoadT<V>(cp + j) * f * (1.0f - f));
+    StoreT(d + 2 * H + j, dct * i * (1.0f - g * g));
+    StoreT(d + 3 * H + j, dhj * tc * o * (1.0f - o));
+    StoreT(dcp + j, dct * f);
+  });
 }
 
 }  // namespace direct

@@ -244,8 +244,10 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
-  it('LSTM cell (fused kernel) equals the composite cell on cpu, gradients included', async () => {
-    const B = 3, H = 5, xw = rand([B, 4 * H]), hw = rand([B, 4 * H]), c = rand([B, H]), wh = rand([B, H]), wc = rand([B, H]);
+  // H 24: one vector of 16 hidden units and 8 single ones
+  for (const H of [5, 24]) it(`LSTM cell with ${H} hidden units (fused kernel) equals the composite cell on cpu, gradients included`, async () => {
+    const B = 3, wide = (a: Float32Array) => a.map((v) => v * 6 - 3);
+    const xw = wide(rand([B, 4 * H])), hw = rand([B, 4 * H]), c = wide(rand([B, H])), wh = rand([B, H]), wc = rand([B, H]);
     await expectSameAsCpu('native', () => {
       const ts = [tf.tensor2d(xw, [B, 4 * H]), tf.tensor2d(hw, [B, 4 * H]), tf.tensor2d(c, [B, H])] as tf.Tensor2D[];
       const f = (a: tf.Tensor, b: tf.Tensor, cc: tf.Tensor) => {
