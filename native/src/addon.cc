@@ -346,13 +346,15 @@ const float* PaddedInput(const ConvGeom& g, const float* x, direct::Geo& d) {
 // The direct kernels win where im2col's GEMM is skinny: few output channels, or a short inner
 // dimension (OpenBLAS packs the whole im2col matrix for few FLOPs per element). dcgan's 128-channel
 // layers over 1,024 inputs keep the GEMM (150-175 GFLOP/s there against 115 direct).
-bool UseDirect(int64_t channels, int64_t inner) {
+bool DirectOff() {  // GENLAB_NO_DIRECT=1: im2col everywhere, for comparison
   static const bool off = std::getenv("GENLAB_NO_DIRECT") != nullptr;
-  return !off && channels % direct::VL == 0 && (channels <= 64 || inner <= 576);
+  return off;
+}
+bool UseDirect(int64_t channels, int64_t inner) {
+  return !DirectOff() && channels % direct::VL == 0 && (channels <= 64 || inner <= 576);
 }
 bool UseNarrow(int64_t channels, int64_t inputChannels) {
-  static const bool off = std::getenv("GENLAB_NO_DIRECT") != nullptr;
-  return !off && channels < direct::VL && inputChannels % direct::VL == 0;
+  return !DirectOff() && channels < direct::VL && inputChannels % direct::VL == 0;
 }
 
 // w [KH*KW, C, OC] -> wt [OC, KH*KW, C] for the narrow forward kernel.
