@@ -56,13 +56,11 @@ export function batchNorm(
 ): tf.Tensor {
   if (!opts.running) return batchNormTrain(x, g, b, { eps, onBatchStats: opts.onBatchStats, leaky: opts.leaky });
   const { mean, variance } = opts.running;
-  const z = tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b);
-  if (opts.leaky === undefined) return z;
-  return opts.leaky === 0 ? tf.relu(z) : tf.leakyRelu(z, opts.leaky);
+  return activate(tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b), { leaky: opts.leaky });
 }
 
 export { groupNorm } from '../tensor/ops.js';
-import { batchNormTrain } from '../tensor/ops.js';
+import { activate, batchNormTrain } from '../tensor/ops.js';
 
 export function silu(x: tf.Tensor): tf.Tensor {
   return tf.mul(x, tf.sigmoid(x));

@@ -49,7 +49,8 @@ function activationAttrs(a: NormActivation): { act: number; alpha: number } {
   return a.silu ? { act: 1, alpha: 0 } : a.leaky !== undefined ? { act: 2, alpha: a.leaky } : { act: 0, alpha: 0 };
 }
 
-function activate(z: tf.Tensor, a: NormActivation): tf.Tensor {
+/** The composite form of a NormActivation. */
+export function activate(z: tf.Tensor, a: NormActivation): tf.Tensor {
   if (a.silu) return tf.mul(z, tf.sigmoid(z));
   if (a.leaky === undefined) return z;
   return a.leaky === 0 ? tf.relu(z) : tf.leakyRelu(z, a.leaky);
