@@ -14,10 +14,16 @@ export interface DcganConfig {
   z: number;
   /** 0: unconditional; else the number of classes */
   classes: number;
+  /**
+   * Minibatch standard deviation (Karras et al. 2018): 0 off (the peer's network); G > 0 gives D one
+   * more 7x7 feature plane, the mean over features of their standard deviation within groups of G
+   * samples, so D can see a batch of fakes that all look alike (mode collapse) and G is pushed apart.
+   */
+  mbstd: number;
 }
 
 export function defaultDcganConfig(): DcganConfig {
-  return { z: 100, classes: 0 };
+  return { z: 100, classes: 0, mbstd: 0 };
 }
 
 export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
@@ -30,7 +36,7 @@ export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
   convWeights(w, 'd.c1', rng, 4, 1 + c.classes, 64);
   convWeights(w, 'd.c2', rng, 4, 64, 128);
   normWeights(w, 'd.bn2', 128);
-  linearWeights(w, 'd.fc', rng, 7 * 7 * 128, 1);
+  linearWeights(w, 'd.fc', rng, 7 * 7 * (128 + (c.mbstd > 0 ? 1 : 0)), 1);
   return w;
 }
 
@@ -101,6 +107,7 @@ export class Dcgan extends ParamStore {
     const input = y ? tf.concat([x, planes(y)], 3) as tf.Tensor4D : x;
     let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
     h = batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b'), { leaky: 0.2 });
+    if (this.config.mbstd > 0) h = minibatchStddev(h as tf.Tensor4D, this.config.mbstd);
     return linear(tf.reshape(h, [B, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
   }
 
@@ -109,6 +116,26 @@ export class Dcgan extends ParamStore {
     for (const v of this.stats.values()) v.dispose();
     this.stats.clear();
   }
+}
+
+/**
+ * x [B, H, W, C] -> [B, H, W, C + 1]: the extra plane holds, for each sample, the mean over all
+ * features of their standard deviation across its group. Groups are samples i, i + M, i + 2M, ...
+ * (M = B / G) with G the largest divisor of B up to `group`, so any batch size works.
+ */
+export function minibatchStddev(x: tf.Tensor4D, group: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W, C] = x.shape;
+    let G = Math.max(1, Math.min(group, B));
+    while (B % G) G--;
+    const M = B / G;
+    const xs = tf.reshape(x, [G, M, H, W, C]);
+    const centered = tf.sub(xs, tf.mean(xs, 0, true));
+    const std = tf.sqrt(tf.add(tf.mean(tf.square(centered), 0), 1e-8)); // [M, H, W, C]
+    const s = tf.mean(std, [1, 2, 3]); // [M]
+    const plane = tf.mul(tf.reshape(s, [1, M, 1, 1, 1]), tf.ones([G, 1, H, W, 1]));
+    return tf.concat([x, tf.reshape(plane, [B, H, W, 1])], 3) as tf.Tensor4D;
+  });
 }
 
 /** Mean binary cross-entropy with logits against a constant target (0 or 1), stable form. */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Classifier, defaultClassifierConfig, initClassifierWeights } from '../../src/models/classifier.js';
-import { Dcgan, initDcganWeights, type DcganConfig } from '../../src/models/dcgan.js';
+import { Dcgan, initDcganWeights, minibatchStddev, type DcganConfig } from '../../src/models/dcgan.js';
 import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig } from '../../src/models/images.js';
 import { Vae, initVaeWeights, type VaeConfig } from '../../src/models/vae.js';
 import { countParams } from '../../src/nn/layers.js';
@@ -12,7 +12,7 @@ import { expectNoLeak } from '../helpers.js';
 
 describe('conditional image models', () => {
   it('conditional DCGAN: G takes labels beside z, D label planes beside the image; labels change the output', async () => {
-    const c: DcganConfig = { z: 100, classes: 10 };
+    const c: DcganConfig = { z: 100, classes: 10, mbstd: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(1)));
     expect(countParams(m.params)).toBe(917_122 + 10 * 7 * 7 * 128 + 10 * 4 * 4 * 64);
     const z = tf.randomNormal([2, 100], 0, 1, 'float32', 3) as tf.Tensor2D;
@@ -29,7 +29,7 @@ describe('conditional image models', () => {
   });
 
   it("G's batch norms keep running statistics in 'update' mode and use them in 'running' mode (so one sample is not one batch)", () => {
-    const c: DcganConfig = { z: 8, classes: 0 };
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(2)));
     const rm = m.stats.get('g.bn1.rmean')!;
     expect(Array.from(rm.dataSync()).every((v) => v === 0)).toBe(true);
@@ -45,6 +45,44 @@ describe('conditional image models', () => {
     const copy = buildImageModel('gan', { ...c }, new Map([...m.state].map(([k, v]) => [k, v.clone()]))) as Dcgan;
     expect(Array.from(copy.stats.get('g.bn1.rmean')!.dataSync())).toEqual(Array.from(rm.dataSync()));
     copy.dispose(); z.dispose(); m.dispose();
+  });
+
+  it('minibatch standard deviation: one plane per sample, the mean feature std of its group (samples i, i + M, ...)', async () => {
+    const B = 6, H = 2, W = 1, C = 2;
+    const x = Float32Array.from({ length: B * H * W * C }, (_, i) => Math.sin(i * 1.7) * (1 + i / 7));
+    const per = H * W * C;
+    // by hand, group size 3 -> G = 3, M = 2: sample i is in group i % 2
+    const expected = Array.from({ length: B }, (_, i) => {
+      const members = [0, 1, 2].map((g) => g * 2 + (i % 2));
+      let s = 0;
+      for (let f = 0; f < per; f++) {
+        const v = members.map((b) => x[b * per + f]);
+        const mu = v.reduce((a, b) => a + b, 0) / v.length;
+        s += Math.sqrt(v.reduce((a, b) => a + (b - mu) ** 2, 0) / v.length + 1e-8);
+      }
+      return s / per;
+    });
+    const xt = tf.tensor4d(x, [B, H, W, C]);
+    await expectNoLeak(() => tf.tidy(() => {
+      const y = minibatchStddev(xt, 3);
+      expect(y.shape).toEqual([B, H, W, C + 1]);
+      const v = y.dataSync();
+      for (let b = 0; b < B; b++) for (let p = 0; p < H * W; p++) {
+        expect(v[(b * H * W + p) * (C + 1) + C]).toBeCloseTo(expected[b], 5);
+        for (let c = 0; c < C; c++) expect(v[(b * H * W + p) * (C + 1) + c]).toBe(x[(b * H * W + p) * C + c]);
+      }
+      // a group size that does not divide the batch falls back to the largest divisor (4 -> 3)
+      expect(Array.from(minibatchStddev(xt, 4).dataSync())).toEqual(Array.from(v));
+      // identical samples have no spread
+      expect(minibatchStddev(tf.ones([4, 2, 2, 3]) as tf.Tensor4D, 4).slice([0, 0, 0, 3], [4, 2, 2, 1]).max().dataSync()[0]).toBeLessThan(1e-3);
+    }));
+    // in D: one more 7x7 plane before the last layer; off by default (the peer's 917,122 weights)
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 4 };
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(3)));
+    expect(m.p('d.fc.w').shape).toEqual([7 * 7 * 129, 1]);
+    const logits = tf.tidy(() => m.discriminate(tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D));
+    expect(logits.shape).toEqual([8, 1]);
+    logits.dispose(); xt.dispose(); m.dispose();
   });
 
   it('CVAE: labels join the encoder and decoder; the NLL bound is given the label and differs by label', () => {
