@@ -69,11 +69,6 @@ export function silu(x: tf.Tensor): tf.Tensor {
 /** Nearest-neighbour upsampling by 2 (F.interpolate(scale_factor=2)). */
 export function upsample2(x: tf.Tensor4D): tf.Tensor4D {
   // without corner alignment or half-pixel centres, source pixel = floor(target / 2), as PyTorch's.
-  // tfjs-cpu's ResizeNearestNeighborGrad is wrong for batch > 1 (it offsets dy by the images' batch
-  // stride): on cpu, the same upsampling as a broadcast, whose gradient is a plain sum.
-  if (tf.getBackend() === 'cpu') {
-    const [B, H, W, C] = x.shape;
-    return tf.reshape(tf.mul(tf.reshape(x, [B, H, 1, W, 1, C]), tf.ones([1, 1, 2, 1, 2, 1])), [B, 2 * H, 2 * W, C]);
-  }
+  // (tfjs-cpu's gradient of this resize is wrong for batch > 1; src/tensor/cpuKernels.ts corrects it.)
   return tf.image.resizeNearestNeighbor(x, [2 * x.shape[1], 2 * x.shape[2]]);
 }

@@ -12,6 +12,7 @@ import { loadAddon, nativeInPlaceOps, nativeKernelsActive, setNativeKernels, typ
 
 export type { InPlaceOps } from './native.js';
 import { registerWasmKernels } from './wasmKernels.js';
+import { registerCpuKernels } from './cpuKernels.js';
 import { ConfigError } from '../util/config.js';
 
 export const BACKENDS = ['native', 'wasm', 'cpu'] as const;
@@ -30,6 +31,9 @@ export interface BackendInfo {
 }
 
 let current: BackendInfo | undefined;
+
+// The cpu backend also serves as the reference in tests and as the last fallback: fix it on load.
+registerCpuKernels();
 
 // Emscripten's loader (inside tfjs-backend-wasm) adds process handlers that rethrow every uncaught
 // error with its own minified source attached; genlab reports errors itself, so they are removed.

@@ -6,6 +6,7 @@ import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName 
 import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
+import { nearestSources } from '../../src/tensor/cpuKernels.js';
 import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -164,17 +165,27 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       const x = rand(shape), w = rand([shape[0], ...size, shape[3]]);
       await expectSameAsCpu('native', () => {
         const xt = tf.tensor4d(x, shape as [number, number, number, number]);
-        // tfjs-cpu's ResizeNearestNeighborGrad offsets dy by the images' batch stride (wrong for batch > 1):
-        // the reference gradient on cpu is that of the same resize written as two gathers
-        const rows = tf.tensor1d(Array.from({ length: size[0] }, (_, i) => Math.floor((i * shape[1]) / size[0])), 'int32');
-        const cols = tf.tensor1d(Array.from({ length: size[1] }, (_, i) => Math.floor((i * shape[2]) / size[1])), 'int32');
-        const resize = (v: tf.Tensor) => (tf.getBackend() === 'cpu' ? tf.gather(tf.gather(v, rows, 1), cols, 2) : tf.image.resizeNearestNeighbor(v as tf.Tensor4D, size));
-        const f = (v: tf.Tensor) => tf.sum(tf.mul(resize(v), tf.tensor(w, [shape[0], ...size, shape[3]])));
+        const f = (v: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, size), tf.tensor(w, [shape[0], ...size, shape[3]])));
         return [tf.image.resizeNearestNeighbor(xt, size), tf.grad(f)(xt)];
       });
     });
   }
-  it('upsample2 (the UNet\'s) and its gradient agree between cpu (a broadcast) and native (a resize kernel)', async () => {
+  it("cpu's nearest-resize gradient (genlab's correction of tfjs-cpu) equals that of the same resize as two gathers, batch > 1", async () => {
+    const x = rand([3, 5, 4, 2]);
+    for (const [size, alignCorners, halfPixelCenters] of [[[10, 8], false, false], [[7, 9], false, false], [[7, 9], true, false], [[7, 9], false, true], [[3, 2], false, true]] as [[number, number], boolean, boolean][]) {
+      const w = rand([3, ...size, 2]);
+      const diffs = await on('cpu', () => {
+        const xt = tf.tensor4d(x, [3, 5, 4, 2]), wt = tf.tensor(w, [3, ...size, 2]);
+        const rows = tf.tensor1d(nearestSources(5, size[0], alignCorners, halfPixelCenters), 'int32');
+        const cols = tf.tensor1d(nearestSources(4, size[1], alignCorners, halfPixelCenters), 'int32');
+        const byResize = (v: tf.Tensor) => tf.sum(tf.mul(tf.image.resizeNearestNeighbor(v as tf.Tensor4D, size, alignCorners, halfPixelCenters), wt));
+        const byGather = (v: tf.Tensor) => tf.sum(tf.mul(tf.gather(tf.gather(v, rows, 1), cols, 2), wt));
+        return [tf.sub(tf.image.resizeNearestNeighbor(xt, size, alignCorners, halfPixelCenters), tf.gather(tf.gather(xt, rows, 1), cols, 2)), tf.sub(tf.grad(byResize)(xt), tf.grad(byGather)(xt))];
+      });
+      diffs.forEach((d, i) => expect(Math.max(...Array.from(d).map(Math.abs)), `${size} ${alignCorners} ${halfPixelCenters} output ${i}`).toBeLessThan(1e-5));
+    }
+  });
+  it('upsample2 (the UNet\'s) and its gradient agree between cpu and native', async () => {
     const x = rand([3, 4, 5, 2]), w = rand([3, 8, 10, 2]);
     await expectSameAsCpu('native', () => {
       const xt = tf.tensor4d(x, [3, 4, 5, 2]);
