@@ -9,9 +9,9 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 #include "direct.h"
+#include "pool.h"
 #ifdef GENLAB_ACCELERATE
 #include <Accelerate/Accelerate.h>
 #else
@@ -233,10 +233,22 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
 template <typename F>
 void ParallelFor(int64_t n, int64_t workPerItem, F fn) {
   if (n < 2 || n * workPerItem < (1 << 16)) { fn(0, n); return; }
-  const int64_t mid = n / 2;
-  std::thread other([&] { fn(mid, n); });
-  fn(0, mid);
-  other.join();
+  const int parts = int(std::min<int64_t>(n, pool::Get().Threads()));
+  auto part = [&](int p) { fn(n * p / parts, n * (p + 1) / parts); };
+  pool::Get().Run(parts, part);
+}
+
+// out[0, n) = the sum over row ranges of fn(r0, r1, acc), each range adding into its own zeroed
+// accumulator (the filter gradients: every row contributes to all of dw).
+template <typename F>
+void ReduceRows(int64_t rows, int64_t workPerRow, int64_t n, float* out, F fn) {
+  const int parts = rows < 2 || rows * workPerRow < (1 << 16) ? 1 : int(std::min<int64_t>(rows, pool::Get().Threads()));
+  std::fill(out, out + n, 0.f);
+  std::vector<std::vector<float>> extra(parts - 1, std::vector<float>(n, 0.f));
+  auto part = [&](int p) { fn(rows * p / parts, rows * (p + 1) / parts, p == 0 ? out : extra[p - 1].data()); };
+  pool::Get().Run(parts, part);
+  for (const auto& e : extra)
+    for (int64_t i = 0; i < n; ++i) out[i] += e[i];
 }
 
 // leakyRelu(x, alpha, out, dy?): out = x > 0 ? x : alpha x, or with dy its gradient
@@ -427,28 +439,18 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
     const int64_t n = g.cols() * g.OC, rows = g.B * g.OH, taps = g.KH * g.KW;
-    std::vector<float> acc[2] = {std::vector<float>(n, 0.f), std::vector<float>(n, 0.f)};
-    ParallelFor(rows, g.OW * n, [&](int64_t r0, int64_t r1) { direct::FilterNarrow(d, xp, dy, acc[r0 == 0 ? 0 : 1].data(), r0, r1); });
+    std::vector<float> acc(n);
+    ReduceRows(rows, g.OW * n, n, acc.data(), [&](int64_t r0, int64_t r1, float* a) { direct::FilterNarrow(d, xp, dy, a, r0, r1); });
     for (int64_t o = 0; o < g.OC; ++o)
       for (int64_t t = 0; t < taps; ++t)
-        for (int64_t c = 0; c < g.C; ++c) {
-          const int64_t i = (o * taps + t) * g.C + c;
-          dw[(t * g.C + c) * g.OC + o] = acc[0][i] + acc[1][i];
-        }
+        for (int64_t c = 0; c < g.C; ++c) dw[(t * g.C + c) * g.OC + o] = acc[(o * taps + t) * g.C + c];
     return env.Undefined();
   }
   if (UseDirect(g.OC, g.cols())) {
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
     const int64_t n = g.cols() * g.OC, rows = g.B * g.OH;
-    std::fill(dw, dw + n, 0.f);
-    if (rows < 2 || rows * g.OW * n < (1 << 16)) { direct::Filter(d, xp, dy, dw, 0, rows); return env.Undefined(); }
-    // two halves of the rows, each into its own dw, added at the end
-    std::vector<float> other(n, 0.f);
-    std::thread t([&] { direct::Filter(d, xp, dy, other.data(), rows / 2, rows); });
-    direct::Filter(d, xp, dy, dw, 0, rows / 2);
-    t.join();
-    for (int64_t i = 0; i < n; ++i) dw[i] += other[i];
+    ReduceRows(rows, g.OW * n, n, dw, [&](int64_t r0, int64_t r1, float* acc) { direct::Filter(d, xp, dy, acc, r0, r1); });
     return env.Undefined();
   }
   if (IsPointwise(g)) {
@@ -689,6 +691,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
+  pool::Get().SetThreads(info[0].As<Napi::Number>().Int32Value());
 #ifndef GENLAB_ACCELERATE
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
 #endif
