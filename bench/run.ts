@@ -75,10 +75,34 @@ export async function profileOne(name: string): Promise<string[]> {
     }
     const total = [...agg.values()].reduce((s, a) => s + a.ms, 0);
     return [`kernel                      ms   calls  share  (${name}, one step, ${total.toFixed(1)} ms in kernels)`,
-      ...[...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, a]) => `${k.padEnd(24)} ${a.ms.toFixed(1).padStart(7)} ${String(a.n).padStart(7)} ${((100 * a.ms) / total).toFixed(1).padStart(5)}%`)];
+      ...[...agg].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15).map(([k, a]) => `${k.padEnd(24)} ${a.ms.toFixed(1).padStart(7)} ${String(a.n).padStart(7)} ${((100 * a.ms) / total).toFixed(1).padStart(5)}%`),
+      ...convRates(p.kernels)];
   } finally {
     w.dispose();
   }
+}
+
+const CONV_KERNELS = ['FusedConv2D', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+
+/** Per convolution kernel and shape: time and GFLOP/s (2 multiply-adds per filter tap and channel pair). */
+function convRates(kernels: { name: string; kernelTimeMs: unknown; inputShapes: number[][]; outputShapes: number[][] }[]): string[] {
+  const rows = new Map<string, { ms: number; n: number; flops: number }>();
+  for (const k of kernels) {
+    if (!CONV_KERNELS.includes(k.name)) continue;
+    // the filter is the second input of the forward and input-gradient kernels; the output of the filter gradient
+    const filter = k.name === 'Conv2DBackpropFilter' ? k.outputShapes[0] : k.inputShapes[1];
+    const image = k.name === 'Conv2DBackpropInput' ? k.inputShapes[0] : k.name === 'Conv2DBackpropFilter' ? k.inputShapes[1] : k.outputShapes[0];
+    if (!filter || !image || filter.length !== 4 || image.length !== 4) continue;
+    // image is the output side (the forward's output, dy): B*OH*OW*OC outputs, KH*KW*C taps each
+    const flops = 2 * image[0] * image[1] * image[2] * filter[0] * filter[1] * filter[2] * filter[3];
+    const key = `${k.name} ${k.inputShapes.map((s) => s?.join('x')).join(' ')}`;
+    const r = rows.get(key) ?? { ms: 0, n: 0, flops: 0 };
+    r.ms += Number(k.kernelTimeMs) || 0; r.n += 1; r.flops += flops;
+    rows.set(key, r);
+  }
+  if (!rows.size) return [];
+  return ['', 'convolution kernel and input shapes                                ms  calls  GFLOP/s',
+    ...[...rows].sort((a, b) => b[1].ms - a[1].ms).map(([k, r]) => `${k.padEnd(64)} ${r.ms.toFixed(1).padStart(6)} ${String(r.n).padStart(6)} ${(r.flops / r.ms / 1e6).toFixed(0).padStart(8)}`)];
 }
 
 export interface PeerLine { workload: string; ms_median: number; params: number; impl: string }
