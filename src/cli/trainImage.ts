@@ -41,7 +41,10 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
 function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, extraMeta: Record<string, unknown>): TrainTask {
   const { train, test } = data;
   if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta, minSnrGamma: Number(cfg.minSnrGamma ?? 0) });
-  if (model instanceof Dcgan) return ganTask({ model, train, extraMeta });
+  if (model instanceof Dcgan) {
+    if (cfg.batchSize % model.config.pack) throw new ConfigError(`batchSize (${cfg.batchSize}) must be a multiple of pack (${model.config.pack})`);
+    return ganTask({ model, train, extraMeta });
+  }
   if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
   return classifierTask({ model: model as Classifier, train, test, extraMeta });
 }

@@ -20,10 +20,15 @@ export interface DcganConfig {
    * samples, so D can see a batch of fakes that all look alike (mode collapse) and G is pushed apart.
    */
   mbstd: number;
+  /**
+   * PacGAN (Lin et al. 2018): D judges `pack` samples at once, stacked as channels (1 = off, the
+   * peer's network). A generator that drops modes makes packs that look alike, which D can tell.
+   */
+  pack: number;
 }
 
 export function defaultDcganConfig(): DcganConfig {
-  return { z: 100, classes: 0, mbstd: 0 };
+  return { z: 100, classes: 0, mbstd: 0, pack: 1 };
 }
 
 export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
@@ -33,7 +38,7 @@ export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
   convTWeights(w, 'g.up1', rng, 4, 128, 64);
   normWeights(w, 'g.bn1', 64);
   convTWeights(w, 'g.up2', rng, 4, 64, 1);
-  convWeights(w, 'd.c1', rng, 4, 1 + c.classes, 64);
+  convWeights(w, 'd.c1', rng, 4, (1 + c.classes) * c.pack, 64);
   convWeights(w, 'd.c2', rng, 4, 64, 128);
   normWeights(w, 'd.bn2', 128);
   linearWeights(w, 'd.fc', rng, 7 * 7 * (128 + (c.mbstd > 0 ? 1 : 0)), 1);
@@ -97,18 +102,21 @@ export class Dcgan extends ParamStore {
     return tf.tanh(convTranspose2d(h as tf.Tensor4D, p('g.up2.w'), p('g.up2.b'), 2, 1)) as tf.Tensor4D;
   }
 
-  /** images [B, 28, 28, 1] (and labels [B] when conditional) -> logits [B, 1] */
+  /** images [B, 28, 28, 1] (and labels [B] when conditional) -> logits [B / pack, 1] */
   discriminate(x: tf.Tensor4D, y?: tf.Tensor1D): tf.Tensor2D {
     const p = (n: string) => this.p(n);
     const [B, H, W] = x.shape;
     this.checkLabels(B, y);
+    const P = this.config.pack;
+    if (B % P) throw new Error(`this DCGAN's D judges packs of ${P} samples: the batch (${B}) must be a multiple of ${P}`);
     // label planes by a broadcast (wasm's Tile took 48 ms a call at batch 64)
     const planes = (labels: tf.Tensor1D) => tf.mul(tf.reshape(tf.oneHot(labels, this.config.classes).toFloat(), [B, 1, 1, -1]), tf.ones([1, H, W, 1]));
-    const input = y ? tf.concat([x, planes(y)], 3) as tf.Tensor4D : x;
+    let input = y ? tf.concat([x, planes(y)], 3) as tf.Tensor4D : x;
+    if (P > 1) input = packChannels(input, P);
     let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
     h = batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b'), { leaky: 0.2 });
     if (this.config.mbstd > 0) h = minibatchStddev(h as tf.Tensor4D, this.config.mbstd);
-    return linear(tf.reshape(h, [B, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
+    return linear(tf.reshape(h, [B / P, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
   }
 
   override dispose(): void {
@@ -116,6 +124,12 @@ export class Dcgan extends ParamStore {
     for (const v of this.stats.values()) v.dispose();
     this.stats.clear();
   }
+}
+
+/** x [B, H, W, C] -> [B / P, H, W, P * C]: samples i * P .. i * P + P - 1 become the channels of pack i. */
+export function packChannels(x: tf.Tensor4D, P: number): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  return tf.reshape(tf.transpose(tf.reshape(x, [B / P, P, H, W, C]), [0, 2, 3, 1, 4]), [B / P, H, W, P * C]);
 }
 
 /**

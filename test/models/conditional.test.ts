@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Classifier, defaultClassifierConfig, initClassifierWeights } from '../../src/models/classifier.js';
-import { Dcgan, initDcganWeights, minibatchStddev, type DcganConfig } from '../../src/models/dcgan.js';
+import { Dcgan, initDcganWeights, minibatchStddev, packChannels, type DcganConfig } from '../../src/models/dcgan.js';
 import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig } from '../../src/models/images.js';
 import { Vae, initVaeWeights, type VaeConfig } from '../../src/models/vae.js';
 import { countParams } from '../../src/nn/layers.js';
@@ -12,7 +12,7 @@ import { expectNoLeak } from '../helpers.js';
 
 describe('conditional image models', () => {
   it('conditional DCGAN: G takes labels beside z, D label planes beside the image; labels change the output', async () => {
-    const c: DcganConfig = { z: 100, classes: 10, mbstd: 0 };
+    const c: DcganConfig = { z: 100, classes: 10, mbstd: 0, pack: 1 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(1)));
     expect(countParams(m.params)).toBe(917_122 + 10 * 7 * 7 * 128 + 10 * 4 * 4 * 64);
     const z = tf.randomNormal([2, 100], 0, 1, 'float32', 3) as tf.Tensor2D;
@@ -29,7 +29,7 @@ describe('conditional image models', () => {
   });
 
   it("G's batch norms keep running statistics in 'update' mode and use them in 'running' mode (so one sample is not one batch)", () => {
-    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0 };
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0, pack: 1 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(2)));
     const rm = m.stats.get('g.bn1.rmean')!;
     expect(Array.from(rm.dataSync()).every((v) => v === 0)).toBe(true);
@@ -77,12 +77,37 @@ describe('conditional image models', () => {
       expect(minibatchStddev(tf.ones([4, 2, 2, 3]) as tf.Tensor4D, 4).slice([0, 0, 0, 3], [4, 2, 2, 1]).max().dataSync()[0]).toBeLessThan(1e-3);
     }));
     // in D: one more 7x7 plane before the last layer; off by default (the peer's 917,122 weights)
-    const c: DcganConfig = { z: 8, classes: 0, mbstd: 4 };
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 4, pack: 1 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(3)));
     expect(m.p('d.fc.w').shape).toEqual([7 * 7 * 129, 1]);
     const logits = tf.tidy(() => m.discriminate(tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D));
     expect(logits.shape).toEqual([8, 1]);
     logits.dispose(); xt.dispose(); m.dispose();
+  });
+
+  it('PacGAN: D judges packs of samples stacked as channels; the batch must be a multiple of the pack', () => {
+    // packing by hand: pack i, channel j * C + c = sample i * P + j, channel c
+    const xs = Float32Array.from({ length: 6 * 2 * 2 * 3 }, (_, i) => i);
+    const packed = packChannels(tf.tensor4d(xs, [6, 2, 2, 3]), 3);
+    expect(packed.shape).toEqual([2, 2, 2, 9]);
+    const pv = packed.dataSync();
+    for (let i = 0; i < 2; i++) for (let q = 0; q < 4; q++) for (let j = 0; j < 3; j++) for (let ch = 0; ch < 3; ch++)
+      expect(pv[(i * 4 + q) * 9 + j * 3 + ch]).toBe(xs[((i * 3 + j) * 4 + q) * 3 + ch]);
+    packed.dispose();
+    const c: DcganConfig = { z: 8, classes: 10, mbstd: 0, pack: 2 };
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(4)));
+    expect(m.p('d.c1.w').shape).toEqual([4, 4, 22, 64]);
+    const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 6) as tf.Tensor4D, y = tf.tensor1d([3, 1, 4, 1], 'int32');
+    tf.tidy(() => {
+      const logits = m.discriminate(x, y);
+      expect(logits.shape).toEqual([2, 1]);
+      // pack i holds samples 2i and 2i + 1 (each image with its label planes): swapping two samples
+      // across packs changes the logits, swapping within a pack only reorders D's input channels
+      const swapAcross = m.discriminate(tf.gather(x, [2, 1, 0, 3]) as tf.Tensor4D, tf.gather(y, [2, 1, 0, 3]) as tf.Tensor1D);
+      expect(Math.abs(swapAcross.dataSync()[0] - logits.dataSync()[0])).toBeGreaterThan(1e-6);
+    });
+    expect(() => tf.tidy(() => m.discriminate(tf.slice(x, [0, 0, 0, 0], [3, 28, 28, 1]) as tf.Tensor4D, tf.slice(y, [0], [3]) as tf.Tensor1D))).toThrow(/multiple of 2/);
+    x.dispose(); y.dispose(); m.dispose();
   });
 
   it('CVAE: labels join the encoder and decoder; the NLL bound is given the label and differs by label', () => {
@@ -111,7 +136,7 @@ describe('conditional image models', () => {
     m.dispose();
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), classes: 4 }, 10)).toThrow(/classes must be 0 \(unconditional\) or the number of classes of the data \(10\), got 4/);
     expect(() => validateImageConfig('vae', { ...defaultImageConfig('vae', 10), latent: 0 }, 10)).toThrow(/latent must be a positive integer/);
-    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: 0 }, 10)).not.toThrow();
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: 0, pack: 1 }, 10)).not.toThrow();
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: -1 }, 10)).toThrow(/mbstd must be a non-negative integer/);
     const w = initImageWeights('vae', defaultImageConfig('vae', 0), new Rng(1));
     expect(countParams(w)).toBe(1_673_729);
