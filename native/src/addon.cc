@@ -380,7 +380,8 @@ bool IsPointwise(const ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H && g.OW == g.W;
 }
 
-// conv2d(geom, x, w, out, bias?): out[B*OH*OW, OC] = im2col(x) @ w[KH*KW*C, OC] (+ bias[OC])
+// conv2d(geom, x, w, out, bias?, perImage?): out[B*OH*OW, OC] = im2col(x) @ w[KH*KW*C, OC]
+// (+ bias[OC], or with perImage + bias[B, OC]: one bias per image, as a UNet's time embedding)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = Geom(info[0].As<Napi::Array>());
@@ -389,14 +390,16 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   float* out = F32(info[3], 0, g.rows() * g.OC, "out");
   if (!x || !w || !out) return env.Undefined();
   const float* bias = nullptr;
+  const bool perImage = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
   if (info.Length() > 4 && info[4].IsTypedArray()) {
-    bias = F32(info[4], 0, g.OC, "bias");
+    bias = F32(info[4], 0, perImage ? g.B * g.OC : g.OC, "bias");
     if (!bias) return env.Undefined();
   }
+  const int64_t biasStride = perImage ? g.OC : 0;  // per image
   if (UseDirect(g.OC, g.cols())) {
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1); });
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1, biasStride); });
     return env.Undefined();
   }
   if (UseNarrow(g.OC, g.C)) {
@@ -404,12 +407,13 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     NarrowFilter(w, g.KH * g.KW, g.C, g.OC, wt.data());
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, xp, wt.data(), out, bias, r0, r1); });
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, xp, wt.data(), out, bias, r0, r1, biasStride); });
     return env.Undefined();
   }
   float beta = 0.f;
   if (bias) {
-    for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias, bias + g.OC, out + r * g.OC);
+    const int64_t per = g.OH * g.OW;
+    for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias + (r / per) * biasStride, bias + (r / per) * biasStride + g.OC, out + r * g.OC);
     beta = 1.f;
   }
   if (IsPointwise(g)) {

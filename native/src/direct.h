@@ -71,15 +71,19 @@ void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const
   for (; ow < g.OW; ++ow) FwdTile<NB, 1>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0);
 }
 
-// Output rows [r0, r1) of the convolution (OC a multiple of VL).
-inline void Forward(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r0, int64_t r1) {
-  for (int64_t r = r0; r < r1; ++r)
+// Output rows [r0, r1) of the convolution (OC a multiple of VL). The bias of image b starts at
+// bias + b * biasStride (0: one bias for all).
+inline void Forward(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r0, int64_t r1,
+                    int64_t biasStride = 0) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float* rb = bias ? bias + (r / g.OH) * biasStride : nullptr;
     for (int64_t o0 = 0; o0 < g.OC;) {
       const int64_t left = (g.OC - o0) / VL;
-      if (left >= 4 && MAXNB >= 4) { FwdRowBlock<4>(g, x, w, out, bias, r, o0); o0 += 4 * VL; }
-      else if (left >= 2) { FwdRowBlock<2>(g, x, w, out, bias, r, o0); o0 += 2 * VL; }
-      else { FwdRowBlock<1>(g, x, w, out, bias, r, o0); o0 += VL; }
+      if (left >= 4 && MAXNB >= 4) { FwdRowBlock<4>(g, x, w, out, rb, r, o0); o0 += 4 * VL; }
+      else if (left >= 2) { FwdRowBlock<2>(g, x, w, out, rb, r, o0); o0 += 2 * VL; }
+      else { FwdRowBlock<1>(g, x, w, out, rb, r, o0); o0 += VL; }
     }
+  }
 }
 
 // dw tile: TC input channels (from c0) x NB vectors of output channels (from o0), for one tap
@@ -146,37 +150,50 @@ inline void ForEachPixel(const Geo& g, const float* x, int64_t r0, int64_t r1, F
 }
 
 // Fewer output channels than a vector (a UNet's or a generator's last layer, OC = 1 or 3), C a
-// multiple of VL: vectors run along the input channels. wt is the filter as [OC, KH*KW, C].
-inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* out, const float* bias, int64_t r0, int64_t r1) {
-  const int64_t taps = g.KH * g.KW;
+// multiple of VL: vectors run along the input channels, four accumulators in turn so that the
+// FMAs do not wait on each other. wt is the filter as [OC, KH*KW, C].
+inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* out, const float* bias, int64_t r0, int64_t r1,
+                          int64_t biasStride = 0) {
+  const int64_t taps = g.KH * g.KW, perImage = g.OH * g.OW;
   ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
     for (int64_t o = 0; o < g.OC; ++o) {
-      vf acc = vf{};
-      for (int64_t t = 0; t < taps; ++t) {
-        const float* xp = xb + ((t / g.KW) * g.DH * g.Wp + (t % g.KW) * g.DW) * g.C;
-        const float* wp = wt + (o * taps + t) * g.C;
-        for (int64_t c = 0; c < g.C; c += VL) acc += Load(xp + c) * Load(wp + c);
-      }
-      float s = bias ? bias[o] : 0.f;
-      for (int i = 0; i < VL; ++i) s += acc[i];
+      vf acc[4] = {vf{}, vf{}, vf{}, vf{}};
+      int k = 0;
+      const float* wp = wt + o * taps * g.C;
+      for (int64_t kh = 0; kh < g.KH; ++kh)
+        for (int64_t kw = 0; kw < g.KW; ++kw, wp += g.C) {
+          const float* xp = xb + (kh * g.DH * g.Wp + kw * g.DW) * g.C;
+          for (int64_t c = 0; c < g.C; c += VL, k = (k + 1) & 3) acc[k] += Load(xp + c) * Load(wp + c);
+        }
+      const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+      float s = bias ? bias[(p / perImage) * biasStride + o] : 0.f;
+      for (int i = 0; i < VL; ++i) s += sum[i];
       out[p * g.OC + o] = s;
     }
   });
 }
 
-// The filter gradient for ForwardNarrow's case, over output rows [r0, r1), added into acc [OC, KH*KW, C].
+// The filter gradient for ForwardNarrow's case, over output rows [r0, r1), added into acc [OC, KH*KW, C]:
+// per tap and block of up to 4 channel vectors, register sums over the pixels (two in turn).
 inline void FilterNarrow(const Geo& g, const float* x, const float* dy, float* acc, int64_t r0, int64_t r1) {
   const int64_t taps = g.KH * g.KW;
-  ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
-    for (int64_t o = 0; o < g.OC; ++o) {
-      const float d = dy[p * g.OC + o];
-      for (int64_t t = 0; t < taps; ++t) {
-        const float* xp = xb + ((t / g.KW) * g.DH * g.Wp + (t % g.KW) * g.DW) * g.C;
-        float* ap = acc + (o * taps + t) * g.C;
-        for (int64_t c = 0; c < g.C; c += VL) Store(ap + c, Load(ap + c) + Load(xp + c) * d);
-      }
-    }
-  });
+  for (int64_t o = 0; o < g.OC; ++o)
+    for (int64_t kh = 0; kh < g.KH; ++kh)
+      for (int64_t kw = 0; kw < g.KW; ++kw)
+        for (int64_t c0 = 0; c0 < g.C; c0 += 4 * VL) {
+          const int nv = int(std::min<int64_t>(4, (g.C - c0) / VL));
+          vf s[2][4] = {};
+          int k = 0;
+          const int64_t tapOff = (kh * g.DH * g.Wp + kw * g.DW) * g.C + c0;
+          ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
+            const float d = dy[p * g.OC + o];
+            const float* xp = xb + tapOff;
+            for (int v = 0; v < nv; ++v) s[k][v] += Load(xp + v * VL) * d;
+            k ^= 1;
+          });
+          float* ap = acc + (o * taps + kh * g.KW + kw) * g.C + c0;
+          for (int v = 0; v < nv; ++v) Store(ap + v * VL, Load(ap + v * VL) + s[0][v] + s[1][v]);
+        }
 }
 
 // dst [B, Hp, Wp, C] = src [B, H, W, C] placed at (top, left), zeros elsewhere (rows [b0, b1)).

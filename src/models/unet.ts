@@ -2,7 +2,7 @@
 // BENCHMARKS.md (596,001 weights): channels 32/64/64, one ResBlock per level, GroupNorm(8),
 // SiLU, self-attention at 8x8, sinusoidal timestep embedding through a two-layer MLP.
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
+import { conv2d, conv2dImageBias, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
@@ -71,9 +71,9 @@ export class Unet extends ParamStore {
 
   private resBlock(name: string, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
     const p = (n: string) => this.p(`${name}.${n}`), G = this.config.groups;
-    const cout = p('c1.w').shape[3] as number;
-    let h = conv2d(groupNorm(x, p('n1.g'), p('n1.b'), G, { silu: true }), p('c1.w'), p('c1.b'), 1, 1);
-    h = tf.add(h, tf.reshape(linear(temb, p('t.w'), p('t.b')), [-1, 1, 1, cout])) as tf.Tensor4D;
+    // the time embedding joins c1's bias: one bias per image, inside the convolution's kernel
+    const bias = tf.add(linear(temb, p('t.w'), p('t.b')), p('c1.b')) as tf.Tensor2D;
+    let h = conv2dImageBias(groupNorm(x, p('n1.g'), p('n1.b'), G, { silu: true }), p('c1.w') as tf.Tensor4D, bias, 1, 1);
     h = conv2d(groupNorm(h, p('n2.g'), p('n2.b'), G, { silu: true }), p('c2.w'), p('c2.b'), 1, 1);
     const skip = this.params.has(`${name}.skip.w`) ? conv2d(x, p('skip.w'), p('skip.b'), 1, 0) : x;
     return tf.add(h, skip) as tf.Tensor4D;

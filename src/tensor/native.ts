@@ -26,7 +26,7 @@ export interface NativeAddon {
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
   leakyRelu(x: Float32Array, alpha: number, out: Float32Array, dy?: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
-  conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array): void;
+  conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array, perImage?: boolean): void;
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   /** act: 0 none, 1 SiLU, 2 leaky ReLU of slope alpha */
@@ -306,12 +306,14 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         const { inputs, backend, attrs } = args as unknown as KernelArgs;
         const { x, filter, bias } = inputs;
         const a = attrs as unknown as ConvAttrs & { activation?: string };
-        const oc = filter.shape[3];
-        const plain = (a.activation ?? 'linear') === 'linear' && !inputs.preluActivationWeights && (!bias || tf.util.sizeFromShape(bias.shape) === oc);
+        const oc = filter.shape[3], B = x.shape[0];
+        // a bias [OC], or [B, 1, 1, OC]: one per image (conv2dImageBias in ops.ts)
+        const perImage = Boolean(bias && B > 1 && bias.shape.length === 4 && bias.shape[0] === B && bias.shape[1] === 1 && bias.shape[2] === 1 && bias.shape[3] === oc);
+        const plain = (a.activation ?? 'linear') === 'linear' && !inputs.preluActivationWeights && (!bias || perImage || tf.util.sizeFromShape(bias.shape) === oc);
         const g = plain && x.dtype === 'float32' ? convGeom(x.shape, filter.shape, a) : undefined;
         if (!g) return original('FusedConv2D')(args) as TensorInfo;
         const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), bias ? view(backend, bias) : undefined);
+        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), bias ? view(backend, bias) : undefined, perImage);
         return out;
       },
     },

@@ -1,6 +1,8 @@
 // Ops that have a fused kernel on some backends and a composite form everywhere.
 import * as tf from '@tensorflow/tfjs-core';
 
+import { nativeKernelsActive } from './native.js';
+
 function hasKernel(name: string): boolean {
   return tf.getKernel(name, tf.getBackend()) !== undefined;
 }
@@ -94,4 +96,19 @@ export function batchNormTrain(
   const { mean, variance } = tf.moments(x, axes, true);
   if (opts.onBatchStats) opts.onBatchStats(tf.reshape(mean, [-1]), tf.reshape(tf.mul(variance, n / Math.max(1, n - 1)), [-1]));
   return activate(tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b), opts);
+}
+
+/**
+ * Conv2d (symmetric padding `pad`) plus a bias per image and channel, bias [B, OC] (a UNet's
+ * convolution bias plus its time embedding): one kernel on the native and cpu backends, whose
+ * fused convolution takes a bias broadcast over the pixels; added after the convolution on wasm,
+ * whose FusedConv2D takes only [OC].
+ */
+export function conv2dImageBias(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor2D, stride: number, pad: number): tf.Tensor4D {
+  const b4 = tf.reshape(bias, [bias.shape[0], 1, 1, bias.shape[1]]);
+  const backend = tf.getBackend();
+  if (bias.shape[0] === x.shape[0] && (backend === 'cpu' || (backend === 'wasm' && nativeKernelsActive()))) {
+    return tf.fused.conv2d({ x, filter: w, strides: stride, pad: pad as unknown as 'same', bias: b4 });
+  }
+  return tf.add(tf.fused.conv2d({ x, filter: w, strides: stride, pad: pad as unknown as 'same' }), b4);
 }

@@ -7,6 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { gelu, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
 import { nearestSources } from '../../src/tensor/cpuKernels.js';
+import { conv2dImageBias } from '../../src/tensor/ops.js';
 import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -146,6 +147,8 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 9, w: 9, ci: 16, co: 16, f: 3, s: 1, pad: 'same', d: 2 },
     { b: 3, h: 8, w: 9, ci: 32, co: 1, f: 3, s: 1, pad: 1 }, // fewer output channels than a vector: vectors along the input
     { b: 2, h: 7, w: 6, ci: 16, co: 3, f: 3, s: 2, pad: 'same' },
+    { b: 2, h: 6, w: 5, ci: 80, co: 2, f: 3, s: 1, pad: 1 }, // narrow, 4 + 1 vectors of input channels
+    { b: 4, h: 16, w: 16, ci: 32, co: 1, f: 3, s: 1, pad: 1 }, // narrow, large enough to split across threads
     { b: 2, h: 8, w: 8, ci: 3, co: 96, f: 3, s: 1, pad: 1 }, // 96 outputs over a short inner dimension: direct
   ];
   for (const c of convs) {
@@ -192,6 +195,22 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [upsample2(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsample2(v as tf.Tensor4D), tf.tensor4d(w, [3, 8, 10, 2]))))(xt)];
     });
   });
+  // direct (OC 32), narrow (OC 3) and im2col (OC 96 over 128 inputs) paths, stride 1 and 2
+  for (const [b, h, ci, co, s] of [[3, 8, 16, 32, 1], [2, 7, 32, 3, 1], [2, 6, 128, 96, 1], [3, 9, 16, 32, 2]]) {
+    it(`convolution with a bias per image (${b}x${h}x${h}x${ci} -> ${co}, stride ${s}) and its gradients, native and wasm`, async () => {
+      const x = rand([b, h, h, ci]), k = rand([3, 3, ci, co]), bias = rand([b, co]);
+      for (const backend of ['native', 'wasm'] as const) {
+        await expectSameAsCpu(backend, () => {
+          const xt = tf.tensor4d(x, [b, h, h, ci]), kt = tf.tensor4d(k, [3, 3, ci, co]), bt = tf.tensor2d(bias, [b, co]);
+          const f = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(conv2dImageBias(u as tf.Tensor4D, v as tf.Tensor4D, w as tf.Tensor2D, s, 1)));
+          // the reference: the same convolution, then the bias added as a broadcast
+          const y = conv2dImageBias(xt, kt, bt, s, 1);
+          const ref = tf.add(tf.conv2d(xt, kt, s, 1 as unknown as 'same'), tf.reshape(bt, [b, 1, 1, co]));
+          return [y, tf.sub(y, ref), ...tf.grads(f)([xt, kt, bt])];
+        });
+      }
+    });
+  }
   it('transposed convolution (k 4, stride 2, padding 1) and its gradients', async () => {
     const x = rand([2, 7, 7, 6]), k = rand([4, 4, 3, 6]);
     await expectSameAsCpu('native', () => {
