@@ -236,6 +236,32 @@ inline vf VExp(vf x) {
   vi bits = (reinterpret_cast<const vi&>(t) - reinterpret_cast<const vi&>(magic) + 127) << 23;
   return y * reinterpret_cast<const vf&>(bits);
 }
+// erf to ~1.5e-7 absolute (Abramowitz & Stegun 7.1.26, the formula of tfjs's Erf kernel).
+template <typename V, typename E>
+inline V ErfAS(V x, E exp) {
+  const V ax = x < 0.f ? -x : x;
+  const V t = 1.0f / (1.0f + 0.3275911f * ax);
+  const V poly = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  const V y = 1.0f - poly * exp(-ax * ax);
+  return x < 0.f ? -y : y;
+}
+
+// GELU 0.5 x (1 + erf(x / sqrt 2)) over [i0, i1), or with dy its gradient dy (Phi(x) + x phi(x)).
+inline void GeluRange(const float* x, const float* dy, float* out, int64_t i0, int64_t i1) {
+  auto vexp = [](vf v) { return VExp(v); };
+  auto sexp = [](float v) { return std::exp(v); };
+  int64_t i = i0;
+  for (; i + VL <= i1; i += VL) {
+    const vf v = Load(x + i), cdf = 0.5f * (1.0f + ErfAS(v * 0.70710678118654752f, vexp));
+    if (dy) Store(out + i, Load(dy + i) * (cdf + v * 0.39894228040143268f * VExp(-0.5f * v * v)));
+    else Store(out + i, v * cdf);
+  }
+  for (; i < i1; ++i) {
+    const float v = x[i], cdf = 0.5f * (1.0f + ErfAS(v * 0.70710678118654752f, sexp));
+    out[i] = dy ? dy[i] * (cdf + v * 0.39894228040143268f * std::exp(-0.5f * v * v)) : v * cdf;
+  }
+}
+
 inline vf Sigmoid(vf z) { return 1.0f / (1.0f + VExp(-z)); }
 inline float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 inline vf Tanh(vf z) { return 2.0f * Sigmoid(2.0f * z) - 1.0f; }

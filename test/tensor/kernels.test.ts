@@ -332,13 +332,15 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), tf.tensor3d(w, [6, 7, 9]))))(tf.tensor3d(x, [6, 7, 9])).dataSync();
     expect(maxAbsDiff(g, x.map((v, i) => (v > 0 ? w[i] : 0.2 * w[i])))).toBeLessThan(1e-6);
   });
-  it('GELU (fused kernel) equals the erf formula on cpu, gradient included', async () => {
-    const x = rand([7, 33]).map((v) => v * 3);
-    await expectSameAsCpu('native', () => {
-      const xt = tf.tensor2d(x, [7, 33]);
-      return [gelu(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(gelu(v), v)))(xt)];
-    }, 1e-5);
-  });
+  for (const [rows, cols, scale] of [[7, 33, 3], [101, 71, 10]]) {
+    it(`GELU (fused kernel) equals the erf formula on cpu, gradient included (${rows}x${cols}, |x| up to ${scale * 2})`, async () => {
+      const x = rand([rows, cols]).map((v) => v * scale);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor2d(x, [rows, cols]);
+        return [gelu(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(gelu(v), v)))(xt)];
+      }, 1e-5);
+    });
+  }
   it('Identity shares the buffer: a clone outlives its source', async () => {
     await useBackend('native');
     const a = tf.tensor1d([1, 2, 3]);
