@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backendInfo, inPlaceOps, nativeAvailable, useBackend, type BackendName } from '../../src/tensor/backend.js';
 import { Rng } from '../../src/util/rng.js';
-import { gelu, ownVariable } from '../../src/nn/layers.js';
+import { gelu, layerNorm, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
 import { nearestSources } from '../../src/tensor/cpuKernels.js';
 import { conv2dImageBias } from '../../src/tensor/ops.js';
@@ -332,6 +332,16 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(v, 0.2), tf.tensor3d(w, [6, 7, 9]))))(tf.tensor3d(x, [6, 7, 9])).dataSync();
     expect(maxAbsDiff(g, x.map((v, i) => (v > 0 ? w[i] : 0.2 * w[i])))).toBeLessThan(1e-6);
   });
+  for (const shape of [[6, 5, 128], [9, 24], [3, 2, 4, 37]]) {
+    it(`LayerNorm (GroupNorm's kernel, one group per row) of ${shape} and its gradients`, async () => {
+      const C = shape[shape.length - 1], x = rand(shape).map((v, i) => v * 2 + (i % 3)), g = rand([C]), b = rand([C]), w = rand(shape);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor(x, shape), gt = tf.tensor1d(g), bt = tf.tensor1d(b), wt = tf.tensor(w, shape);
+        const f = (u: tf.Tensor, v: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(layerNorm(u, v, z), wt));
+        return [layerNorm(xt, gt, bt), ...tf.grads(f)([xt, gt, bt])];
+      });
+    });
+  }
   for (const [rows, cols, scale] of [[7, 33, 3], [101, 71, 10]]) {
     it(`GELU (fused kernel) equals the erf formula on cpu, gradient included (${rows}x${cols}, |x| up to ${scale * 2})`, async () => {
       const x = rand([rows, cols]).map((v) => v * scale);
