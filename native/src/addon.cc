@@ -379,8 +379,9 @@ bool IsPointwise(const ConvGeom& g) {
   return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0 && g.OH == g.H && g.OW == g.W;
 }
 
-// conv2d(geom, x, w, out, bias?, perImage?): out[B*OH*OW, OC] = im2col(x) @ w[KH*KW*C, OC]
+// conv2d(geom, x, w, out, bias?, perImage?, add?): out[B*OH*OW, OC] = im2col(x) @ w[KH*KW*C, OC]
 // (+ bias[OC], or with perImage + bias[B, OC]: one bias per image, as a UNet's time embedding)
+// (+ add[B*OH*OW, OC]: a residual connection)
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const ConvGeom g = Geom(info[0].As<Napi::Array>());
@@ -395,10 +396,15 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     if (!bias) return env.Undefined();
   }
   const int64_t biasStride = perImage ? g.OC : 0;  // per image
+  const float* add = nullptr;
+  if (info.Length() > 6 && info[6].IsTypedArray()) {
+    add = F32(info[6], 0, g.rows() * g.OC, "add");
+    if (!add) return env.Undefined();
+  }
   if (UseDirect(g.OC, g.cols())) {
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1, biasStride); });
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1, biasStride, add); });
     return env.Undefined();
   }
   if (UseNarrow(g.OC, g.C)) {
@@ -406,13 +412,18 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     NarrowFilter(w, g.KH * g.KW, g.C, g.OC, wt.data());
     direct::Geo d;
     const float* xp = PaddedInput(g, x, d);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, xp, wt.data(), out, bias, r0, r1, biasStride); });
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, xp, wt.data(), out, bias, r0, r1, biasStride, add); });
     return env.Undefined();
   }
   float beta = 0.f;
-  if (bias) {
+  if (bias || add) {
     const int64_t per = g.OH * g.OW;
-    for (int64_t r = 0; r < g.rows(); ++r) std::copy(bias + (r / per) * biasStride, bias + (r / per) * biasStride + g.OC, out + r * g.OC);
+    for (int64_t r = 0; r < g.rows(); ++r) {
+      float* o = out + r * g.OC;
+      const float* b = bias ? bias + (r / per) * biasStride : nullptr;
+      const float* a = add ? add + r * g.OC : nullptr;
+      for (int64_t c = 0; c < g.OC; ++c) o[c] = (b ? b[c] : 0.f) + (a ? a[c] : 0.f);
+    }
     beta = 1.f;
   }
   if (IsPointwise(g)) {

@@ -4,6 +4,7 @@
 // output channels); these tiles keep the accumulators in registers and read the input in place.
 #pragma once
 #include <algorithm>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -33,12 +34,13 @@ struct Geo {
 };
 
 // T output pixels of one row x NB vectors of channels starting at o0.
+// With `add`, the tile starts from add (laid out as out) plus the bias: a residual connection.
 template <int NB, int T>
-inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, const float* bias, int64_t o0) {
+inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, const float* bias, int64_t o0, const float* add) {
   vf acc[T][NB];
   for (int n = 0; n < NB; ++n) {
     const vf b = bias ? Load(bias + o0 + n * VL) : vf{};
-    for (int t = 0; t < T; ++t) acc[t][n] = b;
+    for (int t = 0; t < T; ++t) acc[t][n] = add ? b + Load(add + t * g.OC + o0 + n * VL) : b;
   }
   const int64_t sx = g.SW * g.C;
   for (int64_t kh = 0; kh < g.KH; ++kh)
@@ -59,29 +61,34 @@ inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, c
 }
 
 template <int NB>
-void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r, int64_t o0) {
+void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r, int64_t o0, const float* add) {
   constexpr int T = TileFor(NB);
   const int64_t b = r / g.OH, oh = r % g.OH;
   const float* xr = x + ((b * g.Hp + oh * g.SH) * g.Wp) * g.C;
   float* orow = out + r * g.OW * g.OC;
+  const float* arow = add ? add + r * g.OW * g.OC : nullptr;
+  auto tile = [&](auto tileT, int64_t ow) {
+    constexpr int TT = decltype(tileT)::value;
+    FwdTile<NB, TT>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0, arow ? arow + ow * g.OC : nullptr);
+  };
   int64_t ow = 0;
-  for (; ow + T <= g.OW; ow += T) FwdTile<NB, T>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0);
-  if (T > 4 && ow + 4 <= g.OW) { FwdTile<NB, 4>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0); ow += 4; }
-  if (T > 2 && ow + 2 <= g.OW) { FwdTile<NB, 2>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0); ow += 2; }
-  for (; ow < g.OW; ++ow) FwdTile<NB, 1>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0);
+  for (; ow + T <= g.OW; ow += T) tile(std::integral_constant<int, T>{}, ow);
+  if (T > 4 && ow + 4 <= g.OW) { tile(std::integral_constant<int, 4>{}, ow); ow += 4; }
+  if (T > 2 && ow + 2 <= g.OW) { tile(std::integral_constant<int, 2>{}, ow); ow += 2; }
+  for (; ow < g.OW; ++ow) tile(std::integral_constant<int, 1>{}, ow);
 }
 
 // Output rows [r0, r1) of the convolution (OC a multiple of VL). The bias of image b starts at
-// bias + b * biasStride (0: one bias for all).
+// bias + b * biasStride (0: one bias for all); `add` (shaped as out) is added when given.
 inline void Forward(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r0, int64_t r1,
-                    int64_t biasStride = 0) {
+                    int64_t biasStride = 0, const float* add = nullptr) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* rb = bias ? bias + (r / g.OH) * biasStride : nullptr;
     for (int64_t o0 = 0; o0 < g.OC;) {
       const int64_t left = (g.OC - o0) / VL;
-      if (left >= 4 && MAXNB >= 4) { FwdRowBlock<4>(g, x, w, out, rb, r, o0); o0 += 4 * VL; }
-      else if (left >= 2) { FwdRowBlock<2>(g, x, w, out, rb, r, o0); o0 += 2 * VL; }
-      else { FwdRowBlock<1>(g, x, w, out, rb, r, o0); o0 += VL; }
+      if (left >= 4 && MAXNB >= 4) { FwdRowBlock<4>(g, x, w, out, rb, r, o0, add); o0 += 4 * VL; }
+      else if (left >= 2) { FwdRowBlock<2>(g, x, w, out, rb, r, o0, add); o0 += 2 * VL; }
+      else { FwdRowBlock<1>(g, x, w, out, rb, r, o0, add); o0 += VL; }
     }
   }
 }
@@ -153,7 +160,7 @@ inline void ForEachPixel(const Geo& g, const float* x, int64_t r0, int64_t r1, F
 // multiple of VL: vectors run along the input channels, four accumulators in turn so that the
 // FMAs do not wait on each other. wt is the filter as [OC, KH*KW, C].
 inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* out, const float* bias, int64_t r0, int64_t r1,
-                          int64_t biasStride = 0) {
+                          int64_t biasStride = 0, const float* add = nullptr) {
   const int64_t taps = g.KH * g.KW, perImage = g.OH * g.OW;
   ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
     for (int64_t o = 0; o < g.OC; ++o) {
@@ -166,7 +173,7 @@ inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* 
           for (int64_t c = 0; c < g.C; c += VL, k = (k + 1) & 3) acc[k] += Load(xp + c) * Load(wp + c);
         }
       const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      float s = bias ? bias[(p / perImage) * biasStride + o] : 0.f;
+      float s = (bias ? bias[(p / perImage) * biasStride + o] : 0.f) + (add ? add[p * g.OC + o] : 0.f);
       for (int i = 0; i < VL; ++i) s += sum[i];
       out[p * g.OC + o] = s;
     }

@@ -2,7 +2,7 @@
 // BENCHMARKS.md (596,001 weights): channels 32/64/64, one ResBlock per level, GroupNorm(8),
 // SiLU, self-attention at 8x8, sinusoidal timestep embedding through a two-layer MLP.
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, conv2dImageBias, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
+import { conv2d, conv2dAdd, conv2dImageBias, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
@@ -74,9 +74,9 @@ export class Unet extends ParamStore {
     // the time embedding joins c1's bias: one bias per image, inside the convolution's kernel
     const bias = tf.add(linear(temb, p('t.w'), p('t.b')), p('c1.b')) as tf.Tensor2D;
     let h = conv2dImageBias(groupNorm(x, p('n1.g'), p('n1.b'), G, { silu: true }), p('c1.w') as tf.Tensor4D, bias, 1, 1);
-    h = conv2d(groupNorm(h, p('n2.g'), p('n2.b'), G, { silu: true }), p('c2.w'), p('c2.b'), 1, 1);
     const skip = this.params.has(`${name}.skip.w`) ? conv2d(x, p('skip.w'), p('skip.b'), 1, 0) : x;
-    return tf.add(h, skip) as tf.Tensor4D;
+    // the residual sum inside c2's pass
+    return conv2dAdd(groupNorm(h, p('n2.g'), p('n2.b'), G, { silu: true }), p('c2.w') as tf.Tensor4D, p('c2.b') as tf.Tensor1D, skip, 1, 1);
   }
 
   /** Single-head self-attention over the H*W positions, with a residual connection. */
@@ -87,7 +87,7 @@ export class Unet extends ParamStore {
     const [q, k, v] = tf.split(tf.reshape(qkv, [B, H * W, 3 * C]), 3, 2); // (B, HW, C) each
     const att = tf.softmax(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(C))); // (B, HW, HW)
     const y = tf.reshape(tf.matMul(att, v), [B, H, W, C]) as tf.Tensor4D;
-    return tf.add(x, conv2d(y, p('proj.w'), p('proj.b'), 1, 0)) as tf.Tensor4D;
+    return conv2dAdd(y, p('proj.w') as tf.Tensor4D, p('proj.b') as tf.Tensor1D, x, 1, 0);
   }
 
   /**

@@ -26,7 +26,7 @@ export interface NativeAddon {
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
   leakyRelu(x: Float32Array, alpha: number, out: Float32Array, dy?: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
-  conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array, perImage?: boolean): void;
+  conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array, perImage?: boolean, add?: Float32Array): void;
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   /** act: 0 none, 1 SiLU, 2 leaky ReLU of slope alpha */
@@ -318,6 +318,19 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
       },
     },
     {
+      // conv2d(x) + bias + addend in one pass (a residual connection; conv2dAdd in ops.ts)
+      kernelName: 'GenlabConv2DAdd',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x, filter, bias, addend } = inputs;
+        const g = convGeom(x.shape, filter.shape, attrs as unknown as ConvAttrs)!;
+        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
+        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), view(backend, bias), false, view(backend, addend));
+        return out;
+      },
+    },
+    {
       kernelName: 'Conv2DBackpropInput',
       backendName: 'wasm',
       kernelFunc: (args) => {
@@ -575,6 +588,20 @@ function registerGradients(): void {
       const [x, gamma, beta, stats] = saved;
       const [dx, dg, db] = tf.engine().runKernel('GenlabGroupNormGrad', { x, gamma, beta, stats, dy: (dy as tf.Tensor[])[0] }, attrs) as tf.Tensor[];
       return { x: () => dx, gamma: () => tf.reshape(dg, gamma.shape), beta: () => tf.reshape(db, beta.shape) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: 'GenlabConv2DAdd',
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => {
+      const [x, filter] = saved, d = dy as tf.Tensor;
+      const conv = { strides: attrs.strides, pad: attrs.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: attrs.dimRoundingMode };
+      return {
+        x: () => tf.engine().runKernel('Conv2DBackpropInput', { dy: d, filter }, { ...conv, inputShape: x.shape }) as tf.Tensor,
+        filter: () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: d }, { ...conv, filterShape: filter.shape }) as tf.Tensor,
+        bias: () => tf.sum(d, [0, 1, 2]),
+        addend: () => d,
+      };
     },
   });
   // LeakyRelu's gradient, as tfjs-core's (dy where x > 0, alpha dy elsewhere), in one kernel where

@@ -7,7 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { gelu, layerNorm, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
 import { nearestSources } from '../../src/tensor/cpuKernels.js';
-import { conv2dImageBias } from '../../src/tensor/ops.js';
+import { conv2dAdd, conv2dImageBias } from '../../src/tensor/ops.js';
 import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -209,6 +209,18 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
           return [y, tf.sub(y, ref), ...tf.grads(f)([xt, kt, bt])];
         });
       }
+    });
+  }
+  // direct (OC 32), narrow (OC 3), im2col (OC 96 over 128 inputs), pointwise, strided
+  for (const [b, h, ci, co, k, s] of [[3, 8, 16, 32, 3, 1], [2, 7, 32, 3, 3, 1], [2, 6, 128, 96, 3, 1], [2, 5, 32, 64, 1, 1], [3, 9, 16, 32, 3, 2]]) {
+    it(`convolution plus a residual addend (${b}x${h}x${h}x${ci} -> ${co}, filter ${k}, stride ${s}) and its gradients`, async () => {
+      const pad = (k - 1) / 2, oh = Math.floor((h + 2 * pad - k) / s) + 1;
+      const x = rand([b, h, h, ci]), w = rand([k, k, ci, co]), bias = rand([co]), r = rand([b, oh, oh, co]), m = rand([b, oh, oh, co]);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor4d(x, [b, h, h, ci]), wt = tf.tensor4d(w, [k, k, ci, co]), bt = tf.tensor1d(bias), rt = tf.tensor4d(r, [b, oh, oh, co]);
+        const f = (u: tf.Tensor, v: tf.Tensor, z: tf.Tensor, a: tf.Tensor) => tf.sum(tf.mul(conv2dAdd(u as tf.Tensor4D, v as tf.Tensor4D, z as tf.Tensor1D, a as tf.Tensor4D, s, pad), tf.tensor(m, [b, oh, oh, co])));
+        return [conv2dAdd(xt, wt, bt, rt, s, pad), ...tf.grads(f)([xt, wt, bt, rt])];
+      });
     });
   }
   it('transposed convolution (k 4, stride 2, padding 1) and its gradients', async () => {
