@@ -650,17 +650,20 @@ Napi::Value BoxCopy(const Napi::CallbackInfo& info) {
   if (run == 0 || count == 0) return env.Undefined();
   int64_t so = 0, doff = 0;
   for (int k = 0; k < r; ++k) { so += sb[k] * sst[k]; doff += db[k] * dst_[k]; }
-  int64_t idx[8] = {0};
-  for (int64_t n = 0; n < count; ++n) {
-    int64_t s0 = so, d0 = doff;
-    for (int k = 0; k < d; ++k) { s0 += idx[k] * sst[k]; d0 += idx[k] * dst_[k]; }
-    if (run < 16) { for (int64_t j = 0; j < run; ++j) dst[d0 + j] = src[s0 + j]; }
-    else std::memcpy(dst + d0, src + s0, run * sizeof(float));
-    for (int k = d - 1; k >= 0; --k) {
-      if (++idx[k] < sz[k]) break;
-      idx[k] = 0;
+  ParallelFor(count, run, [&](int64_t n0, int64_t n1) {
+    int64_t idx[8] = {0};
+    for (int64_t k = d - 1, rest = n0; k >= 0; --k) { idx[k] = rest % sz[k]; rest /= sz[k]; }
+    for (int64_t n = n0; n < n1; ++n) {
+      int64_t s0 = so, d0 = doff;
+      for (int k = 0; k < d; ++k) { s0 += idx[k] * sst[k]; d0 += idx[k] * dst_[k]; }
+      if (run < 16) { for (int64_t j = 0; j < run; ++j) dst[d0 + j] = src[s0 + j]; }
+      else std::memcpy(dst + d0, src + s0, run * sizeof(float));
+      for (int k = d - 1; k >= 0; --k) {
+        if (++idx[k] < sz[k]) break;
+        idx[k] = 0;
+      }
     }
-  }
+  });
   return env.Undefined();
 }
 

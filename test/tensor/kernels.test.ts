@@ -29,7 +29,7 @@ async function expectSameAsCpu(backend: BackendName, f: () => tf.Tensor | tf.Ten
   const got = await on(backend, f);
   expect(got.length).toBe(want.length);
   got.forEach((g, i) => {
-    const scale = Math.max(1, ...Array.from(want[i]).map(Math.abs));
+    const scale = want[i].reduce((m, v) => Math.max(m, Math.abs(v)), 1);
     expect(maxAbsDiff(g, want[i]) / scale, `output ${i}`).toBeLessThan(tol);
   });
 }
@@ -250,6 +250,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
   const slices: [number[], number[], number[]][] = [
     [[6, 5], [2, 0], [3, 5]], [[6, 5], [1, 2], [4, 2]], [[4, 3, 5], [1, 0, 0], [2, 3, 5]], [[4, 3, 5], [0, 1, 2], [4, 2, 3]],
     [[2, 3, 4, 5], [1, 1, 0, 1], [1, 2, 4, 3]], [[7], [3], [2]],
+    [[6, 40, 40, 32], [1, 2, 3, 4], [5, 36, 30, 20]], // large enough to split across threads
   ];
   for (const [shape, begin, size] of slices) {
     it(`Slice of ${shape} at ${begin} size ${size}, with its gradient`, async () => {
@@ -260,7 +261,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
-  const concats: [number[][], number][] = [[[[2, 3, 4], [2, 3, 1], [2, 3, 5]], 2], [[[2, 3, 4], [1, 3, 4]], 0], [[[4, 1, 3], [4, 2, 3], [4, 0, 3]], 1], [[[5], [3]], 0], [[[64, 7, 7, 1], [64, 7, 7, 10]], 3]];
+  const concats: [number[][], number][] = [[[[2, 3, 4], [2, 3, 1], [2, 3, 5]], 2], [[[2, 3, 4], [1, 3, 4]], 0], [[[4, 1, 3], [4, 2, 3], [4, 0, 3]], 1], [[[5], [3]], 0], [[[64, 7, 7, 1], [64, 7, 7, 10]], 3], [[[8, 16, 16, 48], [8, 16, 16, 32]], 3]];
   for (const [shapes, axis] of concats) {
     it(`Concat of ${shapes.map((s) => `[${s}]`).join(' ')} along axis ${axis}, with gradients`, async () => {
       const xs = shapes.map(rand);
