@@ -200,6 +200,39 @@ Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// causalSoftmax(x, Tn, T, scale, pos0, out): x [rows, T] with rows = (batch...) x Tn queries;
+// query i sees keys j <= pos0 + i: out = softmax(scale * x) over those, 0 elsewhere.
+Napi::Value CausalSoftmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto xa = info[0].As<Napi::Float32Array>();
+  const int64_t Tn = info[1].As<Napi::Number>().Int64Value(), T = info[2].As<Napi::Number>().Int64Value();
+  const float scale = info[3].As<Napi::Number>().FloatValue();
+  const int64_t pos0 = info[4].As<Napi::Number>().Int64Value(), rows = int64_t(xa.ElementLength()) / T;
+  const float* x = xa.Data();
+  float* out = F32(info[5], 0, rows * T, "out");
+  if (!out) return env.Undefined();
+  ParallelFor(rows, T * 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) direct::CausalSoftmaxRow(x + r * T, out + r * T, std::min(T, pos0 + r % Tn + 1), T, scale);
+  });
+  return env.Undefined();
+}
+
+// causalSoftmaxGrad(y, dy, T, scale, out): out = scale * y * (dy - rowsum(dy * y)).
+Napi::Value CausalSoftmaxGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto ya = info[0].As<Napi::Float32Array>();
+  const int64_t T = info[2].As<Napi::Number>().Int64Value(), rows = int64_t(ya.ElementLength()) / T;
+  const float scale = info[3].As<Napi::Number>().FloatValue();
+  const float* y = ya.Data();
+  const float* dy = F32(info[1], 0, rows * T, "dy");
+  float* out = F32(info[4], 0, rows * T, "out");
+  if (!dy || !out) return env.Undefined();
+  ParallelFor(rows, T * 4, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) direct::CausalSoftmaxGradRow(y + r * T, dy + r * T, out + r * T, T, scale);
+  });
+  return env.Undefined();
+}
+
 // reduceSum(x, outer, reduce, inner, out): x viewed as [outer, reduce, inner], summed over the middle axis.
 Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -722,6 +755,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("emaStep", Napi::Function::New(env, EmaStep));
   exports.Set("gelu", Napi::Function::New(env, Gelu));
+  exports.Set("causalSoftmax", Napi::Function::New(env, CausalSoftmax));
+  exports.Set("causalSoftmaxGrad", Napi::Function::New(env, CausalSoftmaxGrad));
   exports.Set("geluGrad", Napi::Function::New(env, GeluGrad));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("leakyRelu", Napi::Function::New(env, LeakyRelu));

@@ -269,6 +269,30 @@ inline void GeluRange(const float* x, const float* dy, float* out, int64_t i0, i
   }
 }
 
+// One row of softmax(scale * x) over its first n entries (the keys a query may see); the rest of
+// the T entries are 0. dy given: the gradient scale * y * (dy - sum(dy * y)) from y instead.
+inline void CausalSoftmaxRow(const float* x, float* y, int64_t n, int64_t T, float scale) {
+  float m = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) m = std::max(m, scale * x[j]);
+  double sum = 0;
+  int64_t j = 0;
+  for (; j + VL <= n; j += VL) {
+    const vf e = VExp(scale * Load(x + j) - m);
+    Store(y + j, e);
+    for (int i = 0; i < VL; ++i) sum += e[i];
+  }
+  for (; j < n; ++j) { y[j] = std::exp(scale * x[j] - m); sum += y[j]; }
+  const float inv = float(1.0 / sum);
+  for (j = 0; j < n; ++j) y[j] *= inv;
+  for (; j < T; ++j) y[j] = 0.f;
+}
+inline void CausalSoftmaxGradRow(const float* y, const float* dy, float* dx, int64_t T, float scale) {
+  double dot = 0;
+  for (int64_t j = 0; j < T; ++j) dot += double(dy[j]) * y[j];
+  const float d = float(dot);
+  for (int64_t j = 0; j < T; ++j) dx[j] = scale * y[j] * (dy[j] - d);
+}
+
 inline vf Sigmoid(vf z) { return 1.0f / (1.0f + VExp(-z)); }
 inline float Sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 inline vf Tanh(vf z) { return 2.0f * Sigmoid(2.0f * z) - 1.0f; }

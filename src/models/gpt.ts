@@ -1,7 +1,7 @@
 // A character-level GPT in the shape of nanoGPT (Karpathy): pre-norm blocks of causal
 // self-attention and an MLP, tied input/output embeddings, generation with a KV cache.
 import * as tf from '@tensorflow/tfjs-core';
-import { ownVariable, gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
+import { causalSoftmax, ownVariable, gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
 import { check } from '../util/config.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
@@ -102,8 +102,6 @@ export class Gpt extends ParamStore implements TextModel {
     const tok = tf.reshape(tf.gather(this.p('wte'), tf.reshape(x, [-1])), [B, Tn, C]);
     const pos = tf.slice(this.p('wpe'), [pos0, 0], [Tn, C]);
     let h: tf.Tensor = tf.add(tok, pos); // (B, Tn, C)
-    // Additive causal mask (Tn, T): query i (at pos0 + i) sees keys j <= pos0 + i.
-    const mask = Tn === 1 ? undefined : causalMask(Tn, T, pos0);
     for (let l = 0; l < nLayer; l++) {
       const p = `h.${l}.`;
       const qkv = linear(layerNorm(h, this.p(p + 'ln1.g'), this.p(p + 'ln1.b')), this.p(p + 'attn.qkv.w'), this.p(p + 'attn.qkv.b'));
@@ -114,9 +112,9 @@ export class Gpt extends ParamStore implements TextModel {
         v = tf.concat([past[l].v, v], 2);
       }
       present.push({ k, v });
-      let att = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs)); // (B, nh, Tn, T)
-      if (mask) att = tf.add(att, mask);
-      const y = tf.matMul(tf.softmax(att), v); // (B, nh, Tn, hs)
+      // query i (at pos0 + i) sees keys j <= pos0 + i
+      const att = causalSoftmax(tf.matMul(q, k, false, true), 1 / Math.sqrt(hs), pos0); // (B, nh, Tn, T)
+      const y = tf.matMul(att, v); // (B, nh, Tn, hs)
       const merged = tf.reshape(tf.transpose(y, [0, 2, 1, 3]), [B, Tn, C]);
       h = tf.add(h, linear(merged, this.p(p + 'attn.proj.w'), this.p(p + 'attn.proj.b')));
       const m = linear(layerNorm(h, this.p(p + 'ln2.g'), this.p(p + 'ln2.b')), this.p(p + 'mlp.fc.w'), this.p(p + 'mlp.fc.b'));
@@ -163,11 +161,4 @@ export class Gpt extends ParamStore implements TextModel {
       dispose: drop,
     };
   }
-
-}
-
-function causalMask(Tn: number, T: number, pos0: number): tf.Tensor2D {
-  const a = new Float32Array(Tn * T);
-  for (let i = 0; i < Tn; i++) for (let j = pos0 + i + 1; j < T; j++) a[i * T + j] = -1e9;
-  return tf.tensor2d(a, [Tn, T]);
 }

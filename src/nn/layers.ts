@@ -12,8 +12,8 @@ export function linear(x: tf.Tensor, w: tf.Tensor, b?: tf.Tensor): tf.Tensor {
   return tf.reshape(y, [...x.shape.slice(0, -1), outDim]);
 }
 
-// LayerNorm over the last axis (Ba et al. 2016), eps as PyTorch's default; GELU
-export { gelu, layerNorm } from '../tensor/ops.js';
+// LayerNorm over the last axis (Ba et al. 2016), eps as PyTorch's default; GELU; causal softmax
+export { causalSoftmax, gelu, layerNorm } from '../tensor/ops.js';
 
 /**
  * Mean cross-entropy of logits [N, V] against integer targets [N], with a one-op gradient

@@ -24,6 +24,8 @@ export interface NativeAddon {
   emaStep(shadow: Float32Array, p: Float32Array, decay: number): void;
   gelu(x: Float32Array, out: Float32Array): void;
   geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  causalSoftmax(x: Float32Array, tn: number, t: number, scale: number, pos0: number, out: Float32Array): void;
+  causalSoftmaxGrad(y: Float32Array, dy: Float32Array, t: number, scale: number, out: Float32Array): void;
   leakyRelu(x: Float32Array, alpha: number, out: Float32Array, dy?: Float32Array): void;
   reduceSum(x: Float32Array, outer: number, reduce: number, inner: number, out: Float32Array): void;
   conv2d(geom: number[], x: Float32Array, w: Float32Array, out: Float32Array, bias?: Float32Array, perImage?: boolean, add?: Float32Array): void;
@@ -243,6 +245,29 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
     // (bias gradients sum over every leading axis; batch norm averages over all but the last).
     reduceKernel('Sum', 1),
     reduceKernel('Mean', 0),
+    {
+      // softmax(scale * x) over the last axis with query i (axis -2) seeing keys j <= pos0 + i
+      kernelName: 'GenlabCausalSoftmax',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { x } = inputs, r = x.shape.length;
+        const out = backend.makeOutput(x.shape, 'float32');
+        addon.causalSoftmax(view(backend, x), x.shape[r - 2], x.shape[r - 1], attrs?.scale as number, attrs?.pos0 as number, view(backend, out));
+        return out;
+      },
+    },
+    {
+      kernelName: 'GenlabCausalSoftmaxGrad',
+      backendName: 'wasm',
+      kernelFunc: (args) => {
+        const { inputs, backend, attrs } = args as unknown as KernelArgs;
+        const { y, dy } = inputs;
+        const out = backend.makeOutput(y.shape, 'float32');
+        addon.causalSoftmaxGrad(view(backend, y), view(backend, dy), y.shape[y.shape.length - 1], attrs?.scale as number, view(backend, out));
+        return out;
+      },
+    },
     {
       kernelName: 'GenlabGelu',
       backendName: 'wasm',
@@ -589,6 +614,13 @@ function registerGradients(): void {
       const [dx, dg, db] = tf.engine().runKernel('GenlabGroupNormGrad', { x, gamma, beta, stats, dy: (dy as tf.Tensor[])[0] }, attrs) as tf.Tensor[];
       return { x: () => dx, gamma: () => tf.reshape(dg, gamma.shape), beta: () => tf.reshape(db, beta.shape) };
     },
+  });
+  tf.registerGradient({
+    kernelName: 'GenlabCausalSoftmax',
+    outputsToSave: [true],
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: NamedAttrMap) => ({
+      x: () => tf.engine().runKernel('GenlabCausalSoftmaxGrad', { y: saved[0], dy: dy as tf.Tensor }, { scale: attrs.scale }) as tf.Tensor,
+    }),
   });
   tf.registerGradient({
     kernelName: 'GenlabConv2DAdd',

@@ -142,3 +142,18 @@ export function conv2dAdd(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, addend
   }
   return tf.add(tf.fused.conv2d({ x, filter: w, strides: stride, pad: pad as unknown as 'same', bias: b }), addend);
 }
+
+/**
+ * Attention weights: softmax(scale * scores) over the last axis, where query i (axis -2) sees the
+ * keys j <= pos0 + i only (a causal mask; pos0 is the position of the first query). One kernel
+ * each way where the backend has it; scale, an additive mask and softmax otherwise.
+ */
+export function causalSoftmax(scores: tf.Tensor, scale: number, pos0: number): tf.Tensor {
+  const [Tn, T] = scores.shape.slice(-2);
+  if (hasKernel('GenlabCausalSoftmax') && hasKernel('GenlabCausalSoftmaxGrad') && scores.dtype === 'float32') {
+    return tf.engine().runKernel('GenlabCausalSoftmax', { x: scores }, { scale, pos0 }) as tf.Tensor;
+  }
+  const mask = new Float32Array(Tn * T);
+  for (let i = 0; i < Tn; i++) for (let j = pos0 + i + 1; j < T; j++) mask[i * T + j] = -1e9;
+  return tf.softmax(tf.add(tf.mul(scores, scale), tf.tensor2d(mask, [Tn, T])));
+}

@@ -7,7 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { gelu, layerNorm, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
 import { nearestSources } from '../../src/tensor/cpuKernels.js';
-import { conv2dAdd, conv2dImageBias } from '../../src/tensor/ops.js';
+import { causalSoftmax, conv2dAdd, conv2dImageBias } from '../../src/tensor/ops.js';
 import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -352,6 +352,16 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
         const xt = tf.tensor(x, shape), gt = tf.tensor1d(g), bt = tf.tensor1d(b), wt = tf.tensor(w, shape);
         const f = (u: tf.Tensor, v: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(layerNorm(u, v, z), wt));
         return [layerNorm(xt, gt, bt), ...tf.grads(f)([xt, gt, bt])];
+      });
+    });
+  }
+  // [..., Tn, T] with the first query at pos0: a training block, a KV-cache step, a chunk after a prefix, a threaded split
+  for (const [shape, pos0] of [[[2, 3, 8, 8], 0], [[2, 4, 1, 37], 36], [[3, 5, 37], 32], [[12, 4, 64, 64], 0]] as [number[], number][]) {
+    it(`causal softmax of ${shape} from position ${pos0} and its gradient`, async () => {
+      const x = rand(shape).map((v) => v * 4), w = rand(shape);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor(x, shape), wt = tf.tensor(w, shape);
+        return [causalSoftmax(xt, 0.3, pos0), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(causalSoftmax(v, 0.3, pos0), wt)))(xt)];
       });
     });
   }
