@@ -172,6 +172,20 @@ function convGeom(xShape: number[], filterShape: number[], a: ConvAttrs): number
     c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.dilationHeight, c.dilationWidth];
 }
 
+/** A wasm kernel with one float32 output shaped as input `like`, which `fill` computes (views are taken after the output exists: growing the heap detaches earlier ones). */
+function sameShape(kernelName: string, like: string, fill: (inputs: Record<string, TensorInfo>, attrs: NamedAttrMap, v: (t: TensorInfo) => Float32Array, out: Float32Array) => void): KernelConfig {
+  return {
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: (args) => {
+      const { inputs, backend, attrs } = args as unknown as KernelArgs;
+      const out = backend.makeOutput(inputs[like].shape, 'float32');
+      fill(inputs, attrs ?? {}, (t) => view(backend, t), view(backend, out));
+      return out;
+    },
+  };
+}
+
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
   /** A reduction over adjacent axes; `scale` 0 means divide by the reduced count (Mean). */
   const reduceKernel = (name: 'Sum' | 'Mean', scale: number): KernelConfig => ({
@@ -245,49 +259,11 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
     // (bias gradients sum over every leading axis; batch norm averages over all but the last).
     reduceKernel('Sum', 1),
     reduceKernel('Mean', 0),
-    {
-      // softmax(scale * x) over the last axis with query i (axis -2) seeing keys j <= pos0 + i
-      kernelName: 'GenlabCausalSoftmax',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x } = inputs, r = x.shape.length;
-        const out = backend.makeOutput(x.shape, 'float32');
-        addon.causalSoftmax(view(backend, x), x.shape[r - 2], x.shape[r - 1], attrs?.scale as number, attrs?.pos0 as number, view(backend, out));
-        return out;
-      },
-    },
-    {
-      kernelName: 'GenlabCausalSoftmaxGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { y, dy } = inputs;
-        const out = backend.makeOutput(y.shape, 'float32');
-        addon.causalSoftmaxGrad(view(backend, y), view(backend, dy), y.shape[y.shape.length - 1], attrs?.scale as number, view(backend, out));
-        return out;
-      },
-    },
-    {
-      kernelName: 'GenlabGelu',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend } = args as unknown as KernelArgs;
-        const out = backend.makeOutput(inputs.x.shape, 'float32');
-        addon.gelu(view(backend, inputs.x), view(backend, out));
-        return out;
-      },
-    },
-    {
-      kernelName: 'GenlabGeluGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend } = args as unknown as KernelArgs;
-        const out = backend.makeOutput(inputs.x.shape, 'float32');
-        addon.geluGrad(view(backend, inputs.x), view(backend, inputs.dy), view(backend, out));
-        return out;
-      },
-    },
+    // softmax(scale * x) over the last axis with query i (axis -2) seeing keys j <= pos0 + i
+    sameShape('GenlabCausalSoftmax', 'x', (i, a, v, out) => addon.causalSoftmax(v(i.x), i.x.shape.at(-2)!, i.x.shape.at(-1)!, a.scale as number, a.pos0 as number, out)),
+    sameShape('GenlabCausalSoftmaxGrad', 'y', (i, a, v, out) => addon.causalSoftmaxGrad(v(i.y), v(i.dy), i.y.shape.at(-1)!, a.scale as number, out)),
+    sameShape('GenlabGelu', 'x', (i, _a, v, out) => addon.gelu(v(i.x), out)),
+    sameShape('GenlabGeluGrad', 'x', (i, _a, v, out) => addon.geluGrad(v(i.x), v(i.dy), out)),
     {
       kernelName: 'LeakyRelu',
       backendName: 'wasm',
@@ -299,17 +275,8 @@ function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): 
         return out;
       },
     },
-    {
-      // the gradient of LeakyRelu (registered below): one kernel instead of Greater, Select and Multiply
-      kernelName: 'GenlabLeakyReluGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const out = backend.makeOutput(inputs.x.shape, 'float32');
-        addon.leakyRelu(view(backend, inputs.x), attrs?.alpha as number, view(backend, out), view(backend, inputs.dy));
-        return out;
-      },
-    },
+    // the gradient of LeakyRelu (registered below): one kernel instead of Greater, Select and Multiply
+    sameShape('GenlabLeakyReluGrad', 'x', (i, a, v, out) => addon.leakyRelu(v(i.x), a.alpha as number, out, v(i.dy))),
     {
       kernelName: 'Conv2D',
       backendName: 'wasm',
