@@ -376,12 +376,18 @@ float* Scratch(size_t n, int slot = 0) {
   return buf[slot].get();
 }
 
-// The direct kernels' view of a convolution: the input zero-padded (into scratch) unless it
-// already needs no padding. Returns the padded input.
+// The direct kernels' view of a convolution: they read x in place and treat taps outside it as
+// zeros (no padded copy).
+direct::Geo DirectGeo(const ConvGeom& g) {
+  return {g.B, g.H, g.W, g.C, g.OH, g.OW, g.OC, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.PT, g.PL};
+}
+
+// The narrow kernels' view: the input zero-padded (into scratch) unless it already needs no
+// padding. Returns the padded input.
 const float* PaddedInput(const ConvGeom& g, const float* x, direct::Geo& d) {
   const int64_t Hp = (g.OH - 1) * g.SH + (g.KH - 1) * g.DH + 1, Wp = (g.OW - 1) * g.SW + (g.KW - 1) * g.DW + 1;
-  d = {g.B, Hp, Wp, g.C, g.OH, g.OW, g.OC, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW};
-  if (g.PT == 0 && g.PL == 0 && Hp <= g.H && Wp == g.W) { d.Hp = g.H; return x; }
+  d = {g.B, Hp, Wp, g.C, g.OH, g.OW, g.OC, g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, 0, 0};
+  if (g.PT == 0 && g.PL == 0 && Hp <= g.H && Wp == g.W) { d.H = g.H; return x; }
   float* xp = Scratch(g.B * Hp * Wp * g.C);
   ParallelFor(g.B, Hp * Wp * g.C, [&](int64_t b0, int64_t b1) { direct::Pad(x, g.H, g.W, g.C, xp, Hp, Wp, g.PT, g.PL, b0, b1); });
   return xp;
@@ -435,9 +441,8 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     if (!add) return env.Undefined();
   }
   if (UseDirect(g.OC, g.cols())) {
-    direct::Geo d;
-    const float* xp = PaddedInput(g, x, d);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xp, w, out, bias, r0, r1, biasStride, add); });
+    const direct::Geo d = DirectGeo(g);
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, x, w, out, bias, r0, r1, biasStride, add); });
     return env.Undefined();
   }
   if (UseNarrow(g.OC, g.C)) {
@@ -494,10 +499,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (UseDirect(g.OC, g.cols())) {
-    direct::Geo d;
-    const float* xp = PaddedInput(g, x, d);
+    const direct::Geo d = DirectGeo(g);
     const int64_t n = g.cols() * g.OC, rows = g.B * g.OH;
-    ReduceRows(rows, g.OW * n, n, dw, [&](int64_t r0, int64_t r1, float* acc) { direct::Filter(d, xp, dy, acc, r0, r1); });
+    ReduceRows(rows, g.OW * n, n, dw, [&](int64_t r0, int64_t r1, float* acc) { direct::Filter(d, x, dy, acc, r0, r1); });
     return env.Undefined();
   }
   if (IsPointwise(g)) {
@@ -539,14 +543,16 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
         for (int64_t c = 0; c < g.C; ++c)
           for (int64_t o = 0; o < g.OC; ++o)
             wf[((kh * g.KW + kw) * g.OC + o) * g.C + c] = w[(((g.KH - 1 - kh) * g.KW + (g.KW - 1 - kw)) * g.C + c) * g.OC + o];
-    const int64_t Hp = g.H + (g.KH - 1) * g.DH, Wp = g.W + (g.KW - 1) * g.DW;
-    float* dyp = Scratch(g.B * Hp * Wp * g.OC);
-    ParallelFor(g.B, Hp * Wp * g.OC, [&](int64_t b0, int64_t b1) { direct::Pad(dy, g.OH, g.OW, g.OC, dyp, Hp, Wp, padT, padL, b0, b1); });
-    const direct::Geo d{g.B, Hp, Wp, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW};
-    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) {
-      if (narrow) direct::ForwardNarrow(d, dyp, wf, dx, nullptr, r0, r1);
-      else direct::Forward(d, dyp, wf, dx, nullptr, r0, r1);
-    });
+    if (narrow) {  // the narrow kernel reads a padded copy of dy
+      const int64_t Hp = g.H + (g.KH - 1) * g.DH, Wp = g.W + (g.KW - 1) * g.DW;
+      float* dyp = Scratch(g.B * Hp * Wp * g.OC);
+      ParallelFor(g.B, Hp * Wp * g.OC, [&](int64_t b0, int64_t b1) { direct::Pad(dy, g.OH, g.OW, g.OC, dyp, Hp, Wp, padT, padL, b0, b1); });
+      const direct::Geo d{g.B, Hp, Wp, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW, 0, 0};
+      ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, dyp, wf, dx, nullptr, r0, r1); });
+      return env.Undefined();
+    }
+    const direct::Geo d{g.B, g.OH, g.OW, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW, padT, padL};
+    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dy, wf, dx, nullptr, r0, r1); });
     return env.Undefined();
   }
   if (IsPointwise(g)) {

@@ -27,25 +27,35 @@ inline void Store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
 // Pixels per register tile for NB vectors of output channels: as many accumulators as fit.
 constexpr int TileFor(int nb) { return std::max(1, std::min(8, (REGS - nb - 4) / nb)); }
 
-// Geometry over an input that is already zero-padded: x [B, Hp, Wp, C] -> out [B, OH, OW, OC],
-// out pixel (oh, ow) reads x at (oh*SH + kh*DH, ow*SW + kw*DW). Weights w [KH, KW, C, OC].
+// Geometry: x [B, H, W, C] -> out [B, OH, OW, OC]; out pixel (oh, ow) reads x at
+// (oh*SH - PT + kh*DH, ow*SW - PL + kw*DW), taps outside x counting as zeros (the padding, never
+// copied). Weights w [KH, KW, C, OC].
 struct Geo {
-  int64_t B, Hp, Wp, C, OH, OW, OC, KH, KW, SH, SW, DH, DW;
+  int64_t B, H, W, C, OH, OW, OC, KH, KW, SH, SW, DH, DW, PT, PL;
 };
+
+// The taps k in [k0, k1) of K with 0 <= base + k*D < N (k1 == k0 when there are none).
+inline void TapRange(int64_t base, int64_t K, int64_t D, int64_t N, int64_t& k0, int64_t& k1) {
+  k0 = base >= 0 ? 0 : (-base + D - 1) / D;
+  k1 = base >= N ? 0 : std::min<int64_t>(K, (N - 1 - base) / D + 1);
+  if (k1 < k0) k1 = k0;
+}
 
 // T output pixels of one row x NB vectors of channels starting at o0.
 // With `add`, the tile starts from add (laid out as out) plus the bias: a residual connection.
+// Taps [kh0, kh1) x [kw0, kw1) are inside x for all T pixels; x0 is the first pixel's tap (kh0, kw0).
 template <int NB, int T>
-inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, const float* bias, int64_t o0, const float* add) {
+inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, const float* bias, int64_t o0, const float* add,
+                    int64_t kh0, int64_t kh1, int64_t kw0, int64_t kw1) {
   vf acc[T][NB];
   for (int n = 0; n < NB; ++n) {
     const vf b = bias ? Load(bias + o0 + n * VL) : vf{};
     for (int t = 0; t < T; ++t) acc[t][n] = add ? b + Load(add + t * g.OC + o0 + n * VL) : b;
   }
   const int64_t sx = g.SW * g.C;
-  for (int64_t kh = 0; kh < g.KH; ++kh)
-    for (int64_t kw = 0; kw < g.KW; ++kw) {
-      const float* xp = x0 + (kh * g.DH * g.Wp + kw * g.DW) * g.C;
+  for (int64_t kh = kh0; kh < kh1; ++kh)
+    for (int64_t kw = kw0; kw < kw1; ++kw) {
+      const float* xp = x0 + ((kh - kh0) * g.DH * g.W + (kw - kw0) * g.DW) * g.C;
       const float* wp = w + (kh * g.KW + kw) * g.C * g.OC + o0;
       for (int64_t c = 0; c < g.C; ++c) {
         vf wv[NB];
@@ -63,19 +73,34 @@ inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, c
 template <int NB>
 void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r, int64_t o0, const float* add) {
   constexpr int T = TileFor(NB);
-  const int64_t b = r / g.OH, oh = r % g.OH;
-  const float* xr = x + ((b * g.Hp + oh * g.SH) * g.Wp) * g.C;
+  const int64_t b = r / g.OH, oh = r % g.OH, ih = oh * g.SH - g.PT;
+  int64_t kh0, kh1;
+  TapRange(ih, g.KH, g.DH, g.H, kh0, kh1);
+  const float* ximg = x + b * g.H * g.W * g.C;
   float* orow = out + r * g.OW * g.OC;
   const float* arow = add ? add + r * g.OW * g.OC : nullptr;
+  // the pixel ow's tap (kh0, kw0); computed only where that tap is inside x
+  auto px = [&](int64_t ow, int64_t kw0) { return ximg + ((ih + kh0 * g.DH) * g.W + ow * g.SW - g.PL + kw0 * g.DW) * g.C; };
   auto tile = [&](auto tileT, int64_t ow) {
     constexpr int TT = decltype(tileT)::value;
-    FwdTile<NB, TT>(g, xr + ow * g.SW * g.C, w, orow + ow * g.OC, bias, o0, arow ? arow + ow * g.OC : nullptr);
+    FwdTile<NB, TT>(g, kh1 > kh0 ? px(ow, 0) : ximg, w, orow + ow * g.OC, bias, o0, arow ? arow + ow * g.OC : nullptr, kh0, kh1, 0, g.KW);
   };
+  auto border = [&](int64_t ow) {  // one pixel whose taps may leave x on the left or right
+    int64_t kw0, kw1;
+    TapRange(ow * g.SW - g.PL, g.KW, g.DW, g.W, kw0, kw1);
+    const bool any = kh1 > kh0 && kw1 > kw0;
+    FwdTile<NB, 1>(g, any ? px(ow, kw0) : ximg, w, orow + ow * g.OC, bias, o0, arow ? arow + ow * g.OC : nullptr, kh0, any ? kh1 : kh0, kw0, kw1);
+  };
+  // interior columns [lo, hi): every kw inside x
+  const int64_t lo = std::min<int64_t>(g.OW, (g.PL + g.SW - 1) / g.SW), right = g.W - 1 - (g.KW - 1) * g.DW + g.PL;
+  const int64_t hi = std::max<int64_t>(lo, right < 0 ? 0 : std::min<int64_t>(g.OW, right / g.SW + 1));
   int64_t ow = 0;
-  for (; ow + T <= g.OW; ow += T) tile(std::integral_constant<int, T>{}, ow);
-  if (T > 4 && ow + 4 <= g.OW) { tile(std::integral_constant<int, 4>{}, ow); ow += 4; }
-  if (T > 2 && ow + 2 <= g.OW) { tile(std::integral_constant<int, 2>{}, ow); ow += 2; }
-  for (; ow < g.OW; ++ow) tile(std::integral_constant<int, 1>{}, ow);
+  for (; ow < lo; ++ow) border(ow);
+  for (; ow + T <= hi; ow += T) tile(std::integral_constant<int, T>{}, ow);
+  if (T > 4 && ow + 4 <= hi) { tile(std::integral_constant<int, 4>{}, ow); ow += 4; }
+  if (T > 2 && ow + 2 <= hi) { tile(std::integral_constant<int, 2>{}, ow); ow += 2; }
+  for (; ow < hi; ++ow) tile(std::integral_constant<int, 1>{}, ow);
+  for (; ow < g.OW; ++ow) border(ow);
 }
 
 // Output rows [r0, r1) of the convolution (OC a multiple of VL). The bias of image b starts at
@@ -103,11 +128,16 @@ inline void FilterTile(const Geo& g, const float* x, const float* dy, float* dw,
   for (int t = 0; t < TC; ++t)
     for (int n = 0; n < NB; ++n) acc[t][n] = Load(d + t * g.OC + n * VL);
   const int64_t sx = g.SW * g.C;
-  for (int64_t r = r0; r < r1; ++r) {
-    const int64_t b = r / g.OH, oh = r % g.OH;
-    const float* xp = x + ((b * g.Hp + oh * g.SH + kh * g.DH) * g.Wp + kw * g.DW) * g.C + c0;
-    const float* dp = dy + r * g.OW * g.OC + o0;
-    for (int64_t ow = 0; ow < g.OW; ++ow) {
+  // output columns [lo, hi) whose tap kw is inside x
+  const int64_t left = g.PL - kw * g.DW, right = g.W - 1 + g.PL - kw * g.DW;
+  const int64_t lo = std::min<int64_t>(g.OW, left <= 0 ? 0 : (left + g.SW - 1) / g.SW);
+  const int64_t hi = right < 0 ? 0 : std::min<int64_t>(g.OW, right / g.SW + 1);
+  for (int64_t r = r0; r < r1 && lo < hi; ++r) {
+    const int64_t b = r / g.OH, oh = r % g.OH, ih = oh * g.SH - g.PT + kh * g.DH;
+    if (ih < 0 || ih >= g.H) continue;
+    const float* xp = x + ((b * g.H + ih) * g.W + lo * g.SW - g.PL + kw * g.DW) * g.C + c0;
+    const float* dp = dy + (r * g.OW + lo) * g.OC + o0;
+    for (int64_t ow = 0; ow < hi - lo; ++ow) {
       vf dv[NB];
       for (int n = 0; n < NB; ++n) dv[n] = Load(dp + ow * g.OC + n * VL);
       for (int t = 0; t < TC; ++t) {
@@ -147,12 +177,13 @@ inline void Filter(const Geo& g, const float* x, const float* dy, float* dw, int
   }
 }
 
-// Calls f(x at the pixel's first tap, output pixel index) for every pixel of output rows [r0, r1).
+// Calls f(x at the pixel's first tap, output pixel index) for every pixel of output rows [r0, r1),
+// over an input already padded (PT = PL = 0): the narrow kernels below.
 template <typename F>
 inline void ForEachPixel(const Geo& g, const float* x, int64_t r0, int64_t r1, F f) {
   for (int64_t r = r0; r < r1; ++r) {
     const int64_t b = r / g.OH, oh = r % g.OH;
-    for (int64_t ow = 0; ow < g.OW; ++ow) f(x + ((b * g.Hp + oh * g.SH) * g.Wp + ow * g.SW) * g.C, r * g.OW + ow);
+    for (int64_t ow = 0; ow < g.OW; ++ow) f(x + ((b * g.H + oh * g.SH) * g.W + ow * g.SW) * g.C, r * g.OW + ow);
   }
 }
 
@@ -169,7 +200,7 @@ inline void ForwardNarrow(const Geo& g, const float* x, const float* wt, float* 
       const float* wp = wt + o * taps * g.C;
       for (int64_t kh = 0; kh < g.KH; ++kh)
         for (int64_t kw = 0; kw < g.KW; ++kw, wp += g.C) {
-          const float* xp = xb + (kh * g.DH * g.Wp + kw * g.DW) * g.C;
+          const float* xp = xb + (kh * g.DH * g.W + kw * g.DW) * g.C;
           for (int64_t c = 0; c < g.C; c += VL, k = (k + 1) & 3) acc[k] += Load(xp + c) * Load(wp + c);
         }
       const vf sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
@@ -191,7 +222,7 @@ inline void FilterNarrow(const Geo& g, const float* x, const float* dy, float* a
           const int nv = int(std::min<int64_t>(4, (g.C - c0) / VL));
           vf s[2][4] = {};
           int k = 0;
-          const int64_t tapOff = (kh * g.DH * g.Wp + kw * g.DW) * g.C + c0;
+          const int64_t tapOff = (kh * g.DH * g.W + kw * g.DW) * g.C + c0;
           ForEachPixel(g, x, r0, r1, [&](const float* xb, int64_t p) {
             const float d = dy[p * g.OC + o];
             const float* xp = xb + tapOff;

@@ -150,6 +150,11 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 6, w: 5, ci: 80, co: 2, f: 3, s: 1, pad: 1 }, // narrow, 4 + 1 vectors of input channels
     { b: 4, h: 16, w: 16, ci: 32, co: 1, f: 3, s: 1, pad: 1 }, // narrow, large enough to split across threads
     { b: 2, h: 8, w: 8, ci: 3, co: 96, f: 3, s: 1, pad: 1 }, // 96 outputs over a short inner dimension: direct
+    // the direct kernels treat taps outside the input as zeros (no padded copy): borders of every kind
+    { b: 2, h: 3, w: 4, ci: 16, co: 32, f: 5, s: 1, pad: 2 }, // every pixel a border pixel
+    { b: 2, h: 9, w: 10, ci: 16, co: 16, f: 4, s: 2, pad: 'same' }, // asymmetric padding, stride 2
+    { b: 1, h: 20, w: 23, ci: 16, co: 64, f: 3, s: 1, pad: 1 }, // full tiles between the borders
+    { b: 2, h: 11, w: 11, ci: 16, co: 32, f: 3, s: 1, pad: 'same', d: 3 }, // dilated borders
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
