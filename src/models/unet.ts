@@ -2,7 +2,7 @@
 // BENCHMARKS.md (596,001 weights): channels 32/64/64, one ResBlock per level, GroupNorm(8),
 // SiLU, self-attention at 8x8, sinusoidal timestep embedding through a two-layer MLP.
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, conv2dAdd, conv2dImageBias, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
+import { conv2d, conv2dAdd, conv2dImageBias, conv2dOnData, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
@@ -102,7 +102,7 @@ export class Unet extends ParamStore {
       if (!labels) throw new Error('unet: a class-conditional model needs labels');
       temb = tf.add(temb, tf.gather(p('class.emb'), labels)) as tf.Tensor2D;
     }
-    const h0 = conv2d(x, p('inp.w'), p('inp.b'), 1, 1);
+    const h0 = conv2dOnData(x, p('inp.w') as tf.Tensor4D, p('inp.b') as tf.Tensor1D, 1, 1); // x takes no gradient
     const h1 = this.resBlock('d1', h0, temb);
     const h2 = this.resBlock('d2', conv2d(h1, p('down1.w'), p('down1.b'), 2, 1), temb);
     let h = conv2d(h2, p('down2.w'), p('down2.b'), 2, 1);

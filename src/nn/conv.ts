@@ -59,7 +59,7 @@ export function batchNorm(
   return activate(tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), g), b), { leaky: opts.leaky });
 }
 
-export { conv2dAdd, conv2dImageBias, groupNorm } from '../tensor/ops.js';
+export { conv2dAdd, conv2dImageBias, conv2dOnData, groupNorm } from '../tensor/ops.js';
 import { activate, batchNormTrain } from '../tensor/ops.js';
 
 export function silu(x: tf.Tensor): tf.Tensor {

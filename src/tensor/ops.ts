@@ -157,3 +157,22 @@ export function causalSoftmax(scores: tf.Tensor, scale: number, pos0: number): t
   for (let i = 0; i < Tn; i++) for (let j = pos0 + i + 1; j < T; j++) mask[i * T + j] = -1e9;
   return tf.softmax(tf.add(tf.mul(scores, scale), tf.tensor2d(mask, [Tn, T])));
 }
+
+/**
+ * Conv2d + bias (symmetric padding `pad`) of an input that takes no gradient, the network's data:
+ * tfjs's fused convolution computes the input's gradient along with the others; this computes
+ * only the filter's and the bias's.
+ */
+export function conv2dOnData(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, stride: number, pad: number): tf.Tensor4D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const filter = args[0] as tf.Tensor4D, bias = args[1] as tf.Tensor1D;
+    return {
+      value: tf.fused.conv2d({ x, filter, strides: stride, pad: pad as unknown as 'same', bias }),
+      gradFunc: (dy: tf.Tensor) => [
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape: filter.shape }) as tf.Tensor,
+        tf.sum(dy, [0, 1, 2]),
+      ],
+    };
+  });
+  return f(w, b) as tf.Tensor4D;
+}

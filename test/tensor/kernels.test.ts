@@ -7,7 +7,7 @@ import { Rng } from '../../src/util/rng.js';
 import { gelu, layerNorm, ownVariable } from '../../src/nn/layers.js';
 import { upsample2 } from '../../src/nn/conv.js';
 import { nearestSources } from '../../src/tensor/cpuKernels.js';
-import { causalSoftmax, conv2dAdd, conv2dImageBias } from '../../src/tensor/ops.js';
+import { causalSoftmax, conv2dAdd, conv2dImageBias, conv2dOnData } from '../../src/tensor/ops.js';
 import { batchNormTrain, groupNorm, lstmCell } from '../../src/tensor/ops.js';
 import { Adam } from '../../src/train/optim.js';
 import { maxAbsDiff } from '../helpers.js';
@@ -228,6 +228,20 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  it("a convolution of data computes the filter's and bias's gradients only, equal to the fused convolution's", async () => {
+    const x = rand([3, 9, 9, 1]), w = rand([3, 3, 1, 32]), bias = rand([32]), m = rand([3, 9, 9, 32]);
+    for (const backend of ['native', 'cpu'] as const) {
+      const [y, gw, gb, y2, gw2, gb2] = await on(backend, () => {
+        const xt = tf.tensor4d(x, [3, 9, 9, 1]), wt = tf.tensor4d(w, [3, 3, 1, 32]), bt = tf.tensor1d(bias), mt = tf.tensor4d(m, [3, 9, 9, 32]);
+        const onData = (v: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(conv2dOnData(xt, v as tf.Tensor4D, z as tf.Tensor1D, 1, 1), mt));
+        const fused = (v: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(tf.fused.conv2d({ x: xt, filter: v as tf.Tensor4D, strides: 1, pad: 1 as unknown as 'same', bias: z }), mt));
+        return [conv2dOnData(xt, wt, bt, 1, 1), ...tf.grads(onData)([wt, bt]), tf.fused.conv2d({ x: xt, filter: wt, strides: 1, pad: 1 as unknown as 'same', bias: bt }), ...tf.grads(fused)([wt, bt])];
+      });
+      expect(maxAbsDiff(y, y2)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(gw, gw2)).toBeLessThan(1e-3);
+      expect(maxAbsDiff(gb, gb2)).toBeLessThan(1e-3);
+    }
+  });
   it('transposed convolution (k 4, stride 2, padding 1) and its gradients', async () => {
     const x = rand([2, 7, 7, 6]), k = rand([4, 4, 3, 6]);
     await expectSameAsCpu('native', () => {
