@@ -165,11 +165,12 @@ export function causalSoftmax(scores: tf.Tensor, scale: number, pos0: number): t
  */
 export function conv2dOnData(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, stride: number, pad: number): tf.Tensor4D {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const filter = args[0] as tf.Tensor4D, bias = args[1] as tf.Tensor1D;
+    const filter = args[0] as tf.Tensor4D, bias = args[1] as tf.Tensor1D, save = args[2] as tf.GradSaveFunc;
+    save([x]); // kept for the backward pass (the forward pass's scope disposes what it made)
     return {
       value: tf.fused.conv2d({ x, filter, strides: stride, pad: pad as unknown as 'same', bias }),
-      gradFunc: (dy: tf.Tensor) => [
-        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape: filter.shape }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.engine().runKernel('Conv2DBackpropFilter', { x: saved[0], dy }, { strides: stride, pad, dataFormat: 'NHWC', filterShape: filter.shape }) as tf.Tensor,
         tf.sum(dy, [0, 1, 2]),
       ],
     };
