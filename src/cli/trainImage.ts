@@ -31,7 +31,8 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
     // minSnrGamma: Min-SNR-gamma loss weighting (0: off; 5 in the paper)
     case 'diffusion': return { ...base, minSnrGamma: 0, steps: 4000, batchSize: 32, lr: 2e-4, minLr: 2e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0.999, evalEvery: 500, checkpointEvery: 500, logEvery: 10 };
     // the DCGAN paper's Adam: 2e-4, beta1 0.5, constant rate, batch 64
-    case 'gan': return { ...base, steps: 3000, batchSize: 64, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, beta1: 0.5, gradClip: 0, emaDecay: 0, evalEvery: 0, checkpointEvery: 500, logEvery: 10 };
+    // augShift/augCutout: DiffAugment's translation (pixels) and cutout (square side) on D's inputs; 0: off
+    case 'gan': return { ...base, augShift: 0, augCutout: 0, steps: 3000, batchSize: 64, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, beta1: 0.5, gradClip: 0, emaDecay: 0, evalEvery: 0, checkpointEvery: 500, logEvery: 10 };
     // Adam 1e-3 (as the vae workload), batch 128
     case 'vae': return { ...base, steps: 5000, batchSize: 128, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, gradClip: 0, emaDecay: 0, evalEvery: 500, checkpointEvery: 500, logEvery: 50 };
     case 'classifier': return { ...base, steps: 2000, batchSize: 128, optimizer: 'adamw', lr: 2e-3, minLr: 1e-4, warmupSteps: 50, weightDecay: 1e-4, gradClip: 0, emaDecay: 0, evalEvery: 500, checkpointEvery: 500, logEvery: 50 };
@@ -43,7 +44,9 @@ function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, extraMe
   if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta, minSnrGamma: Number(cfg.minSnrGamma ?? 0) });
   if (model instanceof Dcgan) {
     if (cfg.batchSize % model.config.pack) throw new ConfigError(`batchSize (${cfg.batchSize}) must be a multiple of pack (${model.config.pack})`);
-    return ganTask({ model, train, extraMeta });
+    const augment = { shift: Number(cfg.augShift ?? 0), cutout: Number(cfg.augCutout ?? 0) };
+    for (const [k, v] of Object.entries(augment)) if (!Number.isInteger(v) || v < 0 || v >= train.height) throw new ConfigError(`aug${k[0].toUpperCase()}${k.slice(1)} must be an integer from 0 to ${train.height - 1}, got ${v}`);
+    return ganTask({ model, train, augment, extraMeta });
   }
   if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
   return classifierTask({ model: model as Classifier, train, test, extraMeta });

@@ -1,11 +1,13 @@
 // DCGAN training as a two-phase TrainTask (Goodfellow et al. 2014, the non-saturating loss):
 // phase d descends BCE(D(real), 1) + BCE(D(G(z)), 0) over D's weights, then phase g descends
 // BCE(D(G(z)), 1) over G's, each with its own Adam (beta1 0.5, as the DCGAN paper). For a
-// conditional model real images carry their labels and fakes get random ones.
+// conditional model real images carry their labels and fakes get random ones. With `augment`,
+// every image D sees (real or fake, in both phases) is first shifted and cut out (DiffAugment).
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '../data/mnist.js';
 import { bceWithLogits, type Dcgan } from '../models/dcgan.js';
 import type { Rng } from '../util/rng.js';
+import { augmentImages, randomAugmentParams } from './augment.js';
 import type { TrainTask } from './trainer.js';
 
 /** Images idx of set as [b, h, w, 1] in [-1, 1] (G's tanh range). */
@@ -15,8 +17,18 @@ export function toGanInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
   return tf.tensor4d(out, [idx.length, set.height, set.width, 1]);
 }
 
-export function ganTask(opts: { model: Dcgan; train: ImageSet; extraMeta?: Record<string, unknown> }): TrainTask {
+export interface GanAugment {
+  /** largest shift in pixels (0: none) */
+  shift: number;
+  /** side of the cut-out square in pixels (0: none) */
+  cutout: number;
+}
+
+export function ganTask(opts: { model: Dcgan; train: ImageSet; augment?: GanAugment; extraMeta?: Record<string, unknown> }): TrainTask {
   const { model, train } = opts;
+  const aug = opts.augment && (opts.augment.shift > 0 || opts.augment.cutout > 0) ? opts.augment : undefined;
+  // what D sees of a batch: the images themselves, or a fresh random augmentation of them
+  const view = (rng: Rng, x: tf.Tensor4D): tf.Tensor4D => (aug ? augmentImages(x, randomAugmentParams(rng, x.shape[0], x.shape[1], x.shape[2], aug.shift, aug.cutout)) : x);
   const { z: Z, classes } = model.config;
   const names = [...model.params.keys()];
   const noise = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * Z), [B, Z]);
@@ -31,8 +43,8 @@ export function ganTask(opts: { model: Dcgan; train: ImageSet; extraMeta?: Recor
           const idx = Array.from({ length: B }, () => rng.int(train.n));
           const y = classes > 0 ? tf.tensor1d(idx.map((i) => train.labels[i]), 'int32') : undefined;
           const yf = fakeLabels(rng, B);
-          const real = bceWithLogits(model.discriminate(toGanInput(train, idx), y), 1);
-          const fake = bceWithLogits(model.discriminate(model.generate(noise(rng, B), yf), yf), 0);
+          const real = bceWithLogits(model.discriminate(view(rng, toGanInput(train, idx)), y), 1);
+          const fake = bceWithLogits(model.discriminate(view(rng, model.generate(noise(rng, B), yf)), yf), 0);
           return tf.add(real, fake) as tf.Scalar;
         },
       },
@@ -41,7 +53,7 @@ export function ganTask(opts: { model: Dcgan; train: ImageSet; extraMeta?: Recor
         decay: new Set(),
         loss: (rng: Rng, B: number) => {
           const yf = fakeLabels(rng, B);
-          return bceWithLogits(model.discriminate(model.generate(noise(rng, B), yf, 'update'), yf), 1);
+          return bceWithLogits(model.discriminate(view(rng, model.generate(noise(rng, B), yf, 'update')), yf), 1);
         },
       },
     },

@@ -194,8 +194,11 @@ describe('genlab CLI', () => {
 
   it('trains a GAN and a classifier; evaluates the GAN (JSON and Markdown); exports it', () => {
     const g = join(dir, 'gan'), c = join(dir, 'clf');
-    const t = run('train', 'gan', '--data', 'mnist', '--out', g, '--steps', '2', '--set', 'batchSize=8', '--set', 'classes=0');
+    // with PacGAN packs and DiffAugment on D's inputs, the recipe of the unconditional GAN
+    const t = run('train', 'gan', '--data', 'mnist', '--out', g, '--steps', '2', '--set', 'batchSize=8', '--set', 'classes=0', '--set', 'pack=2', '--set', 'augShift=2', '--set', 'augCutout=8');
     expect(t.code).toBe(0);
+    expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'augCutout=28'), /augCutout must be an integer from 0 to 27, got 28/);
+    expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'pack=3'), /batchSize \(64\) must be a multiple of pack \(3\)/);
     expect(t.err).toMatch(/gan: [\d,]+ weights, unconditional/);
     expect(t.err).toMatch(/loss [\d.]+ \(d [\d.]+, g [\d.]+\)/);
     const s = run('sample', g, '--n', '2', '--out', join(dir, 'gan-samples'));

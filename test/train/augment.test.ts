@@ -1,0 +1,64 @@
+// DiffAugment for the GAN: translation and cutout by hand, their gradient, the random parameters.
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { augmentImages, randomAugmentParams, type AugmentParams } from '../../src/train/augment.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectNoLeak } from '../helpers.js';
+
+const B = 3, H = 5, W = 6;
+const p: AugmentParams = { dy: [1, -2, 0], dx: [-1, 3, 0], cy: [-1, 2, 4], cx: [4, 0, 5], size: 3 };
+
+/** where output pixel (b, i, j) reads from, or null when it is background (shifted in or cut out) */
+function source(b: number, i: number, j: number): number | null {
+  if (i >= p.cy[b] && i < p.cy[b] + p.size && j >= p.cx[b] && j < p.cx[b] + p.size) return null;
+  const k = i - p.dy[b], l = j - p.dx[b];
+  return k >= 0 && k < H && l >= 0 && l < W ? (b * H + k) * W + l : null;
+}
+
+describe('GAN augmentation (DiffAugment)', () => {
+  it('shifts each image by its own offset, fills with background (-1) and cuts out its square', async () => {
+    const xs = new Rng(2).uniformArray(B * H * W, -1, 1);
+    const x = tf.tensor4d(xs, [B, H, W, 1]);
+    await expectNoLeak(() => tf.tidy(() => {
+      const out = augmentImages(x, p);
+      expect(out.shape).toEqual([B, H, W, 1]);
+      const v = out.dataSync();
+      for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+        const s = source(b, i, j);
+        expect(v[(b * H + i) * W + j]).toBeCloseTo(s === null ? -1 : xs[s], 6);
+      }
+    }));
+    // no shift and no cutout: the images themselves
+    const id = tf.tidy(() => augmentImages(x, { dy: [0, 0, 0], dx: [0, 0, 0], cy: [0, 0, 0], cx: [0, 0, 0], size: 0 }).dataSync());
+    for (let k = 0; k < xs.length; k++) expect(id[k]).toBeCloseTo(xs[k], 6);
+    expect(() => augmentImages(x, { ...p, dy: [0] })).toThrow(/parameters for 1 images, batch of 3/);
+    x.dispose();
+  });
+
+  it('is differentiable: each input pixel gets the weight of the output pixel it lands on', () => {
+    const wv = new Rng(3).uniformArray(B * H * W, -1, 1);
+    const x = tf.zeros([B, H, W, 1]) as tf.Tensor4D, w = tf.tensor4d(wv, [B, H, W, 1]);
+    const g = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.sum(tf.mul(augmentImages(a as tf.Tensor4D, p), w)))(x).dataSync());
+    const want = new Float32Array(B * H * W);
+    for (let b = 0; b < B; b++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+      const s = source(b, i, j);
+      if (s !== null) want[s] += wv[(b * H + i) * W + j];
+    }
+    for (let k = 0; k < want.length; k++) expect(g[k]).toBeCloseTo(want[k], 6);
+    x.dispose(); w.dispose();
+  });
+
+  it('draws shifts in [-shift, shift] and cutout squares that overlap the image', () => {
+    const q = randomAugmentParams(new Rng(5), 4000, 28, 28, 3, 14);
+    expect(new Set(q.dy)).toEqual(new Set([-3, -2, -1, 0, 1, 2, 3]));
+    expect(new Set(q.dx)).toEqual(new Set([-3, -2, -1, 0, 1, 2, 3]));
+    expect(Math.min(...q.cy)).toBe(-13);
+    expect(Math.max(...q.cy)).toBe(27);
+    expect(Math.min(...q.cx)).toBe(-13);
+    expect(Math.max(...q.cx)).toBe(27);
+    expect(q.size).toBe(14);
+    const none = randomAugmentParams(new Rng(5), 50, 28, 28, 0, 0);
+    expect(new Set(none.dy)).toEqual(new Set([0]));
+    expect(none.size).toBe(0);
+  });
+});
