@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../data/errors.js';
+import { kmeans } from '../data/kmeans.js';
 import { loadImageData, type ImageSplit } from '../data/mnist.js';
 import { Classifier } from '../models/classifier.js';
 import { Dcgan } from '../models/dcgan.js';
@@ -39,14 +40,32 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
   }
 }
 
-function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, extraMeta: Record<string, unknown>): TrainTask {
+/**
+ * Clusters of the training images for a self-conditioned GAN, by k-means on the pixels seeded with
+ * the run's seed. A fresh model takes the clusters' frequencies as its prior; a resumed one must
+ * find the same clusters again (same data, same seed).
+ */
+function clusterImages(model: Dcgan, train: ImageSplit['train'], seed: number, fresh: boolean): Int32Array {
+  const K = model.config.clusters, t0 = Date.now();
+  const km = kmeans(train.images, train.n, train.height * train.width, K, new Rng(seed));
+  process.stderr.write(`clusters: ${K} by k-means on the pixels in ${((Date.now() - t0) / 1000).toFixed(1)} s, sizes ${km.sizes.join(' ')}\n`);
+  if (fresh) model.setClusterPrior(km.sizes);
+  else {
+    const prior = model.stats.get('g.prior')!.dataSync();
+    if (km.sizes.some((v, k) => Math.abs(v / train.n - prior[k]) > 1e-6)) throw new UserError('--resume: the training images no longer give the clusters this GAN was trained on (different data?)');
+  }
+  return km.assign;
+}
+
+function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, extraMeta: Record<string, unknown>, fresh: boolean): TrainTask {
   const { train, test } = data;
   if (model instanceof Unet) return diffusionTask({ model, train, test, extraMeta, minSnrGamma: Number(cfg.minSnrGamma ?? 0) });
   if (model instanceof Dcgan) {
     if (cfg.batchSize % model.config.pack) throw new ConfigError(`batchSize (${cfg.batchSize}) must be a multiple of pack (${model.config.pack})`);
     const augment = { shift: Number(cfg.augShift ?? 0), cutout: Number(cfg.augCutout ?? 0) };
     for (const [k, v] of Object.entries(augment)) if (!Number.isInteger(v) || v < 0 || v >= train.height) throw new ConfigError(`aug${k[0].toUpperCase()}${k.slice(1)} must be an integer from 0 to ${train.height - 1}, got ${v}`);
-    return ganTask({ model, train, augment, extraMeta });
+    const clusterOf = model.config.clusters > 0 ? clusterImages(model, train, cfg.seed, fresh) : undefined;
+    return ganTask({ model, train, augment, clusterOf, extraMeta });
   }
   if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
   return classifierTask({ model: model as Classifier, train, test, extraMeta });
@@ -56,7 +75,8 @@ function describe(model: ImageModel): string {
   const classes = model.config.classes;
   if (model instanceof Classifier) return `${classes} classes`;
   const latent = model instanceof Vae ? `latent ${model.config.latent}, ` : '';
-  return latent + (classes ? `conditional on ${classes} classes` : 'unconditional');
+  const clusters = model instanceof Dcgan && model.config.clusters ? `, self-conditioned on ${model.config.clusters} clusters` : '';
+  return latent + (classes ? `conditional on ${classes} classes` : 'unconditional') + clusters;
 }
 
 export async function trainImage(family: ImageFamily, o: { data: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }): Promise<void> {
@@ -98,7 +118,7 @@ export async function trainImage(family: ImageFamily, o: { data: string; out: st
   }
   if (o.steps !== undefined) cfg.steps = o.steps;
   try {
-    const trainer = new Trainer(makeTask(model, data, cfg, extraMeta), cfg, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) });
+    const trainer = new Trainer(makeTask(model, data, cfg, extraMeta, !resume), cfg, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) });
     await runTraining(trainer);
   } finally {
     model.dispose();

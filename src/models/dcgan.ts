@@ -2,6 +2,9 @@
 // (917,122 weights): G maps z [B, 100] to tanh images, D maps images to one logit.
 // Class-conditional when classes > 0 (Mirza & Osindero 2014): G takes [z, onehot(y)], D takes the
 // image with one constant plane per class as extra input channels.
+// Self-conditioned when clusters > 0 (after Liu et al. 2020): the same network conditioned on
+// clusters of the training images instead of labels; sampling draws a cluster from their
+// frequencies (`g.prior`), so the model stays unconditional and cannot drop a cluster.
 import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm, conv2d, convTranspose2d, convTWeights, convWeights, linearWeights, normWeights } from '../nn/conv.js';
 import { linear, ownVariable, type Weights } from '../nn/layers.js';
@@ -25,23 +28,27 @@ export interface DcganConfig {
    * peer's network). A generator that drops modes makes packs that look alike, which D can tell.
    */
   pack: number;
+  /** 0: off; K: condition G and D on one of K clusters of the training images (classes must be 0) */
+  clusters: number;
 }
 
 export function defaultDcganConfig(): DcganConfig {
-  return { z: 100, classes: 0, mbstd: 0, pack: 1 };
+  return { z: 100, classes: 0, mbstd: 0, pack: 1, clusters: 0 };
 }
 
 export function initDcganWeights(c: DcganConfig, rng: Rng): Weights {
   const w: Weights = new Map();
-  linearWeights(w, 'g.fc', rng, c.z + c.classes, 7 * 7 * 128);
+  const cond = c.classes + c.clusters;
+  linearWeights(w, 'g.fc', rng, c.z + cond, 7 * 7 * 128);
   normWeights(w, 'g.bn0', 7 * 7 * 128);
   convTWeights(w, 'g.up1', rng, 4, 128, 64);
   normWeights(w, 'g.bn1', 64);
   convTWeights(w, 'g.up2', rng, 4, 64, 1);
-  convWeights(w, 'd.c1', rng, 4, (1 + c.classes) * c.pack, 64);
+  convWeights(w, 'd.c1', rng, 4, (1 + cond) * c.pack, 64);
   convWeights(w, 'd.c2', rng, 4, 64, 128);
   normWeights(w, 'd.bn2', 128);
   linearWeights(w, 'd.fc', rng, 7 * 7 * (128 + (c.mbstd > 0 ? 1 : 0)), 1);
+  if (c.clusters > 0) w.set('g.prior', tf.fill([c.clusters], 1 / c.clusters));
   return w;
 }
 
@@ -51,12 +58,14 @@ export type BnMode = 'batch' | 'update' | 'running';
 const G_NORMS = ['g.bn0', 'g.bn1'];
 
 export class Dcgan extends ParamStore {
-  /** running mean and variance of G's batch norms (PyTorch's buffers): saved with the weights, never trained */
+  /** running mean and variance of G's batch norms (PyTorch's buffers) and the cluster frequencies: saved with the weights, never trained */
   readonly stats = new Map<string, tf.Variable>();
 
   constructor(readonly config: DcganConfig, weights: Weights) {
-    const stats = [...weights].filter(([k]) => k.endsWith('.rmean') || k.endsWith('.rvar'));
-    super(new Map([...weights].filter(([k]) => !k.endsWith('.rmean') && !k.endsWith('.rvar'))));
+    const isStat = (k: string) => k.endsWith('.rmean') || k.endsWith('.rvar') || k === 'g.prior';
+    const stats = [...weights].filter(([k]) => isStat(k));
+    if (config.clusters > 0 && !weights.has('g.prior')) throw new Error(`this DCGAN has ${config.clusters} clusters but no g.prior weights`);
+    super(new Map([...weights].filter(([k]) => !isStat(k))));
     for (const [k, t] of stats) this.stats.set(k, ownVariable(t, false));
     for (const n of G_NORMS) {
       const c = this.p(`${n}.g`).size;
@@ -85,9 +94,36 @@ export class Dcgan extends ParamStore {
     });
   }
 
+  /** labels (classes), or cluster ids for a self-conditioned model */
+  private get conditions(): number {
+    return this.config.classes + this.config.clusters;
+  }
+
   private checkLabels(B: number, y?: tf.Tensor1D): void {
-    if (this.config.classes > 0 && (!y || y.shape[0] !== B)) throw new Error(`this DCGAN is conditional: it needs ${B} labels`);
-    if (this.config.classes === 0 && y) throw new Error('this DCGAN is unconditional: it takes no labels');
+    const what = this.config.clusters > 0 ? 'cluster ids (drawClusters)' : 'labels';
+    if (this.conditions > 0 && (!y || y.shape[0] !== B)) throw new Error(`this DCGAN is conditional: it needs ${B} ${what}`);
+    if (this.conditions === 0 && y) throw new Error('this DCGAN is unconditional: it takes no labels');
+  }
+
+  /** The clusters' frequencies in the training images (self-conditioning): set once before training. */
+  setClusterPrior(sizes: ArrayLike<number>): void {
+    const K = this.config.clusters;
+    if (sizes.length !== K) throw new Error(`expected ${K} cluster sizes, got ${sizes.length}`);
+    const total = Array.from(sizes).reduce((a, b) => a + b, 0);
+    tf.tidy(() => this.stats.get('g.prior')!.assign(tf.tensor1d(Array.from(sizes, (v) => v / total))));
+  }
+
+  /** B cluster ids drawn from the training images' cluster frequencies (self-conditioned models only) */
+  drawClusters(rng: Rng, B: number): tf.Tensor1D {
+    if (this.config.clusters === 0) throw new Error('this DCGAN has no clusters');
+    const prior = this.stats.get('g.prior')!.dataSync(), cdf: number[] = [];
+    let acc = 0;
+    for (const p of prior) cdf.push((acc += p));
+    return tf.tensor1d(Array.from({ length: B }, () => {
+      const u = rng.next() * cdf[cdf.length - 1];
+      const k = cdf.findIndex((c) => u < c);
+      return k < 0 ? cdf.length - 1 : k;
+    }), 'int32');
   }
 
   /** z [B, z] (and labels [B] when conditional) -> images [B, 28, 28, 1] in (-1, 1) */
@@ -95,7 +131,7 @@ export class Dcgan extends ParamStore {
     const p = (n: string) => this.p(n);
     const B = z.shape[0];
     this.checkLabels(B, y);
-    const input = y ? tf.concat([z, tf.oneHot(y, this.config.classes).toFloat()], 1) : z;
+    const input = y ? tf.concat([z, tf.oneHot(y, this.conditions).toFloat()], 1) : z;
     let h: tf.Tensor = this.normRelu('g.bn0', linear(input, p('g.fc.w'), p('g.fc.b')), mode);
     h = tf.reshape(h, [B, 7, 7, 128]);
     h = this.normRelu('g.bn1', convTranspose2d(h as tf.Tensor4D, p('g.up1.w'), p('g.up1.b'), 2, 1), mode);
@@ -110,7 +146,7 @@ export class Dcgan extends ParamStore {
     const P = this.config.pack;
     if (B % P) throw new Error(`this DCGAN's D judges packs of ${P} samples: the batch (${B}) must be a multiple of ${P}`);
     // label planes by a broadcast (wasm's Tile took 48 ms a call at batch 64)
-    const planes = (labels: tf.Tensor1D) => tf.mul(tf.reshape(tf.oneHot(labels, this.config.classes).toFloat(), [B, 1, 1, -1]), tf.ones([1, H, W, 1]));
+    const planes = (labels: tf.Tensor1D) => tf.mul(tf.reshape(tf.oneHot(labels, this.conditions).toFloat(), [B, 1, 1, -1]), tf.ones([1, H, W, 1]));
     let input = y ? tf.concat([x, planes(y)], 3) as tf.Tensor4D : x;
     if (P > 1) input = packChannels(input, P);
     let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);

@@ -39,9 +39,10 @@ export function validateImageConfig(family: ImageFamily, c: AnyConfig, dataClass
   } else if (!Number.isInteger(classes) || (classes !== 0 && classes !== dataClasses)) {
     throw new ConfigError(`classes must be 0 (unconditional) or the number of classes of the data (${dataClasses}), got ${classes}`);
   }
-  // classes and the GAN's mbstd (0 = off) may be 0; every other size is a positive integer
-  const zeroOk = new Set(['classes', 'mbstd']);
+  // classes and the GAN's mbstd and clusters (0 = off) may be 0; every other size is a positive integer
+  const zeroOk = new Set(['classes', 'mbstd', 'clusters']);
   for (const [k, v] of Object.entries(c)) if (!Number.isInteger(v) || v < (zeroOk.has(k) ? 0 : 1)) throw new ConfigError(`${k} must be a ${zeroOk.has(k) ? 'non-negative' : 'positive'} integer, got ${v}`);
+  if (family === 'gan' && c.clusters > 0 && classes > 0) throw new ConfigError('clusters stand in for the labels of an unconditional GAN: set classes=0 with clusters');
 }
 
 export function initImageWeights(family: ImageFamily, c: AnyConfig, rng: Rng): Weights {

@@ -111,7 +111,9 @@ export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): 
       imgs = tf.tidy(() => {
         if (model instanceof Dcgan) {
           const z = tf.tensor2d(rng.normalArray(B * model.config.z, temp), [B, model.config.z]);
-          return tf.div(tf.add(model.generate(z, y, 'running'), 1), 2).dataSync() as Float32Array;
+          // a self-conditioned GAN draws a cluster per sample from the training images' cluster frequencies
+          const c = model.config.clusters > 0 ? model.drawClusters(rng, B) : y;
+          return tf.div(tf.add(model.generate(z, c, 'running'), 1), 2).dataSync() as Float32Array;
         }
         const L = model.config.latent;
         return tf.sigmoid(model.decode(tf.tensor2d(rng.normalArray(B * L, temp), [B, L]), y)).dataSync() as Float32Array;

@@ -24,15 +24,27 @@ export interface GanAugment {
   cutout: number;
 }
 
-export function ganTask(opts: { model: Dcgan; train: ImageSet; augment?: GanAugment; extraMeta?: Record<string, unknown> }): TrainTask {
-  const { model, train } = opts;
+/**
+ * `clusterOf`: for a self-conditioned model, the cluster of each training image (real images are
+ * judged with their cluster, fakes get clusters drawn from the clusters' frequencies).
+ */
+export function ganTask(opts: { model: Dcgan; train: ImageSet; augment?: GanAugment; clusterOf?: Int32Array; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, train, clusterOf } = opts;
+  if (model.config.clusters > 0 && clusterOf?.length !== train.n) throw new Error(`a self-conditioned GAN needs the cluster of each of the ${train.n} training images`);
   const aug = opts.augment && (opts.augment.shift > 0 || opts.augment.cutout > 0) ? opts.augment : undefined;
   // what D sees of a batch: the images themselves, or a fresh random augmentation of them
   const view = (rng: Rng, x: tf.Tensor4D): tf.Tensor4D => (aug ? augmentImages(x, randomAugmentParams(rng, x.shape[0], x.shape[1], x.shape[2], aug.shift, aug.cutout)) : x);
   const { z: Z, classes } = model.config;
   const names = [...model.params.keys()];
   const noise = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * Z), [B, Z]);
-  const fakeLabels = (rng: Rng, B: number) => (classes > 0 ? tf.tensor1d(Array.from({ length: B }, () => rng.int(classes)), 'int32') : undefined);
+  const fakeLabels = (rng: Rng, B: number) => {
+    if (model.config.clusters > 0) return model.drawClusters(rng, B);
+    return classes > 0 ? tf.tensor1d(Array.from({ length: B }, () => rng.int(classes)), 'int32') : undefined;
+  };
+  const realLabels = (idx: number[]) => {
+    if (clusterOf) return tf.tensor1d(idx.map((i) => clusterOf[i]), 'int32');
+    return classes > 0 ? tf.tensor1d(idx.map((i) => train.labels[i]), 'int32') : undefined;
+  };
   return {
     params: model.state,
     phases: {
@@ -41,7 +53,7 @@ export function ganTask(opts: { model: Dcgan; train: ImageSet; augment?: GanAugm
         decay: new Set(),
         loss: (rng: Rng, B: number) => {
           const idx = Array.from({ length: B }, () => rng.int(train.n));
-          const y = classes > 0 ? tf.tensor1d(idx.map((i) => train.labels[i]), 'int32') : undefined;
+          const y = realLabels(idx);
           const yf = fakeLabels(rng, B);
           const real = bceWithLogits(model.discriminate(view(rng, toGanInput(train, idx)), y), 1);
           const fake = bceWithLogits(model.discriminate(view(rng, model.generate(noise(rng, B), yf)), yf), 0);

@@ -198,6 +198,16 @@ describe('genlab CLI', () => {
     const t = run('train', 'gan', '--data', 'mnist', '--out', g, '--steps', '2', '--set', 'batchSize=8', '--set', 'classes=0', '--set', 'pack=2', '--set', 'augShift=2', '--set', 'augCutout=8');
     expect(t.code).toBe(0);
     expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'augCutout=28'), /augCutout must be an integer from 0 to 27, got 28/);
+    // self-conditioned on k-means clusters: samples without a class; a resume finds the same clusters
+    const sc = join(dir, 'gan-clusters');
+    const tc = run('train', 'gan', '--data', 'mnist', '--out', sc, '--steps', '2', '--set', 'batchSize=8', '--set', 'classes=0', '--set', 'clusters=3');
+    expect(tc.code).toBe(0);
+    expect(tc.err).toMatch(/unconditional, self-conditioned on 3 clusters/);
+    expect(tc.err).toMatch(/clusters: 3 by k-means on the pixels in [\d.]+ s, sizes \d+ \d+ \d+/);
+    expect(run('train', 'gan', '--data', 'mnist', '--out', sc, '--steps', '3', '--resume').code).toBe(0);
+    expect(run('sample', sc, '--n', '2', '--out', join(dir, 'gan-clusters-samples')).code).toBe(0);
+    expect(readdirSync(join(dir, 'gan-clusters-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
+    expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'clusters=3'), /set classes=0 with clusters/);
     expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'pack=3'), /batchSize \(64\) must be a multiple of pack \(3\)/);
     expect(t.err).toMatch(/gan: [\d,]+ weights, unconditional/);
     expect(t.err).toMatch(/loss [\d.]+ \(d [\d.]+, g [\d.]+\)/);

@@ -12,7 +12,7 @@ import { expectNoLeak } from '../helpers.js';
 
 describe('conditional image models', () => {
   it('conditional DCGAN: G takes labels beside z, D label planes beside the image; labels change the output', async () => {
-    const c: DcganConfig = { z: 100, classes: 10, mbstd: 0, pack: 1 };
+    const c: DcganConfig = { z: 100, classes: 10, mbstd: 0, pack: 1, clusters: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(1)));
     expect(countParams(m.params)).toBe(917_122 + 10 * 7 * 7 * 128 + 10 * 4 * 4 * 64);
     const z = tf.randomNormal([2, 100], 0, 1, 'float32', 3) as tf.Tensor2D;
@@ -29,7 +29,7 @@ describe('conditional image models', () => {
   });
 
   it("G's batch norms keep running statistics in 'update' mode and use them in 'running' mode (so one sample is not one batch)", () => {
-    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0, pack: 1 };
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0, pack: 1, clusters: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(2)));
     const rm = m.stats.get('g.bn1.rmean')!;
     expect(Array.from(rm.dataSync()).every((v) => v === 0)).toBe(true);
@@ -77,7 +77,7 @@ describe('conditional image models', () => {
       expect(minibatchStddev(tf.ones([4, 2, 2, 3]) as tf.Tensor4D, 4).slice([0, 0, 0, 3], [4, 2, 2, 1]).max().dataSync()[0]).toBeLessThan(1e-3);
     }));
     // in D: one more 7x7 plane before the last layer; off by default (the peer's 917,122 weights)
-    const c: DcganConfig = { z: 8, classes: 0, mbstd: 4, pack: 1 };
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 4, pack: 1, clusters: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(3)));
     expect(m.p('d.fc.w').shape).toEqual([7 * 7 * 129, 1]);
     const logits = tf.tidy(() => m.discriminate(tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D));
@@ -94,7 +94,7 @@ describe('conditional image models', () => {
     for (let i = 0; i < 2; i++) for (let q = 0; q < 4; q++) for (let j = 0; j < 3; j++) for (let ch = 0; ch < 3; ch++)
       expect(pv[(i * 4 + q) * 9 + j * 3 + ch]).toBe(xs[((i * 3 + j) * 4 + q) * 3 + ch]);
     packed.dispose();
-    const c: DcganConfig = { z: 8, classes: 10, mbstd: 0, pack: 2 };
+    const c: DcganConfig = { z: 8, classes: 10, mbstd: 0, pack: 2, clusters: 0 };
     const m = new Dcgan(c, initDcganWeights(c, new Rng(4)));
     expect(m.p('d.c1.w').shape).toEqual([4, 4, 22, 64]);
     const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 6) as tf.Tensor4D, y = tf.tensor1d([3, 1, 4, 1], 'int32');
@@ -108,6 +108,36 @@ describe('conditional image models', () => {
     });
     expect(() => tf.tidy(() => m.discriminate(tf.slice(x, [0, 0, 0, 0], [3, 28, 28, 1]) as tf.Tensor4D, tf.slice(y, [0], [3]) as tf.Tensor1D))).toThrow(/multiple of 2/);
     x.dispose(); y.dispose(); m.dispose();
+  });
+
+  it('self-conditioned DCGAN: cluster ids in place of labels, drawn from the clusters\' frequencies; the prior is saved state', () => {
+    const c: DcganConfig = { z: 8, classes: 0, mbstd: 0, pack: 1, clusters: 3 };
+    const m = new Dcgan(c, initDcganWeights(c, new Rng(8)));
+    expect(m.p('g.fc.w').shape).toEqual([11, 7 * 7 * 128]);
+    expect(m.p('d.c1.w').shape).toEqual([4, 4, 4, 64]);
+    expect([...m.stats.get('g.prior')!.dataSync()]).toEqual([1 / 3, 1 / 3, 1 / 3].map(Math.fround));
+    expect(m.params.has('g.prior')).toBe(false); // never trained
+    m.setClusterPrior([30, 0, 10]);
+    const ids = tf.tidy(() => m.drawClusters(new Rng(9), 4000).dataSync());
+    const count = [0, 1, 2].map((k) => ids.filter((v) => v === k).length);
+    expect(count[1]).toBe(0);
+    expect(count[0] / 4000).toBeGreaterThan(0.72);
+    expect(count[0] / 4000).toBeLessThan(0.78);
+    const z = tf.randomNormal([2, 8], 0, 1, 'float32', 3) as tf.Tensor2D;
+    tf.tidy(() => {
+      const y = m.drawClusters(new Rng(1), 2);
+      expect(m.generate(z, y, 'running').shape).toEqual([2, 28, 28, 1]);
+      expect(m.discriminate(m.generate(z, y), y).shape).toEqual([2, 1]);
+    });
+    expect(() => tf.tidy(() => m.generate(z))).toThrow(/needs 2 cluster ids/);
+    expect(() => m.setClusterPrior([1, 2])).toThrow(/expected 3 cluster sizes/);
+    // the prior travels with the state into a rebuilt model
+    const copy = buildImageModel('gan', { ...c }, new Map([...m.state].map(([k, v]) => [k, tf.clone(v)]))) as Dcgan;
+    expect([...copy.stats.get('g.prior')!.dataSync()]).toEqual([0.75, 0, 0.25]);
+    expect(() => new Dcgan(c, new Map([...initDcganWeights({ ...c, clusters: 0 }, new Rng(1))]))).toThrow(/3 clusters but no g.prior/);
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), clusters: 5 }, 10)).toThrow(/set classes=0 with clusters/);
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 0), clusters: 5 }, 10)).not.toThrow();
+    z.dispose(); m.dispose(); copy.dispose();
   });
 
   it('CVAE: labels join the encoder and decoder; the NLL bound is given the label and differs by label', () => {
@@ -136,7 +166,7 @@ describe('conditional image models', () => {
     m.dispose();
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), classes: 4 }, 10)).toThrow(/classes must be 0 \(unconditional\) or the number of classes of the data \(10\), got 4/);
     expect(() => validateImageConfig('vae', { ...defaultImageConfig('vae', 10), latent: 0 }, 10)).toThrow(/latent must be a positive integer/);
-    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: 0, pack: 1 }, 10)).not.toThrow();
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: 0, pack: 1, clusters: 0 }, 10)).not.toThrow();
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: -1 }, 10)).toThrow(/mbstd must be a non-negative integer/);
     const w = initImageWeights('vae', defaultImageConfig('vae', 0), new Rng(1));
     expect(countParams(w)).toBe(1_673_729);

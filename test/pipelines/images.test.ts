@@ -71,7 +71,7 @@ describe('image pipelines', () => {
     const set = (k: number): ImageSet => ({ images: rng.uniformArray(k * 784, 0, 1), labels: Int32Array.from({ length: k }, (_, i) => i % 10), n: k, height: 28, width: 28, classes: 10 });
     const train = set(n), test = set(n);
     const clf = wrap('classifier', new Classifier(defaultClassifierConfig(), initClassifierWeights(defaultClassifierConfig(), new Rng(5))));
-    const gan = wrap('gan', new Dcgan({ z: 8, classes: 10, mbstd: 0, pack: 1 }, initDcganWeights({ z: 8, classes: 10, mbstd: 0, pack: 1 }, new Rng(6)))) as LoadedImageModel<Generator>;
+    const gan = wrap('gan', new Dcgan({ z: 8, classes: 10, mbstd: 0, pack: 1, clusters: 0 }, initDcganWeights({ z: 8, classes: 10, mbstd: 0, pack: 1, clusters: 0 }, new Rng(6)))) as LoadedImageModel<Generator>;
     await expectNoLeak(() => {
       const r = evaluateImages(gan, clf, train, test, { n: 40 });
       expect(r.samples).toBe(40);
@@ -83,7 +83,7 @@ describe('image pipelines', () => {
       expect(r.unconditionalClassShare).toBeUndefined(); // a conditional GAN has no unconditional samples
       expect(reportMarkdown(r)).toMatch(/\| conditional accuracy \| \d+\.\d%/);
     });
-    const ugan = wrap('gan', new Dcgan({ z: 8, classes: 0, mbstd: 0, pack: 1 }, initDcganWeights({ z: 8, classes: 0, mbstd: 0, pack: 1 }, new Rng(7)))) as LoadedImageModel<Generator>;
+    const ugan = wrap('gan', new Dcgan({ z: 8, classes: 0, mbstd: 0, pack: 1, clusters: 0 }, initDcganWeights({ z: 8, classes: 0, mbstd: 0, pack: 1, clusters: 0 }, new Rng(7)))) as LoadedImageModel<Generator>;
     const u = evaluateImages(ugan, clf, train, test, { n: 40 });
     expect(u.conditionalAccuracy).toBeUndefined();
     expect(u.unconditionalClassShare!.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
@@ -102,7 +102,7 @@ describe('image pipelines', () => {
   });
 
   it('a GAN checkpoint with an EMA loads and exports its EMA weights (as diffusion does)', async () => {
-    const cfg = { z: 8, classes: 10, mbstd: 0, pack: 1 };
+    const cfg = { z: 8, classes: 10, mbstd: 0, pack: 1, clusters: 0 };
     const raw = initDcganWeights(cfg, new Rng(3)), ema = initDcganWeights(cfg, new Rng(4));
     const ck = join(dir, 'gan-ema');
     await saveCheckpoint(ck, {
@@ -117,7 +117,7 @@ describe('image pipelines', () => {
     [raw, ema].forEach((m) => m.forEach((t) => t.dispose()));
   });
   it('leaks nothing while sampling from each family', async () => {
-    const gan = new Dcgan({ z: 8, classes: 10, mbstd: 0, pack: 1 }, initDcganWeights({ z: 8, classes: 10, mbstd: 0, pack: 1 }, new Rng(8)));
+    const gan = new Dcgan({ z: 8, classes: 10, mbstd: 0, pack: 1, clusters: 0 }, initDcganWeights({ z: 8, classes: 10, mbstd: 0, pack: 1, clusters: 0 }, new Rng(8)));
     const vae = new Vae({ latent: 4, classes: 0 }, initVaeWeights({ latent: 4, classes: 0 }, new Rng(9)));
     for (const [f, m] of [['diffusion', unet], ['gan', gan], ['vae', vae]] as const) {
       await expectNoLeak(() => {
