@@ -141,18 +141,31 @@ export class Dcgan extends ParamStore {
   /** images [B, 28, 28, 1] (and labels [B] when conditional) -> logits [B / pack, 1] */
   discriminate(x: tf.Tensor4D, y?: tf.Tensor1D): tf.Tensor2D {
     const p = (n: string) => this.p(n);
-    const [B, H, W] = x.shape;
+    const B = x.shape[0];
     this.checkLabels(B, y);
     const P = this.config.pack;
     if (B % P) throw new Error(`this DCGAN's D judges packs of ${P} samples: the batch (${B}) must be a multiple of ${P}`);
-    // label planes by a broadcast (wasm's Tile took 48 ms a call at batch 64)
-    const planes = (labels: tf.Tensor1D) => tf.mul(tf.reshape(tf.oneHot(labels, this.conditions).toFloat(), [B, 1, 1, -1]), tf.ones([1, H, W, 1]));
-    let input = y ? tf.concat([x, planes(y)], 3) as tf.Tensor4D : x;
-    if (P > 1) input = packChannels(input, P);
-    let h: tf.Tensor = tf.leakyRelu(conv2d(input, p('d.c1.w'), p('d.c1.b'), 2, 1), 0.2);
+    let h: tf.Tensor = tf.leakyRelu(this.firstConv(x, y), 0.2);
     h = batchNorm(conv2d(h as tf.Tensor4D, p('d.c2.w'), p('d.c2.b'), 2, 1), p('d.bn2.g'), p('d.bn2.b'), { leaky: 0.2 });
     if (this.config.mbstd > 0) h = minibatchStddev(h as tf.Tensor4D, this.config.mbstd);
     return linear(tf.reshape(h, [B / P, -1]), p('d.fc.w'), p('d.fc.b')) as tf.Tensor2D;
+  }
+
+  /**
+   * D's first convolution, before its activation, of the images and (when conditional) one constant
+   * plane per label, packed by `pack`. The planes' part is computed by `onehotPlanesConv` from the
+   * labels alone: equal to convolving the planes, without K x H x W input channels per image.
+   */
+  firstConv(x: tf.Tensor4D, y?: tf.Tensor1D): tf.Tensor4D {
+    const P = this.config.pack, K = this.conditions, B = x.shape[0];
+    const w = this.p('d.c1.w'), b = this.p('d.c1.b');
+    const images = P > 1 ? packChannels(x, P) : x;
+    if (!y) return conv2d(images, w, b, 2, 1);
+    // d.c1.w's input channels are, for each sample j of a pack: its image, then its K label planes
+    const [k, , , C] = w.shape;
+    const part = (from: number, n: number) => tf.concat(Array.from({ length: P }, (_, j) => tf.slice(w, [0, 0, j * (1 + K) + from, 0], [k, k, n, C])), 2);
+    const onehot = tf.reshape(tf.oneHot(y, K).toFloat(), [B / P, P * K]) as tf.Tensor2D;
+    return tf.add(conv2d(images, part(0, 1), b, 2, 1), onehotPlanesConv(onehot, part(1, K) as tf.Tensor4D, x.shape[1], x.shape[2], 2, 1)) as tf.Tensor4D;
   }
 
   override dispose(): void {
@@ -160,6 +173,31 @@ export class Dcgan extends ParamStore {
     for (const v of this.stats.values()) v.dispose();
     this.stats.clear();
   }
+}
+
+/**
+ * conv2d(planes, w, no bias, stride, pad) for planes [B, H, W, K] that are constant over the image
+ * with values `weights` [B, K] (one-hot labels, or blends): output pixel (i, j) is the sum of the
+ * filter taps that land inside the image, weighted. Two small matrix products instead of a
+ * convolution with K input channels (D's label planes cost more than its image at K = 50).
+ */
+export function onehotPlanesConv(weights: tf.Tensor2D, w: tf.Tensor4D, H: number, W: number, stride: number, pad: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [k, k2, K, C] = w.shape, B = weights.shape[0];
+    if (weights.shape[1] !== K) throw new Error(`onehotPlanesConv: ${weights.shape[1]} plane weights for a filter over ${K} channels`);
+    const Ho = Math.floor((H + 2 * pad - k) / stride) + 1, Wo = Math.floor((W + 2 * pad - k2) / stride) + 1;
+    // inside[(i, j), (a, c)] = 1 when tap (a, c) of output pixel (i, j) reads a pixel of the image, not the padding
+    const inside = new Float32Array(Ho * Wo * k * k2);
+    for (let i = 0; i < Ho; i++) for (let j = 0; j < Wo; j++) for (let a = 0; a < k; a++) for (let c = 0; c < k2; c++) {
+      const r = i * stride - pad + a, q = j * stride - pad + c;
+      if (r >= 0 && r < H && q >= 0 && q < W) inside[((i * Wo + j) * k + a) * k2 + c] = 1;
+    }
+    // each image's own filter (taps x C) as the weighted sum of the K plane filters, then the taps inside
+    const perImage = tf.matMul(weights, tf.reshape(tf.transpose(tf.reshape(w, [k * k2, K, C]), [1, 0, 2]), [K, k * k2 * C])); // [B, taps * C]
+    const taps = tf.reshape(tf.transpose(tf.reshape(perImage, [B, k * k2, C]), [1, 0, 2]), [k * k2, B * C]);
+    const out = tf.matMul(tf.tensor2d(inside, [Ho * Wo, k * k2]), taps); // [Ho * Wo, B * C]
+    return tf.transpose(tf.reshape(out, [Ho, Wo, B, C]), [2, 0, 1, 3]) as tf.Tensor4D;
+  });
 }
 
 /** x [B, H, W, C] -> [B / P, H, W, P * C]: samples i * P .. i * P + P - 1 become the channels of pack i. */

@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Classifier, defaultClassifierConfig, initClassifierWeights } from '../../src/models/classifier.js';
-import { Dcgan, initDcganWeights, minibatchStddev, packChannels, type DcganConfig } from '../../src/models/dcgan.js';
+import { Dcgan, initDcganWeights, minibatchStddev, onehotPlanesConv, packChannels, type DcganConfig } from '../../src/models/dcgan.js';
+import { conv2d } from '../../src/nn/conv.js';
 import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig } from '../../src/models/images.js';
 import { Vae, initVaeWeights, type VaeConfig } from '../../src/models/vae.js';
 import { countParams } from '../../src/nn/layers.js';
@@ -138,6 +139,37 @@ describe('conditional image models', () => {
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), clusters: 5 }, 10)).toThrow(/set classes=0 with clusters/);
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 0), clusters: 5 }, 10)).not.toThrow();
     z.dispose(); m.dispose(); copy.dispose();
+  });
+
+  it('label planes: their convolution from the labels alone equals convolving the planes (values and gradients)', () => {
+    const rng = new Rng(11);
+    // odd sizes and a blend of labels: taps cut by the padding differ at each border
+    for (const [H, W, k, stride, pad] of [[28, 28, 4, 2, 1], [7, 9, 3, 2, 1], [5, 6, 3, 1, 1]]) {
+      const B = 3, K = 4, C = 5;
+      const weights = tf.tensor2d([[1, 0, 0, 0], [0, 0, 1, 0], [0.25, 0, 0, 0.75]]);
+      const w = tf.tensor4d(rng.normalArray(k * k * K * C), [k, k, K, C]);
+      const planes = () => tf.mul(tf.reshape(weights, [B, 1, 1, K]), tf.ones([1, H, W, 1])) as tf.Tensor4D;
+      const zero = tf.zeros([C]);
+      const dy = tf.tensor4d(rng.normalArray(B * Math.floor((H + 2 * pad - k) / stride + 1) * Math.floor((W + 2 * pad - k) / stride + 1) * C), [B, Math.floor((H + 2 * pad - k) / stride + 1), Math.floor((W + 2 * pad - k) / stride + 1), C]);
+      const [a, ga] = tf.tidy(() => [onehotPlanesConv(weights, w, H, W, stride, pad).dataSync(), tf.grad((f: tf.Tensor) => tf.sum(tf.mul(onehotPlanesConv(weights, f as tf.Tensor4D, H, W, stride, pad), dy)))(w).dataSync()]);
+      const [b, gb] = tf.tidy(() => [conv2d(planes(), w, zero, stride, pad).dataSync(), tf.grad((f: tf.Tensor) => tf.sum(tf.mul(conv2d(planes(), f, zero, stride, pad), dy)))(w).dataSync()]);
+      expect(a.length).toBe(b.length);
+      for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 4);
+      for (let i = 0; i < ga.length; i++) expect(ga[i]).toBeCloseTo(gb[i], 3);
+      weights.dispose(); w.dispose(); zero.dispose(); dy.dispose();
+    }
+    // D's first layer, conditional and packed: as the stacked channels [image, planes] per sample
+    for (const pack of [1, 2]) {
+      const c: DcganConfig = { z: 8, classes: 10, mbstd: 0, pack, clusters: 0 };
+      const m = new Dcgan(c, initDcganWeights(c, new Rng(12)));
+      const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 13) as tf.Tensor4D, y = tf.tensor1d([3, 9, 0, 3], 'int32');
+      const [got, want] = tf.tidy(() => {
+        const stacked = tf.concat([x, tf.mul(tf.reshape(tf.oneHot(y, 10).toFloat(), [4, 1, 1, 10]), tf.ones([1, 28, 28, 1]))], 3) as tf.Tensor4D;
+        return [m.firstConv(x, y).dataSync(), conv2d(pack > 1 ? packChannels(stacked, pack) : stacked, m.p('d.c1.w'), m.p('d.c1.b'), 2, 1).dataSync()];
+      });
+      for (let i = 0; i < got.length; i += 7) expect(got[i]).toBeCloseTo(want[i], 4);
+      x.dispose(); y.dispose(); m.dispose();
+    }
   });
 
   it('CVAE: labels join the encoder and decoder; the NLL bound is given the label and differs by label', () => {
