@@ -47,6 +47,7 @@ export function imageTrainConfig(family: ImageFamily): TrainConfig {
  */
 function clusterImages(model: Dcgan, train: ImageSplit['train'], seed: number, fresh: boolean): Int32Array {
   const K = model.config.clusters, t0 = Date.now();
+  if (K > train.n) throw new ConfigError(`clusters (${K}) must not exceed the ${train.n} training images`);
   const km = kmeans(train.images, train.n, train.height * train.width, K, new Rng(seed));
   process.stderr.write(`clusters: ${K} by k-means on the pixels in ${((Date.now() - t0) / 1000).toFixed(1)} s, sizes ${km.sizes.join(' ')}\n`);
   if (fresh) model.setClusterPrior(km.sizes);

@@ -208,6 +208,7 @@ describe('genlab CLI', () => {
     expect(run('sample', sc, '--n', '2', '--out', join(dir, 'gan-clusters-samples')).code).toBe(0);
     expect(readdirSync(join(dir, 'gan-clusters-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
     expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'clusters=3'), /set classes=0 with clusters/);
+    expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'classes=0', '--set', 'clusters=9000'), /clusters \(9000\) must not exceed the 8995 training images/);
     expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(dir, 'gan2'), '--set', 'pack=3'), /batchSize \(64\) must be a multiple of pack \(3\)/);
     expect(t.err).toMatch(/gan: [\d,]+ weights, unconditional/);
     expect(t.err).toMatch(/loss [\d.]+ \(d [\d.]+, g [\d.]+\)/);
