@@ -111,14 +111,20 @@ export class Dcgan extends ParamStore {
     if (sizes.length !== K) throw new Error(`expected ${K} cluster sizes, got ${sizes.length}`);
     const total = Array.from(sizes).reduce((a, b) => a + b, 0);
     tf.tidy(() => this.stats.get('g.prior')!.assign(tf.tensor1d(Array.from(sizes, (v) => v / total))));
+    this.priorCdf = undefined;
   }
+
+  /** cumulative cluster frequencies, read from g.prior once (drawClusters runs twice a training step) */
+  private priorCdf?: number[];
 
   /** B cluster ids drawn from the training images' cluster frequencies (self-conditioned models only) */
   drawClusters(rng: Rng, B: number): tf.Tensor1D {
     if (this.config.clusters === 0) throw new Error('this DCGAN has no clusters');
-    const prior = this.stats.get('g.prior')!.dataSync(), cdf: number[] = [];
-    let acc = 0;
-    for (const p of prior) cdf.push((acc += p));
+    if (!this.priorCdf) {
+      let acc = 0;
+      this.priorCdf = Array.from(this.stats.get('g.prior')!.dataSync(), (p) => (acc += p));
+    }
+    const cdf = this.priorCdf;
     return tf.tensor1d(Array.from({ length: B }, () => {
       const u = rng.next() * cdf[cdf.length - 1];
       const k = cdf.findIndex((c) => u < c);

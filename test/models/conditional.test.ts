@@ -118,7 +118,8 @@ describe('conditional image models', () => {
     expect(m.p('d.c1.w').shape).toEqual([4, 4, 4, 64]);
     expect([...m.stats.get('g.prior')!.dataSync()]).toEqual([1 / 3, 1 / 3, 1 / 3].map(Math.fround));
     expect(m.params.has('g.prior')).toBe(false); // never trained
-    m.setClusterPrior([30, 0, 10]);
+    expect(new Set(tf.tidy(() => m.drawClusters(new Rng(9), 300).dataSync()))).toEqual(new Set([0, 1, 2])); // uniform before the data's sizes
+    m.setClusterPrior([30, 0, 10]); // and a new prior replaces the one read before
     const ids = tf.tidy(() => m.drawClusters(new Rng(9), 4000).dataSync());
     const count = [0, 1, 2].map((k) => ids.filter((v) => v === k).length);
     expect(count[1]).toBe(0);
