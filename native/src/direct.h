@@ -303,16 +303,21 @@ inline void GeluRange(const float* x, const float* dy, float* out, int64_t i0, i
 // One row of softmax(scale * x) over its first n entries (the keys a query may see); the rest of
 // the T entries are 0. dy given: the gradient scale * y * (dy - sum(dy * y)) from y instead.
 inline void CausalSoftmaxRow(const float* x, float* y, int64_t n, int64_t T, float scale) {
+  // The products go through y first, so that the maximum is subtracted from the very values it was
+  // taken of: fused into scale * x - m (an FMA), the maximum's own exponent could exceed 0 by the
+  // product's rounding error (~100 for logits near 1e10) and overflow, 0 * inf giving NaN.
   float m = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) m = std::max(m, scale * x[j]);
+  for (int64_t j = 0; j < n; ++j) { y[j] = scale * x[j]; m = std::max(m, y[j]); }
   double sum = 0;
   int64_t j = 0;
   for (; j + VL <= n; j += VL) {
-    const vf e = VExp(scale * Load(x + j) - m);
+    vf z = Load(y + j) - m;
+    z = z > 0.0f ? vf{} : z;
+    const vf e = VExp(z);
     Store(y + j, e);
     for (int i = 0; i < VL; ++i) sum += e[i];
   }
-  for (; j < n; ++j) { y[j] = std::exp(scale * x[j] - m); sum += y[j]; }
+  for (; j < n; ++j) { y[j] = std::exp(std::min(y[j] - m, 0.0f)); sum += y[j]; }
   const float inv = float(1.0 / sum);
   for (j = 0; j < n; ++j) y[j] *= inv;
   for (; j < T; ++j) y[j] = 0.f;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
-import { DEFAULT_PEER, benchNames, profileOne, runOne, runPeer, type BenchOptions } from '../../bench/run.js';
+import { UserError } from '../util/errors.js';
+import { DEFAULT_PEER, benchNames, profileOne, runOne, runPeer, type BenchOptions } from '../bench/run.js';
 import { action, int, setup } from './common.js';
 
 export function registerBench(program: Command): void {

@@ -1,7 +1,9 @@
 // Shared CLI plumbing: error reporting, number parsing, run-time setup.
+import { existsSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
+import { refuseIfLocked } from '../checkpoint/lock.js';
 import { ConfigError } from '../util/config.js';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { NonFiniteLossError } from '../train/trainer.js';
 import { initBackend, type BackendInfo } from '../tensor/backend.js';
 
@@ -52,6 +54,12 @@ export async function setup(): Promise<BackendInfo> {
   const info = await initBackend();
   if (process.env.GENLAB_VERBOSE) process.stderr.write(`backend ${info.backend} (${info.detail}), ${info.threads} thread(s)\n`);
   return info;
+}
+
+/** A run directory given as --out: refused early when it is a file or another process is writing it. */
+export function checkRunDir(out: string): void {
+  if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file, not a folder`);
+  refuseIfLocked(out);
 }
 
 export function commandLine(): string {

@@ -1,15 +1,21 @@
 // Image verbs that start from a user's picture: `vary` and `interpolate` (VAE), `restore` (diffusion).
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
-import { encodeGrayPng, imageGrid, readGrayPng, writeFileAtomic } from '../media/png.js';
+import { UserError } from '../util/errors.js';
+import { encodeGrayPng, imageGrid, readGrayPng } from '../media/png.js';
+import { checkOutputFile, PNG_MAGIC, writeOutputFile } from '../util/files.js';
 import type { Unet } from '../models/unet.js';
 import type { Vae } from '../models/vae.js';
 import { interpolateImages, loadImageModel, restoreImage, varyImage, type LoadedImageModel } from '../pipelines/images.js';
 import { action, int, num, setup } from './common.js';
 
-function outPng(path: string): string {
-  if (!path.toLowerCase().endsWith('.png')) throw new UserError(`--out must name a .png file, got ${path}`);
+/** The --out PNG of a verb, checked before any work: not one of the inputs, not another kind of file. */
+function outPng(path: string, inputs: (string | undefined)[]): string {
+  checkOutputFile(path, { extensions: ['.png'], magic: PNG_MAGIC, kind: 'PNG', inputs: inputs.filter((x): x is string => !!x) });
   return path;
+}
+
+function writePng(path: string, png: Buffer, inputs: (string | undefined)[]): void {
+  writeOutputFile(path, png, { extensions: ['.png'], magic: PNG_MAGIC, kind: 'PNG', inputs: inputs.filter((x): x is string => !!x) });
 }
 
 export function registerEdit(program: Command): void {
@@ -23,14 +29,14 @@ export function registerEdit(program: Command): void {
     .option('--class <c>', 'conditional VAE: the class of the image (default: the class the model finds likeliest)', int('--class', 0))
     .option('--seed <n>', 'seed of the draws', int('--seed', 0), 0)
     .action(action(async (dir: string, o: { image: string; out: string; n: number; class?: number; seed: number }) => {
-      const out = outPng(o.out);
+      const out = outPng(o.out, [o.image]);
       await setup();
       const l = loadImageModel(dir, ['vae']) as LoadedImageModel<Vae>;
       try {
         const { height: h, width: w } = l.image;
         const img = readGrayPng(o.image, { width: w, height: h }).pixels;
         const r = varyImage(l, img, { n: o.n, classLabel: o.class, seed: o.seed });
-        writeFileAtomic(out, encodeGrayPng(imageGrid(r.images, o.n, h, w, o.n)));
+        writePng(out, encodeGrayPng(imageGrid(r.images, o.n, h, w, o.n)), [o.image]);
         process.stdout.write(`${out}${r.label >= 0 ? ` (class ${r.label})` : ''}\n`);
       } finally {
         l.model.dispose();
@@ -46,14 +52,14 @@ export function registerEdit(program: Command): void {
     .requiredOption('--out <png>', 'where the strip goes')
     .option('--steps <n>', 'images in the strip, both ends included', int('--steps', 2), 10)
     .action(action(async (dir: string, o: { from: string; to: string; out: string; steps: number }) => {
-      const out = outPng(o.out);
+      const out = outPng(o.out, [o.from, o.to]);
       await setup();
       const l = loadImageModel(dir, ['vae']) as LoadedImageModel<Vae>;
       try {
         const { height: h, width: w } = l.image;
         const a = readGrayPng(o.from, { width: w, height: h }).pixels, b = readGrayPng(o.to, { width: w, height: h }).pixels;
         const r = interpolateImages(l, a, b, { steps: o.steps });
-        writeFileAtomic(out, encodeGrayPng(imageGrid(r.images, o.steps, h, w, o.steps)));
+        writePng(out, encodeGrayPng(imageGrid(r.images, o.steps, h, w, o.steps)), [o.from, o.to]);
         process.stdout.write(`${out}${r.labels[0] >= 0 ? ` (classes ${r.labels[0]} to ${r.labels[1]})` : ''}\n`);
       } finally {
         l.model.dispose();
@@ -74,7 +80,7 @@ export function registerEdit(program: Command): void {
     .option('--resample <r>', 'with --mask: RePaint resampling rounds per step', int('--resample', 1), 4)
     .option('--seed <n>', 'seed', int('--seed', 0), 0)
     .action(action(async (dir: string, o: { image: string; out: string; mask?: string; denoise?: number; class?: number; guidance: number; steps: number; resample: number; seed: number }) => {
-      const out = outPng(o.out);
+      const out = outPng(o.out, [o.image, o.mask]);
       await setup();
       const l = loadImageModel(dir, ['diffusion']) as LoadedImageModel<Unet>;
       try {
@@ -87,7 +93,7 @@ export function registerEdit(program: Command): void {
           mask = m.pixels;
         }
         const r = restoreImage(l, img, { mask, denoise: o.denoise, classLabel: o.class, guidance: o.guidance, steps: o.steps, resample: o.resample, seed: o.seed });
-        writeFileAtomic(out, encodeGrayPng({ width: w, height: h, pixels: r }));
+        writePng(out, encodeGrayPng({ width: w, height: h, pixels: r }), [o.image, o.mask]);
         process.stdout.write(out + '\n');
       } finally {
         l.model.dispose();

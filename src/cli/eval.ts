@@ -1,18 +1,17 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { loadImageData } from '../data/mnist.js';
 import { evaluateImages, reportMarkdown } from '../eval/images.js';
-import { writeFileAtomic } from '../media/png.js';
-import type { Classifier } from '../models/classifier.js';
+import { prepareOutputDir, writeFileAtomic } from '../util/files.js';
+import { accuracy, type Classifier } from '../models/classifier.js';
 import type { Vae } from '../models/vae.js';
 import { loadImageModel, vaeNll, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
-import { accuracy } from '../train/classifierTask.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
-import { evaluateText } from '../train/textTask.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { evaluateText } from '../models/textLoss.js';
 import { action, int, num, setup } from './common.js';
 import { GENERATORS } from './sample.js';
 import { loadCorpus } from './textData.js';
@@ -72,6 +71,19 @@ export function registerEval(program: Command): void {
     }));
 }
 
+/**
+ * Where eval.json and eval.md go: --report DIR, or beside checkpoint/ in a run directory. Never
+ * into a checkpoint itself: a file its MANIFEST lists would change and the checkpoint would no
+ * longer load (undefined: do not write).
+ */
+function reportDirFor(dir: string, report: string | undefined): string | undefined {
+  if (report !== undefined) {
+    prepareOutputDir(report, { flag: '--report', allowRunDir: true });
+    return report;
+  }
+  return resolveCheckpointDir(dir) === dir ? undefined : dir;
+}
+
 function evalClassifier(dir: string, o: EvalFlags): void {
   const l = loadImageModel(dir, ['classifier']);
   try {
@@ -102,12 +114,13 @@ function evalGenerator(dir: string, o: EvalFlags): void {
     if (clf.image.height !== gen.image.height || clf.image.width !== gen.image.width || clf.image.classes !== train.classes) {
       throw new UserError(`the classifier in ${clfDir} takes ${clf.image.height}x${clf.image.width} images of ${clf.image.classes} classes; ${dir} makes ${gen.image.height}x${gen.image.width} images of ${train.classes} classes`);
     }
+    const reportDir = reportDirFor(dir, o.report);
     const r = evaluateImages(gen, clf as LoadedImageModel<Classifier>, train, test, { n: o.n, steps: o.steps, guidance: o.guidance, seed: o.seed, temperature: o.temperature, k: gen.family === 'vae' ? o.k : 0 });
     const json = JSON.stringify({ ...r, data: source, command: ['genlab', ...process.argv.slice(2)].join(' ') }, null, 2) + '\n';
-    const reportDir = o.report ?? dir;
-    mkdirSync(reportDir, { recursive: true });
-    writeFileAtomic(join(reportDir, 'eval.json'), Buffer.from(json));
-    writeFileAtomic(join(reportDir, 'eval.md'), Buffer.from(reportMarkdown(r)));
+    if (reportDir) {
+      writeFileAtomic(join(reportDir, 'eval.json'), Buffer.from(json));
+      writeFileAtomic(join(reportDir, 'eval.md'), Buffer.from(reportMarkdown(r)));
+    } else process.stderr.write(`note: ${dir} is a checkpoint (its files are under its MANIFEST), so eval.json and eval.md were not written into it; pass --report DIR to keep them\n`);
     process.stderr.write(reportMarkdown(r));
     process.stdout.write(JSON.stringify({ ...r, data: source }) + '\n');
   } finally {

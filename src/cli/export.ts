@@ -2,13 +2,36 @@
 // run's EMA weights; no optimizer state), half precision by default, with the run's provenance
 // (training command, seed, time) and its evaluation (RUN/eval.json) in config.json, so that the
 // MANIFEST's sha256 sums cover them.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { samplesFromEma } from '../models/images.js';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir, saveCheckpoint } from '../train/checkpoint.js';
+import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { overlaps } from '../util/files.js';
 import { action, commandLine, setup } from './common.js';
+
+/**
+ * --out may be a new or empty folder, or an earlier export (replaced atomically); never the run or
+ * checkpoint being exported (nor a folder inside or around it), never a folder of other files.
+ */
+function checkExportTarget(out: string, run: string, input: string): void {
+  for (const p of [run, input]) if (overlaps(out, p)) throw new UserError(`--out ${out} overlaps the input ${p}; an export goes to a folder of its own`);
+  if (!existsSync(out)) {
+    const parent = dirname(resolve(out));
+    if (existsSync(parent) && !statSync(parent).isDirectory()) throw new UserError(`--out ${out}: ${dirname(out)} is a file, not a folder`);
+    return;
+  }
+  if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file; an export is a folder`);
+  if (readdirSync(out).length === 0) return;
+  let exported = false;
+  try {
+    exported = readCheckpointMeta(out).exported !== undefined;
+  } catch {
+    exported = false;
+  }
+  if (!exported) throw new UserError(`--out ${out} is a folder with other files in it (not an earlier genlab export); genlab will not replace it: choose a new folder`);
+}
 
 export function registerExport(program: Command): void {
   program
@@ -19,9 +42,10 @@ export function registerExport(program: Command): void {
     .option('--precision <p>', 'float16 (half the size) or float32', 'float16')
     .action(action(async (run: string, o: { out: string; precision: string }) => {
       if (o.precision !== 'float16' && o.precision !== 'float32') throw new UserError(`--precision must be float16 or float32, got "${o.precision}"`);
-      if (existsSync(join(o.out, 'MANIFEST'))) throw new UserError(`${o.out} already holds a checkpoint; remove it first or choose another --out`);
+      const input = resolveCheckpointDir(run);
+      checkExportTarget(o.out, run, input);
       await setup();
-      const ck = loadCheckpoint(resolveCheckpointDir(run));
+      const ck = loadCheckpoint(input);
       const evalPath = join(run, 'eval.json');
       let evaluation: unknown;
       try {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { Gpt } from '../models/gpt.js';
 import { Lstm, growLstm, type Growth, type LstmConfig } from '../models/lstm.js';
 import type { TextModelConfig } from '../models/registry.js';
@@ -13,7 +13,8 @@ import { createProgress } from '../train/progress.js';
 import { textTask } from '../train/textTask.js';
 import { Trainer, type TrainConfig } from '../train/trainer.js';
 import { Rng } from '../util/rng.js';
-import { action, collect, commandLine, int, setup } from './common.js';
+import { action, collect, commandLine, int, setup, checkRunDir } from './common.js';
+import { overlaps } from '../util/files.js';
 import { loadCorpus } from './textData.js';
 import { runTraining } from './runTraining.js';
 import { applySets, familyTrainConfig } from './train.js';
@@ -50,6 +51,8 @@ export function registerFinetune(program: Command): void {
     .option('--quiet', 'no progress output')
     .action(action(async (dir: string, o: { data: string; out: string; train: string; steps?: number; grow: string[]; dropUnknown?: boolean; seed?: number; set: string[]; quiet?: boolean }) => {
       if (o.train !== 'head' && o.train !== 'all') throw new UserError(`--train must be head or all, got "${o.train}"`);
+      checkRunDir(o.out);
+      if (overlaps(o.out, dir)) throw new UserError(`--out ${o.out} overlaps the input ${dir}; fine-tuning writes a new run`);
       if (existsSync(join(o.out, 'checkpoint'))) throw new UserError(`${o.out} already holds a checkpoint; choose another --out (or continue it with \`genlab train <family> --resume\`)`);
       const growth = parseGrowth(o.grow);
       const growing = growth.layers !== undefined || growth.hidden !== undefined;

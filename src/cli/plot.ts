@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { renderLinePlot } from '../eval/plot.js';
-import { writeFileAtomic } from '../media/png.js';
+import { checkOutputFile, PNG_MAGIC, writeOutputFile } from '../util/files.js';
 import { action } from './common.js';
 
 export function registerPlot(program: Command): void {
@@ -15,6 +15,9 @@ export function registerPlot(program: Command): void {
     .action(action((dir: string, o: { out?: string }) => {
       const path = join(dir, 'metrics.jsonl');
       if (!existsSync(path)) throw new UserError(`no metrics.jsonl in ${dir}: is it a genlab run directory?`);
+      const out = o.out ?? join(dir, 'loss.png');
+      const target = { extensions: ['.png'], magic: PNG_MAGIC, kind: 'PNG', inputs: [path] };
+      checkOutputFile(out, target);
       const train: [number, number][] = [], val: [number, number][] = [];
       for (const line of readFileSync(path, 'utf8').split('\n')) {
         if (!line.trim()) continue;
@@ -29,8 +32,7 @@ export function registerPlot(program: Command): void {
         [{ name: 'train', color: [31, 119, 180], points: train }, { name: 'val', color: [214, 39, 40], points: val }],
         { xLabel: 'step', yLabel: 'loss (nats/char)' },
       );
-      const out = o.out ?? join(dir, 'loss.png');
-      writeFileAtomic(out, png);
+      writeOutputFile(out, png, target);
       process.stdout.write(out + '\n');
     }));
 }

@@ -1,11 +1,11 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
-import { encodeGrayPng, imageGrid, readGrayPng, writeFileAtomic } from '../media/png.js';
+import { UserError } from '../util/errors.js';
+import { encodeGrayPng, imageGrid, readGrayPng } from '../media/png.js';
+import { PNG_MAGIC, prepareOutputDir, writeOutputFile } from '../util/files.js';
 import { checkStrength, loadGenerator, sampleImages, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { disposeLoaded, generateText, loadTextModel } from '../pipelines/text.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../train/checkpoint.js';
+import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { action, int, num, setup } from './common.js';
 
 interface SampleFlags {
@@ -42,6 +42,7 @@ export function registerSample(program: Command): void {
         if (o.scheduler !== 'ddim' && o.scheduler !== 'ddpm') throw new UserError(`--scheduler must be ddim or ddpm, got "${o.scheduler}"`);
         if (o.strength !== undefined && !o.seedImage) throw new UserError('--strength goes with --seed-image');
         if (o.seedImage) checkStrength(o.strength ?? 0.6, '--strength');
+        prepareOutputDir(o.out, { inputs: [dir, ...(o.seedImage ? [o.seedImage] : [])] });
         await setup();
         return sampleImagesCmd(loadGenerator(dir), o, o.out);
       }
@@ -58,13 +59,14 @@ export function registerSample(program: Command): void {
 
 /** Writes each image as a PNG (`<class>_<index>.png`, or `<index>.png` when unconditional) and grid.png; returns the grid's path. */
 export function writeImages(out: string, images: Float32Array, labels: number[], h: number, w: number, cols?: number): string {
-  mkdirSync(out, { recursive: true });
+  prepareOutputDir(out);
+  const png = { magic: PNG_MAGIC, kind: 'PNG' };
   labels.forEach((c, i) => {
     const name = c >= 0 ? `${c}_${i}.png` : `${i}.png`;
-    writeFileAtomic(join(out, name), encodeGrayPng({ width: w, height: h, pixels: images.subarray(i * h * w, (i + 1) * h * w) }));
+    writeOutputFile(join(out, name), encodeGrayPng({ width: w, height: h, pixels: images.subarray(i * h * w, (i + 1) * h * w) }), png);
   });
   const grid = join(out, 'grid.png');
-  writeFileAtomic(grid, encodeGrayPng(imageGrid(images, labels.length, h, w, cols)));
+  writeOutputFile(grid, encodeGrayPng(imageGrid(images, labels.length, h, w, cols)), png);
   return grid;
 }
 

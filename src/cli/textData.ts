@@ -1,5 +1,5 @@
 // Loading a corpus against a tokenizer, for train, eval and finetune.
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { CharTokenizer, readTextFile, show, splitTrainVal } from '../data/text.js';
 
 export interface Corpus {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { splitTrainVal } from '../data/text.js';
 import { buildTextModel, defaultTextConfig, initTextWeights, isTextFamily, TEXT_FAMILIES, type TextFamily, type TextModelConfig } from '../models/registry.js';
 import { countParams } from '../nn/layers.js';
@@ -11,7 +11,7 @@ import { textTask } from '../train/textTask.js';
 import { Trainer, defaultTrainConfig, type TrainConfig } from '../train/trainer.js';
 import { applyOverrides, ConfigError, type Config } from '../util/config.js';
 import { Rng } from '../util/rng.js';
-import { action, collect, commandLine, int, setup } from './common.js';
+import { action, checkRunDir, collect, commandLine, int, setup } from './common.js';
 import { loadCorpus, tokenizerFor } from './textData.js';
 import { runTraining } from './runTraining.js';
 import { IMAGE_FAMILIES, trainImage, type ImageFamily } from './trainImage.js';
@@ -54,6 +54,7 @@ export function registerTrain(program: Command): void {
     .action(action(async (family: string, o: { data: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }) => {
       const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
+      checkRunDir(o.out);
       await setup();
       if (!isTextFamily(family)) return trainImage(family as ImageFamily, o);
       const ckDir = join(o.out, 'checkpoint');

@@ -1,7 +1,7 @@
 // `genlab train diffusion|gan|vae|classifier --data mnist|fashion|DIR`: image models on 28x28 images.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { kmeans } from '../data/kmeans.js';
 import { loadImageData, type ImageSplit } from '../data/mnist.js';
 import { Classifier } from '../models/classifier.js';
@@ -10,7 +10,7 @@ import { buildImageModel, defaultImageConfig, initImageWeights, validateImageCon
 import { Unet } from '../models/unet.js';
 import { Vae } from '../models/vae.js';
 import { countParams } from '../nn/layers.js';
-import { disposeMap, loadCheckpoint } from '../train/checkpoint.js';
+import { disposeMap, loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { classifierTask } from '../train/classifierTask.js';
 import { diffusionTask } from '../train/diffusionTask.js';
 import { ganTask } from '../train/ganTask.js';

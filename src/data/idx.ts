@@ -2,7 +2,7 @@
 // type byte, a dimension count), big-endian int32 dimensions, then big-endian values. Plain or
 // gzip-compressed files.
 import { gunzipSync } from 'node:zlib';
-import { UserError, readUserFile } from './errors.js';
+import { UserError, readUserFile } from '../util/errors.js';
 
 export interface IdxArray {
   dims: number[];

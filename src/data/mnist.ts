@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { UserError } from './errors.js';
+import { UserError } from '../util/errors.js';
 import { readIdx } from './idx.js';
 
 export interface ImageSet {

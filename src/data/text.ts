@@ -1,5 +1,5 @@
 // UTF-8 text corpora and the character tokenizer.
-import { UserError, readUserFile } from './errors.js';
+import { UserError, readUserFile } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 
 /** Reads a UTF-8 text file; an empty, binary, non-UTF-8 or unreadable file is a UserError. */

@@ -1,8 +1,7 @@
 // PNG in and out for image models: grayscale images as Float32Array in [0, 1], grids of them,
 // clear errors for files that are not PNGs or have the wrong size, and atomic writes.
-import { renameSync, writeFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { UserError, readUserFile } from '../data/errors.js';
+import { UserError, readUserFile } from '../util/errors.js';
 
 export interface GrayImage {
   width: number;
@@ -58,11 +57,4 @@ export function imageGrid(images: Float32Array, n: number, h: number, w: number,
     for (let y = 0; y < h; y++) pixels.set(images.subarray(k * h * w + y * w, k * h * w + (y + 1) * w), (y0 + y) * width + x0);
   }
   return { width, height, pixels };
-}
-
-/** Writes through a temporary file and a rename, so a reader never sees half a file. */
-export function writeFileAtomic(path: string, data: Buffer): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }

@@ -3,7 +3,7 @@
 // classifier-free guidance, the GAN with its batch norms' running statistics, the VAE decodes
 // draws from the prior as Bernoulli means.
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import type { ImageSet } from '../data/mnist.js';
 import { guidedNoise } from '../diffusion/guidance.js';
 import { DdimScheduler, DdpmScheduler, type Scheduler } from '../diffusion/schedulers.js';
@@ -11,10 +11,9 @@ import { Classifier } from '../models/classifier.js';
 import { Dcgan } from '../models/dcgan.js';
 import { buildImageModel, isImageFamily, samplesFromEma } from '../models/images.js';
 import { Unet } from '../models/unet.js';
-import { Vae } from '../models/vae.js';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../train/checkpoint.js';
-import { fromUnetOutput, toUnetInput } from '../train/diffusionTask.js';
-import { binarized, iwaeNll } from '../train/vaeTask.js';
+import { iwaeNll, Vae } from '../models/vae.js';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { binarized, fromUnetOutput, toUnetInput } from '../models/imageIO.js';
 import { Rng } from '../util/rng.js';
 
 export type Generator = Unet | Dcgan | Vae;

@@ -1,10 +1,10 @@
 // Text generation and evaluation from a checkpoint: what the CLI (and later the server) call.
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 import { CharTokenizer } from '../data/text.js';
 import { buildTextModel, isTextFamily, type TextModelConfig } from '../models/registry.js';
 import { drawToken, processors, type SamplingOptions } from '../models/sampling.js';
 import type { TextModel } from '../models/types.js';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../train/checkpoint.js';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { Rng } from '../util/rng.js';
 
 export interface LoadedTextModel {

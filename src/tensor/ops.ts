@@ -153,9 +153,11 @@ export function causalSoftmax(scores: tf.Tensor, scale: number, pos0: number): t
   if (hasKernel('GenlabCausalSoftmax') && hasKernel('GenlabCausalSoftmaxGrad') && scores.dtype === 'float32') {
     return tf.engine().runKernel('GenlabCausalSoftmax', { x: scores }, { scale, pos0 }) as tf.Tensor;
   }
-  const mask = new Float32Array(Tn * T);
-  for (let i = 0; i < Tn; i++) for (let j = pos0 + i + 1; j < T; j++) mask[i * T + j] = -1e9;
-  return tf.softmax(tf.add(tf.mul(scores, scale), tf.tensor2d(mask, [Tn, T])));
+  // -Infinity, not a large negative number: logits of 1e10 would see through a -1e9 mask
+  const seen = new Uint8Array(Tn * T);
+  for (let i = 0; i < Tn; i++) for (let j = 0; j <= Math.min(T - 1, pos0 + i); j++) seen[i * T + j] = 1;
+  const scaled = tf.mul(scores, scale);
+  return tf.softmax(tf.where(tf.broadcastTo(tf.tensor2d(seen, [Tn, T], 'bool'), scaled.shape), scaled, tf.fill(scaled.shape, -Infinity)));
 }
 
 /**

@@ -5,27 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '../data/mnist.js';
 import { linearBetas } from '../diffusion/schedules.js';
+import { toUnetInput } from '../models/imageIO.js';
 import type { Unet } from '../models/unet.js';
 import { Rng } from '../util/rng.js';
 import type { TrainTask } from './trainer.js';
 import { meanLoss } from './meanLoss.js';
 
-/** Images [n, h, w] in [0, 1] -> x [b, 32, 32, 1] in [-1, 1], zero-padded (black) to 32 x 32. */
-export function toUnetInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
-  const { height: h, width: w } = set, S = 32, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2);
-  const out = new Float32Array(idx.length * S * S).fill(-1);
-  for (let k = 0; k < idx.length; k++) {
-    const src = idx[k] * h * w;
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out[k * S * S + (top + y) * S + left + x] = set.images[src + y * w + x] * 2 - 1;
-  }
-  return tf.tensor4d(out, [idx.length, S, S, 1]);
-}
 
-/** The centre h x w of [b, 32, 32, 1] outputs in [-1, 1], as images in [0, 1]. */
-export function fromUnetOutput(x: tf.Tensor4D, h: number, w: number): Float32Array {
-  const S = x.shape[1], top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2);
-  return tf.tidy(() => tf.clipByValue(tf.div(tf.add(tf.slice(x, [0, top, left, 0], [-1, h, w, 1]), 1), 2), 0, 1).dataSync() as Float32Array);
-}
 
 /**
  * Min-SNR-gamma loss weights for noise prediction (Hang et al. 2023): min(SNR_t, gamma) / SNR_t,

@@ -1,12 +1,15 @@
 // One model-agnostic trainer (minGPT's trainer.py in spirit): a task supplies its weights and a
 // loss; the trainer owns optimizer, schedule, clipping, EMA, checkpoints, resume, the NaN guard,
 // progress and the metrics log.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam, Ema, clipScale, globalNorm } from './optim.js';
 import { lrAt } from './schedule.js';
-import { CHECKPOINT_FORMAT, saveCheckpoint, type CheckpointData, type CheckpointMeta } from './checkpoint.js';
+import { CHECKPOINT_FORMAT, saveCheckpoint, type CheckpointData, type CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { acquireRunLock } from '../checkpoint/lock.js';
+import { UserError } from '../util/errors.js';
+import { fsProblem, writeFileAtomic } from '../util/files.js';
 import { createProgress, type Progress } from './progress.js';
 import { check } from '../util/config.js';
 import { Rng, type RngState } from '../util/rng.js';
@@ -160,7 +163,6 @@ export class Trainer {
       this.priorSeconds = r.meta.trainSeconds ?? 0;
       this.rng = new Rng((r.meta.rng as RngState | undefined) ?? cfg.seed);
       this.lastSavedStep = r.meta.step;
-      this.truncateMetrics(r.meta.step);
     } else {
       this.rng = new Rng(cfg.seed ^ 0x5eed);
     }
@@ -185,11 +187,15 @@ export class Trainer {
         return false;
       }
     });
-    writeFileSync(this.metricsPath, keep.map((l) => l + '\n').join(''));
+    writeFileAtomic(this.metricsPath, Buffer.from(keep.map((l) => l + '\n').join('')));
   }
 
   private metric(rec: Record<string, unknown>): void {
-    appendFileSync(this.metricsPath, JSON.stringify(rec) + '\n');
+    try {
+      appendFileSync(this.metricsPath, JSON.stringify(rec) + '\n');
+    } catch (e) {
+      throw new UserError(`training stopped: ${fsProblem(e, this.metricsPath)}`);
+    }
   }
 
   private lr(step: number): number {
@@ -260,7 +266,18 @@ export class Trainer {
   }
 
   async run(): Promise<TrainResult> {
-    mkdirSync(this.opts.outDir, { recursive: true });
+    // one writer per run directory; taken before anything in it is read or written
+    const release = acquireRunLock(this.opts.outDir, this.opts.command);
+    try {
+      if (this.opts.resume) this.truncateMetrics(this.opts.resume.meta.step);
+      else if (existsSync(join(this.checkpointDir, 'MANIFEST'))) throw new UserError(`${this.opts.outDir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+      return await this.runLocked();
+    } finally {
+      release();
+    }
+  }
+
+  private async runLocked(): Promise<TrainResult> {
     const total = this.cfg.steps;
     const t0 = performance.now();
     const seconds = () => this.priorSeconds + (performance.now() - t0) / 1000;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CharTokenizer, randomBatch, readTextFile, sequentialBatches, splitTrainVal } from '../../src/data/text.js';
-import { UserError } from '../../src/data/errors.js';
+import { UserError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'genlab-text-'));

@@ -30,8 +30,11 @@ describe('Frechet distance', () => {
   it('estimates the covariance of samples and takes exact eigenpairs and square roots', () => {
     const rng = new Rng(2), n = 20000;
     const x = new Float32Array(n * 2);
-    for (let i = 0; i < n; i++) { const u = rng.normal(), v = rng.normal(); x[2 * i] = 2 * u; x[2 * i + 1] = u + v; }
+    // off-centre (means 10 and -5): a covariance that skipped centring would be off by the squared means
+    for (let i = 0; i < n; i++) { const u = rng.normal(), v = rng.normal(); x[2 * i] = 2 * u + 10; x[2 * i + 1] = u + v - 5; }
     const g = fitGaussian(x, n, 2);
+    expect(g.mean[0]).toBeCloseTo(10, 1);
+    expect(g.mean[1]).toBeCloseTo(-5, 1);
     expect(g.cov[0]).toBeCloseTo(4, 0);
     expect(g.cov[1]).toBeCloseTo(2, 0);
     expect(g.cov[3]).toBeCloseTo(2, 0);

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeGrayPng, encodeGrayPng, imageGrid, readGrayPng, writeFileAtomic } from '../../src/media/png.js';
+import { decodeGrayPng, encodeGrayPng, imageGrid, readGrayPng } from '../../src/media/png.js';
+import { writeFileAtomic } from '../../src/util/files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'genlab-png-'));
 const img = { width: 3, height: 2, pixels: Float32Array.of(0, 0.5, 1, 1, 0.25, 0) };

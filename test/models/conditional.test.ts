@@ -7,7 +7,7 @@ import { conv2d } from '../../src/nn/conv.js';
 import { buildImageModel, defaultImageConfig, initImageWeights, validateImageConfig } from '../../src/models/images.js';
 import { Vae, initVaeWeights, type VaeConfig } from '../../src/models/vae.js';
 import { countParams } from '../../src/nn/layers.js';
-import { iwaeNll } from '../../src/train/vaeTask.js';
+import { iwaeNll } from '../../src/models/vae.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak } from '../helpers.js';
 

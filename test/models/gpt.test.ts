@@ -4,7 +4,7 @@ import { Gpt, defaultGptConfig, initGptWeights, type GptConfig } from '../../src
 import { countParams } from '../../src/nn/layers.js';
 import { CharTokenizer } from '../../src/data/text.js';
 import { generateText } from '../../src/pipelines/text.js';
-import { batchLoss } from '../../src/train/textTask.js';
+import { batchLoss } from '../../src/models/textLoss.js';
 import { randomBatch } from '../../src/data/text.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Gpt, initGptWeights, type GptConfig } from '../../src/models/gpt.js';
 import { ownVariable } from '../../src/nn/layers.js';
-import { loadCheckpoint, disposeMap } from '../../src/train/checkpoint.js';
+import { loadCheckpoint, disposeMap } from '../../src/checkpoint/checkpoint.js';
 import { createProgress } from '../../src/train/progress.js';
 import { textTask } from '../../src/train/textTask.js';
 import { NonFiniteLossError, Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../../src/train/trainer.js';

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import type { ImageSet } from '../../src/data/mnist.js';
 import { Vae, defaultVaeConfig, initVaeWeights } from '../../src/models/vae.js';
-import { binarized, iwaeNll } from '../../src/train/vaeTask.js';
+import { binarized } from '../../src/models/imageIO.js';
+import { iwaeNll } from '../../src/models/vae.js';
 import { Rng } from '../../src/util/rng.js';
 
 const rng0 = new Rng(4);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendInfo } from '../src/tensor/backend.js';
+import type { BackendInfo } from '../tensor/backend.js';
 import { WORKLOADS } from './workloads.js';
 
 export interface BenchOptions {

@@ -3,10 +3,11 @@
 // loadable in a browser with tf.io.decodeWeights), optimizer state likewise, and a MANIFEST with
 // the sha256 of every file. It is written to a temporary directory and renamed into place.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fsProblem } from '../util/files.js';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../data/errors.js';
+import { UserError } from '../util/errors.js';
 
 export const CHECKPOINT_FORMAT = 'genlab-checkpoint/1';
 
@@ -94,10 +95,36 @@ async function encode(map: tf.NamedTensorMap, bin: string, half = false): Promis
 /** Writes `data` to `dir` atomically: a temp directory beside it, then renames. */
 export async function saveCheckpoint(dir: string, data: CheckpointData, opts: { half?: boolean; extraFiles?: Record<string, Buffer> } = {}): Promise<void> {
   const parent = dirname(dir);
-  mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`);
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
+  const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`), old = join(parent, `.${basename(dir)}.old-${process.pid}`);
+  try {
+    mkdirSync(parent, { recursive: true });
+    recoverInterrupted(dir);
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(tmp);
+    await writeInto(tmp, data, opts);
+    if (existsSync(dir)) renameSync(dir, old);
+    renameSync(tmp, dir);
+    rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (!existsSync(dir) && existsSync(old)) renameSync(old, dir); // the previous checkpoint stays
+    if (e instanceof UserError) throw e;
+    throw new UserError(`the checkpoint was not saved (the previous one, if any, is kept): ${fsProblem(e, dir)}`);
+  }
+}
+
+/** A save killed between its two renames leaves the previous checkpoint at .NAME.old-PID: put it back; drop leftover temporaries. */
+function recoverInterrupted(dir: string): void {
+  const parent = dirname(dir), name = basename(dir);
+  for (const f of readdirSync(parent)) {
+    if (!f.startsWith(`.${name}.old-`) && !f.startsWith(`.${name}.tmp-`)) continue;
+    const p = join(parent, f);
+    if (f.startsWith(`.${name}.old-`) && !existsSync(dir)) renameSync(p, dir);
+    else rmSync(p, { recursive: true, force: true });
+  }
+}
+
+async function writeInto(tmp: string, data: CheckpointData, opts: { half?: boolean; extraFiles?: Record<string, Buffer> }): Promise<void> {
   const files: Record<string, Uint8Array> = {};
   for (const g of GROUPS) {
     const map = data[g];
@@ -114,10 +141,6 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, opts: { 
     lines.push(`${sha256(buf)}  ${name}`);
   }
   writeFileSync(join(tmp, 'MANIFEST'), lines.sort((a, b) => a.slice(66).localeCompare(b.slice(66))).join('\n') + '\n');
-  const old = join(parent, `.${basename(dir)}.old-${process.pid}`);
-  if (existsSync(dir)) renameSync(dir, old);
-  renameSync(tmp, dir);
-  rmSync(old, { recursive: true, force: true });
 }
 
 /** Verifies MANIFEST against every file; throws a UserError naming the first bad file. */

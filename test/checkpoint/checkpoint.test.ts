@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_FORMAT, disposeMap, loadCheckpoint, saveCheckpoint } from '../../src/train/checkpoint.js';
+import { CHECKPOINT_FORMAT, disposeMap, loadCheckpoint, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
 
 const root = mkdtempSync(join(tmpdir(), 'genlab-ck-'));
 const meta = { format: CHECKPOINT_FORMAT, family: 'test', model: { a: 1 }, step: 7, rng: [1, 2, 3, 4], created: 'now' };
@@ -72,7 +72,7 @@ describe('checkpoints', () => {
 
 describe('half-precision checkpoints', () => {
   it('store weights as float16 that tf.io.decodeWeights reads back within half precision', async () => {
-    const { toFloat16 } = await import('../../src/train/checkpoint.js');
+    const { toFloat16 } = await import('../../src/checkpoint/checkpoint.js');
     expect(Array.from(toFloat16(Float32Array.from([0, 1, -2, 65504, 1e6, 5.960464477539063e-8, 1e-9, 0.1])))).toEqual([0, 0x3c00, 0xc000, 0x7bff, 0x7c00, 1, 0, 0x2e66]);
     const dir = join(root, 'half');
     const values = Float32Array.from({ length: 200 }, (_, i) => Math.sin(i) * 3);

@@ -1,21 +1,21 @@
 // The workloads of BENCHMARKS.md, built from the project's own model code, one step each, with
 // the shapes, batch and optimizer of the PyTorch peer (shared/peer/torch_reference.py).
 import * as tf from '@tensorflow/tfjs-core';
-import { Gpt, defaultGptConfig, initGptWeights } from '../src/models/gpt.js';
-import { Lstm, defaultLstmConfig, initLstmWeights } from '../src/models/lstm.js';
-import { drawToken } from '../src/models/sampling.js';
-import { countParams } from '../src/nn/layers.js';
-import { Dcgan, bceWithLogits, defaultDcganConfig, initDcganWeights } from '../src/models/dcgan.js';
-import { Unet, defaultUnetConfig, initUnetWeights } from '../src/models/unet.js';
-import { linearBetas } from '../src/diffusion/schedules.js';
-import { Vae, defaultVaeConfig, initVaeWeights } from '../src/models/vae.js';
-import { Adam } from '../src/train/optim.js';
-import { batchLoss } from '../src/train/textTask.js';
-import { createProgress } from '../src/train/progress.js';
-import { Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../src/train/trainer.js';
+import { Gpt, defaultGptConfig, initGptWeights } from '../models/gpt.js';
+import { Lstm, defaultLstmConfig, initLstmWeights } from '../models/lstm.js';
+import { drawToken } from '../models/sampling.js';
+import { countParams } from '../nn/layers.js';
+import { Dcgan, bceWithLogits, defaultDcganConfig, initDcganWeights } from '../models/dcgan.js';
+import { Unet, defaultUnetConfig, initUnetWeights } from '../models/unet.js';
+import { linearBetas } from '../diffusion/schedules.js';
+import { Vae, defaultVaeConfig, initVaeWeights } from '../models/vae.js';
+import { Adam } from '../train/optim.js';
+import { batchLoss } from '../models/textLoss.js';
+import { createProgress } from '../train/progress.js';
+import { Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../train/trainer.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng } from '../src/util/rng.js';
+import { Rng } from '../util/rng.js';
 
 export interface Workload {
   name: string;

@@ -1,0 +1,97 @@
+// Nothing lost: commands never delete or overwrite what they should not, never leave a checkpoint
+// unloadable, and a run directory has one writer at a time.
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readCheckpointMeta, verifyCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { encodeGrayPng } from '../../src/media/png.js';
+import { bin, expectUserError, gptSets, run, workspace } from './fixtures.js';
+
+const ws = workspace('genlab-safety-');
+const leftovers = (d: string) => readdirSync(d).filter((f) => f.includes('.tmp-') || f.includes('.old-'));
+
+describe('genlab never loses data', () => {
+  it('export refuses the run itself, a folder around it and a folder of other files; replaces an earlier export', () => {
+    const g = ws.gan();
+    const before = readFileSync(join(g, 'checkpoint', 'optimizer.bin')), listing = readdirSync(g).sort();
+    expectUserError(run('export', g, '--out', g), /overlaps the input/);
+    expectUserError(run('export', g, '--out', join(g, 'checkpoint')), /overlaps the input/);
+    expectUserError(run('export', g, '--out', ws.dir), /overlaps the input/);
+    expect(readFileSync(join(g, 'checkpoint', 'optimizer.bin')).equals(before)).toBe(true);
+    expect(readdirSync(g).sort()).toEqual(listing);
+    const mine = join(ws.dir, 'my-folder');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'notes.txt'), 'keep me');
+    expectUserError(run('export', g, '--out', mine), /other files in it .*will not replace it/);
+    expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+    writeFileSync(join(ws.dir, 'a-file'), 'x');
+    expectUserError(run('export', g, '--out', join(ws.dir, 'a-file')), /is a file; an export is a folder/);
+    const x = join(ws.dir, 'exported');
+    expect(run('export', g, '--out', x).code).toBe(0);
+    const first = readCheckpointMeta(x).exported as { created: string };
+    const again = run('export', g, '--out', x); // an earlier export is replaced, atomically
+    expect(again.code, again.err).toBe(0);
+    expect((readCheckpointMeta(x).exported as { created: string }).created).not.toBe(first.created);
+    expect(leftovers(ws.dir)).toEqual([]);
+  }, 120_000);
+
+  it('eval of an exported checkpoint leaves it loadable (its report goes to --report, not into it)', () => {
+    const x = join(ws.dir, 'exported-for-eval');
+    expect(run('export', ws.gan(), '--out', x).code).toBe(0);
+    const files = readdirSync(x).sort();
+    const e = run('eval', x, '--classifier', ws.classifier(), '--n', '20');
+    expect(e.code, e.err).toBe(0);
+    expect(e.err).toMatch(/eval\.json and eval\.md were not written into it; pass --report DIR/);
+    expect(readdirSync(x).sort()).toEqual(files);
+    expect(() => verifyCheckpoint(x)).not.toThrow();
+    expect(run('sample', x, '--n', '2', '--out', join(ws.dir, 'after-eval')).code).toBe(0);
+    const rep = join(ws.dir, 'report');
+    expect(run('eval', x, '--classifier', ws.classifier(), '--n', '20', '--report', rep).code).toBe(0);
+    expect(readdirSync(rep).sort()).toEqual(['eval.json', 'eval.md']);
+    expectUserError(run('eval', ws.gan(), '--classifier', ws.classifier(), '--n', '20', '--report', x), /holds a genlab checkpoint/);
+  }, 120_000);
+
+  it('a second writer of a run directory is refused while the first runs; a killed run leaves no stuck lock', async () => {
+    const r = join(ws.dir, 'busy');
+    const child = spawn(process.execPath, [bin, 'train', 'gpt', '--data', ws.corpus, '--out', r, '--steps', '100000', ...gptSets, '--set', 'logEvery=1', '--set', 'checkpointEvery=2']);
+    let err = '';
+    await new Promise<void>((resolve) => child.stderr.on('data', (d: Buffer) => { err += d.toString(); if (/step [3-9]\//.test(err)) resolve(); }));
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', r, '--steps', '3', ...gptSets), /being written by another genlab process \(pid \d+/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', r, '--steps', '9', '--resume'), /being written by another genlab process/);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    const res = run('train', 'gpt', '--data', ws.corpus, '--out', r, '--resume', '--steps', String(readCheckpointMeta(join(r, 'checkpoint')).step + 1), '--quiet');
+    expect(res.code, res.err).toBe(0);
+    expect(readdirSync(r).filter((f) => f.startsWith('.'))).toEqual([]); // no lock, no temporaries
+  }, 120_000);
+
+  it('output files: never an input, never a file of another kind, never half-written; one clear line for each bad path', () => {
+    const g = ws.gpt(), metrics = join(g, 'metrics.jsonl'), kept = readFileSync(metrics);
+    expectUserError(run('plot', g, '--out', metrics), /must name a \.png file/);
+    writeFileSync(join(ws.dir, 'notes.png'), 'not a png');
+    expectUserError(run('plot', g, '--out', join(ws.dir, 'notes.png')), /exists and is not a PNG; genlab will not overwrite it/);
+    expect(readFileSync(join(ws.dir, 'notes.png'), 'utf8')).toBe('not a png');
+    expectUserError(run('plot', g, '--out', join(ws.dir, 'no-such-folder', 'loss.png')), /the folder .*no-such-folder does not exist/);
+    expectUserError(run('plot', g, '--out', g + '/'), /must name a \.png file/);
+    mkdirSync(join(ws.dir, 'folder.png'));
+    expectUserError(run('plot', g, '--out', join(ws.dir, 'folder.png')), /is a folder; give a file name/);
+    expect(readFileSync(metrics).equals(kept)).toBe(true);
+    const d = ws.diffusion(), img = join(ws.dir, 'digit.png');
+    writeFileSync(img, encodeGrayPng({ width: 28, height: 28, pixels: new Float32Array(784).fill(0.5) }));
+    const imgBytes = readFileSync(img);
+    expectUserError(run('restore', d, '--image', img, '--denoise', '0.5', '--out', img), /is the input .*digit\.png; choose another name/);
+    expect(readFileSync(img).equals(imgBytes)).toBe(true);
+    expectUserError(run('restore', d, '--image', img, '--denoise', '0.5', '--out', join(d, 'checkpoint', 'x.png')), /inside a genlab checkpoint/);
+    expectUserError(run('sample', d, '--n', '1', '--out', img), /is a file, not a folder/);
+    expectUserError(run('sample', d, '--n', '1', '--out', d), /overlaps the input/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', img, '--steps', '1'), /is a file, not a folder/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(img, 'run'), '--steps', '1'), /is a file, not a folder/);
+    expect(readFileSync(img).equals(imgBytes)).toBe(true);
+    expect(leftovers(ws.dir)).toEqual([]);
+    expect(leftovers(g)).toEqual([]);
+    // a run directory copied elsewhere is still a run
+    cpSync(g, join(ws.dir, 'copy'), { recursive: true });
+    expect(run('plot', join(ws.dir, 'copy')).code).toBe(0);
+  }, 120_000);
+});
