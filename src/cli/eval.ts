@@ -63,6 +63,7 @@ export function registerEval(program: Command): void {
         const block = loaded.model.config.blockSize as number;
         if (ids.length < block + 1) throw new UserError(`the ${o.split} part of ${data} has ${ids.length} characters, fewer than one window of ${block + 1}`);
         const loss = evaluateText(loaded.model, ids, block, 12);
+        if (!Number.isFinite(loss)) throw new UserError(`the loss of ${dir} on ${data} is ${loss}: the model's weights are broken (not finite); use an earlier checkpoint`);
         const out = { loss: Number(loss.toFixed(5)), perplexity: Number(Math.exp(loss).toFixed(4)), unit: 'nats/char', split: o.split, chars: ids.length, dropped: corpus.dropped, step: loaded.checkpoint.meta.step };
         process.stdout.write(JSON.stringify(out) + '\n');
       } finally {

@@ -9,6 +9,7 @@ import { Unet } from '../models/unet.js';
 import { Vae } from '../models/vae.js';
 import { classesOf, sampleImages, vaeNll, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { fitGaussian, frechetDistance } from './frechet.js';
+import { UserError } from '../util/errors.js';
 
 export interface ImageEvalOptions {
   /** samples for the Frechet distance (and held-out images compared with) */
@@ -85,6 +86,7 @@ export function evaluateImages(gen: LoadedImageModel<Generator>, clf: LoadedImag
   const t0 = performance.now();
   const s = sampleImages(gen, { n, ...sampler });
   const seconds = (performance.now() - t0) / 1000;
+  if (!s.images.every(Number.isFinite)) throw new UserError(`${gen.dir} generates images that are not finite numbers (NaN): its weights are broken; use an earlier checkpoint`);
   const gen1 = classify(clf.model, s.images, n, h, w);
   const fd = frechetDistance(fitGaussian(gen1.features, n, F), heldOut);
   const report: ImageEvalReport = {

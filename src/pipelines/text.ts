@@ -69,6 +69,8 @@ export function generateText(model: TextModel, tokenizer: CharTokenizer, prompt:
   const out: number[] = [];
   try {
     let logits = stream.feed(ids);
+    // a model whose outputs are not numbers would "sample" one character over and over
+    if (o.tokens > 0 && !logits.every(Number.isFinite)) throw new UserError("the model's outputs are not finite numbers (NaN or infinity): its weights are broken; use an earlier checkpoint");
     for (let i = 0; i < o.tokens; i++) {
       for (const p of procs) logits = p(logits);
       const next = drawToken(logits, rng);

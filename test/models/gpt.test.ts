@@ -77,6 +77,15 @@ describe('gpt', () => {
     m.dispose();
   });
 
+  it('refuses to sample from weights that give NaN, instead of printing one character over and over', () => {
+    const w = initGptWeights(tiny, new Rng(1));
+    const broken = new Map([...w].map(([k, v]) => [k, k === 'wte' ? tf.fill(v.shape, NaN) : v]));
+    const m = new Gpt({ ...tiny }, broken as typeof w);
+    const tok = new CharTokenizer('abcdefghijk'.split(''));
+    expect(() => generateText(m, tok, 'ab', { tokens: 5, seed: 1 })).toThrow(/not finite numbers .*weights are broken/);
+    m.dispose();
+  });
+
   it('unties the head as a copy of the token embedding, leaving the logits unchanged', () => {
     const m = make();
     const x = tf.tensor2d([[1, 2, 3]], [1, 3], 'int32');
