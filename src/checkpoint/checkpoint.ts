@@ -28,7 +28,31 @@ export interface CheckpointMeta {
   seed?: number;
   trainSeconds?: number;
   created: string;
-  [key: string]: unknown;
+  /** every command that trained it, the first one first */
+  commands?: string[];
+  /** image models: the --data they were trained on, and the image size */
+  data?: string;
+  image?: { height: number; width: number; classes: number };
+  /** the family's own training settings (diffusion's minSnrGamma, the GAN's DiffAugment) */
+  task?: Record<string, unknown>;
+  /** fine-tuned text models: the weights trained, the source and how */
+  trainable?: string[];
+  finetunedFrom?: string;
+  finetune?: unknown;
+  /** written by export: the run's evaluation, the export itself, and the sampling settings the evaluation chose */
+  evaluation?: unknown;
+  exported?: { command: string; precision: string; weights: string; created: string };
+  sampling?: SamplingDefaults;
+}
+
+/** The sampling settings a checkpoint recommends (what every verb and the library use unless told otherwise), with the figures that chose them. */
+export interface SamplingDefaults {
+  steps?: number;
+  guidance?: number;
+  scheduler?: 'ddim' | 'ddpm';
+  temperature?: number;
+  /** where the numbers come from: the evaluation command and its figures */
+  chosenBy?: string;
 }
 
 export interface CheckpointData {

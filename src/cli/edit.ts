@@ -75,11 +75,11 @@ export function registerEdit(program: Command): void {
     .option('--mask <png>', 'same size as the image: white where pixels are missing and must be filled in')
     .option('--denoise <s>', 'in (0, 1]: start the reverse process this far up (more redraws more)', num('--denoise'))
     .option('--class <c>', 'conditional model: the class the image shows (default: none)', int('--class', 0))
-    .option('--guidance <g>', 'with --class: classifier-free guidance scale', num('--guidance'), 1)
-    .option('--steps <n>', 'DDIM steps of the whole reverse process', int('--steps', 1), 50)
+    .option('--guidance <g>', "with --class: classifier-free guidance scale (default: the checkpoint's recommended, else 1.75)", num('--guidance'))
+    .option('--steps <n>', "DDIM steps of the whole reverse process (default: the checkpoint's recommended, else 25)", int('--steps', 1))
     .option('--resample <r>', 'with --mask: RePaint resampling rounds per step', int('--resample', 1), 4)
     .option('--seed <n>', 'seed', int('--seed', 0), 0)
-    .action(action(async (dir: string, o: { image: string; out: string; mask?: string; denoise?: number; class?: number; guidance: number; steps: number; resample: number; seed: number }) => {
+    .action(action(async (dir: string, o: { image: string; out: string; mask?: string; denoise?: number; class?: number; guidance?: number; steps?: number; resample: number; seed: number }) => {
       const out = outPng(o.out, [o.image, o.mask]);
       await setup();
       const l = loadImageModel(dir, ['diffusion']) as LoadedImageModel<Unet>;

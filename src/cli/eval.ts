@@ -18,7 +18,7 @@ import { loadCorpus } from './textData.js';
 
 interface EvalFlags {
   data?: string; split: string; dropUnknown?: boolean; ema?: boolean; k: number; images: number;
-  classifier?: string; n: number; steps: number; guidance: number; seed: number; temperature: number; nllOnly?: boolean; report?: string;
+  classifier?: string; n: number; steps?: number; guidance?: number; seed: number; temperature?: number; nllOnly?: boolean; report?: string;
 }
 
 /** The shipped classifier for a dataset the project knows (models/<data>-classifier). */
@@ -36,10 +36,10 @@ export function registerEval(program: Command): void {
     .option('--data <source>', 'text: UTF-8 text file (required); images: mnist, fashion or an IDX directory (default: the training data)')
     .option('--classifier <dir>', 'images: the classifier checkpoint (default: models/digits-classifier for mnist, models/fashion-classifier for fashion)')
     .option('--n <n>', 'images: samples for the Frechet distance and accuracy', int('--n', 2), 1000)
-    .option('--steps <n>', 'diffusion: DDIM steps', int('--steps', 1), 50)
-    .option('--guidance <g>', 'diffusion: classifier-free guidance scale', num('--guidance'), 1)
+    .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommended, else 25)", int('--steps', 1))
+    .option('--guidance <g>', "diffusion: classifier-free guidance scale (default: the checkpoint's recommended, else 1.75)", num('--guidance'))
     .option('--seed <n>', 'images: seed of the samples', int('--seed', 0), 0)
-    .option('--temperature <t>', 'gan, vae: standard deviation of the latent draws', num('--temperature'), 1)
+    .option('--temperature <t>', "gan, vae: standard deviation of the latent draws (default: the checkpoint's recommended, else 1)", num('--temperature'))
     .option('--k <n>', 'vae: importance samples per image (0: no NLL)', int('--k', 0), 100)
     .option('--images <n>', 'vae: held-out images for the NLL bound', int('--images', 1), 1000)
     .option('--nll-only', 'vae: only the NLL bound (no classifier needed)')

@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { samplesFromEma } from '../models/images.js';
-import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint, type SamplingDefaults } from '../checkpoint/checkpoint.js';
+import type { ImageEvalReport } from '../eval/images.js';
 import { overlaps } from '../util/files.js';
 import { action, commandLine, setup } from './common.js';
 
@@ -33,6 +34,16 @@ function checkExportTarget(out: string, run: string, input: string): void {
   if (!exported) throw new UserError(`--out ${out} is a folder with other files in it (not an earlier genlab export); genlab will not replace it: choose a new folder`);
 }
 
+/** The sampling settings an evaluation measured, with its figures: what the exported checkpoint recommends. */
+export function recommendedSampling(evaluation: unknown): SamplingDefaults | undefined {
+  const e = evaluation as Partial<ImageEvalReport> & { command?: string } | undefined;
+  if (!e || !e.frechet) return undefined;
+  const figures = [`FD ${e.frechet.ratio.toFixed(2)}x the floor`, e.conditionalAccuracy !== undefined ? `${(e.conditionalAccuracy * 100).toFixed(1)}% class accuracy` : '', e.minClassShare !== undefined ? `smallest class share ${(e.minClassShare * 100).toFixed(1)}%` : ''].filter(Boolean).join(', ');
+  const chosenBy = `${e.command ?? 'genlab eval'}: ${figures}`;
+  if (e.sampler) return { steps: e.sampler.steps, guidance: e.sampler.guidance, scheduler: e.sampler.scheduler === 'ddpm' ? 'ddpm' : 'ddim', chosenBy };
+  return { temperature: e.temperature ?? 1, chosenBy };
+}
+
 export function registerExport(program: Command): void {
   program
     .command('export')
@@ -47,19 +58,22 @@ export function registerExport(program: Command): void {
       await setup();
       const ck = loadCheckpoint(input);
       const evalPath = join(run, 'eval.json');
-      let evaluation: unknown;
+      // a run's eval.json, else (re-exporting an export) the evaluation it already carries
+      let evaluation: unknown = ck.meta.evaluation;
       try {
-        evaluation = existsSync(evalPath) ? JSON.parse(readFileSync(evalPath, 'utf8')) : undefined;
+        if (existsSync(evalPath)) evaluation = JSON.parse(readFileSync(evalPath, 'utf8'));
       } catch (e) {
         throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
       }
       const weights = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;
       const extraFiles: Record<string, Buffer> = {};
-      if (existsSync(join(run, 'eval.md'))) extraFiles['eval.md'] = readFileSync(join(run, 'eval.md'));
+      const md = [join(run, 'eval.md'), join(input, 'eval.md')].find((p) => existsSync(p));
+      if (md) extraFiles['eval.md'] = readFileSync(md);
+      const sampling = recommendedSampling(evaluation) ?? ck.meta.sampling;
       try {
         await saveCheckpoint(o.out, {
-          meta: { ...meta, evaluation, exported: { command: commandLine(), precision: o.precision, weights: weights === ck.ema ? 'ema' : 'raw', created: new Date().toISOString() } },
+          meta: { ...meta, evaluation, ...(sampling ? { sampling } : {}), exported: { command: commandLine(), precision: o.precision, weights: weights === ck.ema ? 'ema' : 'raw', created: new Date().toISOString() } },
           weights,
         }, { half: o.precision === 'float16', extraFiles });
       } finally {

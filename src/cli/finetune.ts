@@ -5,8 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
 import { Gpt } from '../models/gpt.js';
 import { Lstm, growLstm, type Growth, type LstmConfig } from '../models/lstm.js';
-import type { TextModelConfig } from '../models/registry.js';
+import type { TextFamily, TextModelConfig } from '../models/registry.js';
 import type { TextModel } from '../models/types.js';
+import { checkTextTraining } from '../models/memory.js';
 import { countParams } from '../nn/layers.js';
 import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
 import { createProgress } from '../train/progress.js';
@@ -17,7 +18,7 @@ import { action, collect, commandLine, int, setup, checkRunDir } from './common.
 import { overlaps } from '../util/files.js';
 import { loadCorpus } from './textData.js';
 import { runTraining } from './runTraining.js';
-import { applySets, familyTrainConfig } from './train.js';
+import { familyTrainConfig, textRunConfigs } from './train.js';
 
 /** Fine-tuning starts from the family's recipe with a shorter run and a lower peak rate. */
 function finetuneTrainConfig(model: TextModel): TrainConfig {
@@ -63,8 +64,8 @@ export function registerFinetune(program: Command): void {
       try {
         const corpus = loadCorpus(o.data, tokenizer, o.dropUnknown);
         if (corpus.dropped) process.stderr.write(`dropped ${corpus.dropped} character(s) outside the vocabulary\n`);
-        const { train: cfg } = applySets(model.config as TextModelConfig, finetuneTrainConfig(model), o.set);
-        if (o.set.some((s) => s.split('=')[0] in model.config)) throw new UserError('finetune keeps the model config; --set may change only trainer keys (use --grow to change an LSTM)');
+        const { train: cfg } = textRunConfigs(model.family as TextFamily, model.config as TextModelConfig, finetuneTrainConfig(model), o.set, 'finetune keeps the model config; --set may change only trainer keys (use --grow to change an LSTM)');
+        checkTextTraining(model.family as TextFamily, model.config as TextModelConfig, cfg.batchSize);
         if (o.steps !== undefined) cfg.steps = o.steps;
         if (o.seed !== undefined) cfg.seed = o.seed;
         let added: string[] = [];
@@ -73,6 +74,8 @@ export function registerFinetune(program: Command): void {
           if (growth.hidden !== undefined && growth.hidden !== model.config.hidden && o.train === 'head') {
             throw new UserError('--grow hidden=H changes every recurrent layer; use it with --train all');
           }
+          const lc = model.config as LstmConfig;
+          checkTextTraining('lstm', { ...lc, hidden: growth.hidden ?? lc.hidden, layers: growth.layers ?? lc.layers }, cfg.batchSize);
           const weights = new Map<string, tf.Tensor>(model.params);
           const g = growLstm(model.config as LstmConfig, weights, growth, new Rng(cfg.seed ^ 0x9e3779b9));
           model.dispose();

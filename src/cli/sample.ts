@@ -6,11 +6,12 @@ import { PNG_MAGIC, prepareOutputDir, writeOutputFile } from '../util/files.js';
 import { checkStrength, loadGenerator, sampleImages, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { disposeLoaded, generateText, loadTextModel } from '../pipelines/text.js';
 import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { checkPictureCount } from '../models/memory.js';
 import { action, int, num, setup } from './common.js';
 
 interface SampleFlags {
-  prompt: string; tokens: number; temperature: number; topK?: number; topP?: number; seed: number; ema?: boolean;
-  n: number; class?: number; guidance: number; steps: number; scheduler: string; out?: string; seedImage?: string; strength?: number;
+  prompt: string; tokens: number; temperature?: number; topK?: number; topP?: number; seed: number; ema?: boolean;
+  n: number; class?: number; guidance?: number; steps?: number; scheduler?: string; out?: string; seedImage?: string; strength?: number;
 }
 
 export const GENERATORS = ['diffusion', 'gan', 'vae'] as const;
@@ -22,16 +23,16 @@ export function registerSample(program: Command): void {
     .argument('<dir>', 'run or checkpoint directory')
     .option('--prompt <text>', 'text: what to continue', '')
     .option('--tokens <n>', 'text: characters to generate', int('--tokens', 0), 200)
-    .option('--temperature <t>', 'text: divide logits by t (> 0); gan, vae: standard deviation of the latent draws (< 1: less variety, more fidelity)', num('--temperature'), 1)
+    .option('--temperature <t>', "text: divide logits by t (> 0, default 1); gan, vae: standard deviation of the latent draws (< 1: less variety, more fidelity; default: the checkpoint's recommended)", num('--temperature'))
     .option('--top-k <k>', 'text: sample among the k most likely characters', int('--top-k', 1))
     .option('--top-p <p>', 'text: sample from the smallest set with probability mass p', num('--top-p'))
     .option('--seed <n>', 'the same seed gives the same result', int('--seed', 0), 0)
     .option('--ema', 'text: use the EMA weights, when the run kept them (diffusion always does)')
     .option('--n <n>', 'images: how many', int('--n', 1), 16)
     .option('--class <c>', 'images: the class of every sample (default: cycle through the classes)', int('--class', 0))
-    .option('--guidance <g>', 'diffusion: classifier-free guidance scale (1: the conditional model)', num('--guidance'), 1)
-    .option('--steps <n>', 'diffusion: DDIM steps', int('--steps', 1), 50)
-    .option('--scheduler <s>', 'diffusion: ddim or ddpm (1,000 steps)', 'ddim')
+    .option('--guidance <g>', "diffusion: classifier-free guidance scale (1: the conditional model; default: the checkpoint's recommended, else 1.75)", num('--guidance'))
+    .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommended, else 25)", int('--steps', 1))
+    .option('--scheduler <s>', 'diffusion: ddim or ddpm (1,000 steps)')
     .option('--seed-image <png>', 'diffusion: a sketch to start from (image-to-image)')
     .option('--strength <s>', 'diffusion, with --seed-image: in (0, 1]; how far from the sketch the samples may go', num('--strength'))
     .option('--out <dir>', 'images: directory for <class>_<index>.png (or <index>.png) and grid.png')
@@ -39,9 +40,10 @@ export function registerSample(program: Command): void {
       const family = readCheckpointMeta(resolveCheckpointDir(dir)).family;
       if ((GENERATORS as readonly string[]).includes(family)) {
         if (!o.out) throw new UserError('--out DIR is required for image samples');
-        if (o.scheduler !== 'ddim' && o.scheduler !== 'ddpm') throw new UserError(`--scheduler must be ddim or ddpm, got "${o.scheduler}"`);
+        if (o.scheduler !== undefined && o.scheduler !== 'ddim' && o.scheduler !== 'ddpm') throw new UserError(`--scheduler must be ddim or ddpm, got "${o.scheduler}"`);
         if (o.strength !== undefined && !o.seedImage) throw new UserError('--strength goes with --seed-image');
         if (o.seedImage) checkStrength(o.strength ?? 0.6, '--strength');
+        checkPictureCount(o.n, '--n');
         prepareOutputDir(o.out, { inputs: [dir, ...(o.seedImage ? [o.seedImage] : [])] });
         await setup();
         return sampleImagesCmd(loadGenerator(dir), o, o.out);
@@ -75,7 +77,7 @@ function sampleImagesCmd(l: LoadedImageModel<Generator>, o: SampleFlags, out: st
     const { height: h, width: w } = l.image;
     const seedImage = o.seedImage ? readGrayPng(o.seedImage, { width: w, height: h }).pixels : undefined;
     const { images, labels } = sampleImages(l, {
-      n: o.n, classLabel: o.class, guidance: o.guidance, temperature: o.temperature, steps: o.steps, scheduler: o.scheduler as 'ddim' | 'ddpm', seed: o.seed,
+      n: o.n, classLabel: o.class, guidance: o.guidance, temperature: o.temperature, steps: o.steps, scheduler: o.scheduler as 'ddim' | 'ddpm' | undefined, seed: o.seed,
       seedImage, strength: seedImage ? o.strength ?? 0.6 : undefined,
     });
     // conditional samples cycle through the classes: one column per class lines them up

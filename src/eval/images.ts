@@ -7,7 +7,7 @@ import type { ImageSet } from '../data/mnist.js';
 import type { Classifier } from '../models/classifier.js';
 import { Unet } from '../models/unet.js';
 import { Vae } from '../models/vae.js';
-import { classesOf, sampleImages, vaeNll, type Generator, type LoadedImageModel } from '../pipelines/images.js';
+import { classesOf, sampleImages, vaeNll, type Generator, type LoadedImageModel, samplingDefaults } from '../pipelines/images.js';
 import { fitGaussian, frechetDistance } from './frechet.js';
 import { UserError } from '../util/errors.js';
 
@@ -82,7 +82,8 @@ export function evaluateImages(gen: LoadedImageModel<Generator>, clf: LoadedImag
   const floorFeat = classify(clf.model, trainPick.images, n, h, w).features;
   const floor = frechetDistance(fitGaussian(floorFeat, n, F), heldOut);
 
-  const sampler = { steps: o.steps ?? 50, guidance: o.guidance ?? 1, seed: o.seed ?? 0, temperature: o.temperature ?? 1 };
+  const d = samplingDefaults(gen);
+  const sampler = { steps: o.steps ?? d.steps, guidance: o.guidance ?? d.guidance, seed: o.seed ?? 0, temperature: o.temperature ?? d.temperature };
   const t0 = performance.now();
   const s = sampleImages(gen, { n, ...sampler });
   const seconds = (performance.now() - t0) / 1000;

@@ -6,14 +6,14 @@ import { conv2d, convWeights, linearWeights } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import type { ImageSet } from '../data/mnist.js';
+import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
-export interface ClassifierConfig {
-  [key: string]: number;
-  classes: number;
-  /** width of the feature layer */
-  features: number;
-}
+export const ClassifierConfigSchema = Type.Object({
+  classes: Type.Integer({ minimum: 1, description: 'classes of the data' }),
+  features: Type.Integer({ minimum: 1, description: 'width of the feature layer' }),
+}, { additionalProperties: false });
+export type ClassifierConfig = Static<typeof ClassifierConfigSchema>;
 
 export function defaultClassifierConfig(): ClassifierConfig {
   return { classes: 10, features: 128 };

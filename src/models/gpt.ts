@@ -2,26 +2,20 @@
 // self-attention and an MLP, tied input/output embeddings, generation with a KV cache.
 import * as tf from '@tensorflow/tfjs-core';
 import { causalSoftmax, ownVariable, gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
-import { check } from '../util/config.js';
+import { check, Type, type Static } from '../util/config.js';
 import { ParamStore } from '../nn/params.js';
 import type { Rng } from '../util/rng.js';
 import type { TextModel, TokenStream } from './types.js';
 
-export interface GptConfig {
-  [key: string]: number | boolean;
-  /** characters in the vocabulary (set from the tokenizer) */
-  vocabSize: number;
-  /** longest context in tokens */
-  blockSize: number;
-  /** transformer blocks */
-  nLayer: number;
-  /** attention heads per block */
-  nHead: number;
-  /** embedding width */
-  nEmbd: number;
-  /** a separate output matrix instead of the transposed token embedding (set by head fine-tuning) */
-  untiedHead: boolean;
-}
+export const GptConfigSchema = Type.Object({
+  vocabSize: Type.Integer({ minimum: 1, description: 'characters in the vocabulary (set from the tokenizer)' }),
+  blockSize: Type.Integer({ minimum: 1, description: 'longest context in tokens' }),
+  nLayer: Type.Integer({ minimum: 1, description: 'transformer blocks' }),
+  nHead: Type.Integer({ minimum: 1, description: 'attention heads per block' }),
+  nEmbd: Type.Integer({ minimum: 1, description: 'embedding width' }),
+  untiedHead: Type.Boolean({ description: 'a separate output matrix instead of the transposed token embedding (set by head fine-tuning)' }),
+}, { additionalProperties: false });
+export type GptConfig = Static<typeof GptConfigSchema>;
 
 /** nanoGPT's CPU configuration: the `gpt` workload of BENCHMARKS.md (813,824 weights at vocab 96). */
 export function defaultGptConfig(): GptConfig {

@@ -2,16 +2,16 @@
 // weights (old checkpoints get the config keys added since with their defaults).
 import type { Weights } from '../nn/layers.js';
 import type { Rng } from '../util/rng.js';
-import { ConfigError } from '../util/config.js';
-import { Classifier, defaultClassifierConfig, initClassifierWeights, type ClassifierConfig } from './classifier.js';
-import { Dcgan, defaultDcganConfig, initDcganWeights, type DcganConfig } from './dcgan.js';
-import { Unet, defaultUnetConfig, initUnetWeights, type UnetConfig } from './unet.js';
-import { Vae, defaultVaeConfig, initVaeWeights, type VaeConfig } from './vae.js';
+import { checkConfig, ConfigError, withDefaults } from '../util/config.js';
+import { Classifier, ClassifierConfigSchema, defaultClassifierConfig, initClassifierWeights, type ClassifierConfig } from './classifier.js';
+import { Dcgan, DcganConfigSchema, defaultDcganConfig, initDcganWeights, type DcganConfig } from './dcgan.js';
+import { Unet, UnetConfigSchema, defaultUnetConfig, initUnetWeights, type UnetConfig } from './unet.js';
+import { Vae, VaeConfigSchema, defaultVaeConfig, initVaeWeights, type VaeConfig } from './vae.js';
 
 export const IMAGE_FAMILIES = ['diffusion', 'gan', 'vae', 'classifier'] as const;
 export type ImageFamily = (typeof IMAGE_FAMILIES)[number];
 export type ImageModel = Unet | Dcgan | Vae | Classifier;
-type AnyConfig = UnetConfig | DcganConfig | VaeConfig | ClassifierConfig;
+export type AnyConfig = UnetConfig | DcganConfig | VaeConfig | ClassifierConfig;
 
 /** Families that sample from the EMA of their weights when the run kept one (`--set emaDecay=...`). */
 export function samplesFromEma(family: string): boolean {
@@ -32,17 +32,19 @@ export function defaultImageConfig(family: ImageFamily, classes: number): AnyCon
   }
 }
 
+/** The closed config schema of each family. */
+export const IMAGE_CONFIG_SCHEMAS = { diffusion: UnetConfigSchema, gan: DcganConfigSchema, vae: VaeConfigSchema, classifier: ClassifierConfigSchema } as const;
+
+/** Checks a config against its family's schema and against the data: classes must be 0 or the data's classes. */
 export function validateImageConfig(family: ImageFamily, c: AnyConfig, dataClasses: number): void {
+  checkConfig(IMAGE_CONFIG_SCHEMAS[family], c, family);
   const classes = c.classes;
   if (family === 'classifier') {
     if (classes !== dataClasses) throw new ConfigError(`the classifier has one output per class of the data (${dataClasses}); classes cannot be ${classes}`);
-  } else if (!Number.isInteger(classes) || (classes !== 0 && classes !== dataClasses)) {
+  } else if (classes !== 0 && classes !== dataClasses) {
     throw new ConfigError(`classes must be 0 (unconditional) or the number of classes of the data (${dataClasses}), got ${classes}`);
   }
-  // classes and the GAN's mbstd and clusters (0 = off) may be 0; every other size is a positive integer
-  const zeroOk = new Set(['classes', 'mbstd', 'clusters']);
-  for (const [k, v] of Object.entries(c)) if (!Number.isInteger(v) || v < (zeroOk.has(k) ? 0 : 1)) throw new ConfigError(`${k} must be a ${zeroOk.has(k) ? 'non-negative' : 'positive'} integer, got ${v}`);
-  if (family === 'gan' && c.clusters > 0 && classes > 0) throw new ConfigError('clusters stand in for the labels of an unconditional GAN: set classes=0 with clusters');
+  if (family === 'gan' && (c as DcganConfig).clusters > 0 && classes > 0) throw new ConfigError('clusters stand in for the labels of an unconditional GAN: set classes=0 with clusters');
 }
 
 export function initImageWeights(family: ImageFamily, c: AnyConfig, rng: Rng): Weights {
@@ -54,12 +56,23 @@ export function initImageWeights(family: ImageFamily, c: AnyConfig, rng: Rng): W
   }
 }
 
+/** A config a checkpoint recorded, with the keys added since at their defaults, checked. */
+export function savedImageConfig(family: ImageFamily, saved: Record<string, unknown>): AnyConfig {
+  switch (family) {
+    case 'diffusion': return withDefaults(UnetConfigSchema, { ...defaultUnetConfig(), classes: 0 }, saved, family);
+    case 'gan': return withDefaults(DcganConfigSchema, defaultDcganConfig(), saved, family);
+    case 'vae': return withDefaults(VaeConfigSchema, defaultVaeConfig(), saved, family);
+    case 'classifier': return withDefaults(ClassifierConfigSchema, defaultClassifierConfig(), saved, family);
+  }
+}
+
 /** Builds a model that takes over `weights`; `saved` is the config a checkpoint recorded. */
 export function buildImageModel(family: ImageFamily, saved: Record<string, unknown>, weights: Weights): ImageModel {
+  const c = savedImageConfig(family, saved);
   switch (family) {
-    case 'diffusion': return new Unet({ ...defaultUnetConfig(), classes: 0, ...saved } as UnetConfig, weights);
-    case 'gan': return new Dcgan({ ...defaultDcganConfig(), ...saved } as DcganConfig, weights);
-    case 'vae': return new Vae({ ...defaultVaeConfig(), ...saved } as VaeConfig, weights);
-    case 'classifier': return new Classifier({ ...defaultClassifierConfig(), ...saved } as ClassifierConfig, weights);
+    case 'diffusion': return new Unet(c as UnetConfig, weights);
+    case 'gan': return new Dcgan(c as DcganConfig, weights);
+    case 'vae': return new Vae(c as VaeConfig, weights);
+    case 'classifier': return new Classifier(c as ClassifierConfig, weights);
   }
 }

@@ -2,27 +2,21 @@
 // 1997) or GRU (Cho et al. 2014) layers with PyTorch's gate layout and two biases, linear head.
 import * as tf from '@tensorflow/tfjs-core';
 import { linear, uniform, type Weights } from '../nn/layers.js';
-import { check } from '../util/config.js';
+import { check, Type, type Static } from '../util/config.js';
 import { ParamStore } from '../nn/params.js';
 import { lstmCell } from '../tensor/ops.js';
 import type { Rng } from '../util/rng.js';
 import type { TextModel, TokenStream } from './types.js';
 
-export interface LstmConfig {
-  [key: string]: number | string | boolean;
-  /** characters in the vocabulary (set from the tokenizer) */
-  vocabSize: number;
-  /** embedding width */
-  embed: number;
-  /** hidden units per recurrent layer */
-  hidden: number;
-  /** recurrent layers */
-  layers: number;
-  /** 'lstm' or 'gru' */
-  cell: string;
-  /** characters per training sequence (truncated backpropagation through time) */
-  blockSize: number;
-}
+export const LstmConfigSchema = Type.Object({
+  vocabSize: Type.Integer({ minimum: 1, description: 'characters in the vocabulary (set from the tokenizer)' }),
+  embed: Type.Integer({ minimum: 1, description: 'embedding width' }),
+  hidden: Type.Integer({ minimum: 1, description: 'hidden units per recurrent layer' }),
+  layers: Type.Integer({ minimum: 1, description: 'recurrent layers' }),
+  cell: Type.Union([Type.Literal('lstm'), Type.Literal('gru')], { description: 'the recurrent cell' }),
+  blockSize: Type.Integer({ minimum: 1, description: 'characters per training sequence (truncated backpropagation through time)' }),
+}, { additionalProperties: false });
+export type LstmConfig = Static<typeof LstmConfigSchema>;
 
 /** The `charlstm` workload of BENCHMARKS.md (886,880 weights at vocab 96). */
 export function defaultLstmConfig(): LstmConfig {

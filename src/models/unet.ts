@@ -5,19 +5,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2d, conv2dAdd, conv2dImageBias, conv2dOnData, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
+import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
-export interface UnetConfig {
-  [key: string]: number;
-  /** image channels */
-  channels: number;
-  /** GroupNorm groups */
-  groups: number;
-  /** width of the timestep embedding */
-  tembDim: number;
-  /** classes for class conditioning (0: unconditional); label `classes` means "no class" (for guidance) */
-  classes: number;
-}
+export const UnetConfigSchema = Type.Object({
+  channels: Type.Integer({ minimum: 1, description: 'image channels' }),
+  groups: Type.Integer({ minimum: 1, description: 'GroupNorm groups' }),
+  tembDim: Type.Integer({ minimum: 1, description: 'width of the timestep embedding' }),
+  classes: Type.Integer({ minimum: 0, description: 'classes for class conditioning (0: unconditional); label `classes` means "no class" (for guidance)' }),
+}, { additionalProperties: false });
+export type UnetConfig = Static<typeof UnetConfigSchema>;
 
 export function defaultUnetConfig(): UnetConfig {
   return { channels: 1, groups: 8, tembDim: 128, classes: 0 };

@@ -5,15 +5,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2d, convTranspose2d, convTWeights, convWeights, linearWeights } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
+import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
-export interface VaeConfig {
-  [key: string]: number;
-  /** latent size */
-  latent: number;
-  /** 0: unconditional; else the number of classes */
-  classes: number;
-}
+export const VaeConfigSchema = Type.Object({
+  latent: Type.Integer({ minimum: 1, description: 'latent size' }),
+  classes: Type.Integer({ minimum: 0, description: '0: unconditional; else the number of classes' }),
+}, { additionalProperties: false });
+export type VaeConfig = Static<typeof VaeConfigSchema>;
 
 export function defaultVaeConfig(): VaeConfig {
   return { latent: 16, classes: 0 };

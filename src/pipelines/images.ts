@@ -14,6 +14,7 @@ import { Unet } from '../models/unet.js';
 import { iwaeNll, Vae } from '../models/vae.js';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../checkpoint/checkpoint.js';
 import { binarized, fromUnetOutput, toUnetInput } from '../models/imageIO.js';
+import { checkPictureCount } from '../models/memory.js';
 import { Rng } from '../util/rng.js';
 
 export type Generator = Unet | Dcgan | Vae;
@@ -50,6 +51,18 @@ export function loadImageModel(dirArg: string, want?: readonly string[]): Loaded
 /** Loads a diffusion, GAN or VAE checkpoint (a UserError for any other family). */
 export function loadGenerator(dirArg: string): LoadedImageModel<Generator> {
   return loadImageModel(dirArg, ['diffusion', 'gan', 'vae']) as LoadedImageModel<Generator>;
+}
+
+/**
+ * The sampling settings used when a call gives none: the checkpoint's recommended ones (written by
+ * export from its evaluation), else the best measured on the digits (DDIM 25 steps, guidance 1.75:
+ * 98.9% class accuracy at 1.94x the FD floor, against 85.6% at 50 steps and guidance 1).
+ */
+export const DEFAULT_SAMPLING = { steps: 25, guidance: 1.75, scheduler: 'ddim', temperature: 1 } as const;
+
+export function samplingDefaults(l: { meta: CheckpointMeta }): { steps: number; guidance: number; scheduler: 'ddim' | 'ddpm'; temperature: number } {
+  const s = l.meta.sampling ?? {};
+  return { steps: s.steps ?? DEFAULT_SAMPLING.steps, guidance: s.guidance ?? DEFAULT_SAMPLING.guidance, scheduler: s.scheduler ?? DEFAULT_SAMPLING.scheduler, temperature: s.temperature ?? DEFAULT_SAMPLING.temperature };
 }
 
 export function classesOf(m: Generator | Classifier): number {
@@ -91,6 +104,8 @@ export interface Samples {
 /** n images from a generator (batched); conditional models cycle through the classes unless one is given. */
 export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): Samples {
   const { model, image } = l;
+  const d = samplingDefaults(l);
+  o = { ...o, steps: o.steps ?? d.steps, guidance: o.guidance ?? d.guidance, scheduler: o.scheduler ?? d.scheduler, temperature: o.temperature ?? d.temperature };
   if (!Number.isInteger(o.n) || o.n < 1) throw new UserError(`--n must be a whole number >= 1, got ${o.n}`);
   checkClass(model, o.classLabel);
   const classes = o.unconditional ? 0 : classesOf(model);
@@ -217,10 +232,13 @@ export function restoreImage(l: LoadedImageModel<Unet>, img: Float32Array, o: { 
   if (!o.mask && o.denoise === undefined) throw new UserError('give --mask MASK.png (the region to fill), --denoise S (how much to redraw), or both');
   checkClass(l.model, o.classLabel);
   const strength = o.denoise === undefined ? 1 : checkStrength(o.denoise, '--denoise');
+  const d = samplingDefaults(l);
   return diffuse(l.model, l.image, [o.classLabel ?? -1], new Rng(o.seed ?? 0), {
-    guidance: o.guidance, steps: o.steps, seedImages: [img], strength, mask: o.mask, resample: o.mask ? o.resample ?? 4 : 1,
+    guidance: o.guidance ?? d.guidance, steps: o.steps ?? d.steps, seedImages: [img], strength, mask: o.mask, resample: o.mask ? o.resample ?? 4 : 1,
   });
 }
+
+const DECODE_BATCH = 256;
 
 /** A CVAE needs a label to encode: the class whose ELBO is highest (the CVAE as a generative classifier). */
 export function inferVaeClass(model: Vae, x: tf.Tensor4D, rng: Rng): number {
@@ -239,30 +257,49 @@ function vaeInput(img: Float32Array, h: number, w: number): tf.Tensor4D {
 export function varyImage(l: LoadedImageModel<Vae>, img: Float32Array, o: { n: number; classLabel?: number; seed?: number }): { images: Float32Array; label: number } {
   if (!Number.isInteger(o.n) || o.n < 1) throw new UserError(`--n must be a whole number >= 1, got ${o.n}`);
   checkClass(l.model, o.classLabel);
-  const { model, image } = l, rng = new Rng(o.seed ?? 0), L = model.config.latent, n = o.n;
-  return tf.tidy(() => {
+  checkPictureCount(o.n, '--n');
+  const { model, image } = l, rng = new Rng(o.seed ?? 0), L = model.config.latent, n = o.n, size = image.height * image.width;
+  let c = -1;
+  const { mu, logvar } = tf.tidy(() => {
     const x = vaeInput(img, image.height, image.width);
-    const c = classesOf(model) > 0 ? o.classLabel ?? inferVaeClass(model, x, rng) : -1;
-    const y1 = c >= 0 ? tf.tensor1d([c], 'int32') : undefined, yn = c >= 0 ? tf.fill([n], c, 'int32') as tf.Tensor1D : undefined;
-    const { mu, logvar } = model.encode(x, y1);
-    const z = tf.add(mu, tf.mul(tf.tensor2d(rng.normalArray(n * L), [n, L]), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
-    return { images: tf.sigmoid(model.decode(z, yn)).dataSync() as Float32Array, label: c };
+    c = classesOf(model) > 0 ? o.classLabel ?? inferVaeClass(model, x, rng) : -1;
+    return model.encode(x, c >= 0 ? tf.tensor1d([c], 'int32') : undefined);
   });
+  const images = new Float32Array(n * size);
+  for (let s = 0; s < n; s += DECODE_BATCH) { // in batches: the decoder's activations grow with the count
+    const B = Math.min(DECODE_BATCH, n - s);
+    images.set(tf.tidy(() => {
+      const z = tf.add(mu, tf.mul(tf.tensor2d(rng.normalArray(B * L), [B, L]), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+      return tf.sigmoid(model.decode(z, c >= 0 ? tf.fill([B], c, 'int32') as tf.Tensor1D : undefined)).dataSync() as Float32Array;
+    }), s * size);
+  }
+  mu.dispose(); logvar.dispose();
+  return { images, label: c };
 }
 
 /** steps images decoded along the straight line between the posterior means of a and b (class one-hots interpolated too for a CVAE). */
 export function interpolateImages(l: LoadedImageModel<Vae>, a: Float32Array, b: Float32Array, o: { steps: number; seed?: number }): { images: Float32Array; labels: [number, number] } {
   if (!Number.isInteger(o.steps) || o.steps < 2) throw new UserError(`--steps must be a whole number >= 2, got ${o.steps}`);
-  const { model, image } = l, rng = new Rng(o.seed ?? 0), C = classesOf(model), n = o.steps;
-  return tf.tidy(() => {
+  checkPictureCount(o.steps, '--steps');
+  const { model, image } = l, rng = new Rng(o.seed ?? 0), C = classesOf(model), n = o.steps, size = image.height * image.width;
+  const images = new Float32Array(n * size);
+  let labels: [number, number] = [-1, -1];
+  tf.tidy(() => {
     const xa = vaeInput(a, image.height, image.width), xb = vaeInput(b, image.height, image.width);
     const ca = C > 0 ? inferVaeClass(model, xa, rng) : -1, cb = C > 0 ? inferVaeClass(model, xb, rng) : -1;
+    labels = [ca, cb];
     const za = model.encode(xa, C > 0 ? tf.tensor1d([ca], 'int32') : undefined).mu, zb = model.encode(xb, C > 0 ? tf.tensor1d([cb], 'int32') : undefined).mu;
-    const w = tf.tensor2d(Array.from({ length: n }, (_, i) => i / (n - 1)), [n, 1]);
-    const z = tf.add(tf.mul(za, tf.sub(1, w)), tf.mul(zb, w)) as tf.Tensor2D;
-    const onehot = C > 0 ? tf.add(tf.mul(tf.oneHot([ca], C).toFloat(), tf.sub(1, w)), tf.mul(tf.oneHot([cb], C).toFloat(), w)) as tf.Tensor2D : undefined;
-    return { images: tf.sigmoid(model.decode(z, onehot)).dataSync() as Float32Array, labels: [ca, cb] as [number, number] };
+    for (let s = 0; s < n; s += DECODE_BATCH) { // in batches: the decoder's activations grow with the count
+      const B = Math.min(DECODE_BATCH, n - s);
+      images.set(tf.tidy(() => {
+        const w = tf.tensor2d(Array.from({ length: B }, (_, i) => (s + i) / (n - 1)), [B, 1]);
+        const z = tf.add(tf.mul(za, tf.sub(1, w)), tf.mul(zb, w)) as tf.Tensor2D;
+        const onehot = C > 0 ? tf.add(tf.mul(tf.oneHot([ca], C).toFloat(), tf.sub(1, w)), tf.mul(tf.oneHot([cb], C).toFloat(), w)) as tf.Tensor2D : undefined;
+        return tf.sigmoid(model.decode(z, onehot)).dataSync() as Float32Array;
+      }), s * size);
+    }
   });
+  return { images, labels };
 }
 
 /** The importance-weighted NLL bound in nats (of x given its label, for a CVAE), averaged over the first `count` held-out images (binarised with a fixed seed). */

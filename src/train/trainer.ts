@@ -11,45 +11,31 @@ import { acquireRunLock } from '../checkpoint/lock.js';
 import { UserError } from '../util/errors.js';
 import { fsProblem, writeFileAtomic } from '../util/files.js';
 import { createProgress, type Progress } from './progress.js';
-import { check } from '../util/config.js';
+import { checkConfig, Type, type Static } from '../util/config.js';
 import { Rng, type RngState } from '../util/rng.js';
 
-export interface TrainConfig {
-  [key: string]: number | string | boolean;
-  /** total optimizer steps of the run */
-  steps: number;
-  /** sequences per step */
-  batchSize: number;
-  /** peak learning rate */
-  lr: number;
-  /** learning rate at the end of the cosine decay */
-  minLr: number;
-  /** steps of linear warmup */
-  warmupSteps: number;
-  /** step where the cosine reaches minLr (0: the last step) */
-  decaySteps: number;
-  /** 'adamw' or 'adam' */
-  optimizer: string;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  /** decoupled (adamw) or L2 (adam) decay of matrices; biases and norms never decay */
-  weightDecay: number;
-  /** max global gradient norm (0: no clipping) */
-  gradClip: number;
-  /** EMA decay of the weights for sampling (0: off) */
-  emaDecay: number;
-  /** steps between validation losses (0: only at the end) */
-  evalEvery: number;
-  /** validation batches per evaluation */
-  evalBatches: number;
-  /** steps between checkpoints (0: only at the end and on Ctrl-C) */
-  checkpointEvery: number;
-  /** steps between log lines and metrics records */
-  logEvery: number;
-  /** seed of initial weights and batch order */
-  seed: number;
-}
+const int = (minimum: number, description: string) => Type.Integer({ minimum, description });
+export const TrainConfigSchema = Type.Object({
+  steps: int(1, 'total optimizer steps of the run'),
+  batchSize: int(1, 'sequences (or images) per step'),
+  lr: Type.Number({ exclusiveMinimum: 0, description: 'peak learning rate' }),
+  minLr: Type.Number({ minimum: 0, description: 'learning rate at the end of the cosine decay' }),
+  warmupSteps: int(0, 'steps of linear warmup'),
+  decaySteps: int(0, 'step where the cosine reaches minLr (0: the last step)'),
+  optimizer: Type.Union([Type.Literal('adamw'), Type.Literal('adam')]),
+  beta1: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+  beta2: Type.Number({ minimum: 0, exclusiveMaximum: 1 }),
+  eps: Type.Number({ exclusiveMinimum: 0 }),
+  weightDecay: Type.Number({ minimum: 0, description: 'decoupled (adamw) or L2 (adam) decay of matrices; biases and norms never decay' }),
+  gradClip: Type.Number({ minimum: 0, description: 'max global gradient norm (0: no clipping)' }),
+  emaDecay: Type.Number({ minimum: 0, exclusiveMaximum: 1, description: 'EMA decay of the weights for sampling (0: off)' }),
+  evalEvery: int(0, 'steps between validation losses (0: only at the end)'),
+  evalBatches: int(1, 'validation batches per evaluation'),
+  checkpointEvery: int(0, 'steps between checkpoints (0: only at the end and on Ctrl-C)'),
+  logEvery: int(1, 'steps between log lines and metrics records'),
+  seed: int(0, 'seed of initial weights and batch order'),
+}, { additionalProperties: false });
+export type TrainConfig = Static<typeof TrainConfigSchema>;
 
 export function defaultTrainConfig(): TrainConfig {
   return {
@@ -60,13 +46,7 @@ export function defaultTrainConfig(): TrainConfig {
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
-  for (const k of ['steps', 'batchSize', 'evalBatches', 'logEvery'] as const) check(Number.isInteger(c[k]) && c[k] > 0, `${k} must be a positive integer, got ${c[k]}`);
-  for (const k of ['warmupSteps', 'decaySteps', 'evalEvery', 'checkpointEvery'] as const) check(Number.isInteger(c[k]) && c[k] >= 0, `${k} must be a whole number >= 0, got ${c[k]}`);
-  check(c.lr > 0 && c.minLr >= 0, `lr must be > 0 and minLr >= 0`);
-  check(c.optimizer === 'adam' || c.optimizer === 'adamw', `optimizer must be "adam" or "adamw", got "${c.optimizer}"`);
-  check(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1, 'beta1 and beta2 must be in [0, 1)');
-  check(c.emaDecay >= 0 && c.emaDecay < 1, 'emaDecay must be in [0, 1)');
-  check(c.gradClip >= 0 && c.weightDecay >= 0, 'gradClip and weightDecay must be >= 0');
+  checkConfig(TrainConfigSchema, c, 'trainer');
 }
 
 /** One optimizer's share of a step: the weights it updates and the loss it descends. */

@@ -219,6 +219,8 @@ describe('genlab CLI', () => {
     expect(ck.meta.evaluation).toEqual(JSON.parse(readFileSync(join(g, 'eval.json'), 'utf8')));
     expect(ck.meta.command).toMatch(/^genlab train gan --data mnist/);
     expect(readFileSync(join(x, 'MANIFEST'), 'utf8')).toMatch(/eval\.md/);
+    // the sampling settings the evaluation measured travel with the export, with its figures
+    expect(ck.meta.sampling).toEqual({ temperature: 1, chosenBy: expect.stringMatching(/^genlab eval .*: FD [\d.]+x the floor/) });
     disposeMap(ck.weights);
     expect(run('sample', x, '--n', '2', '--out', join(dir, 'exported-samples')).code).toBe(0);
     expect(run('export', g, '--out', x).code).toBe(0); // an earlier export is replaced

@@ -49,6 +49,7 @@ export function workspace(prefix: string) {
     gpt: () => runDir('gpt', ['gpt', '--data', corpus, '--steps', '4', ...gptSets]),
     diffusion: () => runDir('diffusion', ['diffusion', '--data', 'mnist', '--steps', '2', '--set', 'batchSize=4', '--set', 'evalBatches=1']),
     gan: () => runDir('gan', ['gan', '--data', 'mnist', '--steps', '2', '--set', 'batchSize=8']),
+    vae: () => runDir('vae', ['vae', '--data', 'mnist', '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1']),
     classifier: () => runDir('clf', ['classifier', '--data', 'mnist', '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1']),
   };
 }

@@ -94,4 +94,20 @@ describe('genlab never loses data', () => {
     cpSync(g, join(ws.dir, 'copy'), { recursive: true });
     expect(run('plot', join(ws.dir, 'copy')).code).toBe(0);
   }, 120_000);
+
+  it('requests too large for memory are refused at once, naming the setting to lower', () => {
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'big1'), '--set', 'nLayer=1e9'), /would need about .* of memory, more than the 2\.0 GiB genlab can use; lower nLayer or nEmbd/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'big2'), '--set', 'blockSize=100000'), /lower batchSize or blockSize/);
+    expectUserError(run('train', 'lstm', '--data', ws.corpus, '--out', join(ws.dir, 'big3'), '--set', 'hidden=100000'), /lower layers, hidden or embed/);
+    expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(ws.dir, 'big4'), '--set', 'batchSize=100000'), /lower batchSize/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'big5'), '--set', 'nLayer=2.5'), /model nLayer must be a whole number >= 1, got 2.5/);
+    const img = join(ws.dir, 'digit-big.png');
+    writeFileSync(img, encodeGrayPng({ width: 28, height: 28, pixels: new Float32Array(784).fill(0.3) }));
+    expectUserError(run('vary', ws.vae(), '--image', img, '--n', '100000', '--out', join(ws.dir, 'v.png')), /--n 100000 is more than the 1000 images one picture may hold/);
+    expectUserError(run('interpolate', ws.vae(), '--from', img, '--to', img, '--steps', '100000', '--out', join(ws.dir, 'i.png')), /--steps 100000 is more than the 1000/);
+    expectUserError(run('sample', ws.vae(), '--n', '100000', '--out', join(ws.dir, 'many')), /--n 100000 is more than the 1000/);
+    const one = join(ws.dir, 'one.txt');
+    writeFileSync(one, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
+    expectUserError(run('train', 'gpt', '--data', one, '--out', join(ws.dir, 'one'), '--steps', '1'), /only one distinct character/);
+  }, 180_000);
 });

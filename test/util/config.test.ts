@@ -1,20 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import { applyOverrides, ConfigError } from '../../src/util/config.js';
+import { applySets, checkConfig, ConfigError, Type, withDefaults } from '../../src/util/config.js';
 import { Rng } from '../../src/util/rng.js';
 
-describe('config overrides', () => {
+describe('config schemas and --set', () => {
+  const schema = Type.Object({
+    lr: Type.Number({ exclusiveMinimum: 0 }), steps: Type.Integer({ minimum: 1 }),
+    optimizer: Type.Union([Type.Literal('adamw'), Type.Literal('adam')]), ema: Type.Boolean(),
+  }, { additionalProperties: false });
   const d = { lr: 0.001, steps: 10, optimizer: 'adamw', ema: false };
-  it('parses each value as the type of its default', () => {
-    expect(applyOverrides(d, ['lr=3e-4', 'steps=5', 'optimizer=adam', 'ema=true'])).toEqual({ lr: 3e-4, steps: 5, optimizer: 'adam', ema: true });
+  const part = (fixed?: Record<string, string>) => [{ what: 'trainer', schema, value: d, fixed }];
+  it('parses each value by its schema and leaves the defaults as they were', () => {
+    expect(applySets(part(), ['lr=3e-4', 'steps=5', 'optimizer=adam', 'ema=true'])).toEqual([{ lr: 3e-4, steps: 5, optimizer: 'adam', ema: true }]);
+    expect(d.steps).toBe(10);
   });
-  it('names the valid keys when a key is unknown', () => {
-    expect(() => applyOverrides(d, ['lrr=1'])).toThrow(ConfigError);
-    expect(() => applyOverrides(d, ['lrr=1'])).toThrow(/unknown config key "lrr"; valid keys: ema, lr, optimizer, steps/);
+  it('names the valid keys when a key is unknown (a fixed key is not offered)', () => {
+    expect(() => applySets(part(), ['lrr=1'])).toThrow(ConfigError);
+    expect(() => applySets(part({ ema: 'set elsewhere' }), ['lrr=1'])).toThrow(/unknown --set key "lrr"; valid keys: lr, optimizer, steps$/);
+    expect(() => applySets(part({ ema: 'ema is set elsewhere' }), ['ema=true'])).toThrow(/--set ema: ema is set elsewhere/);
   });
-  it('refuses a value of the wrong type', () => {
-    expect(() => applyOverrides(d, ['steps=many'])).toThrow(/steps must be a number/);
-    expect(() => applyOverrides(d, ['ema=maybe'])).toThrow(/ema must be true or false/);
-    expect(() => applyOverrides(d, ['novalue'])).toThrow(/key=value/);
+  it('refuses a value of the wrong type or out of range, saying what it must be', () => {
+    expect(() => applySets(part(), ['steps=many'])).toThrow(/trainer steps must be a whole number >= 1, got "many"/);
+    expect(() => applySets(part(), ['steps=2.5'])).toThrow(/trainer steps must be a whole number >= 1, got 2.5/);
+    expect(() => applySets(part(), ['steps=0'])).toThrow(/steps must be a whole number >= 1, got 0/);
+    expect(() => applySets(part(), ['lr=0'])).toThrow(/lr must be a number > 0, got 0/);
+    expect(() => applySets(part(), ['optimizer=sgd'])).toThrow(/optimizer must be one of adamw, adam, got "sgd"/);
+    expect(() => applySets(part(), ['ema=maybe'])).toThrow(/ema must be true or false/);
+    expect(() => applySets(part(), ['novalue'])).toThrow(/key=value/);
+  });
+  it('checks a saved config: extra keys and missing keys are errors; withDefaults fills keys added since', () => {
+    expect(() => checkConfig(schema, { ...d, lrr: 1 }, 'trainer')).toThrow(/unknown trainer key "lrr"/);
+    expect(() => checkConfig(schema, { lr: 1, steps: 1, optimizer: 'adam' }, 'trainer')).toThrow(/trainer config lacks "ema"/);
+    expect(withDefaults(schema, { ...d, optimizer: 'adamw' as const }, { steps: 3, retired: 1 }, 'trainer')).toEqual({ ...d, steps: 3 });
   });
 });
 
