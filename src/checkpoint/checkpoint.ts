@@ -43,6 +43,8 @@ export interface CheckpointMeta {
   evaluation?: unknown;
   exported?: { command: string; precision: string; weights: string; created: string };
   sampling?: SamplingDefaults;
+  /** diffusion: the noise schedule it was trained with (absent: DDPM's linear 1e-4..0.02 over 1,000 steps) */
+  schedule?: { kind: 'linear' | 'cosine'; steps: number; betaStart?: number; betaEnd?: number };
 }
 
 /** The sampling settings a checkpoint recommends (what every verb and the library use unless told otherwise), with the figures that chose them. */

@@ -16,3 +16,12 @@ export function guidedNoise(model: ConditionalDenoiser, x: tf.Tensor4D, t: tf.Te
     return tf.add(uncond, tf.mul(tf.sub(cond, uncond), scale)) as tf.Tensor4D;
   });
 }
+
+/**
+ * Classifier-free guidance as a noise predictor over a batch with `labels` (-1: no class): scale g
+ * for a batch that asks for classes, the conditional model itself (g = 1) when a sample asks for none.
+ */
+export function classifierFree(model: ConditionalDenoiser, labels: number[], nullLabel: number, scale: number): (x: tf.Tensor, t: tf.Tensor1D) => tf.Tensor {
+  const g = labels.some((c) => c < 0) ? 1 : scale;
+  return (x, t) => guidedNoise(model, x as tf.Tensor4D, t, tf.tensor1d(labels.map((c) => (c < 0 ? nullLabel : c)), 'int32'), nullLabel, g);
+}

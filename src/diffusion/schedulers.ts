@@ -17,6 +17,8 @@ export interface Scheduler {
   setTimesteps(n: number): void;
   /** q(x_t | x_0): sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, one t per batch item */
   addNoise(x0: tf.Tensor, noise: tf.Tensor, t: ArrayLike<number>): tf.Tensor;
+  /** q(x_t | x_s) for s < t (s = -1: the clean sample): back up the chain from s to t (RePaint's resampling) */
+  renoise(xs: tf.Tensor, s: number, t: number, noise: tf.Tensor): tf.Tensor;
   step(modelOutput: tf.Tensor, t: number, sample: tf.Tensor, rng?: Rng): StepOutput;
 }
 
@@ -54,6 +56,11 @@ abstract class Base implements Scheduler {
       const b = Float32Array.from(t, (ti) => Math.sqrt(1 - this.abar(ti)));
       return tf.add(tf.mul(x0, tf.tensor(a, shape)), tf.mul(noise, tf.tensor(b, shape)));
     });
+  }
+
+  renoise(xs: tf.Tensor, s: number, t: number, noise: tf.Tensor): tf.Tensor {
+    const a = this.abar(t) / this.abar(s);
+    return tf.tidy(() => tf.add(tf.mul(xs, Math.sqrt(a)), tf.mul(noise, Math.sqrt(1 - a))));
   }
 
   /** x0 from x_t and the predicted noise (Ho et al. eq. 15), clipped to [-1, 1] when clipSample. */

@@ -26,3 +26,22 @@ export function cosineBetas(T = 1000, s = 0.008): NoiseSchedule {
   const f = (t: number) => Math.cos(((t / T + s) / (1 + s)) * (Math.PI / 2)) ** 2;
   return fromBetas(Float64Array.from({ length: T }, (_, i) => Math.min(0.999, 1 - f(i + 1) / f(i))));
 }
+
+/** A schedule as a checkpoint records it, so that sampling uses the schedule the model was trained with. */
+export interface ScheduleSpec {
+  kind: 'linear' | 'cosine';
+  /** training timesteps T */
+  steps: number;
+  /** linear: first and last beta */
+  betaStart?: number;
+  betaEnd?: number;
+}
+
+/** DDPM's schedule, what every genlab diffusion model so far was trained with. */
+export const DEFAULT_SCHEDULE: ScheduleSpec = { kind: 'linear', steps: 1000, betaStart: 1e-4, betaEnd: 0.02 };
+
+export function scheduleFrom(spec: ScheduleSpec = DEFAULT_SCHEDULE): NoiseSchedule {
+  if (spec.kind === 'cosine') return cosineBetas(spec.steps);
+  if (spec.kind === 'linear') return linearBetas(spec.steps, spec.betaStart ?? 1e-4, spec.betaEnd ?? 0.02);
+  throw new RangeError(`unknown noise schedule "${String((spec as { kind: unknown }).kind)}"`);
+}

@@ -4,9 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '../data/mnist.js';
 import type { Rng } from '../util/rng.js';
 
+/** The UNet's input side: images up to 32x32 are padded (black) to it. */
+export const UNET_SIDE = 32;
+
 /** Images [n, h, w] in [0, 1] -> x [b, 32, 32, 1] in [-1, 1], zero-padded (black) to 32 x 32. */
 export function toUnetInput(set: ImageSet, idx: ArrayLike<number>): tf.Tensor4D {
-  const { height: h, width: w } = set, S = 32, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2);
+  const { height: h, width: w } = set, S = UNET_SIDE, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2);
   const out = new Float32Array(idx.length * S * S).fill(-1);
   for (let k = 0; k < idx.length; k++) {
     const src = idx[k] * h * w;

@@ -5,7 +5,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
 import type { ImageSet } from '../data/mnist.js';
-import { guidedNoise } from '../diffusion/guidance.js';
+import { classifierFree } from '../diffusion/guidance.js';
+import { denoiseLoop, keepKnown, startFromImage, type LoopOptions } from '../diffusion/loop.js';
+import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import { DdimScheduler, DdpmScheduler, type Scheduler } from '../diffusion/schedulers.js';
 import { Classifier } from '../models/classifier.js';
 import { Dcgan } from '../models/dcgan.js';
@@ -13,7 +15,7 @@ import { buildImageModel, isImageFamily, samplesFromEma } from '../models/images
 import { Unet } from '../models/unet.js';
 import { iwaeNll, Vae } from '../models/vae.js';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../checkpoint/checkpoint.js';
-import { binarized, fromUnetOutput, toUnetInput } from '../models/imageIO.js';
+import { binarized, fromUnetOutput, toUnetInput, UNET_SIDE } from '../models/imageIO.js';
 import { checkPictureCount } from '../models/memory.js';
 import { Rng } from '../util/rng.js';
 
@@ -119,7 +121,7 @@ export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): 
   for (let s = 0; s < o.n; s += batch) {
     const B = Math.min(batch, o.n - s), ys = labels.slice(s, s + B);
     let imgs: Float32Array;
-    if (model instanceof Unet) imgs = diffuse(model, image, ys, rng, { ...o, seedImages: o.seedImage && Array.from({ length: B }, () => o.seedImage!) });
+    if (model instanceof Unet) imgs = diffuse(model, image, ys, rng, { ...o, meta: l.meta, seedImages: o.seedImage && Array.from({ length: B }, () => o.seedImage!) });
     else {
       const y = classes > 0 ? tf.tensor1d(ys, 'int32') : undefined;
       imgs = tf.tidy(() => {
@@ -139,10 +141,12 @@ export function sampleImages(l: LoadedImageModel<Generator>, o: SampleOptions): 
   return { images: out, labels };
 }
 
-function makeScheduler(o: { steps?: number; scheduler?: string }): Scheduler {
-  const steps = o.steps ?? 50;
-  if (!Number.isInteger(steps) || steps < 1 || steps > 1000) throw new UserError(`--steps must be a whole number in [1, 1000], got ${o.steps}`);
-  const sched: Scheduler = o.scheduler === 'ddpm' ? new DdpmScheduler() : new DdimScheduler();
+/** The scheduler of a checkpoint: its training schedule (saved with the model; DDPM's linear one before it was saved), DDIM with `steps` or DDPM's 1,000. */
+function makeScheduler(meta: CheckpointMeta, o: { steps?: number; scheduler?: string }): Scheduler {
+  const steps = o.steps ?? DEFAULT_SAMPLING.steps;
+  const schedule = scheduleFrom(meta.schedule ?? DEFAULT_SCHEDULE);
+  if (!Number.isInteger(steps) || steps < 1 || steps > schedule.betas.length) throw new UserError(`--steps must be a whole number in [1, ${schedule.betas.length}], got ${o.steps}`);
+  const sched: Scheduler = o.scheduler === 'ddpm' ? new DdpmScheduler(schedule) : new DdimScheduler(schedule);
   if (o.scheduler !== 'ddpm') sched.setTimesteps(steps);
   return sched;
 }
@@ -154,22 +158,18 @@ export function checkStrength(strength: number | undefined, flag: string): numbe
 }
 
 /**
- * The reverse process for a batch with labels ys (-1: no class). With seedImages it starts at the
- * timestep `strength` of the way up, from the seed images noised to it (SDEdit, Meng et al. 2022);
- * with known + mask ([h * w], 1 = fill) it inpaints, replacing the known pixels at every step with
- * the known image noised to that step and re-noising `resample` times per step (RePaint, Lugmayr
- * et al. 2022, here over DDIM's steps).
+ * The reverse process for a batch with labels ys (-1: no class), on the scheduler's loop: guidance
+ * wraps the UNet, a seed image (SDEdit) sets the start, a mask (RePaint) adds a hook after each step.
  */
 export function diffuse(
   model: Unet, image: ImageInfo, ys: number[], rng: Rng,
-  o: { guidance?: number; steps?: number; scheduler?: string; seedImages?: Float32Array[]; strength?: number; mask?: Float32Array; resample?: number },
+  o: { guidance?: number; steps?: number; scheduler?: string; seedImages?: Float32Array[]; strength?: number; mask?: Float32Array; resample?: number; meta?: CheckpointMeta; onStep?: LoopOptions['onStep']; signal?: AbortSignal },
 ): Float32Array {
   const B = ys.length, classes = classesOf(model), { height: h, width: w } = image;
-  const guidance = o.guidance ?? 1;
+  const guidance = o.guidance ?? DEFAULT_SAMPLING.guidance;
   if (!(guidance >= 0)) throw new UserError(`--guidance must be a number >= 0, got ${o.guidance}`);
-  const sched = makeScheduler(o);
+  const scheduler = makeScheduler(o.meta ?? ({} as CheckpointMeta), o);
   const strength = checkStrength(o.strength, '--strength');
-  let timesteps = sched.timesteps;
   const asSet = (imgs: Float32Array[]): ImageSet => {
     const all = new Float32Array(imgs.length * h * w);
     imgs.forEach((im, i) => all.set(im, i * h * w));
@@ -177,49 +177,33 @@ export function diffuse(
   };
   const x0 = o.seedImages ? toUnetInput(asSet(o.seedImages), ys.map((_, i) => i)) : undefined;
   if (o.mask && !x0) throw new Error('inpainting needs the known image');
+  const S = UNET_SIDE, shape = [B, S, S, model.config.channels];
+  const noise = (sh: number[] = shape) => tf.tensor(rng.normalArray(sh.reduce((a, b) => a * b, 1)), sh);
   const mask = o.mask ? maskTensor(o.mask, B, h, w) : undefined; // 1 where the model fills in
-  const noise = () => tf.tensor4d(rng.normalArray(B * 32 * 32), [B, 32, 32, 1]);
-  let x: tf.Tensor4D;
+  const predict = classes > 0 ? classifierFree((a, b, c) => model.forward(a, b, c), ys, classes, guidance) : (x: tf.Tensor, t: tf.Tensor1D) => model.forward(x as tf.Tensor4D, t);
+  let start: { x: tf.Tensor; timesteps?: number[] };
   if (x0 && strength < 1) {
-    const start = Math.min(timesteps.length, Math.max(1, Math.round(timesteps.length * strength)));
-    timesteps = timesteps.slice(timesteps.length - start);
     const n = noise();
-    x = sched.addNoise(x0, n, new Array<number>(B).fill(timesteps[0])) as tf.Tensor4D;
+    start = startFromImage(scheduler, x0, strength, n);
     n.dispose();
-  } else x = noise();
-  const y = classes > 0 ? tf.tensor1d(ys.map((c) => (c < 0 ? classes : c)), 'int32') : undefined;
-  const resample = Math.max(1, o.resample ?? 1);
-  const abar = (t: number) => (t >= 0 ? sched.schedule.alphasCumprod[t] : 1);
-  for (let i = 0; i < timesteps.length; i++) {
-    const t = timesteps[i], tp = i + 1 < timesteps.length ? timesteps[i + 1] : -1;
-    for (let r = 0; r < (mask ? resample : 1); r++) {
-      const next = tf.tidy(() => {
-        const tt = tf.fill([B], t, 'int32') as tf.Tensor1D;
-        const eps = y ? guidedNoise((a, b, c) => model.forward(a, b, c), x, tt, y, classes, ys.some((c) => c < 0) ? 1 : guidance) : model.forward(x, tt);
-        let prev = sched.step(eps, t, x, rng).prevSample as tf.Tensor4D;
-        if (mask && x0) {
-          const known = tp >= 0 ? sched.addNoise(x0, noise(), new Array<number>(B).fill(tp)) : x0;
-          prev = tf.add(tf.mul(prev, mask), tf.mul(known, tf.sub(1, mask))) as tf.Tensor4D;
-          // RePaint's resampling: back to step t by q(x_t | x_tp), then denoise again
-          if (r + 1 < resample) {
-            const a = abar(t) / abar(tp);
-            prev = tf.add(tf.mul(prev, Math.sqrt(a)), tf.mul(noise(), Math.sqrt(1 - a))) as tf.Tensor4D;
-          }
-        }
-        return prev;
-      });
-      x.dispose();
-      x = next;
-    }
+  } else start = { x: noise() };
+  try {
+    const out = denoiseLoop({
+      scheduler, predict, x: start.x, timesteps: start.timesteps, rng, onStep: o.onStep, signal: o.signal,
+      after: mask && x0 ? keepKnown(scheduler, x0, mask, noise) : undefined,
+      resample: mask ? { rounds: Math.max(1, o.resample ?? 1), noise } : undefined,
+    }) as tf.Tensor4D;
+    const images = fromUnetOutput(out, h, w);
+    out.dispose();
+    return images;
+  } finally {
+    x0?.dispose(); mask?.dispose();
   }
-  const out = fromUnetOutput(x, h, w);
-  for (const t of [x, x0, y, mask]) t?.dispose();
-  return out;
 }
 
 /** [h * w] mask (1 = fill) -> [B, 32, 32, 1], padding counted as known. */
 function maskTensor(m: Float32Array, B: number, h: number, w: number): tf.Tensor4D {
-  const S = 32, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2), out = new Float32Array(B * S * S);
+  const S = UNET_SIDE, top = Math.floor((S - h) / 2), left = Math.floor((S - w) / 2), out = new Float32Array(B * S * S);
   for (let b = 0; b < B; b++) for (let yy = 0; yy < h; yy++) for (let xx = 0; xx < w; xx++) out[b * S * S + (top + yy) * S + left + xx] = m[yy * w + xx] >= 0.5 ? 1 : 0;
   return tf.tensor4d(out, [B, S, S, 1]);
 }
@@ -234,7 +218,7 @@ export function restoreImage(l: LoadedImageModel<Unet>, img: Float32Array, o: { 
   const strength = o.denoise === undefined ? 1 : checkStrength(o.denoise, '--denoise');
   const d = samplingDefaults(l);
   return diffuse(l.model, l.image, [o.classLabel ?? -1], new Rng(o.seed ?? 0), {
-    guidance: o.guidance ?? d.guidance, steps: o.steps ?? d.steps, seedImages: [img], strength, mask: o.mask, resample: o.mask ? o.resample ?? 4 : 1,
+    guidance: o.guidance ?? d.guidance, steps: o.steps ?? d.steps, meta: l.meta, seedImages: [img], strength, mask: o.mask, resample: o.mask ? o.resample ?? 4 : 1,
   });
 }
 

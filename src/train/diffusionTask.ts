@@ -4,7 +4,7 @@
 // unconditional model that classifier-free guidance needs.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageSet } from '../data/mnist.js';
-import { linearBetas } from '../diffusion/schedules.js';
+import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import { toUnetInput } from '../models/imageIO.js';
 import type { Unet } from '../models/unet.js';
 import { Rng } from '../util/rng.js';
@@ -36,7 +36,7 @@ export function diffusionTask(opts: {
 }): TrainTask {
   const { model, train, test } = opts;
   const pUncond = opts.pUncond ?? 0.1;
-  const { alphasCumprod } = linearBetas();
+  const { alphasCumprod } = scheduleFrom(DEFAULT_SCHEDULE);
   const T = alphasCumprod.length, classes = model.config.classes;
   const lossOn = (set: ImageSet, idx: number[], rng: Rng, gamma = 0) => {
     const B = idx.length;
@@ -56,6 +56,6 @@ export function diffusionTask(opts: {
     loss: (rng: Rng, batchSize: number) => lossOn(train, Array.from({ length: batchSize }, () => rng.int(train.n)), rng, opts.minSnrGamma ?? 0),
     // the same held-out images, timesteps and noise at every evaluation
     validate: (batches: number) => meanLoss(batches, 12345, (b, rng) => lossOn(test, Array.from({ length: 32 }, (_, i) => (b * 32 + i) % test.n), rng)),
-    meta: () => ({ family: 'diffusion', model: { ...model.config }, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
+    meta: () => ({ family: 'diffusion', model: { ...model.config }, schedule: DEFAULT_SCHEDULE, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
   };
 }
