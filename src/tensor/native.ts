@@ -10,7 +10,54 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
+/** A convolution's geometry, NHWC (tfjs's Conv2DInfo names). */
+export interface ConvGeometry {
+  batchSize: number; inHeight: number; inWidth: number; inChannels: number; outHeight: number; outWidth: number; outChannels: number;
+  filterHeight: number; filterWidth: number; strideHeight: number; strideWidth: number; padTop: number; padLeft: number; dilationHeight: number; dilationWidth: number;
+}
+
+/** The addon's functions as genlab calls them: every kernel with more than a few arguments takes one object of named fields. */
 export interface NativeAddon {
+  /** c[i] = op(a[i]) @ op(b[i]) + beta c[i] for i < batch (a stride of 0 broadcasts one matrix); with a bias of n values every row of c starts as it */
+  sgemmBatch(o: {
+    batch: number; transA: boolean; transB: boolean; m: number; n: number; k: number;
+    a: Float32Array; strideA: number; b: Float32Array; strideB: number; c: Float32Array; strideC: number; beta?: number; bias?: Float32Array;
+  }): void;
+  transpose(x: Float32Array, shape: number[], perm: number[], out: Float32Array): void;
+  sumSquares(x: Float32Array): number;
+  adamStep(o: {
+    p: Float32Array; g: Float32Array; m: Float32Array; v: Float32Array; lr: number; beta1: number; beta2: number; eps: number;
+    weightDecay: number; decoupled: boolean; bc1: number; bc2: number; gradScale: number;
+  }): void;
+  emaStep(shadow: Float32Array, p: Float32Array, decay: number): void;
+  gelu(x: Float32Array, out: Float32Array): void;
+  geluGrad(x: Float32Array, dy: Float32Array, out: Float32Array): void;
+  /** softmax(scale x) over rows of t keys, query i (of tn per block) seeing keys j <= pos0 + i */
+  causalSoftmax(o: { x: Float32Array; tn: number; t: number; scale: number; pos0: number; out: Float32Array }): void;
+  causalSoftmaxGrad(o: { y: Float32Array; dy: Float32Array; t: number; scale: number; out: Float32Array }): void;
+  /** with dy: the gradient */
+  leakyRelu(o: { x: Float32Array; alpha: number; out: Float32Array; dy?: Float32Array }): void;
+  reduceSum(o: { x: Float32Array; outer: number; reduce: number; inner: number; out: Float32Array }): void;
+  /** out = conv(x, w) (+ bias [OC], or one per image with perImage) (+ add, a residual) */
+  conv2d(o: { geom: ConvGeometry; x: Float32Array; w: Float32Array; out: Float32Array; bias?: Float32Array; perImage?: boolean; add?: Float32Array }): void;
+  conv2dBackpropFilter(o: { geom: ConvGeometry; x: Float32Array; dy: Float32Array; dw: Float32Array }): void;
+  conv2dBackpropInput(o: { geom: ConvGeometry; dy: Float32Array; w: Float32Array; dx: Float32Array }): void;
+  /** act: 0 none, 1 SiLU, 2 leaky ReLU of slope alpha */
+  groupNorm(o: { x: Float32Array; gamma: Float32Array; beta: Float32Array; b: number; hw: number; c: number; g: number; eps: number; act: number; alpha: number; y: Float32Array; stats: Float32Array }): void;
+  groupNormGrad(o: {
+    x: Float32Array; gamma: Float32Array; beta: Float32Array; stats: Float32Array; dy: Float32Array; b: number; hw: number; c: number; g: number; act: number; alpha: number;
+    dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array;
+  }): void;
+  lstmCell(o: { xw: Float32Array; hw: Float32Array; cPrev: Float32Array; b: number; h: number; hOut: Float32Array; cOut: Float32Array; act: Float32Array }): void;
+  lstmCellGrad(o: { act: Float32Array; cPrev: Float32Array; dh: Float32Array; dc: Float32Array; b: number; h: number; dGates: Float32Array; dcPrev: Float32Array }): void;
+  boxCopy(o: { src: Float32Array; srcShape: number[]; srcBegin: number[]; dst: Float32Array; dstShape: number[]; dstBegin: number[]; size: number[] }): void;
+  resizeNearest(o: { src: Float32Array; b: number; h: number; w: number; c: number; oh: number; ow: number; dst: Float32Array; grad: boolean }): void;
+  info(): { blas: string; threads: number };
+  setThreads(n: number): void;
+}
+
+/** The addon as compiled (native/src/addon.cc): positional arguments, in the order of each C++ function's comment. Only typedAddon below calls it. */
+interface RawAddon {
   sgemmBatch(
     batch: number, transA: boolean, transB: boolean, m: number, n: number, k: number,
     a: Float32Array, strideA: number, b: Float32Array, strideB: number, c: Float32Array, strideC: number, beta?: number, bias?: Float32Array,
@@ -43,6 +90,39 @@ export interface NativeAddon {
   resizeNearest(src: Float32Array, b: number, h: number, w: number, c: number, oh: number, ow: number, dst: Float32Array, grad: boolean): void;
   info(): { blas: string; threads: number };
   setThreads(n: number): void;
+}
+
+/**
+ * The one place that knows the addon's argument order: each typed call becomes the positional one
+ * (named fields cost ~1-2 us a call across N-API, ~30% of a 256-token GPT generation).
+ */
+function typedAddon(r: RawAddon): NativeAddon {
+  const geom = (g: ConvGeometry) => [g.batchSize, g.inHeight, g.inWidth, g.inChannels, g.outHeight, g.outWidth, g.outChannels, g.filterHeight, g.filterWidth,
+    g.strideHeight, g.strideWidth, g.padTop, g.padLeft, g.dilationHeight, g.dilationWidth];
+  return {
+    sgemmBatch: (o) => r.sgemmBatch(o.batch, o.transA, o.transB, o.m, o.n, o.k, o.a, o.strideA, o.b, o.strideB, o.c, o.strideC, o.beta, o.bias),
+    transpose: (x, shape, perm, out) => r.transpose(x, shape, perm, out),
+    sumSquares: (x) => r.sumSquares(x),
+    adamStep: (o) => r.adamStep(o.p, o.g, o.m, o.v, o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.bc1, o.bc2, o.gradScale),
+    emaStep: (s, p, d) => r.emaStep(s, p, d),
+    gelu: (x, out) => r.gelu(x, out),
+    geluGrad: (x, dy, out) => r.geluGrad(x, dy, out),
+    causalSoftmax: (o) => r.causalSoftmax(o.x, o.tn, o.t, o.scale, o.pos0, o.out),
+    causalSoftmaxGrad: (o) => r.causalSoftmaxGrad(o.y, o.dy, o.t, o.scale, o.out),
+    leakyRelu: (o) => r.leakyRelu(o.x, o.alpha, o.out, o.dy),
+    reduceSum: (o) => r.reduceSum(o.x, o.outer, o.reduce, o.inner, o.out),
+    conv2d: (o) => r.conv2d(geom(o.geom), o.x, o.w, o.out, o.bias, o.perImage, o.add),
+    conv2dBackpropFilter: (o) => r.conv2dBackpropFilter(geom(o.geom), o.x, o.dy, o.dw),
+    conv2dBackpropInput: (o) => r.conv2dBackpropInput(geom(o.geom), o.dy, o.w, o.dx),
+    groupNorm: (o) => r.groupNorm(o.x, o.gamma, o.beta, o.b, o.hw, o.c, o.g, o.eps, o.act, o.alpha, o.y, o.stats),
+    groupNormGrad: (o) => r.groupNormGrad(o.x, o.gamma, o.beta, o.stats, o.dy, o.b, o.hw, o.c, o.g, o.act, o.alpha, o.dx, o.dgamma, o.dbeta),
+    lstmCell: (o) => r.lstmCell(o.xw, o.hw, o.cPrev, o.b, o.h, o.hOut, o.cOut, o.act),
+    lstmCellGrad: (o) => r.lstmCellGrad(o.act, o.cPrev, o.dh, o.dc, o.b, o.h, o.dGates, o.dcPrev),
+    boxCopy: (o) => r.boxCopy(o.src, o.srcShape, o.srcBegin, o.dst, o.dstShape, o.dstBegin, o.size),
+    resizeNearest: (o) => r.resizeNearest(o.src, o.b, o.h, o.w, o.c, o.oh, o.ow, o.dst, o.grad),
+    info: () => r.info(),
+    setThreads: (n) => r.setThreads(n),
+  };
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -79,7 +159,7 @@ export function loadAddon(): { addon?: NativeAddon; reason: string } {
   // from the addon's own threads (direct convolutions, GroupNorm): unet 630 -> 390-460 ms at 2^14.
   process.env.OPENBLAS_THREAD_TIMEOUT ??= '14';
   try {
-    const addon = createRequire(import.meta.url)(addonPath) as NativeAddon;
+    const addon = typedAddon(createRequire(import.meta.url)(addonPath) as RawAddon);
     return { addon, reason: 'loaded ' + addonPath };
   } catch (e) {
     return { reason: `native addon failed to load: ${(e as Error).message}` };
@@ -90,16 +170,24 @@ export function loadAddon(): { addon?: NativeAddon; reason: string } {
 interface WasmHost {
   makeOutput(shape: number[], dtype: tf.DataType): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): tf.TypedArray;
+  disposeData(id: unknown): void;
+  incRef(id: unknown): void;
 }
 
-type KernelArgs = { inputs: Record<string, TensorInfo>; backend: WasmHost; attrs?: NamedAttrMap };
-
-function view(backend: WasmHost, t: TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(t) as Float32Array;
+/** What a native kernel gets: its inputs and attributes, the backend, views into the heap, and the wasm kernel it replaces for the cases it leaves alone. */
+interface Call {
+  inputs: Record<string, TensorInfo>;
+  attrs: NamedAttrMap;
+  backend: WasmHost;
+  /** a Float32Array over a tensor's heap memory: take views after makeOutput (growing the heap detaches earlier ones) */
+  v(t: TensorInfo): Float32Array;
+  out(shape: number[]): TensorInfo;
+  fallback(): TensorInfo | TensorInfo[];
 }
+type NativeKernel = (c: Call) => TensorInfo | TensorInfo[];
 
 /** a @ b (+ bias [n]) with tfjs's BatchMatMul semantics, or undefined for a case left to the wasm kernel. */
-function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean, bias?: TensorInfo): TensorInfo | undefined {
+function batchMatMul(addon: NativeAddon, c: Call, a: TensorInfo, b: TensorInfo, transA: boolean, transB: boolean, bias?: TensorInfo): TensorInfo | undefined {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
   const ra = a.shape.length, rb = b.shape.length;
   const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -109,17 +197,11 @@ function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: Te
   const batchA = tf.util.sizeFromShape(outerA), batchB = tf.util.sizeFromShape(outerB);
   if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
   const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
-  const out = backend.makeOutput([...outer, m, n], 'float32');
-  // Views after makeOutput: growing the heap detaches earlier ones.
-  const av = view(backend, a), bv = view(backend, b), ov = view(backend, out);
-  const biasView = bias ? view(backend, bias) : undefined;
-  if (batchB === 1 && !transA) {
-    // Fold the batch into the rows: one large GEMM instead of many small ones.
-    addon.sgemmBatch(1, false, transB, batchA * m, n, k, av, 0, bv, 0, ov, 0, 0, biasView);
-  } else {
-    const batch = Math.max(batchA, batchB);
-    addon.sgemmBatch(batch, transA, transB, m, n, k, av, batchA === 1 ? 0 : m * k, bv, batchB === 1 ? 0 : k * n, ov, m * n, 0, biasView);
-  }
+  const out = c.out([...outer, m, n]);
+  const av = c.v(a), bv = c.v(b), cv = c.v(out), biasView = bias ? c.v(bias) : undefined;
+  // Fold the batch into the rows when b is shared: one large GEMM instead of many small ones.
+  if (batchB === 1 && !transA) addon.sgemmBatch({ batch: 1, transA: false, transB, m: batchA * m, n, k, a: av, strideA: 0, b: bv, strideB: 0, c: cv, strideC: 0, beta: 0, bias: biasView });
+  else addon.sgemmBatch({ batch: Math.max(batchA, batchB), transA, transB, m, n, k, a: av, strideA: batchA === 1 ? 0 : m * k, b: bv, strideB: batchB === 1 ? 0 : k * n, c: cv, strideC: m * n, beta: 0, bias: biasView });
   return out;
 }
 
@@ -128,13 +210,13 @@ function batchMatMul(addon: NativeAddon, backend: WasmHost, a: TensorInfo, b: Te
  * the input through a heap view. The wasm Slice first copies the whole input out of the heap
  * (readSync), which made each of an LSTM's 64 per-step slices cost a full copy of its input.
  */
-function sliceInto(backend: WasmHost, x: TensorInfo, begin: number[], size: number[], outShape: number[], addon?: NativeAddon): TensorInfo {
-  const out = backend.makeOutput(outShape, x.dtype);
-  if (addon && x.dtype === 'float32' && x.shape.length >= 1 && x.shape.length <= 8) {
-    addon.boxCopy(view(backend, x), x.shape, begin, view(backend, out), size, size.map(() => 0), size);
+function sliceInto(addon: NativeAddon, c: Call, x: TensorInfo, begin: number[], size: number[], outShape: number[]): TensorInfo {
+  const out = c.backend.makeOutput(outShape, x.dtype);
+  if (x.dtype === 'float32' && x.shape.length >= 1 && x.shape.length <= 8) {
+    addon.boxCopy({ src: c.v(x), srcShape: x.shape, srcBegin: begin, dst: c.v(out), dstShape: size, dstBegin: size.map(() => 0), size });
     return out;
   }
-  const src = backend.typedArrayFromHeap(x), dst = backend.typedArrayFromHeap(out);
+  const src = c.backend.typedArrayFromHeap(x), dst = c.backend.typedArrayFromHeap(out);
   const r = x.shape.length;
   const strides = tf.util.computeStrides(x.shape);
   // innermost contiguous run: trailing full dimensions, times the first partial one
@@ -158,345 +240,245 @@ function sliceInto(backend: WasmHost, x: TensorInfo, begin: number[], size: numb
   return out;
 }
 
-type ConvAttrs = {
+interface ConvAttrs {
   strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dataFormat?: 'NHWC' | 'NCHW';
-  dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape?: number[]; filterShape?: number[];
-};
+  dilations?: [number, number] | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; inputShape?: number[]; filterShape?: number[]; activation?: string;
+}
 
 /** The geometry the addon's convolutions take, from tfjs's conv info (NHWC only). */
-function convGeom(xShape: number[], filterShape: number[], a: ConvAttrs): number[] | undefined {
+function convGeom(xShape: number[], filterShape: number[], a: ConvAttrs): ConvGeometry | undefined {
   if (a.dataFormat === 'NCHW') return undefined;
   const c = tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast');
-  return [c.batchSize, c.inHeight, c.inWidth, c.inChannels, c.outHeight, c.outWidth, c.outChannels, c.filterHeight, c.filterWidth,
-    c.strideHeight, c.strideWidth, c.padInfo.top, c.padInfo.left, c.dilationHeight, c.dilationWidth];
-}
-
-/** A wasm kernel with one float32 output shaped as input `like`, which `fill` computes (views are taken after the output exists: growing the heap detaches earlier ones). */
-function sameShape(kernelName: string, like: string, fill: (inputs: Record<string, TensorInfo>, attrs: NamedAttrMap, v: (t: TensorInfo) => Float32Array, out: Float32Array) => void): KernelConfig {
   return {
-    kernelName,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const out = backend.makeOutput(inputs[like].shape, 'float32');
-      fill(inputs, attrs ?? {}, (t) => view(backend, t), view(backend, out));
+    batchSize: c.batchSize, inHeight: c.inHeight, inWidth: c.inWidth, inChannels: c.inChannels, outHeight: c.outHeight, outWidth: c.outWidth, outChannels: c.outChannels,
+    filterHeight: c.filterHeight, filterWidth: c.filterWidth, strideHeight: c.strideHeight, strideWidth: c.strideWidth, padTop: c.padInfo.top, padLeft: c.padInfo.left,
+    dilationHeight: c.dilationHeight, dilationWidth: c.dilationWidth,
+  };
+}
+const convOut = (g: ConvGeometry) => [g.batchSize, g.outHeight, g.outWidth, g.outChannels];
+
+/** The kernels the addon replaces or adds, by name: one table, one adapter to tfjs's KernelConfig. */
+function kernelTable(addon: NativeAddon): Record<string, NativeKernel> {
+  /** A reduction over adjacent axes; `scale` 0 means divide by the reduced count (Mean). */
+  const reduce = (scale: number): NativeKernel => (c) => {
+    const x = c.inputs.x, r = x.shape.length;
+    const axes = tf.util.parseAxisParam(c.attrs.axis as number | number[], x.shape).sort((a, b) => a - b);
+    const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
+    if (x.dtype !== 'float32' || !axes.length || !adjacent) return c.fallback();
+    const size = (from: number, to: number) => tf.util.sizeFromShape(x.shape.slice(from, to));
+    const outer = size(0, axes[0]), n = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, r);
+    const outShape = c.attrs.keepDims ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
+    const out = c.out(outShape), ov = c.v(out);
+    addon.reduceSum({ x: c.v(x), outer, reduce: n, inner, out: ov });
+    const f = scale === 0 ? 1 / n : scale;
+    if (f !== 1) for (let i = 0; i < ov.length; i++) ov[i] *= f;
+    return out;
+  };
+  /** Nearest-neighbour resize (the UNet's upsampling) or its gradient, without corner alignment. */
+  const resize = (grad: boolean): NativeKernel => (c) => {
+    const images = c.inputs.images, src = grad ? c.inputs.dy : images;
+    if (src.dtype !== 'float32' || images.shape.length !== 4 || c.attrs.alignCorners || c.attrs.halfPixelCenters) return c.fallback();
+    const [b, h, w, ch] = images.shape, [oh, ow] = grad ? src.shape.slice(1, 3) : (c.attrs.size as [number, number]);
+    const out = c.out(grad ? images.shape : [b, oh, ow, ch]);
+    addon.resizeNearest({ src: c.v(src), b, h, w, c: ch, oh, ow, dst: c.v(out), grad });
+    return out;
+  };
+  /** One float32 output shaped as input `like`. */
+  const same = (like: string, fill: (c: Call, out: Float32Array) => void): NativeKernel => (c) => {
+    const out = c.out(c.inputs[like].shape);
+    fill(c, c.v(out));
+    return out;
+  };
+  const add = (c: Call, a: TensorInfo, b: TensorInfo) =>
+    tf.getKernel('Add', 'wasm')!.kernelFunc({ inputs: { a, b }, backend: c.backend, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+  return {
+    BatchMatMul: (c) => batchMatMul(addon, c, c.inputs.a, c.inputs.b, Boolean(c.attrs.transposeA), Boolean(c.attrs.transposeB)) ?? c.fallback(),
+    _FusedMatMul: (c) => {
+      const { a, b, bias } = c.inputs;
+      if (((c.attrs.activation as string | undefined) ?? 'linear') !== 'linear' || c.inputs.preluActivationWeights) return c.fallback();
+      const n = b.shape[b.shape.length - (c.attrs.transposeB ? 2 : 1)];
+      // A bias of one value per output column goes into the GEMM; any other shape is added after.
+      const rowBias = bias && bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n && bias.shape[bias.shape.length - 1] === n;
+      const r = batchMatMul(addon, c, a, b, Boolean(c.attrs.transposeA), Boolean(c.attrs.transposeB), rowBias ? bias : undefined);
+      if (!r) return c.fallback();
+      if (!bias || rowBias) return r;
+      const sum = add(c, r, bias);
+      c.backend.disposeData(r.dataId);
+      return sum;
+    },
+    // Sum and Mean over a run of adjacent axes without the transpose the wasm kernels make first
+    // (bias gradients sum over every leading axis; batch norm averages over all but the last).
+    Sum: reduce(1),
+    Mean: reduce(0),
+    // softmax(scale * x) over the last axis with query i (axis -2) seeing keys j <= pos0 + i
+    GenlabCausalSoftmax: same('x', (c, out) => addon.causalSoftmax({ x: c.v(c.inputs.x), tn: c.inputs.x.shape.at(-2)!, t: c.inputs.x.shape.at(-1)!, scale: c.attrs.scale as number, pos0: c.attrs.pos0 as number, out })),
+    GenlabCausalSoftmaxGrad: same('y', (c, out) => addon.causalSoftmaxGrad({ y: c.v(c.inputs.y), dy: c.v(c.inputs.dy), t: c.inputs.y.shape.at(-1)!, scale: c.attrs.scale as number, out })),
+    GenlabGelu: same('x', (c, out) => addon.gelu(c.v(c.inputs.x), out)),
+    GenlabGeluGrad: same('x', (c, out) => addon.geluGrad(c.v(c.inputs.x), c.v(c.inputs.dy), out)),
+    LeakyRelu: (c) => {
+      if (c.inputs.x.dtype !== 'float32') return c.fallback();
+      const out = c.out(c.inputs.x.shape);
+      addon.leakyRelu({ x: c.v(c.inputs.x), alpha: c.attrs.alpha as number, out: c.v(out) });
+      return out;
+    },
+    // the gradient of LeakyRelu (registered below): one kernel instead of Greater, Select and Multiply
+    GenlabLeakyReluGrad: same('x', (c, out) => addon.leakyRelu({ x: c.v(c.inputs.x), alpha: c.attrs.alpha as number, out, dy: c.v(c.inputs.dy) })),
+    Conv2D: (c) => {
+      const { x, filter } = c.inputs;
+      const g = x.dtype === 'float32' ? convGeom(x.shape, filter.shape, c.attrs as unknown as ConvAttrs) : undefined;
+      if (!g) return c.fallback();
+      const out = c.out(convOut(g));
+      addon.conv2d({ geom: g, x: c.v(x), w: c.v(filter), out: c.v(out) });
+      return out;
+    },
+    // tf.fused.conv2d: the bias goes into the GEMM; activations other than linear stay with wasm.
+    FusedConv2D: (c) => {
+      const { x, filter, bias } = c.inputs, a = c.attrs as unknown as ConvAttrs;
+      const oc = filter.shape[3], B = x.shape[0];
+      // a bias [OC], or [B, 1, 1, OC]: one per image (conv2dImageBias in ops.ts)
+      const perImage = Boolean(bias && B > 1 && bias.shape.length === 4 && bias.shape[0] === B && bias.shape[1] === 1 && bias.shape[2] === 1 && bias.shape[3] === oc);
+      const plain = (a.activation ?? 'linear') === 'linear' && !c.inputs.preluActivationWeights && (!bias || perImage || tf.util.sizeFromShape(bias.shape) === oc);
+      const g = plain && x.dtype === 'float32' ? convGeom(x.shape, filter.shape, a) : undefined;
+      if (!g) return c.fallback();
+      const out = c.out(convOut(g));
+      addon.conv2d({ geom: g, x: c.v(x), w: c.v(filter), out: c.v(out), bias: bias ? c.v(bias) : undefined, perImage });
+      return out;
+    },
+    // conv2d(x) + bias + addend in one pass (a residual connection; conv2dAdd in ops.ts)
+    GenlabConv2DAdd: (c) => {
+      const { x, filter, bias, addend } = c.inputs;
+      const g = convGeom(x.shape, filter.shape, c.attrs as unknown as ConvAttrs)!;
+      const out = c.out(convOut(g));
+      addon.conv2d({ geom: g, x: c.v(x), w: c.v(filter), out: c.v(out), bias: c.v(bias), add: c.v(addend) });
+      return out;
+    },
+    Conv2DBackpropInput: (c) => {
+      const { dy, filter } = c.inputs, a = c.attrs as unknown as ConvAttrs;
+      const g = dy.dtype === 'float32' ? convGeom(a.inputShape!, filter.shape, a) : undefined;
+      if (!g) return c.fallback();
+      const out = c.out(a.inputShape!);
+      addon.conv2dBackpropInput({ geom: g, dy: c.v(dy), w: c.v(filter), dx: c.v(out) });
+      return out;
+    },
+    Conv2DBackpropFilter: (c) => {
+      const { x, dy } = c.inputs, a = c.attrs as unknown as ConvAttrs;
+      const g = x.dtype === 'float32' ? convGeom(x.shape, a.filterShape!, a) : undefined;
+      if (!g) return c.fallback();
+      const out = c.out(a.filterShape!);
+      addon.conv2dBackpropFilter({ geom: g, x: c.v(x), dy: c.v(dy), dw: c.v(out) });
+      return out;
+    },
+    // each input copied into its box of the output (wasm's Concat was 6-9 ms a call on [64, 28, 28, 11])
+    Concat: (c) => {
+      const xs = Object.values(c.inputs), r = xs[0]?.shape.length ?? 0;
+      if (!xs.length || r < 1 || r > 8 || xs.some((t) => t.dtype !== 'float32' || t.shape.length !== r)) return c.fallback();
+      const axis = tf.util.parseAxisParam(c.attrs.axis as number, xs[0].shape)[0];
+      const shape = [...xs[0].shape];
+      shape[axis] = xs.reduce((n, t) => n + t.shape[axis], 0);
+      const out = c.out(shape), ov = c.v(out), begin = new Array<number>(r).fill(0);
+      for (const t of xs) {
+        if (tf.util.sizeFromShape(t.shape) > 0) addon.boxCopy({ src: c.v(t), srcShape: t.shape, srcBegin: new Array<number>(r).fill(0), dst: ov, dstShape: shape, dstBegin: [...begin], size: t.shape });
+        begin[axis] += t.shape[axis];
+      }
+      return out;
+    },
+    ResizeNearestNeighbor: resize(false),
+    ResizeNearestNeighborGrad: resize(true),
+    Slice: (c) => {
+      const x = c.inputs.x;
+      if (x.dtype === 'string') return c.fallback();
+      const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, c.attrs.begin as number[], c.attrs.size as number[]);
+      return sliceInto(addon, c, x, begin, size, size);
+    },
+    SplitV: (c) => {
+      const x = c.inputs.x;
+      if (x.dtype === 'string') return c.fallback();
+      const axis = tf.util.parseAxisParam(c.attrs.axis as number, x.shape)[0];
+      const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, c.attrs.numOrSizeSplits as number[] | number, axis);
+      const begin = new Array<number>(x.shape.length).fill(0);
+      return sizes.map((n) => {
+        const size = [...x.shape];
+        size[axis] = n;
+        const out = sliceInto(addon, c, x, [...begin], size, size);
+        begin[axis] += n;
+        return out;
+      });
+    },
+    Unpack: (c) => {
+      const x = c.inputs.value;
+      if (x.dtype === 'string') return c.fallback();
+      const r = x.shape.length, axis = ((c.attrs.axis as number) + r) % r;
+      const outShape = x.shape.filter((_, i) => i !== axis), size = [...x.shape];
+      size[axis] = 1;
+      return Array.from({ length: x.shape[axis] }, (_, i) => {
+        const begin = new Array<number>(r).fill(0);
+        begin[axis] = i;
+        return sliceInto(addon, c, x, begin, size, outShape);
+      });
+    },
+    // GroupNorm over NHWC, optionally fused with SiLU; outputs y and [B, G, 2] statistics.
+    GenlabGroupNorm: (c) => {
+      const { x, gamma, beta } = c.inputs, [b, h, w, ch] = x.shape, g = c.attrs.groups as number;
+      const y = c.out(x.shape), stats = c.out([b, g, 2]);
+      addon.groupNorm({ x: c.v(x), gamma: c.v(gamma), beta: c.v(beta), b, hw: h * w, c: ch, g, eps: c.attrs.eps as number, act: c.attrs.act as number, alpha: c.attrs.alpha as number, y: c.v(y), stats: c.v(stats) });
+      return [y, stats];
+    },
+    GenlabGroupNormGrad: (c) => {
+      const { x, gamma, beta, stats, dy } = c.inputs, [b, h, w, ch] = x.shape;
+      const dx = c.out(x.shape), dg = c.out([ch]), db = c.out([ch]);
+      addon.groupNormGrad({ x: c.v(x), gamma: c.v(gamma), beta: c.v(beta), stats: c.v(stats), dy: c.v(dy), b, hw: h * w, c: ch, g: c.attrs.groups as number, act: c.attrs.act as number, alpha: c.attrs.alpha as number, dx: c.v(dx), dgamma: c.v(dg), dbeta: c.v(db) });
+      return [dx, dg, db];
+    },
+    // One LSTM step: outputs h, c and the activations the backward step needs.
+    GenlabLstmCell: (c) => {
+      const [b, h] = c.inputs.c.shape;
+      const hOut = c.out([b, h]), cOut = c.out([b, h]), a = c.out([b, 5 * h]);
+      addon.lstmCell({ xw: c.v(c.inputs.xw), hw: c.v(c.inputs.hw), cPrev: c.v(c.inputs.c), b, h, hOut: c.v(hOut), cOut: c.v(cOut), act: c.v(a) });
+      return [hOut, cOut, a];
+    },
+    GenlabLstmCellGrad: (c) => {
+      const [b, h] = c.inputs.c.shape;
+      const dGates = c.out([b, 4 * h]), dc = c.out([b, h]);
+      addon.lstmCellGrad({ act: c.v(c.inputs.act), cPrev: c.v(c.inputs.c), dh: c.v(c.inputs.dh), dc: c.v(c.inputs.dc), b, h, dGates: c.v(dGates), dcPrev: c.v(dc) });
+      return [dGates, dc];
+    },
+    // The wasm Identity copies; tfjs calls it to save every tensor a gradient needs (about 400
+    // copies per gpt step). Sharing the buffer by reference count is what the cpu backend does.
+    Identity: (c) => {
+      const x = c.inputs.x;
+      if (x.dtype === 'string') return c.fallback();
+      c.backend.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+    Transpose: (c) => {
+      const x = c.inputs.x, perm = c.attrs.perm as number[];
+      if (x.dtype !== 'float32' || x.shape.length > 8) return c.fallback();
+      const out = c.out(perm.map((p) => x.shape[p]));
+      addon.transpose(c.v(x), x.shape, perm, c.v(out));
       return out;
     },
   };
 }
 
+/** One kernel invocation (a class, not a literal of closures: ~16k calls per 256 GPT tokens). */
+class KernelCall implements Call {
+  constructor(readonly args: Parameters<KernelFunc>[0], readonly backend: WasmHost, private readonly name: string, private readonly original: (name: string) => KernelFunc) {}
+  get inputs(): Record<string, TensorInfo> { return this.args.inputs as Record<string, TensorInfo>; }
+  get attrs(): NamedAttrMap { return this.args.attrs ?? {}; }
+  v(t: TensorInfo): Float32Array { return this.backend.typedArrayFromHeap(t) as Float32Array; }
+  out(shape: number[]): TensorInfo { return this.backend.makeOutput(shape, 'float32'); }
+  fallback(): TensorInfo | TensorInfo[] { return this.original(this.name)(this.args); }
+}
+
+/** The table as tfjs kernels over the wasm backend; `original(name)` is the wasm kernel replaced. */
 function overrides(addon: NativeAddon, original: (name: string) => KernelFunc): KernelConfig[] {
-  /** A reduction over adjacent axes; `scale` 0 means divide by the reduced count (Mean). */
-  const reduceKernel = (name: 'Sum' | 'Mean', scale: number): KernelConfig => ({
-    kernelName: name,
+  return Object.entries(kernelTable(addon)).map(([kernelName, run]) => ({
+    kernelName,
     backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const x = inputs.x;
-      const r = x.shape.length;
-      const axes = tf.util.parseAxisParam(attrs?.axis as number | number[], x.shape).sort((a, b) => a - b);
-      const adjacent = axes.every((a, i) => i === 0 || a === axes[i - 1] + 1);
-      if (x.dtype !== 'float32' || !axes.length || !adjacent) return original(name)(args) as TensorInfo;
-      const size = (from: number, to: number) => tf.util.sizeFromShape(x.shape.slice(from, to));
-      const outer = size(0, axes[0]), reduce = size(axes[0], axes[axes.length - 1] + 1), inner = size(axes[axes.length - 1] + 1, r);
-      const keep = Boolean(attrs?.keepDims);
-      const outShape = keep ? x.shape.map((d, i) => (axes.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !axes.includes(i));
-      const out = backend.makeOutput(outShape, 'float32');
-      const ov = view(backend, out);
-      addon.reduceSum(view(backend, x), outer, reduce, inner, ov);
-      const f = scale === 0 ? 1 / reduce : scale;
-      if (f !== 1) for (let i = 0; i < ov.length; i++) ov[i] *= f;
-      return out;
-    },
-  });
-  const add = (args: { inputs: Record<string, TensorInfo>; backend: WasmHost }) =>
-    tf.getKernel('Add', 'wasm')!.kernelFunc({ ...args, attrs: {} } as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
-  const dispose = (backend: WasmHost, t: TensorInfo) => (backend as unknown as { disposeData(id: unknown): void }).disposeData(t.dataId);
-  /** Nearest-neighbour resize (the UNet's upsampling) or its gradient, without corner alignment. */
-  const resizeKernel = (name: 'ResizeNearestNeighbor' | 'ResizeNearestNeighborGrad'): KernelConfig => ({
-    kernelName: name,
-    backendName: 'wasm',
-    kernelFunc: (args) => {
-      const { inputs, backend, attrs } = args as unknown as KernelArgs;
-      const grad = name === 'ResizeNearestNeighborGrad', images = inputs.images, src = grad ? inputs.dy : images;
-      if (src.dtype !== 'float32' || images.shape.length !== 4 || attrs?.alignCorners || attrs?.halfPixelCenters) return original(name)(args) as TensorInfo;
-      const [B, H, W, C] = images.shape, [OH, OW] = grad ? src.shape.slice(1, 3) : (attrs?.size as [number, number]);
-      const out = backend.makeOutput(grad ? images.shape : [B, OH, OW, C], 'float32');
-      addon.resizeNearest(view(backend, src), B, H, W, C, OH, OW, view(backend, out), grad);
-      return out;
-    },
-  });
-  return [
-    {
-      kernelName: 'BatchMatMul',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        return batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB)) ?? (original('BatchMatMul')(args) as TensorInfo);
-      },
-    },
-    {
-      kernelName: '_FusedMatMul',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const activation = (attrs?.activation as string | undefined) ?? 'linear';
-        if (activation !== 'linear' || inputs.preluActivationWeights) return original('_FusedMatMul')(args) as TensorInfo;
-        const bias = inputs.bias;
-        const n = inputs.b.shape[inputs.b.shape.length - (attrs?.transposeB ? 2 : 1)];
-        // A bias of one value per output column goes into the GEMM; any other shape is added after.
-        const rowBias = bias && bias.dtype === 'float32' && tf.util.sizeFromShape(bias.shape) === n && bias.shape[bias.shape.length - 1] === n;
-        const r = batchMatMul(addon, backend, inputs.a, inputs.b, Boolean(attrs?.transposeA), Boolean(attrs?.transposeB), rowBias ? bias : undefined);
-        if (!r) return original('_FusedMatMul')(args) as TensorInfo;
-        if (!bias || rowBias) return r;
-        const s = add({ inputs: { a: r, b: bias }, backend });
-        dispose(backend, r);
-        return s;
-      },
-    },
-    // Sum and Mean over a run of adjacent axes without the transpose the wasm kernels make first
-    // (bias gradients sum over every leading axis; batch norm averages over all but the last).
-    reduceKernel('Sum', 1),
-    reduceKernel('Mean', 0),
-    // softmax(scale * x) over the last axis with query i (axis -2) seeing keys j <= pos0 + i
-    sameShape('GenlabCausalSoftmax', 'x', (i, a, v, out) => addon.causalSoftmax(v(i.x), i.x.shape.at(-2)!, i.x.shape.at(-1)!, a.scale as number, a.pos0 as number, out)),
-    sameShape('GenlabCausalSoftmaxGrad', 'y', (i, a, v, out) => addon.causalSoftmaxGrad(v(i.y), v(i.dy), i.y.shape.at(-1)!, a.scale as number, out)),
-    sameShape('GenlabGelu', 'x', (i, _a, v, out) => addon.gelu(v(i.x), out)),
-    sameShape('GenlabGeluGrad', 'x', (i, _a, v, out) => addon.geluGrad(v(i.x), v(i.dy), out)),
-    {
-      kernelName: 'LeakyRelu',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        if (inputs.x.dtype !== 'float32') return original('LeakyRelu')(args) as TensorInfo;
-        const out = backend.makeOutput(inputs.x.shape, 'float32');
-        addon.leakyRelu(view(backend, inputs.x), attrs?.alpha as number, view(backend, out));
-        return out;
-      },
-    },
-    // the gradient of LeakyRelu (registered below): one kernel instead of Greater, Select and Multiply
-    sameShape('GenlabLeakyReluGrad', 'x', (i, a, v, out) => addon.leakyRelu(v(i.x), a.alpha as number, out, v(i.dy))),
-    {
-      kernelName: 'Conv2D',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, filter } = inputs;
-        const g = x.dtype === 'float32' ? convGeom(x.shape, filter.shape, attrs as unknown as ConvAttrs) : undefined;
-        if (!g) return original('Conv2D')(args) as TensorInfo;
-        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out));
-        return out;
-      },
-    },
-    {
-      // tf.fused.conv2d: the bias goes into the GEMM; activations other than linear stay with wasm.
-      kernelName: 'FusedConv2D',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, filter, bias } = inputs;
-        const a = attrs as unknown as ConvAttrs & { activation?: string };
-        const oc = filter.shape[3], B = x.shape[0];
-        // a bias [OC], or [B, 1, 1, OC]: one per image (conv2dImageBias in ops.ts)
-        const perImage = Boolean(bias && B > 1 && bias.shape.length === 4 && bias.shape[0] === B && bias.shape[1] === 1 && bias.shape[2] === 1 && bias.shape[3] === oc);
-        const plain = (a.activation ?? 'linear') === 'linear' && !inputs.preluActivationWeights && (!bias || perImage || tf.util.sizeFromShape(bias.shape) === oc);
-        const g = plain && x.dtype === 'float32' ? convGeom(x.shape, filter.shape, a) : undefined;
-        if (!g) return original('FusedConv2D')(args) as TensorInfo;
-        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), bias ? view(backend, bias) : undefined, perImage);
-        return out;
-      },
-    },
-    {
-      // conv2d(x) + bias + addend in one pass (a residual connection; conv2dAdd in ops.ts)
-      kernelName: 'GenlabConv2DAdd',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, filter, bias, addend } = inputs;
-        const g = convGeom(x.shape, filter.shape, attrs as unknown as ConvAttrs)!;
-        const out = backend.makeOutput([g[0], g[4], g[5], g[6]], 'float32');
-        addon.conv2d(g, view(backend, x), view(backend, filter), view(backend, out), view(backend, bias), false, view(backend, addend));
-        return out;
-      },
-    },
-    {
-      kernelName: 'Conv2DBackpropInput',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { dy, filter } = inputs;
-        const a = attrs as unknown as ConvAttrs;
-        const g = dy.dtype === 'float32' ? convGeom(a.inputShape!, filter.shape, a) : undefined;
-        if (!g) return original('Conv2DBackpropInput')(args) as TensorInfo;
-        const out = backend.makeOutput(a.inputShape!, 'float32');
-        addon.conv2dBackpropInput(g, view(backend, dy), view(backend, filter), view(backend, out));
-        return out;
-      },
-    },
-    {
-      kernelName: 'Conv2DBackpropFilter',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, dy } = inputs;
-        const a = attrs as unknown as ConvAttrs;
-        const g = x.dtype === 'float32' ? convGeom(x.shape, a.filterShape!, a) : undefined;
-        if (!g) return original('Conv2DBackpropFilter')(args) as TensorInfo;
-        const out = backend.makeOutput(a.filterShape!, 'float32');
-        addon.conv2dBackpropFilter(g, view(backend, x), view(backend, dy), view(backend, out));
-        return out;
-      },
-    },
-    {
-      // each input copied into its box of the output (wasm's Concat was 6-9 ms a call on [64, 28, 28, 11])
-      kernelName: 'Concat',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const xs = Object.values(inputs);
-        const r = xs[0]?.shape.length ?? 0;
-        if (!xs.length || r < 1 || r > 8 || xs.some((t) => t.dtype !== 'float32' || t.shape.length !== r)) return original('Concat')(args) as TensorInfo;
-        const axis = tf.util.parseAxisParam(attrs?.axis as number, xs[0].shape)[0];
-        const shape = [...xs[0].shape];
-        shape[axis] = xs.reduce((n, t) => n + t.shape[axis], 0);
-        const out = backend.makeOutput(shape, 'float32');
-        const ov = view(backend, out), begin = new Array<number>(r).fill(0);
-        for (const t of xs) {
-          if (tf.util.sizeFromShape(t.shape) > 0) addon.boxCopy(view(backend, t), t.shape, new Array<number>(r).fill(0), ov, shape, [...begin], t.shape);
-          begin[axis] += t.shape[axis];
-        }
-        return out;
-      },
-    },
-    resizeKernel('ResizeNearestNeighbor'),
-    resizeKernel('ResizeNearestNeighborGrad'),
-    {
-      kernelName: 'Slice',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const x = inputs.x;
-        if (x.dtype === 'string') return original('Slice')(args) as TensorInfo;
-        const [begin, size] = tf.slice_util.parseSliceParams(x as unknown as tf.Tensor, attrs?.begin as number[], attrs?.size as number[]);
-        return sliceInto(backend, x, begin, size, size, addon);
-      },
-    },
-    {
-      kernelName: 'SplitV',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const x = inputs.x;
-        if (x.dtype === 'string') return original('SplitV')(args) as TensorInfo[];
-        const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
-        const sizes = tf.backend_util.prepareSplitSize(x as unknown as tf.Tensor, attrs?.numOrSizeSplits as number[] | number, axis);
-        const begin = new Array<number>(x.shape.length).fill(0);
-        return sizes.map((n) => {
-          const size = [...x.shape];
-          size[axis] = n;
-          const out = sliceInto(backend, x, [...begin], size, size, addon);
-          begin[axis] += n;
-          return out;
-        });
-      },
-    },
-    {
-      kernelName: 'Unpack',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const x = inputs.value;
-        if (x.dtype === 'string') return original('Unpack')(args) as TensorInfo[];
-        const r = x.shape.length;
-        const axis = ((attrs?.axis as number) + r) % r;
-        const outShape = x.shape.filter((_, i) => i !== axis);
-        const size = [...x.shape];
-        size[axis] = 1;
-        return Array.from({ length: x.shape[axis] }, (_, i) => {
-          const begin = new Array<number>(r).fill(0);
-          begin[axis] = i;
-          return sliceInto(backend, x, begin, size, outShape, addon);
-        });
-      },
-    },
-    {
-      // GroupNorm over NHWC, optionally fused with SiLU; outputs y and [B, G, 2] statistics.
-      kernelName: 'GenlabGroupNorm',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, gamma, beta } = inputs;
-        const [B, H, W, C] = x.shape, G = attrs?.groups as number;
-        const y = backend.makeOutput(x.shape, 'float32'), stats = backend.makeOutput([B, G, 2], 'float32');
-        addon.groupNorm(view(backend, x), view(backend, gamma), view(backend, beta), B, H * W, C, G, attrs?.eps as number, attrs?.act as number, attrs?.alpha as number, view(backend, y), view(backend, stats));
-        return [y, stats];
-      },
-    },
-    {
-      kernelName: 'GenlabGroupNormGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const { x, gamma, beta, stats, dy } = inputs;
-        const [B, H, W, C] = x.shape, G = attrs?.groups as number;
-        const dx = backend.makeOutput(x.shape, 'float32'), dg = backend.makeOutput([C], 'float32'), db = backend.makeOutput([C], 'float32');
-        addon.groupNormGrad(view(backend, x), view(backend, gamma), view(backend, beta), view(backend, stats), view(backend, dy), B, H * W, C, G, attrs?.act as number, attrs?.alpha as number,
-          view(backend, dx), view(backend, dg), view(backend, db));
-        return [dx, dg, db];
-      },
-    },
-    {
-      // One LSTM step: outputs h, c and the activations the backward step needs.
-      kernelName: 'GenlabLstmCell',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend } = args as unknown as KernelArgs;
-        const [B, H] = inputs.c.shape;
-        const h = backend.makeOutput([B, H], 'float32'), c = backend.makeOutput([B, H], 'float32'), act = backend.makeOutput([B, 5 * H], 'float32');
-        addon.lstmCell(view(backend, inputs.xw), view(backend, inputs.hw), view(backend, inputs.c), B, H, view(backend, h), view(backend, c), view(backend, act));
-        return [h, c, act];
-      },
-    },
-    {
-      kernelName: 'GenlabLstmCellGrad',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend } = args as unknown as KernelArgs;
-        const [B, H] = inputs.c.shape;
-        const dGates = backend.makeOutput([B, 4 * H], 'float32'), dc = backend.makeOutput([B, H], 'float32');
-        addon.lstmCellGrad(view(backend, inputs.act), view(backend, inputs.c), view(backend, inputs.dh), view(backend, inputs.dc), B, H, view(backend, dGates), view(backend, dc));
-        return [dGates, dc];
-      },
-    },
-    {
-      // The wasm Identity copies; tfjs calls it to save every tensor a gradient needs (about 400
-      // copies per gpt step). Sharing the buffer by reference count is what the cpu backend does.
-      kernelName: 'Identity',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend } = args as unknown as KernelArgs;
-        const x = inputs.x;
-        if (x.dtype === 'string') return original('Identity')(args) as TensorInfo;
-        (backend as unknown as { incRef(id: unknown): void }).incRef(x.dataId);
-        return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-      },
-    },
-    {
-      kernelName: 'Transpose',
-      backendName: 'wasm',
-      kernelFunc: (args) => {
-        const { inputs, backend, attrs } = args as unknown as KernelArgs;
-        const x = inputs.x, perm = attrs?.perm as number[];
-        if (x.dtype !== 'float32' || x.shape.length > 8) return original('Transpose')(args) as TensorInfo;
-        const out = backend.makeOutput(perm.map((p) => x.shape[p]), 'float32');
-        addon.transpose(view(backend, x), x.shape, perm, view(backend, out));
-        return out;
-      },
-    },
-  ];
+    // tfjs types the backend as its base class
+    kernelFunc: (args) => run(new KernelCall(args, args.backend as unknown as WasmHost, kernelName, original)),
+  }));
 }
 
 const saved = new Map<string, KernelConfig>();
@@ -556,7 +538,7 @@ export function nativeInPlaceOps(addon: NativeAddon): InPlaceOps {
     sumSquares: (t) => addon.sumSquares(f32(t)),
     adamStep: (p, g, m, v, h) => {
       if (!active || !own(p) || !own(m) || !own(v) || g.dtype !== 'float32') return false;
-      addon.adamStep(f32(p), f32(g), f32(m), f32(v), h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, h.decoupled, h.bc1, h.bc2, h.gradScale);
+      addon.adamStep({ p: f32(p), g: f32(g), m: f32(m), v: f32(v), ...h });
       return true;
     },
     emaStep: (s, p, d) => {
