@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from '../tensor/backend.js';
 import { WORKLOADS } from './workloads.js';
+import { UserError } from '../util/errors.js';
 
 export interface BenchOptions {
   only: string[];
@@ -114,10 +115,11 @@ export function runPeer(o: BenchOptions, allNames: string[]): PeerLine[] {
   const names = allNames.filter((n) => PEER_WORKLOADS.includes(n));
   if (!names.length) return [];
   const python = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-  if (!existsSync(o.peerScript)) throw new Error(`peer script not found: ${o.peerScript}`);
+  if (!existsSync(o.peerScript)) throw new UserError(`peer script not found: ${o.peerScript} (pass --peer-script FILE)`);
   const r = spawnSync(python, [o.peerScript, '--threads', '2', '--reps', String(o.reps), '--only', names.join(',')], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`the peer failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}`);
   return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as PeerLine);
 }
 
-export const DEFAULT_PEER = join(import.meta.dirname, '..', '..', 'shared', 'peer', 'torch_reference.py');
+// from src/bench/: the repository's parent holds the workplace's shared/ folder
+export const DEFAULT_PEER = join(import.meta.dirname, '..', '..', '..', 'shared', 'peer', 'torch_reference.py');
