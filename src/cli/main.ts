@@ -7,6 +7,7 @@ import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
 import { registerPlot } from './plot.js';
+import { registerRender } from './render.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 
@@ -25,6 +26,7 @@ registerEdit(program);
 registerFinetune(program);
 registerExport(program);
 registerPlot(program);
+registerRender(program);
 registerBench(program);
 
 try {

@@ -58,3 +58,23 @@ export function imageGrid(images: Float32Array, n: number, h: number, w: number,
   }
   return { width, height, pixels };
 }
+
+/** An RGB image [height * width * 3] in [0, 1] as PNG bytes. */
+export function encodeRgbPng(img: { width: number; height: number; rgb: Float32Array }): Buffer {
+  const png = new PNG({ width: img.width, height: img.height });
+  for (let i = 0; i < img.width * img.height; i++) {
+    for (let c = 0; c < 3; c++) png.data[4 * i + c] = Math.round(Math.min(1, Math.max(0, img.rgb[3 * i + c])) * 255);
+    png.data[4 * i + 3] = 255;
+  }
+  return PNG.sync.write(png);
+}
+
+/** Frames [n, h, w, 3] side by side in one row, each pixel `scale` times, `pad` black pixels between. */
+export function frameStrip(frames: Float32Array, n: number, h: number, w: number, scale = 1, pad = 2): { width: number; height: number; rgb: Float32Array } {
+  const H = h * scale, W = w * scale, width = n * W + (n - 1) * pad, rgb = new Float32Array(H * width * 3);
+  for (let f = 0; f < n; f++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    const s = ((f * h + Math.floor(y / scale)) * w + Math.floor(x / scale)) * 3, d = (y * width + f * (W + pad) + x) * 3;
+    rgb[d] = frames[s]; rgb[d + 1] = frames[s + 1]; rgb[d + 2] = frames[s + 2];
+  }
+  return { width, height: H, rgb };
+}

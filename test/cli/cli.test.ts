@@ -22,7 +22,7 @@ writeFileSync(maskPng, encodeGrayPng({ width: 28, height: 28, pixels: Float32Arr
 describe('genlab CLI', () => {
   it('lists its verbs', () => {
     const r = run('--help');
-    for (const verb of ['info', 'train', 'sample', 'eval', 'vary', 'interpolate', 'restore', 'export', 'finetune', 'plot']) expect(r.out).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
+    for (const verb of ['info', 'train', 'sample', 'eval', 'vary', 'interpolate', 'restore', 'export', 'finetune', 'plot', 'render', 'bench']) expect(r.out).toMatch(new RegExp(`^\\s+${verb}\\b`, 'm'));
   });
 
   it('reports its backend', () => {

@@ -1,0 +1,60 @@
+// A clip [frames, h, w, 3] in [0, 1] to a file by its extension: .gif (looping, at the clip's
+// frame rate), .png (the frames as one strip) or .mp4 (H.264 through Debian's ffmpeg, raw RGB on
+// its stdin). Written atomically; a missing ffmpeg is one clear error.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../util/errors.js';
+import { checkOutputFile, writeFileAtomic } from '../util/files.js';
+import { encodeGif, framesToRgba } from './gif.js';
+import { encodeRgbPng, frameStrip } from './png.js';
+
+export const CLIP_EXTENSIONS = ['.gif', '.png', '.mp4'] as const;
+const MAGIC: Record<string, Uint8Array> = {
+  '.gif': Uint8Array.from([0x47, 0x49, 0x46, 0x38]),
+  '.png': Uint8Array.from([0x89, 0x50, 0x4e, 0x47]),
+};
+
+export interface ClipShape { frames: number; height: number; width: number; fps: number }
+
+function extensionOf(path: string): string {
+  const ext = CLIP_EXTENSIONS.find((e) => path.toLowerCase().endsWith(e));
+  if (!ext) throw new UserError(`--out must name a ${CLIP_EXTENSIONS.join(', ')} file, got ${path}`);
+  return ext;
+}
+
+/** Checks an output path for a clip before any work is done. */
+export function checkClipOutput(path: string, inputs: string[] = []): void {
+  const ext = extensionOf(path);
+  checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext], kind: ext.slice(1).toUpperCase(), inputs });
+}
+
+export function encodeMp4(frames: Float32Array, s: ClipShape, scale: number): Uint8Array {
+  const raw = framesToRgba(frames, s.frames, s.height, s.width, scale);
+  const W = s.width * scale, H = s.height * scale, rgb = new Uint8Array(s.frames * W * H * 3);
+  raw.forEach((f, i) => { for (let p = 0; p < W * H; p++) for (let c = 0; c < 3; c++) rgb[(i * W * H + p) * 3 + c] = f[p * 4 + c]; });
+  // to a private temporary file: MP4's index ('moov', moved to the front for streaming) needs a seekable output
+  const dir = mkdtempSync(join(tmpdir(), 'genlab-mp4-')), tmp = join(dir, 'clip.mp4');
+  try {
+    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(s.fps), '-i', '-',
+      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', tmp], { input: rgb });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('MP4 needs ffmpeg, which is not installed (Debian: apt-get install ffmpeg); write a .gif or .png instead');
+    if (r.status !== 0) throw new UserError(`ffmpeg could not encode the clip: ${(r.stderr?.toString() ?? '').trim().split('\n').slice(-2).join(' | ')}`);
+    return new Uint8Array(readFileSync(tmp));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Encodes the clip as the extension says and writes it atomically. */
+export function writeClip(path: string, frames: Float32Array, s: ClipShape, o: { scale?: number; inputs?: string[] } = {}): void {
+  const scale = o.scale ?? 1;
+  if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new UserError(`--scale must be a whole number from 1 to 16, got ${o.scale}`);
+  checkClipOutput(path, o.inputs);
+  const ext = extensionOf(path);
+  const bytes = ext === '.gif' ? encodeGif(frames, { ...s, scale })
+    : ext === '.png' ? encodeRgbPng(frameStrip(frames, s.frames, s.height, s.width, scale))
+      : encodeMp4(frames, s, scale);
+  writeFileAtomic(path, bytes);
+}
