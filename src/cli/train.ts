@@ -20,6 +20,8 @@ import { action, checkRunDir, collect, commandLine, int, setup } from './common.
 import { loadCorpus, tokenizerFor } from './textData.js';
 import { runTraining } from './runTraining.js';
 import { IMAGE_FAMILIES, trainImage, type ImageFamily } from './trainImage.js';
+import { CLIP_FAMILIES, type ClipFamily } from '../train/clipRun.js';
+import { trainClip } from './trainClip.js';
 
 /** The trainer defaults of a family: nanoGPT's CPU recipe for gpt; Adam at 2e-3 for the LSTM (BENCHMARKS.md). */
 export function familyTrainConfig(family: TextFamily): TrainConfig {
@@ -46,19 +48,25 @@ export function registerTrain(program: Command): void {
     .command('train')
     .description('train a model: gpt or lstm on a UTF-8 text file, diffusion or vae on digit images')
     .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES].join(' | ')}`)
-    .requiredOption('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files')
+    .option('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files; frame-ae: the clip world (no --data)')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
     .option('--steps <n>', 'total optimizer steps', int('--steps', 1))
     .option('--seed <n>', 'seed of weights and batches', int('--seed', 0))
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--set <key=value>', 'override a model or trainer config key (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
-    .action(action(async (family: string, o: { data: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }) => {
-      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES];
+    .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }) => {
+      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
+      if ((CLIP_FAMILIES as readonly string[]).includes(family)) {
+        await setup();
+        return trainClip(family as ClipFamily, o);
+      }
+      if (o.data === undefined) throw new UserError(`--data is required for ${family}`);
+      const data: string = o.data;
       await setup();
-      if (!isTextFamily(family)) return trainImage(family as ImageFamily, o);
+      if (!isTextFamily(family)) return trainImage(family as ImageFamily, { ...o, data });
       const ckDir = join(o.out, 'checkpoint');
       if (o.resume) {
         if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);

@@ -1,0 +1,32 @@
+// `genlab train frame-ae --out DIR`: the clip engine's models, trained on the clip world (spec/CLIPS.md).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeMap, loadCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { countParams } from '../nn/layers.js';
+import { prepareClipRun, type ClipFamily } from '../train/clipRun.js';
+import { createProgress } from '../train/progress.js';
+import { Trainer } from '../train/trainer.js';
+import { UserError } from '../util/errors.js';
+import { commandLine } from './common.js';
+import { runTraining } from './runTraining.js';
+
+export async function trainClip(family: ClipFamily, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }): Promise<void> {
+  if (o.data !== undefined && o.data !== 'clips') throw new UserError(`${family} trains on the clip world; --data may only be "clips" (or left out), got "${o.data}"`);
+  const ckDir = join(o.out, 'checkpoint');
+  let resume: CheckpointData | undefined;
+  if (o.resume) {
+    if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);
+    resume = loadCheckpoint(ckDir);
+  } else if (existsSync(ckDir)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+  try {
+    const run = prepareClipRun(family, { sets: o.set, seed: o.seed, steps: o.steps, resume });
+    process.stderr.write((resume ? `resuming ${family} from step ${resume.meta.step} of ${o.out}` : `${family}: ${countParams(run.model.params).toLocaleString('en-US')} weights, ${run.summary}`) + '\n');
+    try {
+      await runTraining(new Trainer(run.task, run.train, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: run.train.logEvery, quiet: o.quiet }) }));
+    } finally {
+      run.model.dispose();
+    }
+  } finally {
+    if (resume) { disposeMap(resume.optimizer); disposeMap(resume.ema); }
+  }
+}
