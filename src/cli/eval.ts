@@ -10,7 +10,9 @@ import { accuracy, type Classifier } from '../models/classifier.js';
 import type { Vae } from '../models/vae.js';
 import { loadImageModel, vaeNll, type Generator, type LoadedImageModel } from '../pipelines/images.js';
 import { disposeLoaded, loadTextModel } from '../pipelines/text.js';
-import { readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { evaluateFrameAe } from '../eval/frameAe.js';
+import { FrameAe, savedFrameAeConfig } from '../models/frameAe.js';
 import { evaluateText } from '../models/textLoss.js';
 import { action, int, num, setup } from './common.js';
 import { GENERATORS } from './sample.js';
@@ -52,6 +54,7 @@ export function registerEval(program: Command): void {
       const family = readCheckpointMeta(resolveCheckpointDir(dir)).family;
       await setup();
       if (family === 'classifier') return evalClassifier(dir, o);
+      if (family === 'frame-ae') return evalFrameAe(dir, o);
       if ((GENERATORS as readonly string[]).includes(family)) return evalGenerator(dir, o);
       if (family !== 'gpt' && family !== 'lstm') throw new UserError(`${dir} holds a "${family}" model, which genlab eval does not know`);
       if (!o.data) throw new UserError('--data FILE is required for a text model');
@@ -83,6 +86,21 @@ function reportDirFor(dir: string, report: string | undefined): string | undefin
     return report;
   }
   return resolveCheckpointDir(dir) === dir ? undefined : dir;
+}
+
+function evalFrameAe(dir: string, o: EvalFlags): void {
+  const ck = loadCheckpoint(resolveCheckpointDir(dir));
+  disposeMap(ck.optimizer); disposeMap(ck.ema);
+  const ae = new FrameAe(savedFrameAeConfig(ck.meta.model), new Map(Object.entries(ck.weights)));
+  const clfDir = o.classifier ?? defaultClassifier('mnist');
+  if (!clfDir) throw new UserError('no digit classifier: pass --classifier DIR');
+  const clf = loadImageModel(clfDir, ['classifier']);
+  try {
+    const r = evaluateFrameAe(ae, clf.model as Classifier, loadImageData('mnist').test, { n: o.n, seed: o.seed });
+    process.stdout.write(JSON.stringify({ family: 'frame-ae', step: ck.meta.step, ...r }) + '\n');
+  } finally {
+    ae.dispose(); clf.model.dispose();
+  }
 }
 
 function evalClassifier(dir: string, o: EvalFlags): void {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { conv2d, conv2dAdd, conv2dOnData, convWeights, groupNorm, normWeights, upsample2 } from '../nn/conv.js';
 import type { Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
-import { Type, type Static } from '../util/config.js';
+import { Type, withDefaults, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
 export const FrameAeConfigSchema = Type.Object({
@@ -18,6 +18,11 @@ export type FrameAeConfig = Static<typeof FrameAeConfigSchema>;
 
 export function defaultFrameAeConfig(): FrameAeConfig {
   return { latent: 4, groups: 8, klWeight: 1e-4 };
+}
+
+/** A config a checkpoint recorded, with keys added since at their defaults, checked. */
+export function savedFrameAeConfig(saved: Record<string, unknown>): FrameAeConfig {
+  return withDefaults(FrameAeConfigSchema, defaultFrameAeConfig(), saved, 'frame-ae');
 }
 
 function blockWeights(w: Weights, name: string, rng: Rng, cin: number, cout: number): void {

@@ -3,8 +3,8 @@
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import { loadMnistPackage } from '../data/mnist.js';
 import { checkBudget } from '../models/memory.js';
-import { defaultFrameAeConfig, FrameAe, FrameAeConfigSchema, initFrameAeWeights, type FrameAeConfig } from '../models/frameAe.js';
-import { Type, withDefaults } from '../util/config.js';
+import { defaultFrameAeConfig, FrameAe, FrameAeConfigSchema, initFrameAeWeights, savedFrameAeConfig } from '../models/frameAe.js';
+import { Type } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { frameAeTask } from './frameAeTask.js';
@@ -18,10 +18,6 @@ const NO_TASK = Type.Object({}, { additionalProperties: false });
 /** The frame autoencoder's recipe: Adam as the peer's frame_ae workload (batch 32 frames), a cosine decay from 5e-4. Not yet tuned by a measurement. */
 export function frameAeTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 4000, batchSize: 32, lr: 5e-4, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 200, evalBatches: 4, checkpointEvery: 200, logEvery: 10 };
-}
-
-export function savedFrameAeConfig(saved: Record<string, unknown>): FrameAeConfig {
-  return withDefaults(FrameAeConfigSchema, defaultFrameAeConfig(), saved, 'frame-ae');
 }
 
 export function prepareClipRun(family: ClipFamily, o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData }): { model: FrameAe; task: TrainTask; train: TrainConfig; summary: string } {

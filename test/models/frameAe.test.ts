@@ -53,6 +53,11 @@ describe('frame autoencoder', () => {
     const r = run('train', 'frame-ae', '--out', out, '--steps', '3', '--resume', '--quiet');
     expect(r.code, r.err).toBe(0);
     expect(r.err).toMatch(/resuming frame-ae from step 2/);
+    const e = run('eval', out, '--n', '2');
+    expect(e.code, e.err).toBe(0);
+    const rep = JSON.parse(e.out);
+    expect(rep).toMatchObject({ family: 'frame-ae', step: 3, clips: 2 });
+    expect(rep.psnr).toBeCloseTo(10 * Math.log10(1 / rep.mse), 6);
     expectUserError(run('train', 'frame-ae', '--out', ws.dir + '/x', '--data', 'mnist'), /trains on the clip world/);
     expectUserError(run('train', 'frame-ae', '--out', ws.dir + '/x', '--set', 'latent=0'), /model latent must be a whole number >= 1, got 0/);
     expectUserError(run('train', 'gpt', '--out', ws.dir + '/x'), /--data is required for gpt/);
