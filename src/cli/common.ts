@@ -1,7 +1,8 @@
 // Shared CLI plumbing: error reporting, number parsing, run-time setup.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
-import { refuseIfLocked } from '../checkpoint/lock.js';
+import { LOCK_FILE, refuseIfLocked } from '../checkpoint/lock.js';
+import { enclosingCheckpoint, realOrResolved } from '../util/files.js';
 import { ConfigError } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { NonFiniteLossError } from '../train/trainer.js';
@@ -58,7 +59,16 @@ export async function setup(): Promise<BackendInfo> {
 
 /** A run directory given as --out: refused early when it is a file or another process is writing it. */
 export function checkRunDir(out: string): void {
+  if (!out) throw new UserError('--out needs a folder name');
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file, not a folder`);
+  const ck = enclosingCheckpoint(out);
+  if (ck) throw new UserError(`--out ${out} is ${ck === realOrResolved(out) ? '' : 'inside '}a genlab checkpoint (${ck}); a run directory holds its checkpoint/ itself: choose a new folder`);
+  // a new or empty folder, or a genlab run directory (its checkpoint/, its metrics, its lock); never a folder of the user's files
+  if (existsSync(out)) {
+    const entries = readdirSync(out);
+    const genlab = entries.some((e) => e === 'checkpoint' || e === 'metrics.jsonl' || e === LOCK_FILE);
+    if (entries.length && !genlab) throw new UserError(`--out ${out} is a folder with other files in it (not a genlab run directory); choose a new folder`);
+  }
   refuseIfLocked(out);
 }
 

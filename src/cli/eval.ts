@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -75,6 +75,18 @@ export function registerEval(program: Command): void {
     }));
 }
 
+/** An eval.json or eval.md that genlab wrote (so it may be replaced by a new evaluation). */
+function isOurReport(path: string): boolean {
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (path.endsWith('.md')) return text.startsWith('| measure | value |');
+    const j = JSON.parse(text) as { family?: unknown; frechet?: unknown };
+    return typeof j.family === 'string' && typeof j.frechet === 'object';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Where eval.json and eval.md go: --report DIR, or beside checkpoint/ in a run directory. Never
  * into a checkpoint itself: a file its MANIFEST lists would change and the checkpoint would no
@@ -83,6 +95,10 @@ export function registerEval(program: Command): void {
 function reportDirFor(dir: string, report: string | undefined): string | undefined {
   if (report !== undefined) {
     prepareOutputDir(report, { flag: '--report', allowRunDir: true });
+    for (const f of ['eval.json', 'eval.md']) {
+      const p = join(report, f);
+      if (existsSync(p) && !isOurReport(p)) throw new UserError(`--report ${report}: ${f} there is not a genlab evaluation report; genlab will not overwrite it (choose another folder)`);
+    }
     return report;
   }
   return resolveCheckpointDir(dir) === dir ? undefined : dir;

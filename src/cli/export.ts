@@ -9,7 +9,7 @@ import { UserError } from '../util/errors.js';
 import { samplesFromEma } from '../models/images.js';
 import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint, type SamplingDefaults } from '../checkpoint/checkpoint.js';
 import type { ImageEvalReport } from '../eval/images.js';
-import { overlaps } from '../util/files.js';
+import { enclosingCheckpoint, overlaps } from '../util/files.js';
 import { action, commandLine, setup } from './common.js';
 
 /**
@@ -18,6 +18,8 @@ import { action, commandLine, setup } from './common.js';
  */
 function checkExportTarget(out: string, run: string, input: string): void {
   for (const p of [run, input]) if (overlaps(out, p)) throw new UserError(`--out ${out} overlaps the input ${p}; an export goes to a folder of its own`);
+  const ck = enclosingCheckpoint(dirname(resolve(out)));
+  if (ck) throw new UserError(`--out ${out} is inside a genlab checkpoint (${ck}); choose another folder`);
   if (!existsSync(out)) {
     const parent = dirname(resolve(out));
     if (existsSync(parent) && !statSync(parent).isDirectory()) throw new UserError(`--out ${out}: ${dirname(out)} is a file, not a folder`);
@@ -25,13 +27,15 @@ function checkExportTarget(out: string, run: string, input: string): void {
   }
   if (!statSync(out).isDirectory()) throw new UserError(`--out ${out} is a file; an export is a folder`);
   if (readdirSync(out).length === 0) return;
-  let exported = false;
+  let earlier: ReturnType<typeof readCheckpointMeta> | undefined;
   try {
-    exported = readCheckpointMeta(out).exported !== undefined;
+    earlier = readCheckpointMeta(out);
   } catch {
-    exported = false;
+    earlier = undefined;
   }
-  if (!exported) throw new UserError(`--out ${out} is a folder with other files in it (not an earlier genlab export); genlab will not replace it: choose a new folder`);
+  if (!earlier?.exported) throw new UserError(`--out ${out} is a folder with other files in it (not an earlier genlab export); genlab will not replace it: choose a new folder`);
+  const family = readCheckpointMeta(input).family;
+  if (earlier.family !== family) throw new UserError(`--out ${out} holds an export of a ${earlier.family} model; genlab will not replace it with a ${family}: choose a new folder (or remove it first)`);
 }
 
 /** The sampling settings an evaluation measured, with its figures: what the exported checkpoint recommends. */

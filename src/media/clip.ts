@@ -11,9 +11,11 @@ import { encodeGif, framesToRgba } from './gif.js';
 import { encodeRgbPng, frameStrip } from './png.js';
 
 export const CLIP_EXTENSIONS = ['.gif', '.png', '.mp4'] as const;
-const MAGIC: Record<string, Uint8Array> = {
-  '.gif': Uint8Array.from([0x47, 0x49, 0x46, 0x38]),
-  '.png': Uint8Array.from([0x89, 0x50, 0x4e, 0x47]),
+// what an existing file must begin with (MP4: 'ftyp' after the box size) to be replaced
+const MAGIC: Record<string, { bytes: Uint8Array; at: number }> = {
+  '.gif': { bytes: Uint8Array.from([0x47, 0x49, 0x46, 0x38]), at: 0 },
+  '.png': { bytes: Uint8Array.from([0x89, 0x50, 0x4e, 0x47]), at: 0 },
+  '.mp4': { bytes: Uint8Array.from([0x66, 0x74, 0x79, 0x70]), at: 4 },
 };
 
 export interface ClipShape { frames: number; height: number; width: number; fps: number }
@@ -27,7 +29,7 @@ function extensionOf(path: string): string {
 /** Checks an output path for a clip before any work is done. */
 export function checkClipOutput(path: string, inputs: string[] = []): void {
   const ext = extensionOf(path);
-  checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext], kind: ext.slice(1).toUpperCase(), inputs });
+  checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext].bytes, magicAt: MAGIC[ext].at, kind: ext.slice(1).toUpperCase(), inputs });
 }
 
 export function encodeMp4(frames: Float32Array, s: ClipShape, scale: number): Uint8Array {

@@ -11,7 +11,7 @@ import type { Rng } from '../util/rng.js';
 
 export const ClassifierConfigSchema = Type.Object({
   classes: Type.Integer({ minimum: 1, description: 'classes of the data' }),
-  features: Type.Integer({ minimum: 1, description: 'width of the feature layer' }),
+  features: Type.Integer({ minimum: 1, maximum: 8192, description: 'width of the feature layer' }),
 }, { additionalProperties: false });
 export type ClassifierConfig = Static<typeof ClassifierConfigSchema>;
 

@@ -13,19 +13,19 @@ import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
 export const DcganConfigSchema = Type.Object({
-  z: Type.Integer({ minimum: 1, description: 'latent size' }),
+  z: Type.Integer({ minimum: 1, maximum: 4096, description: 'latent size' }),
   classes: Type.Integer({ minimum: 0, description: '0: unconditional; else the number of classes' }),
   /**
    * Minibatch standard deviation (Karras et al. 2018): 0 off (the peer's network); G > 0 gives D one
    * more 7x7 feature plane, the mean over features of their standard deviation within groups of G
    * samples, so D can see a batch of fakes that all look alike (mode collapse) and G is pushed apart.
    */
-  mbstd: Type.Integer({ minimum: 0, description: 'minibatch standard deviation group size (0: off)' }),
+  mbstd: Type.Integer({ minimum: 0, maximum: 256, description: 'minibatch standard deviation group size (0: off)' }),
   /**
    * PacGAN (Lin et al. 2018): D judges `pack` samples at once, stacked as channels (1 = off, the
    * peer's network). A generator that drops modes makes packs that look alike, which D can tell.
    */
-  pack: Type.Integer({ minimum: 1, description: 'samples D judges at once (1: off)' }),
+  pack: Type.Integer({ minimum: 1, maximum: 64, description: 'samples D judges at once (1: off)' }),
   clusters: Type.Integer({ minimum: 0, description: '0: off; K: condition G and D on one of K clusters of the training images (classes must be 0)' }),
 }, { additionalProperties: false });
 export type DcganConfig = Static<typeof DcganConfigSchema>;

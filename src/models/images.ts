@@ -45,6 +45,12 @@ export function validateImageConfig(family: ImageFamily, c: AnyConfig, dataClass
     throw new ConfigError(`classes must be 0 (unconditional) or the number of classes of the data (${dataClasses}), got ${classes}`);
   }
   if (family === 'gan' && (c as DcganConfig).clusters > 0 && classes > 0) throw new ConfigError('clusters stand in for the labels of an unconditional GAN: set classes=0 with clusters');
+  if (family === 'diffusion') {
+    const u = c as UnetConfig;
+    if (u.channels !== 1) throw new ConfigError(`channels is the images' channel count (1 for these grey images), got ${u.channels}`);
+    if (32 % u.groups || 64 % u.groups) throw new ConfigError(`groups must divide the UNet's widths 32 and 64 (1, 2, 4, 8, 16 or 32), got ${u.groups}`);
+    if (u.tembDim % 2) throw new ConfigError(`tembDim must be even (half sines, half cosines), got ${u.tembDim}`);
+  }
 }
 
 export function initImageWeights(family: ImageFamily, c: AnyConfig, rng: Rng): Weights {

@@ -68,6 +68,7 @@ export function processors(o: SamplingOptions): LogitsProcessor[] {
   const ps: LogitsProcessor[] = [];
   if (o.temperature !== undefined && o.temperature !== 1) ps.push(temperature(o.temperature));
   if (o.topK !== undefined) ps.push(topK(o.topK));
+  if (o.topP !== undefined && !(o.topP > 0 && o.topP <= 1)) throw new RangeError(`top-p must be in (0, 1], got ${o.topP}`);
   if (o.topP !== undefined && o.topP < 1) ps.push(topP(o.topP));
   return ps;
 }

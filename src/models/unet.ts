@@ -11,7 +11,7 @@ import type { Rng } from '../util/rng.js';
 export const UnetConfigSchema = Type.Object({
   channels: Type.Integer({ minimum: 1, description: 'image channels' }),
   groups: Type.Integer({ minimum: 1, description: 'GroupNorm groups' }),
-  tembDim: Type.Integer({ minimum: 1, description: 'width of the timestep embedding' }),
+  tembDim: Type.Integer({ minimum: 1, maximum: 4096, description: 'width of the timestep embedding' }),
   classes: Type.Integer({ minimum: 0, description: 'classes for class conditioning (0: unconditional); label `classes` means "no class" (for guidance)' }),
 }, { additionalProperties: false });
 export type UnetConfig = Static<typeof UnetConfigSchema>;

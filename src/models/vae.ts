@@ -9,7 +9,7 @@ import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
 export const VaeConfigSchema = Type.Object({
-  latent: Type.Integer({ minimum: 1, description: 'latent size' }),
+  latent: Type.Integer({ minimum: 1, maximum: 4096, description: 'latent size' }),
   classes: Type.Integer({ minimum: 0, description: '0: unconditional; else the number of classes' }),
 }, { additionalProperties: false });
 export type VaeConfig = Static<typeof VaeConfigSchema>;

@@ -208,6 +208,9 @@ function maskTensor(m: Float32Array, B: number, h: number, w: number): tf.Tensor
   return tf.tensor4d(out, [B, S, S, 1]);
 }
 
+/** RePaint's rounds per step: past ~20 they buy nothing (Lugmayr et al. use 10), and each costs a full pass. */
+const MAX_RESAMPLE = 50;
+
 /**
  * Restores a damaged image [h * w]: inpaints where mask is 1 and, with denoise = S in (0, 1],
  * first noises the image to S of the way up (SDEdit) so that scratches and noise are redrawn.
@@ -215,6 +218,7 @@ function maskTensor(m: Float32Array, B: number, h: number, w: number): tf.Tensor
 export function restoreImage(l: LoadedImageModel<Unet>, img: Float32Array, o: { mask?: Float32Array; denoise?: number; classLabel?: number; guidance?: number; steps?: number; resample?: number; seed?: number }): Float32Array {
   if (!o.mask && o.denoise === undefined) throw new UserError('give --mask MASK.png (the region to fill), --denoise S (how much to redraw), or both');
   checkClass(l.model, o.classLabel);
+  if (o.resample !== undefined && !(Number.isInteger(o.resample) && o.resample >= 1 && o.resample <= MAX_RESAMPLE)) throw new UserError(`--resample must be a whole number from 1 to ${MAX_RESAMPLE}, got ${o.resample}`);
   const strength = o.denoise === undefined ? 1 : checkStrength(o.denoise, '--denoise');
   const d = samplingDefaults(l);
   return diffuse(l.model, l.image, [o.classLabel ?? -1], new Rng(o.seed ?? 0), {

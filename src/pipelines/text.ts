@@ -51,9 +51,12 @@ export interface GenerateOptions extends SamplingOptions {
   seed?: number;
 }
 
+/** At ~200 characters a second on the small models, a million characters is over an hour of output held in memory. */
+const MAX_TOKENS = 1_000_000;
+
 /** Continues `prompt` by `tokens` characters; the same seed gives the same text. */
 export function generateText(model: TextModel, tokenizer: CharTokenizer, prompt: string, o: GenerateOptions): string {
-  if (!Number.isInteger(o.tokens) || o.tokens < 0) throw new UserError(`--tokens must be a whole number >= 0, got ${o.tokens}`);
+  if (!Number.isInteger(o.tokens) || o.tokens < 0 || o.tokens > MAX_TOKENS) throw new UserError(`--tokens must be a whole number from 0 to ${MAX_TOKENS.toLocaleString('en-US')}, got ${o.tokens}`);
   let procs;
   try {
     procs = processors(o);

@@ -249,8 +249,15 @@ export class Trainer {
     // one writer per run directory; taken before anything in it is read or written
     const release = acquireRunLock(this.opts.outDir, this.opts.command);
     try {
-      if (this.opts.resume) this.truncateMetrics(this.opts.resume.meta.step);
-      else if (existsSync(join(this.checkpointDir, 'MANIFEST'))) throw new UserError(`${this.opts.outDir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+      if (this.opts.resume) {
+        if (this.step >= this.cfg.steps) throw new UserError(`the run is already at step ${this.step}: --steps ${this.cfg.steps} leaves nothing to train (give more steps than that)`);
+        this.truncateMetrics(this.opts.resume.meta.step);
+      } else if (existsSync(join(this.checkpointDir, 'MANIFEST'))) throw new UserError(`${this.opts.outDir} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+      else if (existsSync(this.metricsPath)) {
+        // the metrics of a run that died before its first checkpoint: a fresh run starts a fresh file
+        this.progress.log(`note: ${this.metricsPath} of an earlier run that saved no checkpoint is replaced`);
+        writeFileAtomic(this.metricsPath, Buffer.alloc(0));
+      }
       return await this.runLocked();
     } finally {
       release();

@@ -42,12 +42,23 @@ export function overlaps(a: string, b: string): boolean {
   return ra === rb || ra.startsWith(rb + sep) || rb.startsWith(ra + sep);
 }
 
-function startsWith(path: string, magic: Uint8Array): boolean {
+/** The checkpoint folder (one holding a MANIFEST) that `path` is or lies inside, if any. */
+export function enclosingCheckpoint(path: string): string | undefined {
+  let d = realOrResolved(path);
+  for (;;) {
+    if (existsSync(join(d, 'MANIFEST'))) return d;
+    const up = dirname(d);
+    if (up === d) return undefined;
+    d = up;
+  }
+}
+
+function startsWith(path: string, magic: Uint8Array, at = 0): boolean {
   const head = Buffer.alloc(magic.length);
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const n = readSync(fd, head, 0, magic.length, 0);
+    const n = readSync(fd, head, 0, magic.length, at);
     return n === magic.length && head.equals(Buffer.from(magic));
   } catch {
     return false;
@@ -63,8 +74,9 @@ export interface OutputFileOptions {
   inputs?: readonly string[];
   /** required file name endings, lower case (e.g. ['.png']) */
   extensions?: readonly string[];
-  /** an existing file is replaced only if it starts with these bytes (a file of the kind written), so that a user's other file is never overwritten */
+  /** an existing file is replaced only if it has these bytes at `magicAt` (a file of the kind written), so that a user's other file is never overwritten */
   magic?: Uint8Array;
+  magicAt?: number;
   /** the kind of file, for messages (e.g. 'PNG') */
   kind?: string;
 }
@@ -79,7 +91,8 @@ export function checkOutputFile(path: string, o: OutputFileOptions = {}): void {
   for (const input of o.inputs ?? []) {
     if (realOrResolved(path) === realOrResolved(input)) throw new UserError(`${flag} ${path} is the input ${input}; choose another name`);
   }
-  if (existsSync(join(dirname(path), 'MANIFEST'))) throw new UserError(`${flag} ${path} is inside a genlab checkpoint (${dirname(path)}); choose another folder`);
+  const ck = enclosingCheckpoint(dirname(resolve(path)));
+  if (ck) throw new UserError(`${flag} ${path} is inside a genlab checkpoint (${ck}); choose another folder`);
   let st;
   try {
     st = statSync(path);
@@ -89,7 +102,7 @@ export function checkOutputFile(path: string, o: OutputFileOptions = {}): void {
     if (code !== 'ENOENT') throw new UserError(`${flag} ${path}: ${fsProblem(e, path)}`);
   }
   if (st?.isDirectory()) throw new UserError(`${flag} ${path} is a folder; give a file name such as ${join(path, `out${o.extensions?.[0] ?? ''}`)}`);
-  if (st && o.magic && !startsWith(path, o.magic)) {
+  if (st && o.magic && !startsWith(path, o.magic, o.magicAt)) {
     throw new UserError(`${flag} ${path} exists and is not a ${o.kind ?? 'file of the kind written'}; genlab will not overwrite it (remove it or choose another name)`);
   }
   const parent = dirname(resolve(path));
@@ -108,7 +121,8 @@ export function checkOutputFile(path: string, o: OutputFileOptions = {}): void {
  * becomes one UserError. `write` is the writer (a seam for tests of failures).
  */
 export function writeFileAtomic(path: string, data: Uint8Array, write: (p: string, d: Uint8Array) => void = writeFileSync): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
+  // a short name of its own: a temporary named after a long file name could exceed the 255-byte limit
+  const tmp = join(dirname(path), `.genlab.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     write(tmp, data);
     renameSync(tmp, path);
@@ -138,6 +152,8 @@ export function prepareOutputDir(dir: string, o: { flag?: string; inputs?: reado
   if (existsSync(join(dir, 'MANIFEST')) || (!o.allowRunDir && existsSync(join(dir, 'checkpoint', 'MANIFEST')))) {
     throw new UserError(`${flag} ${dir} holds a genlab checkpoint; choose another folder`);
   }
+  const ck = enclosingCheckpoint(dir);
+  if (ck) throw new UserError(`${flag} ${dir} is inside a genlab checkpoint (${ck}); choose another folder`);
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {

@@ -110,4 +110,53 @@ describe('genlab never loses data', () => {
     writeFileSync(one, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa');
     expectUserError(run('train', 'gpt', '--data', one, '--out', join(ws.dir, 'one'), '--steps', '1'), /only one distinct character/);
   }, 180_000);
+
+  it("a hostile user's findings: no run into a checkpoint or a user's folder, no export over another family, no report or clip over a user's file", () => {
+    const g = ws.gan(), gpt = ws.gpt();
+    const copy = join(ws.dir, 'shipped-copy');
+    cpSync(join(g, 'checkpoint'), copy, { recursive: true });
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', copy, '--steps', '1', ...gptSets), /is a genlab checkpoint .*choose a new folder/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(g, 'checkpoint'), '--steps', '1', ...gptSets), /is a genlab checkpoint/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(copy, 'inner'), '--steps', '1', ...gptSets), /is inside a genlab checkpoint/);
+    const mine = join(ws.dir, 'my-notes');
+    mkdirSync(mine);
+    writeFileSync(join(mine, 'todo.txt'), 'mine');
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', mine, '--steps', '1', ...gptSets), /folder with other files in it \(not a genlab run directory\)/);
+    const ex = join(ws.dir, 'gan-export');
+    expect(run('export', g, '--out', ex).code).toBe(0);
+    expectUserError(run('export', gpt, '--out', ex), /holds an export of a gan model; genlab will not replace it with a gpt/);
+    expectUserError(run('export', g, '--out', join(ex, 'nested')), /inside a genlab checkpoint/);
+    writeFileSync(join(ws.dir, 'film.mp4'), 'my text');
+    expectUserError(run('render', 'a red 3', '--out', join(ws.dir, 'film.mp4')), /exists and is not a MP4; genlab will not overwrite it/);
+    expect(readFileSync(join(ws.dir, 'film.mp4'), 'utf8')).toBe('my text');
+    const rep = join(ws.dir, 'reports');
+    mkdirSync(rep);
+    writeFileSync(join(rep, 'eval.md'), 'my own notes');
+    expectUserError(run('eval', g, '--classifier', ws.classifier(), '--n', '20', '--report', rep), /eval\.md there is not a genlab evaluation report/);
+    expect(readFileSync(join(rep, 'eval.md'), 'utf8')).toBe('my own notes');
+    expectUserError(run('eval', g, '--classifier', ws.classifier(), '--n', '20', '--report', join(copy, 'sub')), /inside a genlab checkpoint/);
+    // long but legal names: the temporary file no longer grows the name past 255 bytes
+    const long = join(ws.dir, 'q'.repeat(248) + '.png');
+    expect(run('plot', gpt, '--out', long).code).toBe(0);
+  }, 180_000);
+
+  it("a hostile user's findings: resume with nothing to do, a dead run's metrics, and settings without bounds", () => {
+    const gpt = ws.gpt();
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', gpt, '--steps', '2', '--resume'), /already at step 4: --steps 2 leaves nothing to train/);
+    const dead = join(ws.dir, 'dead');
+    mkdirSync(dead);
+    writeFileSync(join(dead, 'metrics.jsonl'), '{"step":10,"loss":9}\n');
+    const t = run('train', 'gpt', '--data', ws.corpus, '--out', dead, '--steps', '2', ...gptSets, '--set', 'logEvery=1');
+    expect(t.code, t.err).toBe(0);
+    expect(readFileSync(join(dead, 'metrics.jsonl'), 'utf8')).not.toMatch(/"step":10/);
+    expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(ws.dir, 'u1'), '--set', 'channels=8'), /channels is the images' channel count/);
+    expectUserError(run('train', 'diffusion', '--data', 'mnist', '--out', join(ws.dir, 'u2'), '--set', 'groups=3'), /groups must divide the UNet's widths/);
+    expectUserError(run('train', 'gan', '--data', 'mnist', '--out', join(ws.dir, 'u3'), '--set', 'z=1e9'), /model z must be a whole number >= 1 and <= 4096/);
+    expectUserError(run('train', 'vae', '--data', 'mnist', '--out', join(ws.dir, 'u4'), '--set', 'latent=1e9'), /model latent must be a whole number >= 1 and <= 4096/);
+    expectUserError(run('sample', gpt, '--top-p', '2'), /top-p must be in \(0, 1\], got 2/);
+    expectUserError(run('sample', gpt, '--tokens', '1000000000'), /--tokens must be a whole number from 0 to 1,000,000/);
+    const img = join(ws.dir, 'digit-r.png');
+    writeFileSync(img, encodeGrayPng({ width: 28, height: 28, pixels: new Float32Array(784).fill(0.3) }));
+    expectUserError(run('restore', ws.diffusion(), '--image', img, '--mask', img, '--resample', '1000000', '--out', join(ws.dir, 'r.png')), /--resample must be a whole number from 1 to 50/);
+  }, 180_000);
 });

@@ -198,9 +198,9 @@ describe('conditional image models', () => {
     });
     m.dispose();
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), classes: 4 }, 10)).toThrow(/classes must be 0 \(unconditional\) or the number of classes of the data \(10\), got 4/);
-    expect(() => validateImageConfig('vae', { ...defaultImageConfig('vae', 10), latent: 0 }, 10)).toThrow(/vae latent must be a whole number >= 1, got 0/);
+    expect(() => validateImageConfig('vae', { ...defaultImageConfig('vae', 10), latent: 0 }, 10)).toThrow(/vae latent must be a whole number >= 1 and <= 4096, got 0/);
     expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: 0, pack: 1, clusters: 0 }, 10)).not.toThrow();
-    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: -1 }, 10)).toThrow(/gan mbstd must be a whole number >= 0, got -1/);
+    expect(() => validateImageConfig('gan', { ...defaultImageConfig('gan', 10), mbstd: -1 }, 10)).toThrow(/gan mbstd must be a whole number >= 0 and <= 256, got -1/);
     const w = initImageWeights('vae', defaultImageConfig('vae', 0), new Rng(1));
     expect(countParams(w)).toBe(1_673_729);
     for (const t of w.values()) t.dispose();
