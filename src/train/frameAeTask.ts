@@ -22,7 +22,8 @@ export function frameBatch(set: ImageSet, split: 'train' | 'eval', rng: Rng, B: 
   return out;
 }
 
-export function frameAeTask(opts: { model: FrameAe; train: ImageSet; test: ImageSet; extraMeta?: Record<string, unknown> }): TrainTask {
+/** valFrames: the fixed held-out frames validation reconstructs (default 128, in batches of 32). */
+export function frameAeTask(opts: { model: FrameAe; train: ImageSet; test: ImageSet; valFrames?: number; extraMeta?: Record<string, unknown> }): TrainTask {
   const { model } = opts, L = model.config.latent;
   let val: Float32Array | undefined;
   const lossOn = (frames: Float32Array, B: number, rng: Rng) =>
@@ -32,10 +33,10 @@ export function frameAeTask(opts: { model: FrameAe; train: ImageSet; test: Image
     trainable: [...model.params.keys()],
     decay: new Set([...model.params.keys()].filter((k) => k.endsWith('.w'))),
     loss: (rng, B) => lossOn(frameBatch(opts.train, 'train', rng, B), B, rng).loss,
-    // the reconstruction MSE of the posterior mean on 128 fixed held-out frames
+    // the reconstruction MSE of the posterior mean on fixed held-out frames
     validate: (batches) => {
-      const B = 32, n = Math.max(1, Math.min(batches, 4));
-      val ??= frameBatch(opts.test, 'eval', new Rng(777), 4 * B);
+      const total = opts.valFrames ?? 128, B = Math.min(32, total), n = Math.max(1, Math.min(batches, Math.ceil(total / B)));
+      val ??= frameBatch(opts.test, 'eval', new Rng(777), n * B);
       let sum = 0;
       for (let b = 0; b < n; b++) {
         sum += tf.tidy(() => {
