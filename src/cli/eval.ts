@@ -80,8 +80,8 @@ function isOurReport(path: string): boolean {
   try {
     const text = readFileSync(path, 'utf8');
     if (path.endsWith('.md')) return text.startsWith('| measure | value |');
-    const j = JSON.parse(text) as { family?: unknown; frechet?: unknown };
-    return typeof j.family === 'string' && typeof j.frechet === 'object';
+    const j = JSON.parse(text) as { family?: unknown; frechet?: unknown; psnr?: unknown };
+    return typeof j.family === 'string' && (typeof j.frechet === 'object' || typeof j.psnr === 'number');
   } catch {
     return false;
   }
@@ -112,8 +112,12 @@ function evalFrameAe(dir: string, o: EvalFlags): void {
   if (!clfDir) throw new UserError('no digit classifier: pass --classifier DIR');
   const clf = loadImageModel(clfDir, ['classifier']);
   try {
+    const reportDir = reportDirFor(dir, o.report);
     const r = evaluateFrameAe(ae, clf.model as Classifier, loadImageData('mnist').test, { n: o.n, seed: o.seed });
-    process.stdout.write(JSON.stringify({ family: 'frame-ae', step: ck.meta.step, ...r }) + '\n');
+    const report = { family: 'frame-ae', checkpoint: resolveCheckpointDir(dir), step: ck.meta.step, ...r, command: ['genlab', ...process.argv.slice(2)].join(' ') };
+    if (reportDir) writeFileAtomic(join(reportDir, 'eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));
+    else process.stderr.write(`note: ${dir} is a checkpoint, so eval.json was not written into it; pass --report DIR to keep it\n`);
+    process.stdout.write(JSON.stringify(report) + '\n');
   } finally {
     ae.dispose(); clf.model.dispose();
   }
