@@ -7,6 +7,7 @@ import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
 import { registerPlot } from './plot.js';
+import { registerGenerate } from './generate.js';
 import { registerRender } from './render.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
@@ -27,6 +28,7 @@ registerFinetune(program);
 registerExport(program);
 registerPlot(program);
 registerRender(program);
+registerGenerate(program);
 registerBench(program);
 
 try {

@@ -55,10 +55,12 @@ export function registerTrain(program: Command): void {
     .option('--resume', 'continue the run in --out from its checkpoint')
     .option('--set <key=value>', 'override a model or trainer config key (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
-    .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean }) => {
+    .option('--frame-ae <dir>', 'clip-diffusion: the frame autoencoder to work in (default: models/clips-frame-ae)')
+    .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string }) => {
       const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
+      if (o.frameAe !== undefined && family !== 'clip-diffusion') throw new UserError(`--frame-ae is for clip-diffusion, not ${family}`);
       if ((CLIP_FAMILIES as readonly string[]).includes(family)) {
         await setup();
         return trainClip(family as ClipFamily, o);

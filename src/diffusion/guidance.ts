@@ -25,3 +25,23 @@ export function classifierFree(model: ConditionalDenoiser, labels: number[], nul
   const g = labels.some((c) => c < 0) ? 1 : scale;
   return (x, t) => guidedNoise(model, x as tf.Tensor4D, t, tf.tensor1d(labels.map((c) => (c < 0 ? nullLabel : c)), 'int32'), nullLabel, g);
 }
+
+/** Encodings of a conditioning (text) batch: the conditional row(s) first, then the unconditional one(s). */
+export interface PairedCondition { tokens: tf.Tensor; keyBias: tf.Tensor; pooled: tf.Tensor }
+
+/**
+ * Classifier-free guidance with a text condition: `both` holds the prompt's encoding and the empty
+ * prompt's (batch 2); x [F, ...] is one sample (F frames); one forward pass of [x; x] with t repeated.
+ */
+export function classifierFreeText<C extends PairedCondition>(model: (x: tf.Tensor, t: tf.Tensor1D, cond: C) => tf.Tensor, both: C, scale: number): (x: tf.Tensor, t: tf.Tensor1D) => tf.Tensor {
+  if (!Number.isFinite(scale) || scale < 0) throw new RangeError(`guidance must be a number >= 0, got ${scale}`);
+  return (x, t) => tf.tidy(() => {
+    const t2 = tf.fill([2], t.dataSync()[0], 'int32') as tf.Tensor1D;
+    if (scale === 1) {
+      const one = { ...both, tokens: tf.slice(both.tokens, 0, 1), keyBias: tf.slice(both.keyBias, 0, 1), pooled: tf.slice(both.pooled, 0, 1) } as C;
+      return model(x, tf.slice(t2, 0, 1), one);
+    }
+    const [cond, uncond] = tf.split(model(tf.concat([x, x]), t2, both), 2, 0);
+    return tf.add(uncond, tf.mul(tf.sub(cond, uncond), scale));
+  });
+}

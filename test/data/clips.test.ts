@@ -1,7 +1,9 @@
 // The clip world against spec/CLIPS.md: geometry, colours, the held-out pairs and images, the
 // words and the parser, and captions that parse back to their attributes.
 import { describe, expect, it } from 'vitest';
-import { caption, EVAL_TEMPLATES, fillTemplate, TRAIN_TEMPLATES } from '../../src/data/clips/captions.js';
+import { caption, captionOmitting, EVAL_TEMPLATES, fillTemplate, TRAIN_TEMPLATES } from '../../src/data/clips/captions.js';
+import { CLIP_VOCAB, CLS, encodeWords, PAD } from '../../src/data/clips/vocab.js';
+import { trainingText } from '../../src/train/clipDiffusionTask.js';
 import { ClipSampler, placeObject } from '../../src/data/clips/dataset.js';
 import { renderScene, scaleDigit } from '../../src/data/clips/render.js';
 import { canonicalCaption, parseText, resolveText, SYNONYMS, tokenize } from '../../src/data/clips/words.js';
@@ -162,5 +164,44 @@ describe('clip world: captions', () => {
     for (let i = 0; i < 3000; i++) seen.add(` ${caption(s.drawAttributes(), rng)} `);
     const all = [...seen].join('');
     for (const attr of ATTRIBUTE_NAMES) for (const words of Object.values(SYNONYMS[attr] as Record<string, string[]>)) for (const w of words) expect(all.includes(` ${w} `), w).toBe(true);
+  });
+});
+
+describe('clip world: the text encoder\'s tokens and training texts', () => {
+  it('has a token for every attribute word and filler; [cls] first, padding after, unknown words as [unk]; over-long texts lose fillers first', () => {
+    const words = new Set(CLIP_VOCAB);
+    for (const attr of ATTRIBUTE_NAMES) for (const ws of Object.values(SYNONYMS[attr] as Record<string, string[]>)) for (const w of ws) for (const t of w.split(' ')) expect(words.has(t), t).toBe(true);
+    const ids = encodeWords('a red 3 zork', 8);
+    expect(ids[0]).toBe(CLS);
+    expect([...ids.slice(1, 5)].map((i) => CLIP_VOCAB[i])).toEqual(['a', 'red', '3', '[unk]']);
+    expect([...ids.slice(5)]).toEqual([PAD, PAD, PAD]);
+    const long = encodeWords('please show me a video of the big red 3 that is moving to the left quickly', 10);
+    expect([...long.slice(1)].map((i) => CLIP_VOCAB[i])).toEqual(['big', 'red', '3', 'left', 'quickly', '[pad]', '[pad]', '[pad]', '[pad]']);
+  });
+  it('a training text that leaves attributes unsaid ends with their canonical words, as resolveText gives the encoder', () => {
+    const rng = new Rng(9);
+    for (let i = 0; i < 200; i++) {
+      const a: ObjectAttributes = { digit: DIGITS[rng.int(10)], colour: COLOURS[rng.int(5)], direction: DIRECTIONS[rng.int(4)], speed: SPEEDS[rng.int(2)], size: SIZES[rng.int(2)] };
+      const omit = ATTRIBUTE_NAMES.filter(() => rng.next() < 0.4);
+      const text = captionOmitting(a, omit, rng);
+      const parsed = parseText(text);
+      expect(parsed.objects[0]).toEqual(a); // the appended words name the omitted attributes
+      const said = text.split(' ');
+      expect(said.slice(said.length - omit.length)).toEqual(omit.map((k) => String(a[k])));
+    }
+  });
+  it('the appended words are those resolveText gives the encoder for a prompt with the same attributes unsaid', () => {
+    const r = resolveText(parseText('a 3 moving left'), 0);
+    expect(r.encoderText).toBe('a 3 moving left white slow large');
+    const a: ObjectAttributes = { digit: 3, colour: 'white', direction: 'left', speed: 'slow', size: 'large' };
+    expect(captionOmitting(a, ['colour', 'speed', 'size'], new Rng(1)).endsWith(' white slow large')).toBe(true);
+  });
+  it('training texts: about pUncond of them empty', () => {
+    const rng = new Rng(3), n = 2000;
+    let empty = 0;
+    const a: ObjectAttributes = { digit: 3, colour: 'red', direction: 'left', speed: 'fast', size: 'small' };
+    for (let i = 0; i < n; i++) if (trainingText(a, rng, 0.1, 0.25) === '') empty++;
+    expect(empty / n).toBeGreaterThan(0.07);
+    expect(empty / n).toBeLessThan(0.13);
   });
 });

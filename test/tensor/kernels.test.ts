@@ -228,6 +228,17 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
+  // the clip denoiser's temporal convolution: frames as the rows of a [T, H*W] image, a [3, 1] kernel, 'same' padding in T only
+  for (const [b, t, hw, c] of [[2, 16, 64, 16], [1, 16, 16, 48], [2, 5, 7, 3]]) {
+    it(`a [3, 1] temporal convolution plus its residual (${b}x${t}x${hw}x${c}) and its gradients`, async () => {
+      const x = rand([b, t, hw, c]), w = rand([3, 1, c, c]), bias = rand([c]), r = rand([b, t, hw, c]), m = rand([b, t, hw, c]);
+      await expectSameAsCpu('native', () => {
+        const xt = tf.tensor4d(x, [b, t, hw, c]), wt = tf.tensor4d(w, [3, 1, c, c]), bt = tf.tensor1d(bias), rt = tf.tensor4d(r, [b, t, hw, c]);
+        const f = (u: tf.Tensor, v: tf.Tensor, z: tf.Tensor, a: tf.Tensor) => tf.sum(tf.mul(conv2dAdd(u as tf.Tensor4D, v as tf.Tensor4D, z as tf.Tensor1D, a as tf.Tensor4D, 1, 'same'), tf.tensor(m, [b, t, hw, c])));
+        return [conv2dAdd(xt, wt, bt, rt, 1, 'same'), ...tf.grads(f)([xt, wt, bt, rt])];
+      });
+    });
+  }
   it("a convolution of data computes the filter's and bias's gradients only, equal to the fused convolution's", async () => {
     const x = rand([3, 9, 9, 1]), w = rand([3, 3, 1, 32]), bias = rand([32]), m = rand([3, 9, 9, 32]);
     for (const backend of ['native', 'cpu'] as const) {

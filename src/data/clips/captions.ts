@@ -2,8 +2,8 @@
 // training captions use and others (EVAL_TEMPLATES) that they never use, so that evaluation asks
 // for the attributes in phrasings the text encoder has not seen.
 import type { Rng } from '../../util/rng.js';
-import { SYNONYMS } from './words.js';
-import type { ObjectAttributes } from './world.js';
+import { canonicalWords, SYNONYMS } from './words.js';
+import type { AttributeName, ObjectAttributes } from './world.js';
 
 // Slots: ART (a, the), SIZE, COLOUR, DIGIT, VERB, DIR, SPEED; every other token is a filler word.
 export const TRAIN_TEMPLATES = [
@@ -55,6 +55,19 @@ export function fillTemplate(template: string, a: ObjectAttributes, rng: Rng): s
       default: return slot;
     }
   }).join(' ');
+}
+
+const SLOT_OF: Record<AttributeName, string> = { digit: 'DIGIT', colour: 'COLOUR', direction: 'DIR', speed: 'SPEED', size: 'SIZE' };
+
+/**
+ * A training text that leaves the attributes `omit` unsaid, followed by their canonical words, as
+ * the encoder reads a prompt whose defaults and seeded draws joined it (resolveText).
+ */
+export function captionOmitting(a: ObjectAttributes, omit: readonly AttributeName[], rng: Rng): string {
+  const drop = new Set(omit.map((k) => SLOT_OF[k]));
+  const template = pick(rng, TRAIN_TEMPLATES).split(' ').filter((w) => !drop.has(w)).join(' ');
+  const extra = canonicalWords(Object.fromEntries(omit.map((k) => [k, a[k]])) as Partial<ObjectAttributes>);
+  return [fillTemplate(template, a, rng), ...extra].join(' ');
 }
 
 /** A caption from one of the training templates (split 'train') or the held-out ones ('eval'). */

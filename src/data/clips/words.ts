@@ -108,9 +108,14 @@ export function resolveText(parsed: ParsedText, seed: number): ResolvedText {
     const size = named.size ?? (d.size = DEFAULTS.size);
     objects.push({ digit, direction, colour, speed, size });
     defaults.push(d); drawn.push(r);
-    for (const a of ATTRIBUTE_NAMES) { const v = d[a] ?? r[a]; if (v !== undefined) extra.push(String(v)); }
+    extra.push(...canonicalWords({ ...d, ...r }));
   }
   return { objects, defaults, drawn, ignored: parsed.ignored, encoderText: [...parsed.words, ...extra].join(' ') };
+}
+
+/** The canonical word of each attribute given, in ATTRIBUTE_NAMES order: what joins the encoder's text for defaults and draws. */
+export function canonicalWords(a: Partial<ObjectAttributes>): string[] {
+  return ATTRIBUTE_NAMES.flatMap((k) => (a[k] === undefined ? [] : [String(a[k])]));
 }
 
 /** The canonical caption of attributes: "a large red 3 moving left slowly". */

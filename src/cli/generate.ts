@@ -1,0 +1,89 @@
+// `genlab generate "TEXT" --out FILE` (or `--prompts FILE --out-dir DIR`): clips from words with a
+// trained clip generator; one JSON line per clip on stdout. The generator is loaded once.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { parseText } from '../data/clips/words.js';
+import { checkClipOutput, CLIP_EXTENSIONS, writeClip } from '../media/clip.js';
+import { CLIP_MODELS, generateClip, loadClipGenerator, MAX_SEED, type ClipModelKind } from '../pipelines/clipEngine.js';
+import { UserError } from '../util/errors.js';
+import { prepareOutputDir } from '../util/files.js';
+import { action, int, num, setup } from './common.js';
+
+const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+const ALL_KINDS = ['diffusion', 'gan', 'vae'] as const;
+
+interface GenerateFlags {
+  model: string; checkpoint?: string; seed: number; steps?: number; guidance?: number; out?: string; scale: number;
+  prompts?: string; outDir?: string; format: string; quiet?: boolean;
+}
+
+/** The prompts of a --prompts file: one per non-blank line, each checked before any clip is made. */
+function readPrompts(path: string): string[] {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UserError(`--prompts: no file ${path}`);
+  const lines = readFileSync(path, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+  if (!lines.length) throw new UserError(`--prompts: ${path} has no prompts (one description per line)`);
+  const bad = lines.flatMap((l, i) => { try { parseText(l); return []; } catch (e) { return [`prompt ${i + 1}: ${(e as Error).message}`]; } });
+  if (bad.length) throw new UserError(`--prompts: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more` : ''} (nothing was generated)`);
+  return lines;
+}
+
+export function registerGenerate(program: Command): void {
+  program
+    .command('generate')
+    .description('make a clip from a description with a trained clip generator: 16 frames of 64x64 at 8 fps; one JSON line per clip on stdout')
+    .argument('[text]', 'the description, e.g. "a big red 3 moving left quickly"')
+    .option('--model <kind>', `generator: ${ALL_KINDS.join(' | ')}`, 'diffusion')
+    .option('--checkpoint <dir>', 'a clip generator checkpoint (default: models/clips-<model>)')
+    .option('--seed <n>', `seed of the noise and of the digit and direction drawn when the text names none (0 to ${MAX_SEED})`, int('--seed', 0), 0)
+    .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommendation)", int('--steps', 1))
+    .option('--guidance <g>', "diffusion: classifier-free guidance scale (default: the checkpoint's recommendation)", num('--guidance'))
+    .option('--out <file>', '.gif (looping), .png (the frames as a strip) or .mp4 (needs ffmpeg)')
+    .option('--scale <k>', 'each pixel k times larger, for viewing', int('--scale', 1), 1)
+    .option('--prompts <file>', 'one description per line: one clip each, into --out-dir as 000.gif, 001.gif, ...')
+    .option('--out-dir <dir>', 'with --prompts: the folder for the clips')
+    .option('--format <ext>', 'with --prompts: gif, png or mp4', 'gif')
+    .action(action(async (text: string | undefined, o: GenerateFlags) => {
+      if (!(ALL_KINDS as readonly string[]).includes(o.model)) throw new UserError(`--model must be one of ${ALL_KINDS.join(', ')}, got "${o.model}"`);
+      if (o.seed > MAX_SEED) throw new UserError(`--seed must be at most ${MAX_SEED}`);
+      if (o.model !== 'diffusion' && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError(`--steps and --guidance are for the diffusion model; the ${o.model} makes a clip in one pass`);
+      const ext = `.${o.format.toLowerCase()}`;
+      let prompts: string[], outs: string[];
+      if (o.prompts !== undefined) {
+        if (text !== undefined) throw new UserError('give a description or --prompts FILE, not both');
+        if (o.out !== undefined) throw new UserError('--prompts writes into --out-dir; --out is for one description');
+        if (o.outDir === undefined) throw new UserError('--prompts needs --out-dir DIR');
+        if (!(CLIP_EXTENSIONS as readonly string[]).includes(ext)) throw new UserError(`--format must be gif, png or mp4, got "${o.format}"`);
+        prompts = readPrompts(o.prompts);
+        prepareOutputDir(o.outDir, { flag: '--out-dir', inputs: [o.prompts] });
+        outs = prompts.map((_, i) => join(o.outDir!, `${String(i).padStart(3, '0')}${ext}`));
+      } else {
+        if (text === undefined) throw new UserError('say what to show: genlab generate "a red 3 moving left" --out clip.gif (or --prompts FILE --out-dir DIR)');
+        if (o.out === undefined) throw new UserError('--out FILE.gif|FILE.png|FILE.mp4 is required');
+        if (o.outDir !== undefined) throw new UserError('--out-dir is for --prompts; one description writes --out');
+        parseText(text);
+        prompts = [text];
+        outs = [o.out];
+      }
+      for (const out of outs) checkClipOutput(out, o.prompts ? [o.prompts] : []);
+      if (!Number.isInteger(o.scale) || o.scale > 16) throw new UserError(`--scale must be a whole number from 1 to 16, got ${o.scale}`);
+      const kind = o.model as (typeof ALL_KINDS)[number];
+      if (!(CLIP_MODELS as readonly string[]).includes(kind) && o.checkpoint === undefined) {
+        throw new UserError(`the clip ${kind} is not built yet (README: what is not done); use --model diffusion`);
+      }
+      const dir = o.checkpoint ?? join(MODELS_DIR, `clips-${kind}`);
+      if (!existsSync(dir)) throw new UserError(o.checkpoint ? `--checkpoint: no such folder ${dir}` : `no shipped ${kind} clip model at ${dir}; train one (genlab train clip-${kind}) and pass --checkpoint`);
+      await setup();
+      const g = loadClipGenerator(dir, (CLIP_MODELS as readonly string[]).includes(kind) ? (kind as ClipModelKind) : undefined);
+      try {
+        for (let i = 0; i < prompts.length; i++) {
+          const clip = await generateClip(g, prompts[i], { seed: o.seed, steps: o.steps, guidance: o.guidance });
+          writeClip(outs[i], clip.frames, clip.shape, { scale: o.scale });
+          process.stdout.write(JSON.stringify({ text: prompts[i], ...clip.report, out: outs[i] }) + '\n');
+        }
+      } finally {
+        g.model.dispose();
+      }
+    }));
+}

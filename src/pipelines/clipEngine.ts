@@ -1,0 +1,115 @@
+// The clip engine's library entry point: text and options in, frames out, with progress (step k
+// of n, optionally a preview frame) and cancellation (an AbortSignal). What `genlab generate` and
+// the platform call; it imports no training code. Load a generator once, then generate many clips.
+import * as tf from '@tensorflow/tfjs-core';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta } from '../checkpoint/checkpoint.js';
+import { parseText, resolveText } from '../data/clips/words.js';
+import { FPS, FRAMES, SIDE } from '../data/clips/world.js';
+import { classifierFreeText } from '../diffusion/guidance.js';
+import { denoiseLoop } from '../diffusion/loop.js';
+import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
+import { DdimScheduler } from '../diffusion/schedulers.js';
+import { ClipDiffusion, savedClipDiffusionConfig } from '../models/clipDiffusion.js';
+import type { TextEncoding } from '../models/textEncoder.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import type { Clip, ClipReport } from './clips.js';
+
+export const CLIP_MODELS = ['diffusion'] as const;
+export type ClipModelKind = (typeof CLIP_MODELS)[number];
+const FAMILY_OF: Record<ClipModelKind, string> = { diffusion: 'clip-diffusion' };
+
+/** Without a checkpoint's own recommendation: DDIM 20 steps, guidance 3 (not yet measured). */
+export const DEFAULT_CLIP_SAMPLING = { steps: 20, guidance: 3 };
+export const MAX_SEED = 2 ** 31 - 1;
+
+export interface LoadedClipGenerator {
+  kind: ClipModelKind;
+  model: ClipDiffusion;
+  meta: CheckpointMeta;
+  dir: string;
+}
+
+/** Loads a clip generator (its EMA weights when the run kept them); a UserError for any other kind of checkpoint. */
+export function loadClipGenerator(dirArg: string, want?: ClipModelKind): LoadedClipGenerator {
+  const dir = resolveCheckpointDir(dirArg);
+  const ck = loadCheckpoint(dir);
+  disposeMap(ck.optimizer);
+  const kind = (Object.keys(FAMILY_OF) as ClipModelKind[]).find((k) => FAMILY_OF[k] === ck.meta.family);
+  if (!kind || (want && kind !== want)) {
+    disposeMap(ck.weights); disposeMap(ck.ema);
+    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a clip ${want ?? 'generator'} (${want ? FAMILY_OF[want] : Object.values(FAMILY_OF).join(', ')})`);
+  }
+  // the EMA covers the trained weights; the frozen autoencoder's are the same in both
+  const weights = ck.ema ?? ck.weights;
+  if (ck.ema) disposeMap(ck.weights);
+  let config;
+  try {
+    config = savedClipDiffusionConfig(ck.meta.model);
+  } catch (e) {
+    disposeMap(weights);
+    throw new UserError(`${dirArg}: ${(e as Error).message}`);
+  }
+  return { kind, model: new ClipDiffusion(config, new Map(Object.entries(weights))), meta: ck.meta, dir };
+}
+
+export interface GenerateOptions {
+  seed?: number;
+  /** diffusion: DDIM steps and guidance (default: the checkpoint's recommendation) */
+  steps?: number;
+  guidance?: number;
+  /** step k of n done; `preview` (when asked for) is the middle frame [64, 64, 3] of the current estimate */
+  onProgress?: (p: { step: number; steps: number; preview?: Float32Array }) => void;
+  preview?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface GeneratedClip extends Clip {
+  report: ClipReport & { model: ClipModelKind; checkpoint: string; steps: number; guidance: number; ms: number; encoderText: string };
+}
+
+function checkOptions(g: LoadedClipGenerator, o: GenerateOptions): { seed: number; steps: number; guidance: number } {
+  const seed = o.seed ?? 0;
+  if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`the seed must be a whole number from 0 to ${MAX_SEED}, got ${o.seed}`);
+  const rec = g.meta.sampling ?? {};
+  const steps = o.steps ?? rec.steps ?? DEFAULT_CLIP_SAMPLING.steps, guidance = o.guidance ?? rec.guidance ?? DEFAULT_CLIP_SAMPLING.guidance;
+  const T = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE).betas.length;
+  if (!Number.isInteger(steps) || steps < 1 || steps > 200 || steps > T) throw new UserError(`steps must be a whole number from 1 to ${Math.min(200, T)}, got ${o.steps}`);
+  if (!(Number.isFinite(guidance) && guidance >= 0 && guidance <= 20)) throw new UserError(`guidance must be a number from 0 to 20, got ${o.guidance}`);
+  return { seed, steps, guidance };
+}
+
+/** One clip from a description: parse (errors for bad text), resolve defaults and seeded draws, generate, decode. */
+export async function generateClip(g: LoadedClipGenerator, text: string, o: GenerateOptions = {}): Promise<GeneratedClip> {
+  const t0 = performance.now();
+  const resolved = resolveText(parseText(text), o.seed ?? 0);
+  const { seed, steps, guidance } = checkOptions(g, o);
+  const m = g.model, L = m.config.unet.latent, T = m.config.frames;
+  const scheduler = new DdimScheduler(scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE), false);
+  scheduler.setTimesteps(steps);
+  const rng = new Rng(seed);
+  const both = tf.tidy(() => m.encodeText([resolved.encoderText, '']));
+  try {
+    const x = tf.tensor4d(rng.normalArray(T * 16 * 16 * L), [T, 16, 16, L]);
+    const predict = classifierFreeText<TextEncoding>((xx, tt, text) => m.predict(xx as tf.Tensor4D, tt, text), both, guidance);
+    const z = denoiseLoop({
+      scheduler, x, predict, rng, signal: o.signal,
+      onStep: (k, n, x0) => {
+        const preview = o.preview ? tf.tidy(() => m.decode(tf.slice(x0, [T >> 1, 0, 0, 0], [1, -1, -1, -1]) as tf.Tensor4D).dataSync() as Float32Array) : undefined;
+        o.onProgress?.({ step: k, steps: n, preview });
+      },
+    });
+    const frames = tf.tidy(() => m.decode(z as tf.Tensor4D).dataSync() as Float32Array);
+    z.dispose();
+    return {
+      frames,
+      shape: { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS },
+      report: {
+        attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, seed,
+        model: g.kind, checkpoint: g.dir, steps, guidance, ms: Math.round(performance.now() - t0), encoderText: resolved.encoderText,
+      },
+    };
+  } finally {
+    for (const t of [both.tokens, both.keyBias, both.pooled]) t.dispose();
+  }
+}

@@ -1,0 +1,78 @@
+// `genlab train clip-diffusion` and `genlab generate` end to end on a tiny run.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { gifInfo } from '../../src/media/gif.js';
+import { expectUserError, run, workspace } from './fixtures.js';
+
+const tiny = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'textDim=16', '--set', 'tembDim=16', '--set', 'heads=2', '--set', 'textLayers=1', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1'];
+const ws = workspace('genlab-clips-');
+const trained = () => ws.runDir('clipdiff', ['clip-diffusion', '--steps', '2', ...tiny]);
+
+describe('genlab train clip-diffusion', () => {
+  it('trains with the shipped frame autoencoder, resumes, and refuses changes a resume cannot take', () => {
+    const out = trained();
+    expect(existsSync(join(out, 'checkpoint', 'MANIFEST'))).toBe(true);
+    const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
+    expect(cfg.family).toBe('clip-diffusion');
+    expect(cfg.model.unet).toMatchObject({ c1: 8, c2: 16 });
+    expect(cfg.model.latentScale).toBeGreaterThan(0);
+    expect(cfg.frameAe).toMatch(/clips-frame-ae/);
+    const r = run('train', 'clip-diffusion', '--out', out, '--steps', '3', '--resume', '--quiet');
+    expect(r.code, r.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')).step).toBe(3);
+    expectUserError(run('train', 'clip-diffusion', '--out', out, '--steps', '4', '--resume', '--set', 'c1=16'), /--resume keeps the model config/);
+    expectUserError(run('train', 'clip-diffusion', '--out', out, '--steps', '4', '--resume', '--frame-ae', 'models/clips-frame-ae'), /keeps the autoencoder/);
+    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'x'), '--frame-ae', 'models/digits-diffusion', '--steps', '1', ...tiny), /not a frame autoencoder/);
+    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'y'), '--set', 'c1=12', ...tiny.slice(2)), /multiple of 8/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'z'), '--frame-ae', 'models/clips-frame-ae'), /--frame-ae is for clip-diffusion/);
+  }, 300_000);
+});
+
+describe('genlab generate', () => {
+  it('writes a 16-frame GIF at 8 fps (or a scaled one) and prints one JSON line; the same seed gives the same file', () => {
+    const ck = trained(), a = join(ws.dir, 'a.gif'), b = join(ws.dir, 'b.gif');
+    const r = run('generate', 'a big red 3 moving left quickly, sparkling', '--checkpoint', ck, '--steps', '2', '--seed', '7', '--out', a);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(r.out);
+    expect(rep).toMatchObject({ attributes: [{ digit: 3, colour: 'red', direction: 'left', speed: 'fast', size: 'large' }], ignored: ['sparkling'], model: 'diffusion', seed: 7, steps: 2, out: a });
+    expect(rep.ms).toBeGreaterThan(0);
+    const info = gifInfo(new Uint8Array(readFileSync(a)));
+    expect(info).toMatchObject({ width: 64, height: 64, frames: 16 });
+    expect(info.delaysMs.reduce((a, d) => a + d, 0)).toBe(2000); // 8 fps: 16 frames in 2 s
+    expect(run('generate', 'a big red 3 moving left quickly, sparkling', '--checkpoint', ck, '--steps', '2', '--seed', '7', '--out', b).code).toBe(0);
+    expect(readFileSync(b).equals(readFileSync(a))).toBe(true);
+    const s = run('generate', 'a 5', '--checkpoint', ck, '--steps', '1', '--scale', '2', '--out', join(ws.dir, 's.gif'));
+    expect(s.code, s.err).toBe(0);
+    expect(gifInfo(new Uint8Array(readFileSync(join(ws.dir, 's.gif'))))).toMatchObject({ width: 128, height: 128, frames: 16 });
+    expect(JSON.parse(s.out).drawn[0]).toHaveProperty('direction');
+  }, 300_000);
+  it('--prompts FILE --out-dir DIR makes one clip per line in line order; a bad line stops it before any clip', () => {
+    const ck = trained(), list = join(ws.dir, 'prompts.txt'), dir = join(ws.dir, 'clips');
+    writeFileSync(list, 'a red 3 moving left\n\n  a small blue 4 going up  \ngreen 9\n');
+    const r = run('generate', '--prompts', list, '--out-dir', dir, '--checkpoint', ck, '--steps', '1', '--format', 'png');
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(dir).sort()).toEqual(['000.png', '001.png', '002.png']);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.attributes[0].digit)).toEqual([3, 4, 9]);
+    const bad = join(ws.dir, 'bad.txt'), dir2 = join(ws.dir, 'clips2');
+    writeFileSync(bad, 'a red 3\na red blue 4\n');
+    expectUserError(run('generate', '--prompts', bad, '--out-dir', dir2, '--checkpoint', ck), /prompt 2: .*two colours.*nothing was generated/);
+    expect(existsSync(dir2)).toBe(false);
+  }, 300_000);
+  it('refuses bad input with one line each', () => {
+    const ck = trained(), out = join(ws.dir, 'e.gif');
+    expectUserError(run('generate', 'a red blue 3', '--checkpoint', ck, '--out', out), /two colours/);
+    expectUserError(run('generate', '', '--checkpoint', ck, '--out', out), /empty/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck), /--out/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--out', join(ws.dir, 'e.txt')), /\.gif/);
+    expectUserError(run('generate', 'a 3', '--model', 'gan', '--out', out), /not built yet/);
+    expectUserError(run('generate', 'a 3', '--model', 'flow', '--out', out), /--model must be one of/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', 'models/digits-diffusion', '--out', out), /not a clip/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--seed', '2147483648', '--out', out), /--seed/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--guidance', '-2', '--out', out), /guidance/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--steps', '5000', '--out', out), /steps/);
+    expectUserError(run('generate', 'a 3', '--prompts', 'x.txt', '--out-dir', ws.dir), /not both/);
+    expect(existsSync(out)).toBe(false);
+  }, 300_000);
+});

@@ -1,0 +1,21 @@
+// Tiny clip-engine models for tests.
+import { defaultClipDiffusionConfig, ClipDiffusion, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
+import { defaultFrameAeConfig, initFrameAeWeights } from '../../src/models/frameAe.js';
+import { initTextEncoderWeights } from '../../src/models/textEncoder.js';
+import { initVideoUnetWeights } from '../../src/models/videoUnet.js';
+import type { Weights } from '../../src/nn/layers.js';
+import { Rng } from '../../src/util/rng.js';
+
+/** A tiny clip diffusion model with random weights (frames 16, as the world has). */
+export function tinyClipDiffusion(seed = 1): ClipDiffusion {
+  const base = defaultClipDiffusionConfig();
+  const config: ClipDiffusionConfig = {
+    ...base, text: { vocabSize: 128, dim: 16, layers: 1, heads: 2, maxLen: 24 },
+    unet: { latent: 4, c1: 8, c2: 16, tembDim: 16, textDim: 16, heads: 2, groups: 8 }, ae: defaultFrameAeConfig(), latentScale: 1.5,
+  };
+  const rng = new Rng(seed);
+  const w: Weights = new Map([...initTextEncoderWeights(config.text, rng), ...initVideoUnetWeights(config.unet, rng)]);
+  for (const [k, v] of initFrameAeWeights(config.ae, rng)) w.set(`ae.${k}`, v);
+  return new ClipDiffusion(config, w);
+}
+
