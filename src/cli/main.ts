@@ -7,6 +7,7 @@ import { registerEval } from './eval.js';
 import { registerFinetune } from './finetune.js';
 import { registerInfo } from './info.js';
 import { registerPlot } from './plot.js';
+import { registerEvalClips } from './evalClips.js';
 import { registerGenerate } from './generate.js';
 import { registerRender } from './render.js';
 import { registerSample } from './sample.js';
@@ -29,6 +30,7 @@ registerExport(program);
 registerPlot(program);
 registerRender(program);
 registerGenerate(program);
+registerEvalClips(program);
 registerBench(program);
 
 try {

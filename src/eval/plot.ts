@@ -23,6 +23,18 @@ const GLYPHS: Record<string, string[]> = {
   '-': ['00000', '00000', '00000', '11111', '00000', '00000', '00000'],
   ' ': ['00000', '00000', '00000', '00000', '00000', '00000', '00000'],
   a: ['00000', '00000', '01110', '00001', '01111', '10001', '01111'],
+  b: ['10000', '10000', '10110', '11001', '10001', '10001', '11110'],
+  d: ['00001', '00001', '01101', '10011', '10001', '10001', '01111'],
+  f: ['00110', '01001', '01000', '11100', '01000', '01000', '01000'],
+  g: ['00000', '01111', '10001', '10001', '01111', '00001', '01110'],
+  m: ['00000', '00000', '11010', '10101', '10101', '10001', '10001'],
+  u: ['00000', '00000', '10001', '10001', '10001', '10011', '01101'],
+  w: ['00000', '00000', '10001', '10001', '10101', '10101', '01010'],
+  x: ['00000', '00000', '10001', '01010', '00100', '01010', '10001'],
+  y: ['00000', '00000', '10001', '10001', '01111', '00001', '01110'],
+  z: ['00000', '00000', '11111', '00010', '00100', '01000', '11111'],
+  '%': ['11000', '11001', '00010', '00100', '01000', '10011', '00011'],
+  ':': ['00000', '01100', '01100', '00000', '01100', '01100', '00000'],
   e: ['00000', '00000', '01110', '10001', '11111', '10000', '01110'],
   i: ['00100', '00000', '01100', '00100', '00100', '00100', '01110'],
   k: ['10000', '10000', '10010', '10100', '11000', '10100', '10010'],
@@ -108,5 +120,26 @@ export function renderLinePlot(series: Series[], opts: { width?: number; height?
   series.forEach((s, i) => { const y = top + 6 + i * 14; cv.line(right - 90, y + 3, right - 70, y + 3, s.color, 3); cv.text(right - 62, y, s.name); });
   if (opts.xLabel) cv.text((left + right) / 2 - 3 * opts.xLabel.length, H - 14, opts.xLabel);
   if (opts.yLabel) cv.text(8, 10, opts.yLabel);
+  return PNG.sync.write(cv.png);
+}
+
+/** A grouped bar chart as a PNG: one group per label, one bar per series (values in [0, yMax]). */
+export function renderBarChart(labels: string[], series: { name: string; color: [number, number, number]; values: number[] }[], opts: { width?: number; height?: number; yMax?: number; yLabel?: string } = {}): Buffer {
+  const W = opts.width ?? 720, H = opts.height ?? 360, yMax = opts.yMax ?? 1;
+  const cv = new Canvas(W, H);
+  const left = 50, right = W - 20, top = 20 + 14 * series.length, bottom = H - 30;
+  const Y = (v: number) => bottom - (Math.max(0, Math.min(yMax, v)) / yMax) * (bottom - top);
+  for (const t of ticks(0, yMax)) { cv.line(left, Y(t), right, Y(t), [225, 225, 225]); cv.text(left - 6 * fmt(t).length - 6, Y(t) - 3, fmt(t)); }
+  cv.line(left, bottom, right, bottom, [60, 60, 60]); cv.line(left, top, left, bottom, [60, 60, 60]);
+  const gw = (right - left) / Math.max(1, labels.length), bw = Math.max(2, Math.floor((gw * 0.8) / Math.max(1, series.length)));
+  labels.forEach((l, g) => {
+    series.forEach((s, k) => {
+      const x = left + g * gw + gw * 0.1 + k * bw, v = s.values[g];
+      if (Number.isFinite(v)) for (let xx = x; xx < x + bw - 1; xx++) cv.line(xx, Y(v), xx, bottom, s.color);
+    });
+    cv.text(left + g * gw + gw / 2 - 3 * l.length, bottom + 8, l);
+  });
+  series.forEach((s, i) => { const y = 8 + i * 14; cv.line(right - 150, y + 3, right - 130, y + 3, s.color, 3); cv.text(right - 122, y, s.name); });
+  if (opts.yLabel) cv.text(8, 8, opts.yLabel);
   return PNG.sync.write(cv.png);
 }

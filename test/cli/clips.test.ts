@@ -76,3 +76,22 @@ describe('genlab generate', () => {
     expect(existsSync(out)).toBe(false);
   }, 300_000);
 });
+
+describe('genlab eval-clips', () => {
+  it('prints the table beside the true renderer, keeps json, md and png in --report, and never overwrites a file that is not its report', () => {
+    const ck = trained(), rep = join(ws.dir, 'rep');
+    const r = run('eval-clips', '--checkpoint', ck, '--n', '2', '--steps', '1', '--report', rep, '--quiet');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\| true renderer \| 2 \| 100\.0% \|/);
+    expect(r.out).toMatch(/\| diffusion \(1 steps, guidance \d/);
+    expect(readdirSync(rep).sort()).toEqual(['clips-eval.json', 'clips-eval.md', 'clips-eval.png']);
+    expect(JSON.parse(readFileSync(join(rep, 'clips-eval.json'), 'utf8')).rows).toHaveLength(2);
+    expect(run('eval-clips', '--checkpoint', ck, '--n', '1', '--steps', '1', '--report', rep, '--quiet').code).toBe(0); // its own report is replaced
+    expectUserError(run('eval-clips', '--model', 'gan'), /not built yet/);
+    expectUserError(run('eval-clips', '--model', 'diffusion,gan', '--checkpoint', ck), /one --model/);
+    expectUserError(run('eval-clips', '--model', 'sora'), /unknown generator/);
+    writeFileSync(join(ws.dir, 'clips-eval.md'), 'my notes\n');
+    expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--report', ws.dir), /not a genlab clip report/);
+    expect(readFileSync(join(ws.dir, 'clips-eval.md'), 'utf8')).toBe('my notes\n');
+  }, 300_000);
+});

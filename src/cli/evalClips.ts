@@ -1,0 +1,95 @@
+// `genlab eval-clips`: the clip generators side by side on prompts phrased as no training caption
+// was, judged from their pixels; the true renderer's clips of the same prompts as the reference.
+// The Markdown table goes to stdout; --report DIR keeps clips-eval.json, .md and .png.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import { clipTable, evalPrompts, evaluateClips, type ClipMetrics } from '../eval/clips.js';
+import { renderBarChart } from '../eval/plot.js';
+import type { Classifier } from '../models/classifier.js';
+import { CLIP_MODELS, generateClip, loadClipGenerator, type ClipModelKind } from '../pipelines/clipEngine.js';
+import { renderText } from '../pipelines/clips.js';
+import { loadImageModel } from '../pipelines/images.js';
+import { UserError } from '../util/errors.js';
+import { prepareOutputDir, writeFileAtomic } from '../util/files.js';
+import { action, int, num, setup } from './common.js';
+
+const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+const KINDS = ['diffusion', 'gan', 'vae'] as const;
+const REPORT_FILES = ['clips-eval.json', 'clips-eval.md', 'clips-eval.png'];
+const COLORS: [number, number, number][] = [[120, 120, 120], [31, 119, 180], [214, 39, 40], [44, 160, 44]];
+
+interface Flags { model: string; checkpoint?: string; n: number; steps?: number; guidance?: number; report?: string; classifier?: string; quiet?: boolean }
+
+function isOurReport(path: string): boolean {
+  try {
+    if (path.endsWith('.png')) return readFileSync(path).subarray(0, 4).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    const text = readFileSync(path, 'utf8');
+    return path.endsWith('.md') ? text.startsWith('| model | clips |') : Array.isArray((JSON.parse(text) as { rows?: unknown }).rows);
+  } catch {
+    return false;
+  }
+}
+
+export function registerEvalClips(program: Command): void {
+  program
+    .command('eval-clips')
+    .description("compare the clip generators' accuracy (judged from the pixels) on prompts phrased as no training caption was; Markdown table on stdout")
+    .option('--model <list>', `comma-separated: ${KINDS.join(', ')} (those with a checkpoint)`, 'diffusion')
+    .option('--checkpoint <dir>', 'with one --model: its checkpoint (default: models/clips-<model>)')
+    .option('--n <n>', 'prompts (a quarter of them held-out digit-direction pairs)', int('--n', 1), 200)
+    .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommendation)", int('--steps', 1))
+    .option('--guidance <g>', "diffusion: guidance scale (default: the checkpoint's recommendation)", num('--guidance'))
+    .option('--classifier <dir>', "the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
+    .option('--report <dir>', 'also write clips-eval.json, clips-eval.md and clips-eval.png there')
+    .option('--quiet', 'no progress output')
+    .action(action(async (o: Flags) => {
+      const kinds = o.model.split(',').map((s) => s.trim()).filter(Boolean);
+      for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new UserError(`--model: unknown generator "${k}"; choose from ${KINDS.join(', ')}`);
+      if (!kinds.length) throw new UserError('--model names no generator');
+      if (o.checkpoint !== undefined && kinds.length !== 1) throw new UserError('--checkpoint goes with one --model');
+      if (o.n > 10000) throw new UserError('--n must be at most 10000');
+      for (const k of kinds) if (!(CLIP_MODELS as readonly string[]).includes(k)) throw new UserError(`the clip ${k} is not built yet (README: what is not done)`);
+      const dirs = kinds.map((k) => o.checkpoint ?? join(MODELS_DIR, `clips-${k}`));
+      dirs.forEach((d) => { if (!existsSync(d)) throw new UserError(`no clip model at ${d}; train one and pass --checkpoint`); });
+      if (!existsSync(o.classifier!)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
+      if (o.report !== undefined) {
+        prepareOutputDir(o.report, { flag: '--report' });
+        for (const f of REPORT_FILES) if (existsSync(join(o.report, f)) && !isOurReport(join(o.report, f))) throw new UserError(`--report ${o.report}: ${f} there is not a genlab clip report; genlab will not overwrite it`);
+      }
+      await setup();
+      const clf = loadImageModel(o.classifier!, ['classifier']).model as Classifier;
+      const prompts = evalPrompts(o.n);
+      const log = (name: string) => (i: number, n: number) => { if (!o.quiet && (i === n || i % 20 === 0)) process.stderr.write(`${name}: ${i}/${n} clips judged\n`); };
+      const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
+      rows.push({ name: 'true renderer', m: await evaluateClips(async (text, seed) => renderText(text, { seed }).frames, clf, prompts, { onClip: log('true renderer') }) });
+      for (let i = 0; i < kinds.length; i++) {
+        const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
+        try {
+          let last = { steps: 0, guidance: 0 };
+          const m = await evaluateClips(async (text, seed) => {
+            const c = await generateClip(g, text, { seed, steps: o.steps, guidance: o.guidance });
+            last = { steps: c.report.steps, guidance: c.report.guidance };
+            return c.frames;
+          }, clf, prompts, { onClip: log(kinds[i]) });
+          rows.push({ name: kinds[i] === 'diffusion' ? `diffusion (${last.steps} steps, guidance ${last.guidance})` : kinds[i], m, checkpoint: g.dir, ...last });
+        } finally {
+          g.model.dispose();
+        }
+      }
+      clf.dispose();
+      const table = clipTable(rows);
+      process.stdout.write(table);
+      if (o.report !== undefined) {
+        const command = ['genlab', 'eval-clips', ...process.argv.slice(3)].join(' ');
+        writeFileAtomic(join(o.report, 'clips-eval.json'), Buffer.from(JSON.stringify({ command, prompts: o.n, rows }, null, 2) + '\n'));
+        writeFileAtomic(join(o.report, 'clips-eval.md'), Buffer.from(table));
+        const labels = ['digit', 'colour', 'dir', 'speed', 'size', 'exact', 'held-out', 'consist'];
+        writeFileAtomic(join(o.report, 'clips-eval.png'), renderBarChart(labels, rows.map((r, k) => ({
+          name: r.name.split(' ')[0], color: COLORS[k % COLORS.length],
+          values: [r.m.perAttribute.digit, r.m.perAttribute.colour, r.m.perAttribute.direction, r.m.perAttribute.speed, r.m.perAttribute.size, r.m.exact, r.m.exactHeldOut, r.m.digitConsistency],
+        })), { yMax: 1, width: 760 }));
+      }
+    }));
+}

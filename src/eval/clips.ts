@@ -1,0 +1,116 @@
+// Which clip generator gives accurate visuals (issue 12): clips made for prompts phrased with the
+// evaluation templates (word orders and phrasings no training caption used, every synonym), judged
+// from their pixels (src/eval/judge.ts), with the true renderer's clips of the same prompts as the
+// reference row. Per-attribute and exact-match accuracy, exact match on held-out pairs, digit
+// consistency across frames, diversity across seeds, temporal smoothness and time per clip.
+import { fillTemplate, EVAL_TEMPLATES } from '../data/clips/captions.js';
+import { ATTRIBUTE_NAMES, COLOURS, DIGITS, DIRECTIONS, FRAMES, isHeldOutPair, SIZES, SPEEDS, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
+import type { Classifier } from '../models/classifier.js';
+import { Rng } from '../util/rng.js';
+import { agreement, digitCrop, judgeClip, measureFrames } from './judge.js';
+
+export interface EvalPrompt { text: string; asked: ObjectAttributes; heldOut: boolean }
+
+/** n prompts from the evaluation templates, the 40 digit-direction pairs in turn (a quarter of them held out), the other attributes drawn. */
+export function evalPrompts(n: number, seed = 1): EvalPrompt[] {
+  const rng = new Rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const digit = DIGITS[i % 10], direction = DIRECTIONS[Math.floor(i / 10) % 4];
+    const asked: ObjectAttributes = { digit, direction, colour: COLOURS[rng.int(COLOURS.length)], speed: SPEEDS[rng.int(2)], size: SIZES[rng.int(2)] };
+    return { text: fillTemplate(EVAL_TEMPLATES[i % EVAL_TEMPLATES.length], asked, rng), asked, heldOut: isHeldOutPair(digit, direction) };
+  });
+}
+
+export interface ClipMetrics {
+  clips: number;
+  heldOutClips: number;
+  perAttribute: Record<AttributeName, number>;
+  exact: number;
+  exactHeldOut: number;
+  exactSeen: number;
+  /** share of frames whose digit is the clip's (mean over clips) */
+  digitConsistency: number;
+  /** RMS pixel distance between the digit crops of one prompt's clips across seeds */
+  diversity: number;
+  /** RMS deviation of the object's per-frame motion from its mean motion, pixels (0: constant velocity) */
+  jitter: number;
+  /** mean absolute change of the digit crop from frame to frame (0: the same digit in every frame) */
+  flicker: number;
+  /** median milliseconds per clip */
+  msPerClip: number;
+}
+
+export type ClipMaker = (text: string, seed: number) => Promise<Float32Array>;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : Number.NaN;
+}
+
+/** Motion jitter and crop flicker of one clip. */
+export function smoothness(frames: Float32Array): { jitter: number; flicker: number } {
+  const ms = measureFrames(frames), crops = ms.map((m, f) => digitCrop(frames, f, m));
+  const dx = ms.slice(1).map((m, i) => m.cx - ms[i].cx), dy = ms.slice(1).map((m, i) => m.cy - ms[i].cy);
+  const mx = dx.reduce((a, b) => a + b, 0) / dx.length, my = dy.reduce((a, b) => a + b, 0) / dy.length;
+  const jitter = Math.sqrt(dx.reduce((s, v, i) => s + (v - mx) ** 2 + (dy[i] - my) ** 2, 0) / dx.length);
+  let flicker = 0;
+  for (let f = 1; f < FRAMES; f++) for (let p = 0; p < 784; p++) flicker += Math.abs(crops[f][p] - crops[f - 1][p]);
+  return { jitter, flicker: flicker / ((FRAMES - 1) * 784) };
+}
+
+/**
+ * Judges the clips `make` gives for `prompts` (clip i with seed i), and for diversity the first
+ * `diversityPrompts` prompts again with `diversitySeeds` seeds each.
+ */
+export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: EvalPrompt[], o: { diversityPrompts?: number; diversitySeeds?: number; onClip?: (i: number, n: number) => void } = {}): Promise<ClipMetrics> {
+  const per = Object.fromEntries(ATTRIBUTE_NAMES.map((a) => [a, 0])) as Record<AttributeName, number>;
+  let exact = 0, exactHeld = 0, held = 0, consistency = 0, jitter = 0, flicker = 0;
+  const times: number[] = [];
+  for (let i = 0; i < prompts.length; i++) {
+    const p = prompts[i], t0 = performance.now();
+    const frames = await make(p.text, i);
+    times.push(performance.now() - t0);
+    const j = judgeClip(frames, clf), a = agreement(j, p.asked);
+    for (const k of ATTRIBUTE_NAMES) per[k] += a.perAttribute[k] ? 1 : 0;
+    exact += a.exact ? 1 : 0;
+    if (p.heldOut) { held += 1; exactHeld += a.exact ? 1 : 0; }
+    consistency += j.digitConsistency;
+    const s = smoothness(frames);
+    jitter += s.jitter; flicker += s.flicker;
+    o.onClip?.(i + 1, prompts.length);
+  }
+  const D = Math.min(o.diversityPrompts ?? 10, prompts.length), S = o.diversitySeeds ?? 4;
+  let div = 0, pairs = 0;
+  for (let i = 0; i < D; i++) {
+    const crops: Float32Array[] = [];
+    for (let s = 0; s < S; s++) {
+      const frames = await make(prompts[i].text, 1_000_000 + i * S + s), mid = FRAMES >> 1;
+      crops.push(digitCrop(frames, mid, measureFrames(frames)[mid]));
+    }
+    for (let a = 0; a < S; a++) for (let b = a + 1; b < S; b++) {
+      let d = 0;
+      for (let p = 0; p < 784; p++) d += (crops[a][p] - crops[b][p]) ** 2;
+      div += Math.sqrt(d / 784); pairs += 1;
+    }
+  }
+  const n = prompts.length, seen = n - held;
+  return {
+    clips: n, heldOutClips: held,
+    perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>,
+    exact: exact / n, exactHeldOut: held ? exactHeld / held : Number.NaN, exactSeen: seen ? (exact - exactHeld) / seen : Number.NaN,
+    digitConsistency: consistency / n, diversity: pairs ? div / pairs : Number.NaN, jitter: jitter / n, flicker: flicker / n, msPerClip: median(times),
+  };
+}
+
+const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
+
+/** The comparison as a Markdown table, one row per model. */
+export function clipTable(rows: { name: string; m: ClipMetrics }[]): string {
+  const head = ['model', 'clips', ...ATTRIBUTE_NAMES, 'exact', 'exact, held-out pairs', 'exact, seen pairs', 'digit consistency', 'diversity', 'jitter (px)', 'flicker', 'ms/clip'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const { name, m } of rows) {
+    lines.push(`| ${[name, String(m.clips), ...ATTRIBUTE_NAMES.map((k) => pct(m.perAttribute[k])), pct(m.exact), pct(m.exactHeldOut), pct(m.exactSeen), pct(m.digitConsistency),
+      m.diversity.toFixed(3), m.jitter.toFixed(2), m.flicker.toFixed(3), String(Math.round(m.msPerClip))].join(' | ')} |`);
+  }
+  return lines.join('\n') + '\n';
+}

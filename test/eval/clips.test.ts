@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { parseText } from '../../src/data/clips/words.js';
+import { EVAL_TEMPLATES, TRAIN_TEMPLATES } from '../../src/data/clips/captions.js';
+import { clipTable, evalPrompts, evaluateClips, smoothness } from '../../src/eval/clips.js';
+import type { Classifier } from '../../src/models/classifier.js';
+import { renderText } from '../../src/pipelines/clips.js';
+import { loadImageModel } from '../../src/pipelines/images.js';
+import { Rng } from '../../src/util/rng.js';
+
+const clf = loadImageModel('models/digits-classifier', ['classifier']).model as Classifier;
+
+describe('eval-clips', () => {
+  it('asks every digit-direction pair in turn (a quarter held out), in the evaluation templates only, and each prompt parses to what it asks', () => {
+    const ps = evalPrompts(80);
+    expect(ps.filter((p) => p.heldOut).length).toBe(20);
+    expect(new Set(ps.map((p) => `${p.asked.digit}${p.asked.direction}`)).size).toBe(40);
+    for (const p of ps) expect(parseText(p.text).objects[0]).toEqual(p.asked);
+    expect(TRAIN_TEMPLATES.some((t) => (EVAL_TEMPLATES as readonly string[]).includes(t))).toBe(false);
+  });
+  it('true renders are smooth (no jitter, no flicker); noise is not', () => {
+    const s = smoothness(renderText('a big red 3 moving left quickly', { seed: 2 }).frames);
+    expect(s.jitter).toBeLessThan(1e-6);
+    expect(s.flicker).toBeLessThan(1e-6);
+    const rng = new Rng(1), noise = Float32Array.from({ length: 16 * 64 * 64 * 3 }, () => rng.next());
+    expect(smoothness(noise).flicker).toBeGreaterThan(0.01);
+  });
+  it('the true renderer scores 100% on every measure; noise scores near chance and no held-out pair', async () => {
+    const ps = evalPrompts(20);
+    const truth = await evaluateClips(async (t, s) => renderText(t, { seed: s }).frames, clf, ps, { diversityPrompts: 2, diversitySeeds: 2 });
+    expect(truth.exact).toBe(1);
+    expect(truth.exactHeldOut).toBe(1);
+    expect(truth.diversity).toBeGreaterThan(0.05); // different held-out digit images across seeds
+    const rng = new Rng(3);
+    const noise = await evaluateClips(async () => Float32Array.from({ length: 16 * 64 * 64 * 3 }, () => rng.next()), clf, ps, { diversityPrompts: 1, diversitySeeds: 2 });
+    expect(noise.exact).toBeLessThan(0.1);
+    expect(noise.perAttribute.digit).toBeLessThan(0.4);
+    const md = clipTable([{ name: 'true renderer', m: truth }, { name: 'noise', m: noise }]);
+    expect(md.split('\n')[0]).toMatch(/^\| model \| clips \| digit \| colour/);
+    expect(md).toMatch(/\| true renderer \| 20 \| 100\.0% \|/);
+  }, 120_000);
+});
