@@ -109,7 +109,7 @@ function convRates(kernels: { name: string; kernelTimeMs: unknown; inputShapes: 
 export interface PeerLine { workload: string; ms_median: number; params: number; impl: string }
 
 /** The workloads the PyTorch peer defines (the others are genlab's own). */
-export const PEER_WORKLOADS = ['charlstm', 'gpt', 'dcgan', 'vae', 'unet', 'ddim', 'gpt_generate'];
+export const PEER_WORKLOADS = ['charlstm', 'gpt', 'dcgan', 'vae', 'unet', 'ddim', 'gpt_generate', 'frame_ae', 'video_unet', 'clip_sample'];
 
 export function runPeer(o: BenchOptions, allNames: string[]): PeerLine[] {
   const names = allNames.filter((n) => PEER_WORKLOADS.includes(n));

@@ -16,6 +16,18 @@ import { Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../util/rng.js';
+import { defaultFrameAeConfig, FrameAe, initFrameAeWeights } from '../models/frameAe.js';
+import { defaultTextEncoderConfig, initTextEncoderWeights, TextEncoder } from '../models/textEncoder.js';
+import { initVideoUnetWeights, referenceVideoUnetConfig, unusedVideoUnetWeights, VideoUnet } from '../models/videoUnet.js';
+import { ParamStore } from '../nn/params.js';
+
+/** The peer's text encoder and video UNet (the reference sizes), one store of weights. */
+function referenceClipNet(seed: number) {
+  const tc = defaultTextEncoderConfig(), uc = referenceVideoUnetConfig(), rng = new Rng(seed);
+  const store = new ParamStore(new Map([...initTextEncoderWeights(tc, rng), ...initVideoUnetWeights(uc, rng)]));
+  const get = (n: string) => store.p(n);
+  return { store, text: new TextEncoder(tc, get), unet: new VideoUnet(uc, get) };
+}
 
 export interface Workload {
   name: string;
@@ -31,8 +43,8 @@ export interface Workload {
  * The project's own train step (Trainer.trainStep) on a fixed batch of random tokens, with the
  * peer's optimizer: torch's Adam or AdamW defaults, constant lr, no clipping.
  */
-function trainerStep(name: string, unit: string, params: Map<string, tf.Variable>, loss: () => tf.Scalar, decay: string[], opt: Partial<TrainConfig>): Workload {
-  const task: TrainTask = { params, trainable: [...params.keys()], decay: new Set(decay), loss, meta: () => ({ family: name, model: {} }) };
+function trainerStep(name: string, unit: string, params: Map<string, tf.Variable>, loss: () => tf.Scalar, decay: string[], opt: Partial<TrainConfig>, trainable = [...params.keys()]): Workload {
+  const task: TrainTask = { params, trainable, decay: new Set(decay), loss, meta: () => ({ family: name, model: {} }) };
   const cfg: TrainConfig = { ...defaultTrainConfig(), warmupSteps: 0, gradClip: 0, beta2: 0.999, eps: 1e-8, steps: 1e9, ...opt };
   cfg.minLr = cfg.lr;
   const trainer = new Trainer(task, cfg, { outDir: join(tmpdir(), 'genlab-bench-unused'), progress: createProgress({ quiet: true }) });
@@ -151,6 +163,63 @@ export const WORKLOADS: Record<string, () => Workload> = {
         x.dispose();
       },
       dispose: () => m.dispose(),
+    };
+  },
+  frame_ae: () => {
+    const c = defaultFrameAeConfig();
+    const m = new FrameAe(c, initFrameAeWeights(c, new Rng(0)));
+    const opt = adam(m.params);
+    const x = tf.randomUniform([32, 64, 64, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    return {
+      name: 'frame_ae', unit: 'ms/step (batch 32 frames, 64x64x3 -> 16x16x4)', heavy: false, params: countParams(m.params),
+      step: () => adamStep(m.params, opt, 2e-4, () => m.loss(x, tf.randomNormal([32, 16, 16, 4]) as tf.Tensor4D).loss),
+      dispose: () => { opt.dispose(); m.dispose(); x.dispose(); },
+    };
+  },
+  video_unet: () => {
+    const { store, text, unet } = referenceClipNet(0);
+    const { alphasCumprod } = linearBetas();
+    const rng = new Rng(6);
+    const z0 = tf.randomNormal([8 * 16, 16, 16, 4], 0, 1, 'float32', 7) as tf.Tensor4D;
+    const ids = tf.tensor2d(Int32Array.from({ length: 8 * 12 }, () => 1 + rng.int(127)), [8, 12], 'int32');
+    const perFrame = (t: Int32Array, f: (a: number) => number) => tf.tensor4d(Float32Array.from({ length: 8 * 16 }, (_, i) => f(alphasCumprod[t[Math.floor(i / 16)]])), [8 * 16, 1, 1, 1]);
+    const unused = new Set(unusedVideoUnetWeights());
+    const w = trainerStep('video_unet', 'ms/step (batch 8 clips, 16 frames of 16x16x4 latents, 12 text tokens)', store.params, () => {
+      const t = Int32Array.from({ length: 8 }, () => rng.int(1000));
+      const eps = tf.randomNormal([8 * 16, 16, 16, 4]);
+      const xt = tf.add(tf.mul(z0, perFrame(t, Math.sqrt)), tf.mul(eps, perFrame(t, (a) => Math.sqrt(1 - a)))) as tf.Tensor4D;
+      return tf.mean(tf.squaredDifference(unet.forward(xt, tf.tensor1d(t, 'int32'), text.encode(ids), 16), eps)) as tf.Scalar;
+    }, [...store.params.keys()].filter((k) => k.endsWith('.w') || k.endsWith('tok') || k.endsWith('pos')), { optimizer: 'adamw', lr: 2e-4, weightDecay: 0.01, beta2: 0.999 }, [...store.params.keys()].filter((k) => !unused.has(k)));
+    return { ...w, dispose: () => { w.dispose(); z0.dispose(); ids.dispose(); } };
+  },
+  clip_sample: () => {
+    const { store, text, unet } = referenceClipNet(0);
+    const ac = defaultFrameAeConfig(), ae = new FrameAe(ac, initFrameAeWeights(ac, new Rng(1)));
+    const { alphasCumprod } = linearBetas();
+    const ts = Array.from({ length: 20 }, (_, i) => Math.trunc(999 - (999 * i) / 19)); // torch.linspace(999, 0, 20).long()
+    const rng = new Rng(8);
+    const decoder = [...ae.params].filter(([k]) => k.startsWith('dec.')).reduce((n, [, v]) => n + v.size, 0);
+    return {
+      name: 'clip_sample', unit: 'ms per clip (20 DDIM steps with guidance, then decode 16 frames)', heavy: true, params: countParams(store.params) + decoder,
+      step: () => {
+        const ctx = tf.tidy(() => text.encode(tf.tensor2d(Int32Array.from({ length: 24 }, () => 1 + rng.int(127)), [2, 12], 'int32')));
+        let x = tf.randomNormal([16, 16, 16, 4]) as tf.Tensor4D;
+        ts.forEach((t, i) => {
+          const a = alphasCumprod[t], aPrev = i + 1 < ts.length ? alphasCumprod[ts[i + 1]] : 1;
+          const next = tf.tidy(() => {
+            const [c, u] = tf.split(unet.forward(tf.concat([x, x]) as tf.Tensor4D, tf.fill([2], t, 'int32') as tf.Tensor1D, ctx, 16), 2);
+            const eps = tf.add(u, tf.mul(tf.sub(c, u), 3));
+            const x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
+            return tf.add(tf.mul(x0, Math.sqrt(aPrev)), tf.mul(eps, Math.sqrt(1 - aPrev))) as tf.Tensor4D;
+          });
+          x.dispose();
+          x = next;
+        });
+        const frames = tf.tidy(() => ae.decode(x));
+        frames.dataSync();
+        tf.dispose([frames, x, ctx.tokens, ctx.keyBias, ctx.pooled]);
+      },
+      dispose: () => { store.dispose(); ae.dispose(); },
     };
   },
   matmul1024: () => {
