@@ -16,7 +16,7 @@ import { prepareOutputDir, writeFileAtomic } from '../util/files.js';
 import { action, int, num, setup } from './common.js';
 
 const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
-const KINDS = ['diffusion', 'gan', 'vae'] as const;
+const KINDS = CLIP_MODELS;
 const REPORT_FILES = ['clips-eval.json', 'clips-eval.md', 'clips-eval.png'];
 const COLORS: [number, number, number][] = [[120, 120, 120], [31, 119, 180], [214, 39, 40], [44, 160, 44]];
 
@@ -50,9 +50,8 @@ export function registerEvalClips(program: Command): void {
       if (!kinds.length) throw new UserError('--model names no generator');
       if (o.checkpoint !== undefined && kinds.length !== 1) throw new UserError('--checkpoint goes with one --model');
       if (o.n > 10000) throw new UserError('--n must be at most 10000');
-      for (const k of kinds) if (!(CLIP_MODELS as readonly string[]).includes(k)) throw new UserError(`the clip ${k} is not built yet (README: what is not done)`);
       const dirs = kinds.map((k) => o.checkpoint ?? join(MODELS_DIR, `clips-${k}`));
-      dirs.forEach((d) => { if (!existsSync(d)) throw new UserError(`no clip model at ${d}; train one and pass --checkpoint`); });
+      dirs.forEach((d, i) => { if (!existsSync(d)) throw new UserError(`no clip ${kinds[i]} model at ${d} yet (README: what is not done); train one and pass --checkpoint`); });
       if (!existsSync(o.classifier!)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
       if (o.report !== undefined) {
         prepareOutputDir(o.report, { flag: '--report' });

@@ -12,7 +12,7 @@ import { prepareOutputDir } from '../util/files.js';
 import { action, int, num, setup } from './common.js';
 
 const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
-const ALL_KINDS = ['diffusion', 'gan', 'vae'] as const;
+const ALL_KINDS = CLIP_MODELS;
 
 interface GenerateFlags {
   model: string; checkpoint?: string; seed: number; steps?: number; guidance?: number; out?: string; scale: number;
@@ -68,14 +68,11 @@ export function registerGenerate(program: Command): void {
       }
       for (const out of outs) checkClipOutput(out, o.prompts ? [o.prompts] : []);
       if (!Number.isInteger(o.scale) || o.scale > 16) throw new UserError(`--scale must be a whole number from 1 to 16, got ${o.scale}`);
-      const kind = o.model as (typeof ALL_KINDS)[number];
-      if (!(CLIP_MODELS as readonly string[]).includes(kind) && o.checkpoint === undefined) {
-        throw new UserError(`the clip ${kind} is not built yet (README: what is not done); use --model diffusion`);
-      }
+      const kind = o.model as ClipModelKind;
       const dir = o.checkpoint ?? join(MODELS_DIR, `clips-${kind}`);
-      if (!existsSync(dir)) throw new UserError(o.checkpoint ? `--checkpoint: no such folder ${dir}` : `no shipped ${kind} clip model at ${dir}; train one (genlab train clip-${kind}) and pass --checkpoint`);
+      if (!existsSync(dir)) throw new UserError(o.checkpoint ? `--checkpoint: no such folder ${dir}` : `no shipped ${kind} clip model at ${dir} yet (README: what is not done); train one (genlab train clip-${kind}) and pass --checkpoint`);
       await setup();
-      const g = loadClipGenerator(dir, (CLIP_MODELS as readonly string[]).includes(kind) ? (kind as ClipModelKind) : undefined);
+      const g = loadClipGenerator(dir, kind);
       try {
         for (let i = 0; i < prompts.length; i++) {
           const clip = await generateClip(g, prompts[i], { seed: o.seed, steps: o.steps, guidance: o.guidance });

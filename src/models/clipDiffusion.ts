@@ -3,12 +3,12 @@
 // decoder turns the latents into 64x64 frames. One ParamStore holds all three (`text.*`,
 // `unet.*`, `ae.*`); the autoencoder is frozen, trained before by `genlab train frame-ae`.
 import * as tf from '@tensorflow/tfjs-core';
-import { CLIP_VOCAB, encodeWords } from '../data/clips/vocab.js';
+import { CLIP_VOCAB } from '../data/clips/vocab.js';
 import type { Weights } from '../nn/layers.js';
-import { ParamStore } from '../nn/params.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
-import { FrameAe, FrameAeConfigSchema } from './frameAe.js';
-import { TextEncoder, TextEncoderConfigSchema, type TextEncoding } from './textEncoder.js';
+import { ClipModelBase } from './clipBase.js';
+import { FrameAeConfigSchema } from './frameAe.js';
+import { TextEncoderConfigSchema, type TextEncoding } from './textEncoder.js';
 import { unusedVideoUnetWeights, VideoUnet, VideoUnetConfigSchema } from './videoUnet.js';
 
 export const ClipDiffusionConfigSchema = Type.Object({
@@ -42,22 +42,14 @@ export function checkVocab(vocab: readonly string[]): void {
   if (vocab.length > CLIP_VOCAB.length || vocab.some((w, i) => w !== CLIP_VOCAB[i])) throw new RangeError('this checkpoint was trained with another vocabulary than this genlab version has');
 }
 
-export class ClipDiffusion extends ParamStore {
-  readonly text: TextEncoder;
+export class ClipDiffusion extends ClipModelBase {
   readonly unet: VideoUnet;
-  readonly ae: FrameAe;
 
   constructor(readonly config: ClipDiffusionConfig, weights: Weights) {
-    const ae: Weights = new Map(), rest: Weights = new Map();
-    for (const [k, t] of weights) (k.startsWith('ae.') ? ae : rest).set(k, t);
-    super(rest);
+    super(config, weights);
     if (config.unet.textDim !== config.text.dim) throw new RangeError(`clip-diffusion: unet.textDim ${config.unet.textDim} is not the text encoder's width ${config.text.dim}`);
     if (config.unet.latent !== config.ae.latent) throw new RangeError(`clip-diffusion: unet.latent ${config.unet.latent} is not the autoencoder's ${config.ae.latent}`);
-    this.ae = new FrameAe(config.ae, new Map([...ae].map(([k, t]) => [k.slice(3), t])));
-    for (const [k, v] of this.ae.params) this.params.set(`ae.${k}`, v);
-    const get = (n: string) => this.p(n);
-    this.text = new TextEncoder(config.text, get);
-    this.unet = new VideoUnet(config.unet, get);
+    this.unet = new VideoUnet(config.unet, (n) => this.p(n));
   }
 
   /** Names the denoiser's training updates (the autoencoder stays frozen; the peer's unused norms get no gradient). */
@@ -66,29 +58,8 @@ export class ClipDiffusion extends ParamStore {
     return [...this.params.keys()].filter((k) => !k.startsWith('ae.') && !unused.has(k));
   }
 
-  /** Token ids [B, maxLen] of encoder texts ('' is the empty prompt of classifier-free guidance). */
-  ids(texts: readonly string[]): tf.Tensor2D {
-    const L = this.config.text.maxLen, out = new Int32Array(texts.length * L);
-    texts.forEach((t, i) => out.set(encodeWords(t, L), i * L));
-    return tf.tensor2d(out, [texts.length, L], 'int32');
-  }
-
-  encodeText(texts: readonly string[]): TextEncoding {
-    return this.text.encode(this.ids(texts));
-  }
-
   /** Noise predicted in x [B*frames, 16, 16, latent] at timesteps t [B]. */
   predict(x: tf.Tensor4D, t: tf.Tensor1D, text: TextEncoding): tf.Tensor4D {
     return this.unet.forward(x, t, text, this.config.frames);
-  }
-
-  /** Scaled latents [N, 16, 16, latent] to frames [N, 64, 64, 3] in [0, 1]. */
-  decode(z: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.clipByValue(this.ae.decode(tf.div(z, this.config.latentScale) as tf.Tensor4D), 0, 1));
-  }
-
-  /** Frames [N, 64, 64, 3] to scaled latents (the posterior mean). */
-  encodeFrames(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.mul(this.ae.encode(x).mu, this.config.latentScale));
   }
 }

@@ -3,7 +3,7 @@
 // One encoder serves all three clip generators; it is trained jointly with the diffusion
 // denoiser and then frozen (src/train/clipDiffusionTask.ts says why).
 import * as tf from '@tensorflow/tfjs-core';
-import { PAD } from '../data/clips/vocab.js';
+import { encodeWords, PAD } from '../data/clips/vocab.js';
 import { linearWeights, normWeights } from '../nn/conv.js';
 import { mha, mhaWeights, type Getter } from '../nn/attention.js';
 import { gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
@@ -51,6 +51,13 @@ export type TextEncoding = {
 
 export class TextEncoder {
   constructor(readonly config: TextEncoderConfig, private readonly p: Getter, private readonly prefix = 'text.') {}
+
+  /** Encoder texts (the parser's known words; '' is the empty prompt) as ids [B, maxLen], then encoded. */
+  encodeTexts(texts: readonly string[]): TextEncoding {
+    const L = this.config.maxLen, ids = new Int32Array(texts.length * L);
+    texts.forEach((t, i) => ids.set(encodeWords(t, L), i * L));
+    return this.encode(tf.tensor2d(ids, [texts.length, L], 'int32'));
+  }
 
   /** ids [B, maxLen] int32 from encodeWords (position 0 is [cls], never padding). */
   encode(ids: tf.Tensor2D): TextEncoding {

@@ -28,7 +28,7 @@ export function referenceVideoUnetConfig(): VideoUnetConfig {
   return { latent: 4, c1: 64, c2: 128, tembDim: 256, textDim: 128, heads: 4, groups: 8 };
 }
 
-function stBlockWeights(w: Weights, n: string, rng: Rng, cin: number, cout: number, temb: number): void {
+export function stBlockWeights(w: Weights, n: string, rng: Rng, cin: number, cout: number, temb: number): void {
   normWeights(w, `${n}.n1`, cin);
   convWeights(w, `${n}.c1`, rng, 3, cin, cout);
   linearWeights(w, `${n}.t`, rng, temb, cout);
@@ -74,6 +74,23 @@ export function initVideoUnetWeights(c: VideoUnetConfig, rng: Rng, prefix = 'une
   return w;
 }
 
+/**
+ * The peer's STResBlock: a spatial ResBlock on each frame (the per-frame embedding e [B*T, E] as a
+ * bias of its first convolution), then a temporal convolution (k = 3) as a [3, 1] convolution over
+ * [B, T, H*W, C], with residuals. x [B*T, H, W, C].
+ */
+export function stBlock(p: Getter, n: string, x: tf.Tensor4D, e: tf.Tensor2D, T: number, G: number): tf.Tensor4D {
+  const q = (k: string) => p(`${n}.${k}`);
+  const bias = tf.add(linear(e, q('t.w'), q('t.b')), q('c1.b')) as tf.Tensor2D;
+  const h1 = conv2dImageBias(groupNorm(x, q('n1.g'), q('n1.b'), G, { silu: true }), q('c1.w') as tf.Tensor4D, bias, 1, 1);
+  const skip = x.shape[3] !== h1.shape[3] ? conv2d(x, q('skip.w'), q('skip.b'), 1, 0) : x;
+  const h = conv2dAdd(groupNorm(h1, q('n2.g'), q('n2.b'), G, { silu: true }), q('c2.w') as tf.Tensor4D, q('c2.b') as tf.Tensor1D, skip, 1, 1);
+  const [BT, H, W, C] = h.shape, B = BT / T;
+  const g = tf.reshape(groupNorm(h, q('nt.g'), q('nt.b'), G, { silu: true }), [B, T, H * W, C]) as tf.Tensor4D;
+  const out = conv2dAdd(g, q('tc.w') as tf.Tensor4D, q('tc.b') as tf.Tensor1D, tf.reshape(h, [B, T, H * W, C]) as tf.Tensor4D, 1, 'same');
+  return tf.reshape(out, [BT, H, W, C]) as tf.Tensor4D;
+}
+
 /** Weights the peer's layer list holds but its forward pass never reads (the spatial norm of the temporal-only attention blocks). */
 export function unusedVideoUnetWeights(prefix = 'unet.'): string[] {
   return ['a2', 'au2'].flatMap((n) => [`${prefix}${n}.ns.g`, `${prefix}${n}.ns.b`]);
@@ -87,16 +104,7 @@ export class VideoUnet {
   }
 
   private block(n: string, x: tf.Tensor4D, e: tf.Tensor2D, T: number): tf.Tensor4D {
-    const q = (k: string) => this.q(`${n}.${k}`), G = this.config.groups;
-    const bias = tf.add(linear(e, q('t.w'), q('t.b')), q('c1.b')) as tf.Tensor2D;
-    const h1 = conv2dImageBias(groupNorm(x, q('n1.g'), q('n1.b'), G, { silu: true }), q('c1.w') as tf.Tensor4D, bias, 1, 1);
-    const skip = x.shape[3] !== h1.shape[3] ? conv2d(x, q('skip.w'), q('skip.b'), 1, 0) : x;
-    const h = conv2dAdd(groupNorm(h1, q('n2.g'), q('n2.b'), G, { silu: true }), q('c2.w') as tf.Tensor4D, q('c2.b') as tf.Tensor1D, skip, 1, 1);
-    // the temporal convolution: frames of one clip as the rows of a [T, H*W] image, a [3, 1] kernel
-    const [BT, H, W, C] = h.shape, B = BT / T;
-    const g = tf.reshape(groupNorm(h, q('nt.g'), q('nt.b'), G, { silu: true }), [B, T, H * W, C]) as tf.Tensor4D;
-    const out = conv2dAdd(g, q('tc.w') as tf.Tensor4D, q('tc.b') as tf.Tensor1D, tf.reshape(h, [B, T, H * W, C]) as tf.Tensor4D, 1, 'same');
-    return tf.reshape(out, [BT, H, W, C]) as tf.Tensor4D;
+    return stBlock(this.p, this.prefix + n, x, e, T, this.config.groups);
   }
 
   private attention(n: string, x: tf.Tensor4D, text: TextEncoding, T: number, spatial = false): tf.Tensor4D {

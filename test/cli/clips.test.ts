@@ -66,7 +66,7 @@ describe('genlab generate', () => {
     expectUserError(run('generate', '', '--checkpoint', ck, '--out', out), /empty/);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck), /--out/);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--out', join(ws.dir, 'e.txt')), /\.gif/);
-    expectUserError(run('generate', 'a 3', '--model', 'gan', '--out', out), /not built yet/);
+    expectUserError(run('generate', 'a 3', '--model', 'gan', '--checkpoint', join(ws.dir, 'nope'), '--out', out), /no such folder/);
     expectUserError(run('generate', 'a 3', '--model', 'flow', '--out', out), /--model must be one of/);
     expectUserError(run('generate', 'a 3', '--checkpoint', 'models/digits-diffusion', '--out', out), /not a clip/);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--seed', '2147483648', '--out', out), /--seed/);
@@ -87,11 +87,40 @@ describe('genlab eval-clips', () => {
     expect(readdirSync(rep).sort()).toEqual(['clips-eval.json', 'clips-eval.md', 'clips-eval.png']);
     expect(JSON.parse(readFileSync(join(rep, 'clips-eval.json'), 'utf8')).rows).toHaveLength(2);
     expect(run('eval-clips', '--checkpoint', ck, '--n', '1', '--steps', '1', '--report', rep, '--quiet').code).toBe(0); // its own report is replaced
-    expectUserError(run('eval-clips', '--model', 'gan'), /not built yet/);
+    expectUserError(run('eval-clips', '--model', 'gan', '--checkpoint', join(ws.dir, 'nope')), /no clip gan model/);
     expectUserError(run('eval-clips', '--model', 'diffusion,gan', '--checkpoint', ck), /one --model/);
     expectUserError(run('eval-clips', '--model', 'sora'), /unknown generator/);
     writeFileSync(join(ws.dir, 'clips-eval.md'), 'my notes\n');
     expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--report', ws.dir), /not a genlab clip report/);
     expect(readFileSync(join(ws.dir, 'clips-eval.md'), 'utf8')).toBe('my notes\n');
   }, 300_000);
+});
+
+describe('genlab train clip-gan / clip-vae and generate with them', () => {
+  const small = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'embDim=16', '--set', 'zDim=8', '--set', 'cacheClips=2', '--set', 'batchSize=2', '--set', 'evalBatches=1'];
+  for (const kind of ['gan', 'vae'] as const) {
+    it(`clip-${kind}: trains on the diffusion run's text encoder, resumes, and generates in one pass`, () => {
+      const enc = trained(), out = join(ws.dir, kind);
+      const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, '--quiet');
+      expect(t.code, t.err).toBe(0);
+      const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
+      expect(cfg).toMatchObject({ family: `clip-${kind}`, model: { kind, gen: { c1: 8, c2: 16 } } });
+      const diff = JSON.parse(readFileSync(join(enc, 'checkpoint', 'config.json'), 'utf8'));
+      expect(cfg.model.text).toEqual(diff.model.text);
+      expect(cfg.model.latentScale).toBe(diff.model.latentScale);
+      expect(run('train', `clip-${kind}`, '--out', out, '--steps', '3', '--resume', '--quiet').code).toBe(0);
+      expectUserError(run('train', `clip-${kind}`, '--out', out, '--steps', '4', '--resume', '--text-encoder', enc), /keeps the encoder/);
+      const clip = join(ws.dir, `${kind}.gif`);
+      const g = run('generate', 'a small green 6 moving down quickly', '--model', kind, '--checkpoint', out, '--seed', '3', '--out', clip);
+      expect(g.code, g.err).toBe(0);
+      expect(JSON.parse(g.out)).toMatchObject({ model: kind, steps: 1, attributes: [{ digit: 6, colour: 'green', direction: 'down', speed: 'fast', size: 'small' }] });
+      expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });
+      expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', out, '--steps', '5', '--out', clip), /one pass/);
+      expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', enc, '--out', clip), /not a clip/);
+    }, 300_000);
+  }
+  it('refuses a text encoder that is not a clip-diffusion checkpoint, and --text-encoder for other families', () => {
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'g2'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /not clip-diffusion/);
+    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-gan and clip-vae/);
+  });
 });

@@ -1,0 +1,102 @@
+// Training the one-pass clip generators on the latent cache of the diffusion run's autoencoder,
+// reading the words with the diffusion run's frozen text encoder (one encoder for all three, so
+// that the comparison is fair). The GAN: hinge loss, a projection discriminator, and real clips
+// shown with another clip's text as a third kind of negative (GAN-INT-CLS, Reed et al. 2016), so
+// that D checks the words and not only realism. The VAE: conditional, MSE in latent space + beta KL.
+import * as tf from '@tensorflow/tfjs-core';
+import { ClipSampler } from '../data/clips/dataset.js';
+import { SIDE, type ObjectAttributes } from '../data/clips/world.js';
+import type { ImageSet } from '../data/mnist.js';
+import type { ClipLatent } from '../models/clipLatent.js';
+import { Type, type Static } from '../util/config.js';
+import { Rng } from '../util/rng.js';
+import { cacheRenewer, encodeClips, trainingText, type LatentCache } from './clipDiffusionTask.js';
+import { meanLoss } from './meanLoss.js';
+import type { TrainTask } from './trainer.js';
+
+export const ClipLatentTaskSchema = Type.Object({
+  cacheClips: Type.Integer({ minimum: 1, maximum: 100000 }),
+  renewPerStep: Type.Integer({ minimum: 0, maximum: 64 }),
+  pOmit: Type.Number({ minimum: 0, maximum: 1 }),
+  /** GAN: weight of the mismatched-text negatives in D's loss */
+  mismatch: Type.Number({ minimum: 0, maximum: 1 }),
+}, { additionalProperties: false });
+export type ClipLatentTaskConfig = Static<typeof ClipLatentTaskSchema>;
+
+export function defaultClipLatentTask(): ClipLatentTaskConfig {
+  return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5 };
+}
+
+export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, cache, task } = opts, c = model.config, L = c.ae.latent, T = c.frames, per = T * 16 * 16 * L, scale = c.latentScale, N = cache.attributes.length;
+  const renew = cacheRenewer(cache, model.ae, opts.train, task.renewPerStep, 0xc11c);
+  const draw = (rng: Rng, B: number) => {
+    const idx = Array.from({ length: B }, () => rng.int(N)), x = new Float32Array(B * per);
+    idx.forEach((k, i) => { const src = cache.latents.subarray(k * per, (k + 1) * per); for (let j = 0; j < per; j++) x[i * per + j] = src[j] * scale; });
+    return { x, attrs: idx.map((k) => cache.attributes[k]) };
+  };
+  const texts = (attrs: ObjectAttributes[], rng: Rng) => attrs.map((a) => trainingText(a, rng, 0, task.pOmit));
+  const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
+  const vaeLoss = (x: Float32Array, words: string[], rng: Rng) => {
+    const B = words.length, xt = tf.tensor4d(x, [B * T, 16, 16, L]), pooled = model.encodeText(words).pooled;
+    const { mu, logvar } = model.posterior(xt, pooled);
+    const z = tf.add(mu, tf.mul(zOf(rng, B), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+    const mse = tf.mean(tf.squaredDifference(model.generate(z, pooled), xt));
+    const kl = tf.mul(-0.5, tf.mean(tf.sub(tf.add(1, logvar), tf.add(tf.square(mu), tf.exp(logvar)))));
+    return tf.add(mse, tf.mul(kl, c.beta)) as tf.Scalar;
+  };
+  let val: { x: Float32Array; texts: string[] } | undefined;
+  const valClips = opts.valClips ?? 16;
+  const validate = (batches: number) => {
+    if (!val) {
+      const { examples, frames } = new ClipSampler(opts.test, 'eval', new Rng(4242)).batch(valClips);
+      val = { x: encodeClips(model.ae, frames, valClips).map((v) => v * scale), texts: examples.map((e) => e.caption) };
+    }
+    const VB = Math.min(8, valClips), n = Math.max(1, Math.min(batches, Math.ceil(valClips / VB)));
+    return meanLoss(n, 9876, (b, rng) => {
+      const lo = (b * VB) % valClips, hi = Math.min(valClips, lo + VB), words = val!.texts.slice(lo, hi), x = val!.x.subarray(lo * per, hi * per);
+      if (c.kind === 'vae') return vaeLoss(x, words, rng);
+      // the GAN: the mean hinge margin by which D tells held-out real clips from the generator's
+      const pooled = model.encodeText(words).pooled, B = words.length;
+      const real = model.score(tf.tensor4d(x, [B * T, 16, 16, L]), pooled, true), fake = model.score(model.generate(zOf(rng, B), pooled), pooled);
+      return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
+    });
+  };
+  const meta = () => ({ family: `clip-${c.kind}`, model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta });
+  if (c.kind === 'vae') {
+    const trainable = [...model.names('gen.'), ...model.names('enc.')];
+    return { params: model.params, trainable, decay: new Set(trainable.filter((k) => k.endsWith('.w'))), loss: (rng, B) => { renew(); const { x, attrs } = draw(rng, B); return vaeLoss(x, texts(attrs, rng), rng); }, validate, meta };
+  }
+  const G = model.names('gen.'), D = model.names('disc.');
+  let fakeBatch: { words: string[] } | undefined;
+  return {
+    params: model.params, validate, meta,
+    phases: {
+      D: {
+        trainable: D, decay: new Set(),
+        loss: (rng, B) => {
+          renew();
+          const { x, attrs } = draw(rng, B), words = texts(attrs, rng);
+          const other = draw(rng, B).attrs, wrong = texts(other, rng);
+          const pooled = model.encodeText(words).pooled, xt = tf.tensor4d(x, [B * T, 16, 16, L]);
+          const real = model.score(xt, pooled, true);
+          const fake = model.score(tf.tidy(() => model.generate(zOf(rng, B), pooled)), pooled, true);
+          // a mismatched text counts only where it names other attributes than the clip's
+          const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
+          const mis = tf.mul(tf.relu(tf.add(1, model.score(xt, model.encodeText(wrong).pooled, true))), differs);
+          fakeBatch = { words };
+          const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
+          return tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
+        },
+      },
+      G: {
+        trainable: G, decay: new Set(),
+        loss: (rng, B) => {
+          const words = fakeBatch?.words ?? texts(draw(rng, B).attrs, rng);
+          const pooled = model.encodeText(words).pooled;
+          return tf.neg(tf.mean(model.score(model.generate(zOf(rng, B), pooled), pooled))) as tf.Scalar;
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { loadMnistPackage } from '../../src/data/mnist.js';
+import { ClipLatent, initClipLatentWeights, type ClipLatentConfig } from '../../src/models/clipLatent.js';
+import { FrameAe } from '../../src/models/frameAe.js';
+import type { Weights } from '../../src/nn/layers.js';
+import { buildLatentCache } from '../../src/train/clipDiffusionTask.js';
+import { clipLatentTask, defaultClipLatentTask } from '../../src/train/clipLatentTask.js';
+import type { TrainPhase } from '../../src/train/trainer.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectNoLeak, maxAbsDiff } from '../helpers.js';
+import { tinyClipDiffusion } from './clipFixtures.js';
+
+const digits = loadMnistPackage();
+
+/** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
+function tiny(kind: 'gan' | 'vae'): ClipLatent {
+  const d = tinyClipDiffusion(2);
+  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8 }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
+  const w: Weights = new Map([...d.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
+  d.dispose();
+  for (const [k, v] of initClipLatentWeights(config, new Rng(3))) w.set(k, v);
+  return new ClipLatent(config, w);
+}
+
+function cacheOf(m: ClipLatent) {
+  const ae = new FrameAe(m.config.ae, new Map([...m.params].filter(([k]) => k.startsWith('ae.')).map(([k, v]) => [k.slice(3), tf.clone(v)])));
+  const c = buildLatentCache(ae, digits.train, 3, 1);
+  ae.dispose();
+  return c;
+}
+
+describe('clip GAN and VAE', () => {
+  it('the generator makes 16 latent frames per clip; they differ by frame, by text and by noise', () => {
+    const m = tiny('gan');
+    tf.tidy(() => {
+      const z = tf.tensor2d(new Rng(1).normalArray(16), [2, 8]), pooled = m.encodeText(['a red 3 moving left', 'a blue 7 moving up']).pooled;
+      const x = m.generate(z, pooled);
+      expect(x.shape).toEqual([32, 16, 16, 4]);
+      const f = (i: number) => tf.slice(x, i, 1).dataSync();
+      expect(maxAbsDiff(f(0), f(5))).toBeGreaterThan(1e-4); // frames differ (the frame index joins the embedding)
+      const same = m.generate(tf.concat([tf.slice(z, 0, 1), tf.slice(z, 0, 1)]) as tf.Tensor2D, pooled);
+      expect(maxAbsDiff(tf.slice(same, 0, 16).dataSync(), tf.slice(same, 16, 16).dataSync())).toBeGreaterThan(1e-4); // the text matters
+      expect(m.score(x, pooled).shape).toEqual([2]);
+    });
+    m.dispose();
+  });
+  it("the GAN's D phase moves only the discriminator and G only the generator, the text encoder stays frozen; no leaks", async () => {
+    const m = tiny('gan');
+    const task = clipLatentTask({ model: m, cache: cacheOf(m), train: digits.train, test: digits.test, task: defaultClipLatentTask(), valClips: 2 });
+    if (!('phases' in task)) throw new Error('a two-phase task expected');
+    const { D, G } = task.phases as Record<string, TrainPhase>;
+    expect(D.trainable.every((k) => k.startsWith('disc.'))).toBe(true);
+    expect(G.trainable.every((k) => k.startsWith('gen.'))).toBe(true);
+    expect([...D.trainable, ...G.trainable].some((k) => k.startsWith('text.') || k.startsWith('ae.'))).toBe(false);
+    const rng = new Rng(4);
+    for (const ph of [D, G]) {
+      const vars = ph.trainable.map((k) => m.params.get(k)!);
+      const step = () => tf.tidy(() => { const { value, grads } = tf.variableGrads(() => ph.loss(rng, 2), vars); expect(Object.keys(grads).length).toBe(vars.length); return value.dataSync()[0]; });
+      expect(Number.isFinite(step())).toBe(true);
+      await expectNoLeak(() => { step(); });
+    }
+    await expectNoLeak(() => { task.validate!(1); });
+    expect(task.meta().family).toBe('clip-gan');
+    m.dispose();
+  }, 120_000);
+  it('the VAE trains encoder and decoder on one loss that falls on a fixed batch; validation repeats', async () => {
+    const m = tiny('vae');
+    const task = clipLatentTask({ model: m, cache: cacheOf(m), train: digits.train, test: digits.test, task: { ...defaultClipLatentTask(), renewPerStep: 0 }, valClips: 2 });
+    if (!('loss' in task)) throw new Error('a one-phase task expected');
+    expect(task.trainable.some((k) => k.startsWith('enc.')) && task.trainable.some((k) => k.startsWith('gen.'))).toBe(true);
+    const vars = task.trainable.map((k) => m.params.get(k)!), opt = tf.train.adam(3e-3);
+    const step = (seed: number) => tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => task.loss(new Rng(seed), 2), vars);
+      opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
+      return value.dataSync()[0];
+    });
+    const first = step(7);
+    await expectNoLeak(() => { step(7); });
+    let last = first;
+    for (let i = 0; i < 8; i++) last = step(7);
+    expect(last).toBeLessThan(first);
+    expect(task.validate!(1)).toBe(task.validate!(1));
+    expect(task.meta().family).toBe('clip-vae');
+    opt.dispose(); m.dispose();
+  }, 120_000);
+});
