@@ -110,13 +110,18 @@ export class Ema {
   constructor(params: Map<string, tf.Variable>, readonly decay: number) {
     for (const [k, p] of params) this.shadow.set(k, ownVariable(p.clone(), false));
   }
-  update(params: Map<string, tf.Variable>): void {
-    const fast = inPlaceOps();
+  /**
+   * shadow = d shadow + (1 - d) p. With `step` (updates done before this one) d warms up as
+   * diffusers' EMAModel does, min(decay, (1 + step) / (10 + step)): a 0.999 EMA after 1,000 steps
+   * would otherwise still hold 37% of the random initial weights.
+   */
+  update(params: Map<string, tf.Variable>, step?: number): void {
+    const fast = inPlaceOps(), d = step === undefined ? this.decay : Math.min(this.decay, (1 + step) / (10 + step));
     tf.tidy(() => {
       for (const [k, s] of this.shadow) {
         const p = params.get(k)!;
-        if (fast?.emaStep(s, p, this.decay)) continue;
-        s.assign(tf.add(tf.mul(s, this.decay), tf.mul(p, 1 - this.decay)));
+        if (fast?.emaStep(s, p, d)) continue;
+        s.assign(tf.add(tf.mul(s, d), tf.mul(p, 1 - d)));
       }
     });
   }

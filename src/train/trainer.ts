@@ -212,7 +212,7 @@ export class Trainer {
       this.lastParts[name] = loss;
       total += loss;
     }
-    this.ema?.update(this.task.params);
+    this.ema?.update(this.task.params, this.step);
     this.step += 1;
     return total;
   }

@@ -8,6 +8,7 @@ import { ownVariable } from '../../src/nn/layers.js';
 import { loadCheckpoint, disposeMap } from '../../src/checkpoint/checkpoint.js';
 import { createProgress } from '../../src/train/progress.js';
 import { textTask } from '../../src/train/textTask.js';
+import { Ema } from '../../src/train/optim.js';
 import { NonFiniteLossError, Trainer, defaultTrainConfig, type TrainConfig, type TrainTask } from '../../src/train/trainer.js';
 import { CharTokenizer, splitTrainVal } from '../../src/data/text.js';
 import { Rng } from '../../src/util/rng.js';
@@ -159,5 +160,22 @@ describe('trainer', () => {
     const task: TrainTask = { params: new Map([['a', a]]), phases: { x: { trainable: ['a'], decay: new Set(), loss }, y: { trainable: ['a'], decay: new Set(), loss } }, meta: () => ({ family: 'toy', model: {} }) };
     expect(() => new Trainer(task, cfg(), { outDir: join(root, 'twice'), progress: quiet })).toThrow(/weight a is trained by two phases/);
     a.dispose();
+  });
+});
+
+describe('EMA of the weights', () => {
+  it("warms up as diffusers' EMAModel: decay min(d, (1 + step) / (10 + step)), the plain decay without a step", () => {
+    const v = tf.variable(tf.zeros([3])), params = new Map([['w', v]]);
+    const ema = new Ema(params, 0.999);
+    v.assign(tf.ones([3]));
+    ema.update(params, 0); // d = 0.1
+    expect(ema.shadow.get('w')!.dataSync()[0]).toBeCloseTo(0.9, 6);
+    ema.update(params, 1000); // d = 1001 / 1010
+    expect(ema.shadow.get('w')!.dataSync()[0]).toBeCloseTo(1 - 0.1 * (1001 / 1010), 6);
+    v.assign(tf.zeros([3]));
+    const before = ema.shadow.get('w')!.dataSync()[0];
+    ema.update(params);
+    expect(ema.shadow.get('w')!.dataSync()[0]).toBeCloseTo(before * 0.999, 6);
+    ema.dispose(); v.dispose();
   });
 });
