@@ -1,0 +1,273 @@
+// The platform's HTTP API as one Fastify app (fastify/demo's shape: the app is built here, the
+// server only boots it). TypeBox schemas validate every request and generate the OpenAPI
+// document; type coercion is off, so "seed": "3" is a 400, not a 3.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { PNG } from 'pngjs';
+import { join } from 'node:path';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { parseText, resolveText } from '../data/clips/words.js';
+import { COLOURS, SIZES, SPEEDS } from '../data/clips/world.js';
+import { encodeMp4 } from '../media/clip.js';
+import { CLIP_MODELS, MAX_SEED, type ClipModelKind } from '../pipelines/clipEngine.js';
+import { Type, type Static } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/files.js';
+import { hashPassword, newToken, OWASP_SCRYPT, SESSION_IDLE_MS, SESSION_MAX_MS, tokenHash, verifyPassword, type ScryptCost } from './auth.js';
+import { Db, type ClipRow, type JobRow, type UserRow } from './db.js';
+import { clipFile, JobRunner } from './jobs.js';
+import type { JobParams } from './protocol.js';
+
+export interface AppOptions {
+  dataDir: string;
+  /** where clips-diffusion, clips-gan and clips-vae live */
+  modelsDir: string;
+  workers?: number;
+  scrypt?: ScryptCost;
+  /** per person: jobs queued or running at once, and jobs submitted a minute */
+  quota?: number;
+  ratePerMinute?: number;
+  logger?: boolean;
+}
+
+const Settings = Type.Object({
+  colour: Type.Optional(Type.Union(COLOURS.map((c) => Type.Literal(c)))),
+  speed: Type.Optional(Type.Union(SPEEDS.map((c) => Type.Literal(c)))),
+  size: Type.Optional(Type.Union(SIZES.map((c) => Type.Literal(c)))),
+  fps: Type.Optional(Type.Integer({ minimum: 1, maximum: 30 })),
+  loop: Type.Optional(Type.Boolean()),
+  scale: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
+}, { additionalProperties: false });
+type SettingsT = Static<typeof Settings>;
+const Credentials = Type.Object({
+  username: Type.String({ minLength: 3, maxLength: 32, pattern: '^[A-Za-z0-9_.-]+$' }),
+  password: Type.String({ minLength: 8, maxLength: 256 }),
+}, { additionalProperties: false });
+const JobBody = Type.Object({
+  text: Type.String({ minLength: 1, maxLength: 500 }),
+  model: Type.Optional(Type.Union(CLIP_MODELS.map((m) => Type.Literal(m)))),
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED })),
+  steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
+  guidance: Type.Optional(Type.Number({ minimum: 0, maximum: 20 })),
+}, { additionalProperties: false });
+const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
+const Token = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) });
+const Message = Type.Object({ error: Type.String(), message: Type.String() });
+
+declare module 'fastify' {
+  interface FastifyRequest { user?: UserRow }
+}
+
+class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string) { super(message); }
+}
+
+export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; db: Db; jobs: JobRunner }> {
+  const db = new Db(o.dataDir);
+  const checkpointFor = (p: JobParams) => join(o.modelsDir, `clips-${p.model}`);
+  const jobs = new JobRunner(db, { workers: o.workers ?? 1, checkpointFor });
+  const app = Fastify({
+    logger: o.logger ?? false, bodyLimit: 64 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+  const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
+  app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
+  await app.register(cookie);
+  await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
+  app.addHook('onClose', async () => { await jobs.close(); db.close(); });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
+    if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: httpName(err.statusCode), message: err.message });
+    if (err instanceof UserError) return reply.code(400).send({ error: 'Bad Request', message: err.message });
+    if (err.validation) return reply.code(400).send({ error: 'Bad Request', message: err.message });
+    const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (code === 500) app.log.error(err);
+    return reply.code(code).send({ error: httpName(code), message: code === 500 ? 'unexpected server error' : err.message });
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'Not Found', message: 'no such route' }));
+
+  // Cross-site state changes are refused (OWASP CSRF: Fetch Metadata, then Origin against Host).
+  app.addHook('onRequest', async (req) => {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+    const site = req.headers['sec-fetch-site'];
+    if (site === 'cross-site') throw new HttpError(403, 'cross-site requests may not change anything');
+    const origin = req.headers.origin;
+    if (origin && origin !== 'null') {
+      let host = '';
+      try { host = new URL(origin).host; } catch { /* unparsable origin */ }
+      if (host !== req.headers.host) throw new HttpError(403, 'cross-origin requests may not change anything');
+    } else if (origin === 'null') throw new HttpError(403, 'requests from an opaque origin may not change anything');
+  });
+
+  const auth = async (req: FastifyRequest) => {
+    const sid = req.cookies.sid;
+    const now = Date.now();
+    const s = sid ? db.session(tokenHash(sid)) : undefined;
+    if (!s || now - s.seen > SESSION_IDLE_MS || now - s.created > SESSION_MAX_MS) {
+      if (s && sid) db.dropSession(tokenHash(sid));
+      throw new HttpError(401, 'sign in first');
+    }
+    db.touchSession(tokenHash(sid!), now);
+    req.user = db.userById(s.user_id);
+    if (!req.user) throw new HttpError(401, 'sign in first');
+  };
+  const setCookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) =>
+    reply.setCookie('sid', value, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.protocol === 'https', maxAge });
+
+  app.post('/api/users', { schema: { body: Credentials, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 409: Message } } }, async (req, reply) => {
+    const id = randomUUID();
+    const ok = db.addUser({ id, username: req.body.username, password: await hashPassword(req.body.password, o.scrypt ?? OWASP_SCRYPT), created: Date.now(), settings: '{}' });
+    if (!ok) throw new HttpError(409, `the name ${req.body.username} is taken`);
+    return reply.code(201).send({ id, username: req.body.username });
+  });
+  app.post('/api/sessions', { schema: { body: Credentials } }, async (req, reply) => {
+    const u = db.userByName(req.body.username);
+    // the same work and the same answer whether or not the name exists
+    const ok = await verifyPassword(req.body.password, u?.password ?? `scrypt$${(o.scrypt ?? OWASP_SCRYPT).N}$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
+    if (!u || !ok) throw new HttpError(401, 'wrong name or password');
+    if (req.cookies.sid) db.dropSession(tokenHash(req.cookies.sid));
+    const sid = newToken();
+    db.addSession(tokenHash(sid), u.id, Date.now());
+    setCookie(req, reply, sid, SESSION_MAX_MS / 1000);
+    return { username: u.username };
+  });
+  app.delete('/api/sessions', async (req, reply) => {
+    if (req.cookies.sid) db.dropSession(tokenHash(req.cookies.sid));
+    setCookie(req, reply, '', 0);
+    return reply.code(204).send();
+  });
+
+  app.get('/api/me', { preHandler: auth }, async (req) => ({ username: req.user!.username, settings: JSON.parse(req.user!.settings) as SettingsT }));
+  app.put('/api/me/settings', { preHandler: auth, schema: { body: Settings } }, async (req) => {
+    db.setSettings(req.user!.id, JSON.stringify(req.body));
+    return { settings: req.body };
+  });
+
+  const available = (m: ClipModelKind) => existsSync(join(o.modelsDir, `clips-${m}`, 'config.json')) || existsSync(join(o.modelsDir, `clips-${m}`, 'checkpoint', 'config.json'));
+  app.get('/api/models', async () => ({
+    models: CLIP_MODELS.map((m) => {
+      const dir = join(o.modelsDir, `clips-${m}`);
+      const cfgPath = [join(dir, 'config.json'), join(dir, 'checkpoint', 'config.json')].find((p) => existsSync(p));
+      const meta = cfgPath ? (JSON.parse(readFileSync(cfgPath, 'utf8')) as { evaluation?: unknown; sampling?: unknown; step?: number }) : undefined;
+      return { model: m, available: Boolean(meta), step: meta?.step, evaluation: meta?.evaluation ?? null, sampling: meta?.sampling ?? null };
+    }),
+  }));
+  app.get('/api/health', async () => ({ ok: true }));
+  app.get('/api/openapi.json', async () => app.swagger());
+
+  const ownJob = (req: FastifyRequest): JobRow => {
+    const j = db.job((req.params as { id: string }).id);
+    if (!j || j.user_id !== req.user!.id) throw new HttpError(404, 'no such job');
+    return j;
+  };
+  const jobView = (j: JobRow) => {
+    const last = jobs.lastEvent(j.id);
+    const progress = j.status === 'queued' ? { position: db.queuePosition(j.id) } : j.status === 'running' && last?.event === 'progress' ? { step: last.data.step, steps: last.data.steps } : {};
+    return { id: j.id, status: j.status, progress, clipId: j.clip_id ?? undefined, error: j.error ?? undefined, params: JSON.parse(j.params) as JobParams };
+  };
+
+  app.post('/api/jobs', { preHandler: auth, schema: { body: JobBody } }, async (req, reply) => {
+    const u = req.user!, b = req.body, model = b.model ?? 'diffusion';
+    if (!available(model)) throw new HttpError(400, `the ${model} clip model is not available on this server yet`);
+    if (model !== 'diffusion' && (b.steps !== undefined || b.guidance !== undefined)) throw new HttpError(400, `steps and guidance are for the diffusion model; the ${model} makes a clip in one pass`);
+    const parsed = parseText(b.text);
+    // personal defaults join the text as words, where the text names no value
+    const s = JSON.parse(u.settings) as SettingsT, extra: string[] = [];
+    for (const k of ['colour', 'speed', 'size'] as const) if (s[k] && parsed.objects[0][k] === undefined) extra.push(s[k]!);
+    const text = extra.length ? `${b.text} ${extra.join(' ')}` : b.text;
+    const seed = b.seed ?? Math.floor(Math.random() * MAX_SEED);
+    const resolved = resolveText(parseText(text), seed);
+    const now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= rate) throw new HttpError(429, `at most ${rate} jobs a minute; wait a little`);
+    if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
+    recent.set(u.id, [...times, now]);
+    const id = jobs.submit(u.id, { text, model, seed, steps: b.steps, guidance: b.guidance });
+    return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed });
+  });
+  app.get('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));
+  app.delete('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+    const j = ownJob(req);
+    if (!jobs.cancel(j)) throw new HttpError(409, `the job is ${j.status}; only a queued or running job can be cancelled`);
+    return reply.code(202).send(jobView(db.job(j.id)!));
+  });
+  app.get('/api/jobs/:id/events', { preHandler: auth, schema: { params: Id } }, (req, reply) => {
+    const j = ownJob(req);
+    const last = Number(req.headers['last-event-id'] ?? 0) || 0;
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    const send = (e: { id: number; event: string; data: unknown }) => res.write(`id: ${e.id}\nevent: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
+    // the state now, whatever came before (a restarted server has no earlier events)
+    const view = jobView(j);
+    res.write(`event: status\ndata: ${JSON.stringify(view)}\n\n`);
+    if (['done', 'failed', 'cancelled'].includes(j.status)) { res.end(); return; }
+    const stop = jobs.subscribe(j.id, last, (e) => { send(e); if (e.event === 'done' || e.event === 'failed' || e.event === 'cancelled') { stop(); res.end(); } });
+    req.raw.on('close', stop);
+  });
+
+  const clipView = (c: ClipRow) => ({ id: c.id, jobId: c.job_id, created: c.created, shared: Boolean(c.share), ...(JSON.parse(c.record) as Record<string, unknown>) });
+  const ownClip = (req: FastifyRequest): ClipRow => {
+    const c = db.clip((req.params as { id: string }).id);
+    if (!c || c.user_id !== req.user!.id) throw new HttpError(404, 'no such clip');
+    return c;
+  };
+  const sendFile = async (reply: FastifyReply, c: ClipRow, ext: 'gif' | 'png' | 'mp4') => {
+    const path = clipFile(db, c.id, ext);
+    if (ext === 'mp4' && !existsSync(path)) {
+      // made on first request from the strip's frames
+      const frames = framesFromStrip(readFileSync(clipFile(db, c.id, 'png')));
+      writeFileAtomic(path, encodeMp4(frames, { frames: 16, height: 64, width: 64, fps: 8 }, 4));
+    }
+    const type = { gif: 'image/gif', png: 'image/png', mp4: 'video/mp4' }[ext];
+    return reply.header('content-type', type).header('content-disposition', `inline; filename="clip-${c.id.slice(0, 8)}.${ext}"`).send(readFileSync(path));
+  };
+  app.get('/api/clips', { preHandler: auth }, async (req) => ({ clips: db.clips(req.user!.id).map(clipView) }));
+  app.get('/api/clips/:id', { preHandler: auth, schema: { params: Id } }, async (req) => clipView(ownClip(req)));
+  for (const ext of ['gif', 'png', 'mp4'] as const) {
+    app.get(`/api/clips/:id/clip.${ext}`, { preHandler: auth, schema: { params: Id } }, async (req, reply) => sendFile(reply, ownClip(req), ext));
+    app.get(`/api/shared/:token/clip.${ext}`, { schema: { params: Token } }, async (req, reply) => {
+      const c = db.clipByShare(req.params.token);
+      if (!c) throw new HttpError(404, 'no such shared clip');
+      return sendFile(reply, c, ext);
+    });
+  }
+  app.get('/api/shared/:token', { schema: { params: Token } }, async (req) => {
+    const c = db.clipByShare(req.params.token);
+    if (!c) throw new HttpError(404, 'no such shared clip');
+    const v = clipView(c);
+    return { ...v, checkpoint: undefined };
+  });
+  app.post('/api/clips/:id/share', { preHandler: auth, schema: { params: Id } }, async (req) => {
+    const c = ownClip(req), token = c.share ?? newToken();
+    db.setShare(c.id, token);
+    return { token, url: `/shared/${token}` };
+  });
+  app.delete('/api/clips/:id/share', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+    db.setShare(ownClip(req).id, null);
+    return reply.code(204).send();
+  });
+  app.delete('/api/clips/:id', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+    const c = ownClip(req);
+    db.dropClip(c.id);
+    for (const ext of ['gif', 'png', 'mp4'] as const) rmSync(clipFile(db, c.id, ext), { force: true });
+    return reply.code(204).send();
+  });
+  return { app, db, jobs };
+}
+
+function httpName(code: number): string {
+  return ({ 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests' } as Record<number, string>)[code] ?? (code >= 500 ? 'Internal Server Error' : 'Error');
+}
+
+/** The 16 frames back from a clip's PNG strip (frames side by side with a 2-pixel gap). */
+function framesFromStrip(png: Buffer): Float32Array {
+  const img = PNG.sync.read(png), out = new Float32Array(16 * 64 * 64 * 3);
+  for (let f = 0; f < 16; f++) for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) {
+    const sx = f * 66 + x, sy = y, i = (sy * img.width + sx) * 4;
+    for (let c = 0; c < 3; c++) out[((f * 64 + y) * 64 + x) * 3 + c] = img.data[i + c] / 255;
+  }
+  return out;
+}

@@ -1,0 +1,43 @@
+// A generation worker thread: loads the clip generators once and runs one job at a time through
+// the clip engine's entry point, posting progress (with a preview frame) after every step. The
+// sampling loop is synchronous, so a cancel arrives through a shared flag that the progress
+// callback reads; the loop stops before its next step.
+import { parentPort, workerData } from 'node:worker_threads';
+import { generateClip, loadClipGenerator, type LoadedClipGenerator } from '../pipelines/clipEngine.js';
+import { initBackend } from '../tensor/backend.js';
+import { UserError } from '../util/errors.js';
+import type { JobParams, ToMain, ToWorker } from './protocol.js';
+
+const port = parentPort!;
+const cancelFlag = new Int32Array(workerData.cancel as SharedArrayBuffer);
+const loaded = new Map<string, LoadedClipGenerator>();
+
+function post(m: ToMain, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(m, transfer);
+}
+
+async function run(jobId: string, p: JobParams, checkpoint: string): Promise<void> {
+  Atomics.store(cancelFlag, 0, 0);
+  const ctl = new AbortController();
+  try {
+    let g = loaded.get(checkpoint);
+    if (!g) { g = loadClipGenerator(checkpoint, p.model); loaded.set(checkpoint, g); }
+    const clip = await generateClip(g, p.text, {
+      seed: p.seed, steps: p.steps, guidance: p.guidance, preview: true, signal: ctl.signal,
+      onProgress: ({ step, steps, preview }) => {
+        post({ type: 'progress', jobId, step, steps, preview });
+        if (Atomics.load(cancelFlag, 0)) ctl.abort();
+      },
+    });
+    post({ type: 'done', jobId, frames: clip.frames, report: clip.report }, [clip.frames.buffer as ArrayBuffer]);
+  } catch (e) {
+    const err = e as Error;
+    post({ type: 'failed', jobId, cancelled: err.name === 'AbortError', error: e instanceof UserError || err.name === 'AbortError' ? err.message : `generation failed: ${err.message}` });
+  }
+}
+
+await initBackend();
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'run') void run(m.jobId, m.params, m.checkpoint);
+});
+post({ type: 'ready' });
