@@ -3,8 +3,9 @@
 // document; type coercion is off, so "seed": "3" is a 400, not a 3.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { join } from 'node:path';
-import cookie from '@fastify/cookie';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { transformSync } from 'esbuild';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -75,7 +76,6 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   }).withTypeProvider<TypeBoxTypeProvider>();
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
   app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
-  await app.register(cookie);
   await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
   app.addHook('onClose', async () => { await jobs.close(); db.close(); });
 
@@ -103,7 +103,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   });
 
   const auth = async (req: FastifyRequest) => {
-    const sid = req.cookies.sid;
+    const sid = sessionCookie(req);
     const now = Date.now();
     const s = sid ? db.session(tokenHash(sid)) : undefined;
     if (!s || now - s.seen > SESSION_IDLE_MS || now - s.created > SESSION_MAX_MS) {
@@ -115,7 +115,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (!req.user) throw new HttpError(401, 'sign in first');
   };
   const setCookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) =>
-    reply.setCookie('sid', value, { httpOnly: true, sameSite: 'lax', path: '/', secure: req.protocol === 'https', maxAge });
+    reply.header('set-cookie', `sid=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${req.protocol === 'https' ? '; Secure' : ''}`);
 
   app.post('/api/users', { schema: { body: Credentials, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 409: Message } } }, async (req, reply) => {
     const id = randomUUID();
@@ -128,14 +128,16 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     // the same work and the same answer whether or not the name exists
     const ok = await verifyPassword(req.body.password, u?.password ?? `scrypt$${(o.scrypt ?? OWASP_SCRYPT).N}$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
     if (!u || !ok) throw new HttpError(401, 'wrong name or password');
-    if (req.cookies.sid) db.dropSession(tokenHash(req.cookies.sid));
+    const old = sessionCookie(req);
+    if (old) db.dropSession(tokenHash(old));
     const sid = newToken();
     db.addSession(tokenHash(sid), u.id, Date.now());
     setCookie(req, reply, sid, SESSION_MAX_MS / 1000);
     return { username: u.username };
   });
   app.delete('/api/sessions', async (req, reply) => {
-    if (req.cookies.sid) db.dropSession(tokenHash(req.cookies.sid));
+    const sid = sessionCookie(req);
+    if (sid) db.dropSession(tokenHash(sid));
     setCookie(req, reply, '', 0);
     return reply.code(204).send();
   });
@@ -187,6 +189,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const id = jobs.submit(u.id, { text, model, seed, steps: b.steps, guidance: b.guidance });
     return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed });
   });
+  app.get('/api/jobs', { preHandler: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
   app.get('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));
   app.delete('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
     const j = ownJob(req);
@@ -255,7 +258,26 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     for (const ext of ['gif', 'png', 'mp4'] as const) rmSync(clipFile(db, c.id, ext), { force: true });
     return reply.code(204).send();
   });
+  // the page: compiled from web/app.ts once, at start (esbuild, no bundling: one file)
+  const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+  const page = readFileSync(join(web, 'index.html'));
+  const script = transformSync(readFileSync(join(web, 'app.ts'), 'utf8'), { loader: 'ts', target: 'es2020', format: 'esm' }).code;
+  const style = readFileSync(join(web, 'style.css'));
+  const html = (_req: FastifyRequest, reply: FastifyReply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; img-src 'self' data: blob:; style-src 'self'").send(page);
+  app.get('/', html);
+  app.get('/shared/:token', html);
+  app.get('/app.js', (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').send(script));
+  app.get('/style.css', (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').send(style));
   return { app, db, jobs };
+}
+
+/** The session id from the Cookie header (our ids are base64url: nothing to decode). */
+function sessionCookie(req: FastifyRequest): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const [k, v] = part.trim().split('=');
+    if (k === 'sid' && v && /^[A-Za-z0-9_-]{43}$/.test(v)) return v;
+  }
+  return undefined;
 }
 
 function httpName(code: number): string {

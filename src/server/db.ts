@@ -82,6 +82,9 @@ export class Db {
   job(id: string): JobRow | undefined {
     return this.sql.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
   }
+  recentJobs(userId: string, n: number): JobRow[] {
+    return this.sql.prepare('SELECT * FROM jobs WHERE user_id = ? ORDER BY created DESC, rowid DESC LIMIT ?').all(userId, n) as JobRow[];
+  }
   openJobs(userId: string): number {
     return (this.sql.prepare("SELECT COUNT(*) n FROM jobs WHERE user_id = ? AND status IN ('queued', 'running')").get(userId) as { n: number }).n;
   }

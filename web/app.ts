@@ -1,0 +1,199 @@
+// The platform's page: sign up / in / out, describe a clip and watch it being made (server-sent
+// events with a preview frame; a reload picks running jobs up again), personal defaults and
+// playback settings, the gallery (play, again with another seed, variations, download, share,
+// delete) and the shared-clip view. Plain DOM, no framework; the server compiles this file.
+
+interface Attributes { digit: number; colour: string; direction: string; speed: string; size: string }
+interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number }
+interface JobView { id: string; status: string; progress: { position?: number; step?: number; steps?: number }; clipId?: string; error?: string; params: { text: string; model: string; seed: number } }
+interface ClipView { id: string; text: string; attributes: Attributes[]; model: string; checkpoint: string; seed: number; steps: number; guidance: number; ms: number; shared: boolean; created: number }
+interface Settings { colour?: string; speed?: string; size?: string; fps?: number; loop?: boolean; scale?: number }
+interface ModelInfo { model: string; available: boolean }
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+let settings: Settings = {};
+
+async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
+  const r = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 204) return undefined as T;
+  const j = (await r.json().catch(() => ({}))) as { message?: string };
+  if (!r.ok) throw new Error(j.message ?? `${r.status}`);
+  return j as T;
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+const describe = (a: Attributes) => `${a.size} ${a.colour} ${a.digit} moving ${a.direction} ${a.speed}`;
+
+/** Plays a clip's PNG strip (16 frames side by side, 2-pixel gaps) on a canvas at the person's fps, loop and scale. */
+function player(stripUrl: string): HTMLCanvasElement {
+  const scale = settings.scale ?? 3, canvas = el('canvas', { width: 64 * scale, height: 64 * scale, title: 'click to play again' });
+  const ctx = canvas.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  const img = new Image();
+  let frame = 0, timer = 0;
+  const draw = () => { ctx.drawImage(img, frame * 66, 0, 64, 64, 0, 0, 64 * scale, 64 * scale); };
+  const play = () => {
+    clearInterval(timer);
+    frame = 0;
+    timer = window.setInterval(() => {
+      draw();
+      frame += 1;
+      if (frame === 16) { if (settings.loop === false) clearInterval(timer); frame = 0; }
+    }, 1000 / (settings.fps ?? 8));
+  };
+  img.onload = play;
+  canvas.onclick = play;
+  img.src = stripUrl;
+  return canvas;
+}
+
+function clipCard(c: ClipView, base: string, owner: boolean): HTMLElement {
+  const card = el('div', { className: 'card' });
+  card.dataset.clip = c.id;
+  card.append(player(`${base}/clip.png`), el('div', {}, `“${c.text}”`));
+  if (c.attributes?.[0]) card.append(el('div', { className: 'meta' }, describe(c.attributes[0])));
+  card.append(el('div', { className: 'meta' }, `${c.model}${c.checkpoint ? ` (${c.checkpoint})` : ''}, seed ${c.seed}${c.model === 'diffusion' ? `, ${c.steps} steps, guidance ${c.guidance}` : ''}, ${c.ms} ms`));
+  const actions = el('div', { className: 'actions' });
+  for (const ext of ['gif', 'mp4', 'png']) actions.append(el('a', { href: `${base}/clip.${ext}`, download: `clip.${ext}`, textContent: ext.toUpperCase() }));
+  if (owner) {
+    const again = (seed: number) => submit({ text: c.text, model: c.model, seed, ...(c.model === 'diffusion' ? { steps: c.steps, guidance: c.guidance } : {}) });
+    actions.append(
+      el('button', { textContent: 'Again', title: 'the same description with a new seed', onclick: () => void again(Math.floor(Math.random() * 2147483647)) }),
+      el('button', { textContent: 'Variations', title: 'three clips with the next seeds', onclick: () => { for (let k = 1; k <= 3; k++) void again((c.seed + k) % 2147483648); } }),
+      el('button', { textContent: c.shared ? 'Unshare' : 'Share', onclick: async () => {
+        if (c.shared) { await api('DELETE', `/api/clips/${c.id}/share`); c.shared = false; } else {
+          const s = await api<{ url: string }>('POST', `/api/clips/${c.id}/share`);
+          c.shared = true;
+          await navigator.clipboard?.writeText(location.origin + s.url).catch(() => undefined);
+          actions.append(el('a', { href: s.url, textContent: 'share link' }));
+        }
+        (actions.querySelector('button:nth-of-type(3)') as HTMLButtonElement).textContent = c.shared ? 'Unshare' : 'Share';
+      } }),
+      el('button', { textContent: 'Delete', onclick: async () => { await api('DELETE', `/api/clips/${c.id}`); card.remove(); } }),
+    );
+  }
+  card.append(actions);
+  return card;
+}
+
+async function loadGallery(): Promise<void> {
+  const { clips } = await api<{ clips: ClipView[] }>('GET', '/api/clips');
+  $('gallery').replaceChildren(...clips.map((c) => clipCard(c, `/api/clips/${c.id}`, true)));
+}
+
+/** A job's live card: status, progress bar, preview frame, then the clip; EventSource reconnects with Last-Event-ID by itself. */
+function watch(id: string, heading: string): void {
+  if (document.querySelector(`[data-job="${id}"]`)) return;
+  const status = el('div', { className: 'meta', textContent: 'queued' }), bar = el('progress', { max: 1, value: 0 }), preview = el('img', { width: 192, height: 192, alt: 'preview' });
+  const card = el('div', { className: 'card' }, el('div', {}, heading), status, bar, preview);
+  card.dataset.job = id;
+  $('jobs').prepend(card);
+  const es = new EventSource(`/api/jobs/${id}/events`);
+  const end = () => { es.close(); };
+  es.addEventListener('status', (e) => {
+    const v = JSON.parse((e as MessageEvent).data as string) as JobView;
+    status.textContent = v.status === 'queued' ? `queued, position ${v.progress.position}` : v.status;
+    if (v.status === 'done' && v.clipId) void finish(v.clipId);
+    if (v.status === 'failed' || v.status === 'cancelled') { status.textContent = `${v.status}${v.error ? `: ${v.error}` : ''}`; end(); }
+  });
+  es.addEventListener('queued', (e) => { status.textContent = `queued, position ${(JSON.parse((e as MessageEvent).data as string) as { position: number }).position}`; });
+  es.addEventListener('running', () => { status.textContent = 'running'; });
+  es.addEventListener('progress', (e) => {
+    const p = JSON.parse((e as MessageEvent).data as string) as { step: number; steps: number; preview?: string };
+    status.textContent = `step ${p.step} of ${p.steps}`;
+    bar.max = p.steps; bar.value = p.step;
+    if (p.preview) preview.src = p.preview;
+  });
+  const finish = async (clipId: string) => {
+    end();
+    const c = await api<ClipView>('GET', `/api/clips/${clipId}`);
+    card.replaceWith(clipCard(c, `/api/clips/${clipId}`, true));
+    void loadGallery();
+  };
+  es.addEventListener('done', (e) => void finish((JSON.parse((e as MessageEvent).data as string) as { clipId: string }).clipId));
+  es.addEventListener('failed', (e) => { status.textContent = `failed: ${(JSON.parse((e as MessageEvent).data as string) as { error: string }).error}`; end(); });
+  es.addEventListener('cancelled', () => { status.textContent = 'cancelled'; end(); });
+  card.append(el('button', { textContent: 'Cancel', onclick: () => void api('DELETE', `/api/jobs/${id}`).catch(() => undefined) }));
+}
+
+async function submit(body: Record<string, unknown>): Promise<void> {
+  $('composeerror').textContent = '';
+  try {
+    const j = await api<JobAccepted>('POST', '/api/jobs', body);
+    const a = j.attributes[0], d = Object.keys(j.defaults[0] ?? {}), r = Object.keys(j.drawn[0] ?? {});
+    const notes = [d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
+    watch(j.id, `${describe(a)} (seed ${j.seed})${notes ? ` — ${notes}` : ''}`);
+  } catch (e) {
+    $('composeerror').textContent = (e as Error).message;
+  }
+}
+
+async function showApp(username: string): Promise<void> {
+  $('auth').hidden = true; $('app').hidden = false; $('signout').hidden = false;
+  $('who').textContent = username;
+  const me = await api<{ settings: Settings }>('GET', '/api/me');
+  settings = me.settings;
+  for (const k of ['colour', 'speed', 'size'] as const) $<HTMLSelectElement>(`s-${k}`).value = settings[k] ?? '';
+  $<HTMLInputElement>('s-fps').value = String(settings.fps ?? 8);
+  $<HTMLInputElement>('s-loop').checked = settings.loop !== false;
+  $<HTMLInputElement>('s-scale').value = String(settings.scale ?? 3);
+  const { models } = await api<{ models: ModelInfo[] }>('GET', '/api/models');
+  $('model').replaceChildren(...models.map((m) => el('option', { value: m.model, textContent: m.available ? m.model : `${m.model} (not available yet)`, disabled: !m.available })));
+  const first = models.find((m) => m.available);
+  if (first) $<HTMLSelectElement>('model').value = first.model;
+  const { jobs } = await api<{ jobs: JobView[] }>('GET', '/api/jobs');
+  for (const j of jobs.filter((x) => x.status === 'queued' || x.status === 'running').reverse()) watch(j.id, `“${j.params.text}” (seed ${j.params.seed})`);
+  await loadGallery();
+}
+
+function showAuth(): void {
+  $('auth').hidden = false; $('app').hidden = true; $('signout').hidden = true; $('who').textContent = '';
+}
+
+async function main(): Promise<void> {
+  const shared = /^\/shared\/([A-Za-z0-9_-]{43})$/.exec(location.pathname);
+  if (shared) {
+    const base = `/api/shared/${shared[1]}`;
+    try {
+      const c = await api<ClipView>('GET', base);
+      $('shared').replaceChildren(clipCard(c, base, false));
+    } catch (e) {
+      $('shared').textContent = (e as Error).message;
+    }
+    $('shared').hidden = false;
+    return;
+  }
+  const creds = () => ({ username: $<HTMLInputElement>('username').value.trim(), password: $<HTMLInputElement>('password').value });
+  const signIn = async () => { const r = await api<{ username: string }>('POST', '/api/sessions', creds()); await showApp(r.username); };
+  $('authform').onsubmit = (e) => { e.preventDefault(); $('autherror').textContent = ''; signIn().catch((x: Error) => { $('autherror').textContent = x.message; }); };
+  $('signup').onclick = () => { $('autherror').textContent = ''; api('POST', '/api/users', creds()).then(signIn).catch((x: Error) => { $('autherror').textContent = x.message; }); };
+  $('signout').onclick = () => { void api('DELETE', '/api/sessions').then(showAuth); };
+  $('model').onchange = () => { for (const n of document.querySelectorAll<HTMLElement>('.diffusion')) n.hidden = $<HTMLSelectElement>('model').value !== 'diffusion'; };
+  $('compose').onsubmit = (e) => {
+    e.preventDefault();
+    const num = (id: string) => ($<HTMLInputElement>(id).value === '' ? undefined : Number($<HTMLInputElement>(id).value));
+    const model = $<HTMLSelectElement>('model').value, seed = num('seed') ?? Math.floor(Math.random() * 2147483647), n = Math.min(4, Math.max(1, num('count') ?? 1));
+    for (let k = 0; k < n; k++) {
+      void submit({ text: $<HTMLInputElement>('text').value, model, seed: (seed + k) % 2147483648, ...(model === 'diffusion' ? { steps: num('steps'), guidance: num('guidance') } : {}) });
+    }
+  };
+  $('settingsform').onsubmit = (e) => {
+    e.preventDefault();
+    const pick = (k: string) => $<HTMLSelectElement>(`s-${k}`).value || undefined;
+    const s: Settings = { colour: pick('colour'), speed: pick('speed'), size: pick('size'), fps: Number($<HTMLInputElement>('s-fps').value), loop: $<HTMLInputElement>('s-loop').checked, scale: Number($<HTMLInputElement>('s-scale').value) };
+    api<{ settings: Settings }>('PUT', '/api/me/settings', JSON.parse(JSON.stringify(s))).then((r) => { settings = r.settings; $('saved').textContent = 'saved'; void loadGallery(); }).catch((x: Error) => { $('saved').textContent = x.message; });
+  };
+  try {
+    const me = await api<{ username: string }>('GET', '/api/me');
+    await showApp(me.username);
+  } catch {
+    showAuth();
+  }
+}
+
+void main();
