@@ -1,7 +1,7 @@
 // A clip [frames, h, w, 3] in [0, 1] to a file by its extension: .gif (looping, at the clip's
 // frame rate), .png (the frames as one strip) or .mp4 (H.264 through Debian's ffmpeg, raw RGB on
 // its stdin). Written atomically; a missing ffmpeg is one clear error.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,21 +32,44 @@ export function checkClipOutput(path: string, inputs: string[] = []): void {
   checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext].bytes, magicAt: MAGIC[ext].at, kind: ext.slice(1).toUpperCase(), inputs });
 }
 
-export function encodeMp4(frames: Float32Array, s: ClipShape, scale: number): Uint8Array {
+function rgbOf(frames: Float32Array, s: ClipShape, scale: number): { rgb: Uint8Array; W: number; H: number } {
   const raw = framesToRgba(frames, s.frames, s.height, s.width, scale);
   const W = s.width * scale, H = s.height * scale, rgb = new Uint8Array(s.frames * W * H * 3);
   raw.forEach((f, i) => { for (let p = 0; p < W * H; p++) for (let c = 0; c < 3; c++) rgb[(i * W * H + p) * 3 + c] = f[p * 4 + c]; });
+  return { rgb, W, H };
+}
+
+const ffmpegArgs = (W: number, H: number, fps: number, out: string) => ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(fps), '-i', '-',
+  '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', out];
+const NO_FFMPEG = 'MP4 needs ffmpeg, which is not installed (Debian: apt-get install ffmpeg); write a .gif or .png instead';
+
+export function encodeMp4(frames: Float32Array, s: ClipShape, scale: number): Uint8Array {
+  const { rgb, W, H } = rgbOf(frames, s, scale);
   // to a private temporary file: MP4's index ('moov', moved to the front for streaming) needs a seekable output
   const dir = mkdtempSync(join(tmpdir(), 'genlab-mp4-')), tmp = join(dir, 'clip.mp4');
   try {
-    const r = spawnSync('ffmpeg', ['-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-r', String(s.fps), '-i', '-',
-      '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', '-y', tmp], { input: rgb });
-    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('MP4 needs ffmpeg, which is not installed (Debian: apt-get install ffmpeg); write a .gif or .png instead');
+    const r = spawnSync('ffmpeg', ffmpegArgs(W, H, s.fps, tmp), { input: rgb });
+    if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(NO_FFMPEG);
     if (r.status !== 0) throw new UserError(`ffmpeg could not encode the clip: ${(r.stderr?.toString() ?? '').trim().split('\n').slice(-2).join(' | ')}`);
     return new Uint8Array(readFileSync(tmp));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** encodeMp4 without blocking the event loop (the server's), killed after `timeoutMs`. */
+export function encodeMp4Async(frames: Float32Array, s: ClipShape, scale: number, timeoutMs = 30_000): Promise<Uint8Array> {
+  const { rgb, W, H } = rgbOf(frames, s, scale);
+  const dir = mkdtempSync(join(tmpdir(), 'genlab-mp4-')), tmp = join(dir, 'clip.mp4');
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const p = spawn('ffmpeg', ffmpegArgs(W, H, s.fps, tmp), { stdio: ['pipe', 'ignore', 'pipe'], timeout: timeoutMs });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', (e) => reject((e as NodeJS.ErrnoException).code === 'ENOENT' ? new UserError(NO_FFMPEG) : e));
+    p.on('close', (code) => (code === 0 ? resolve(new Uint8Array(readFileSync(tmp))) : reject(new UserError(`ffmpeg could not encode the clip: ${err.trim().split('\n').slice(-2).join(' | ') || `exit ${code}`}`))));
+    p.stdin!.on('error', () => { /* reported by close */ });
+    p.stdin!.end(rgb);
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 /** Encodes the clip as the extension says and writes it atomically. */

@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { randomUUID } from 'node:crypto';
 import { parseText, resolveText } from '../data/clips/words.js';
 import { COLOURS, SIZES, SPEEDS } from '../data/clips/world.js';
-import { encodeMp4 } from '../media/clip.js';
+import { encodeMp4Async } from '../media/clip.js';
 import { CLIP_MODELS, MAX_SEED, type ClipModelKind } from '../pipelines/clipEngine.js';
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -31,6 +31,8 @@ export interface AppOptions {
   /** per person: jobs queued or running at once, and jobs submitted a minute */
   quota?: number;
   ratePerMinute?: number;
+  /** sign-up and sign-in attempts a minute per address */
+  authPerMinute?: number;
   logger?: boolean;
 }
 
@@ -68,10 +70,11 @@ class HttpError extends Error {
 
 export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; db: Db; jobs: JobRunner }> {
   const db = new Db(o.dataDir);
+  db.dropExpiredSessions(Date.now(), SESSION_IDLE_MS, SESSION_MAX_MS);
   const checkpointFor = (p: JobParams) => join(o.modelsDir, `clips-${p.model}`);
   const jobs = new JobRunner(db, { workers: o.workers ?? 1, checkpointFor });
   const app = Fastify({
-    logger: o.logger ?? false, bodyLimit: 64 * 1024,
+    logger: o.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
@@ -117,16 +120,31 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const setCookie = (req: FastifyRequest, reply: FastifyReply, value: string, maxAge: number) =>
     reply.header('set-cookie', `sid=${value}; Path=/; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${req.protocol === 'https' ? '; Secure' : ''}`);
 
-  app.post('/api/users', { schema: { body: Credentials, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 409: Message } } }, async (req, reply) => {
+  // password hashing is 128 MiB and ~0.3 s each: at most 2 at once, and 10 attempts a minute per address
+  let hashing = 0;
+  const attempts = new Map<string, number[]>();
+  const limitAuth = async (req: FastifyRequest) => {
+    const now = Date.now(), key = req.ip, t = (attempts.get(key) ?? []).filter((x) => now - x < 60_000);
+    if (t.length >= (o.authPerMinute ?? 10)) throw new HttpError(429, 'too many sign-in attempts; wait a minute');
+    attempts.set(key, [...t, now]);
+    if (attempts.size > 10_000) for (const [k, v] of attempts) if (v.every((x) => now - x >= 60_000)) attempts.delete(k);
+  };
+  const slowHash = async <T>(f: () => Promise<T>): Promise<T> => {
+    if (hashing >= 2) throw new HttpError(503, 'the server is busy signing people in; try again in a moment');
+    hashing += 1;
+    try { return await f(); } finally { hashing -= 1; }
+  };
+
+  app.post('/api/users', { onRequest: limitAuth, schema: { body: Credentials, response: { 201: Type.Object({ id: Type.String(), username: Type.String() }), 409: Message } } }, async (req, reply) => {
     const id = randomUUID();
-    const ok = db.addUser({ id, username: req.body.username, password: await hashPassword(req.body.password, o.scrypt ?? OWASP_SCRYPT), created: Date.now(), settings: '{}' });
+    const ok = db.addUser({ id, username: req.body.username, password: await slowHash(() => hashPassword(req.body.password, o.scrypt ?? OWASP_SCRYPT)), created: Date.now(), settings: '{}' });
     if (!ok) throw new HttpError(409, `the name ${req.body.username} is taken`);
     return reply.code(201).send({ id, username: req.body.username });
   });
-  app.post('/api/sessions', { schema: { body: Credentials } }, async (req, reply) => {
+  app.post('/api/sessions', { onRequest: limitAuth, schema: { body: Credentials } }, async (req, reply) => {
     const u = db.userByName(req.body.username);
     // the same work and the same answer whether or not the name exists
-    const ok = await verifyPassword(req.body.password, u?.password ?? `scrypt$${(o.scrypt ?? OWASP_SCRYPT).N}$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`);
+    const ok = await slowHash(() => verifyPassword(req.body.password, u?.password ?? `scrypt$${(o.scrypt ?? OWASP_SCRYPT).N}$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`));
     if (!u || !ok) throw new HttpError(401, 'wrong name or password');
     const old = sessionCookie(req);
     if (old) db.dropSession(tokenHash(old));
@@ -142,8 +160,8 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     return reply.code(204).send();
   });
 
-  app.get('/api/me', { preHandler: auth }, async (req) => ({ username: req.user!.username, settings: JSON.parse(req.user!.settings) as SettingsT }));
-  app.put('/api/me/settings', { preHandler: auth, schema: { body: Settings } }, async (req) => {
+  app.get('/api/me', { onRequest: auth }, async (req) => ({ username: req.user!.username, settings: JSON.parse(req.user!.settings) as SettingsT }));
+  app.put('/api/me/settings', { onRequest: auth, schema: { body: Settings } }, async (req) => {
     db.setSettings(req.user!.id, JSON.stringify(req.body));
     return { settings: req.body };
   });
@@ -157,7 +175,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
       return { model: m, available: Boolean(meta), step: meta?.step, evaluation: meta?.evaluation ?? null, sampling: meta?.sampling ?? null };
     }),
   }));
-  app.get('/api/health', async () => ({ ok: true }));
+  app.get('/api/health', async () => ({ ok: jobs.readyWorkers() > 0, workers: jobs.readyWorkers() }));
   app.get('/api/openapi.json', async () => app.swagger());
 
   const ownJob = (req: FastifyRequest): JobRow => {
@@ -171,7 +189,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     return { id: j.id, status: j.status, progress, clipId: j.clip_id ?? undefined, error: j.error ?? undefined, params: JSON.parse(j.params) as JobParams };
   };
 
-  app.post('/api/jobs', { preHandler: auth, schema: { body: JobBody } }, async (req, reply) => {
+  app.post('/api/jobs', { onRequest: auth, schema: { body: JobBody } }, async (req, reply) => {
     const u = req.user!, b = req.body, model = b.model ?? 'diffusion';
     if (!available(model)) throw new HttpError(400, `the ${model} clip model is not available on this server yet`);
     if (model !== 'diffusion' && (b.steps !== undefined || b.guidance !== undefined)) throw new HttpError(400, `steps and guidance are for the diffusion model; the ${model} makes a clip in one pass`);
@@ -186,17 +204,18 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (times.length >= rate) throw new HttpError(429, `at most ${rate} jobs a minute; wait a little`);
     if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
     recent.set(u.id, [...times, now]);
+    if (recent.size > 10_000) for (const [k, v] of recent) if (v.every((x) => now - x >= 60_000)) recent.delete(k);
     const id = jobs.submit(u.id, { text, model, seed, steps: b.steps, guidance: b.guidance });
     return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed });
   });
-  app.get('/api/jobs', { preHandler: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
-  app.get('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));
-  app.delete('/api/jobs/:id', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+  app.get('/api/jobs', { onRequest: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
+  app.get('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));
+  app.delete('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req, reply) => {
     const j = ownJob(req);
     if (!jobs.cancel(j)) throw new HttpError(409, `the job is ${j.status}; only a queued or running job can be cancelled`);
     return reply.code(202).send(jobView(db.job(j.id)!));
   });
-  app.get('/api/jobs/:id/events', { preHandler: auth, schema: { params: Id } }, (req, reply) => {
+  app.get('/api/jobs/:id/events', { onRequest: auth, schema: { params: Id } }, (req, reply) => {
     const j = ownJob(req);
     const last = Number(req.headers['last-event-id'] ?? 0) || 0;
     reply.hijack();
@@ -207,8 +226,11 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const view = jobView(j);
     res.write(`event: status\ndata: ${JSON.stringify(view)}\n\n`);
     if (['done', 'failed', 'cancelled'].includes(j.status)) { res.end(); return; }
-    const stop = jobs.subscribe(j.id, last, (e) => { send(e); if (e.event === 'done' || e.event === 'failed' || e.event === 'cancelled') { stop(); res.end(); } });
-    req.raw.on('close', stop);
+    let ended = false, stop = () => {};
+    const ping = setInterval(() => res.write(': ping\n\n'), 25_000);
+    const finish = () => { if (!ended) { ended = true; clearInterval(ping); stop(); res.end(); } };
+    stop = jobs.subscribe(j.id, last, (e) => { if (ended) return; send(e); if (e.event === 'done' || e.event === 'failed' || e.event === 'cancelled') queueMicrotask(finish); });
+    res.on('close', finish);
   });
 
   const clipView = (c: ClipRow) => ({ id: c.id, jobId: c.job_id, created: c.created, shared: Boolean(c.share), ...(JSON.parse(c.record) as Record<string, unknown>) });
@@ -217,20 +239,28 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (!c || c.user_id !== req.user!.id) throw new HttpError(404, 'no such clip');
     return c;
   };
+  const encoding = new Map<string, Promise<void>>();
   const sendFile = async (reply: FastifyReply, c: ClipRow, ext: 'gif' | 'png' | 'mp4') => {
     const path = clipFile(db, c.id, ext);
     if (ext === 'mp4' && !existsSync(path)) {
-      // made on first request from the strip's frames
-      const frames = framesFromStrip(readFileSync(clipFile(db, c.id, 'png')));
-      writeFileAtomic(path, encodeMp4(frames, { frames: 16, height: 64, width: 64, fps: 8 }, 4));
+      // made on first request from the strip's frames, off the event loop, one encode per clip
+      let p = encoding.get(c.id);
+      if (!p) {
+        p = encodeMp4Async(framesFromStrip(readFileSync(clipFile(db, c.id, 'png'))), { frames: 16, height: 64, width: 64, fps: 8 }, 4).then((b) => writeFileAtomic(path, b)).finally(() => encoding.delete(c.id));
+        encoding.set(c.id, p);
+      }
+      try { await p; } catch (e) {
+        app.log.warn(e);
+        throw new HttpError(503, /ffmpeg/.test((e as Error).message) && /not installed/.test((e as Error).message) ? 'MP4 needs ffmpeg, which this server does not have; download the GIF' : 'the MP4 could not be made; download the GIF');
+      }
     }
     const type = { gif: 'image/gif', png: 'image/png', mp4: 'video/mp4' }[ext];
     return reply.header('content-type', type).header('content-disposition', `inline; filename="clip-${c.id.slice(0, 8)}.${ext}"`).send(readFileSync(path));
   };
-  app.get('/api/clips', { preHandler: auth }, async (req) => ({ clips: db.clips(req.user!.id).map(clipView) }));
-  app.get('/api/clips/:id', { preHandler: auth, schema: { params: Id } }, async (req) => clipView(ownClip(req)));
+  app.get('/api/clips', { onRequest: auth }, async (req) => ({ clips: db.clips(req.user!.id).map(clipView) }));
+  app.get('/api/clips/:id', { onRequest: auth, schema: { params: Id } }, async (req) => clipView(ownClip(req)));
   for (const ext of ['gif', 'png', 'mp4'] as const) {
-    app.get(`/api/clips/:id/clip.${ext}`, { preHandler: auth, schema: { params: Id } }, async (req, reply) => sendFile(reply, ownClip(req), ext));
+    app.get(`/api/clips/:id/clip.${ext}`, { onRequest: auth, schema: { params: Id } }, async (req, reply) => sendFile(reply, ownClip(req), ext));
     app.get(`/api/shared/:token/clip.${ext}`, { schema: { params: Token } }, async (req, reply) => {
       const c = db.clipByShare(req.params.token);
       if (!c) throw new HttpError(404, 'no such shared clip');
@@ -243,18 +273,18 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const v = clipView(c);
     return { ...v, checkpoint: undefined };
   });
-  app.post('/api/clips/:id/share', { preHandler: auth, schema: { params: Id } }, async (req) => {
+  app.post('/api/clips/:id/share', { onRequest: auth, schema: { params: Id } }, async (req) => {
     const c = ownClip(req), token = c.share ?? newToken();
     db.setShare(c.id, token);
     return { token, url: `/shared/${token}` };
   });
-  app.delete('/api/clips/:id/share', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+  app.delete('/api/clips/:id/share', { onRequest: auth, schema: { params: Id } }, async (req, reply) => {
     db.setShare(ownClip(req).id, null);
     return reply.code(204).send();
   });
-  app.delete('/api/clips/:id', { preHandler: auth, schema: { params: Id } }, async (req, reply) => {
+  app.delete('/api/clips/:id', { onRequest: auth, schema: { params: Id } }, async (req, reply) => {
     const c = ownClip(req);
-    db.dropClip(c.id);
+    db.dropClip(c.id); // the job's clip_id goes with it (db.dropClip)
     for (const ext of ['gif', 'png', 'mp4'] as const) rmSync(clipFile(db, c.id, ext), { force: true });
     return reply.code(204).send();
   });

@@ -36,6 +36,7 @@ export class Db {
     this.sql.pragma('journal_mode = WAL');
     this.sql.pragma('foreign_keys = ON');
     this.sql.pragma('busy_timeout = 5000');
+    this.sql.pragma('synchronous = FULL'); // a committed job or clip survives power loss, not only a killed process
     this.sql.exec(SCHEMA);
   }
 
@@ -100,8 +101,9 @@ export class Db {
   finishJob(id: string, status: Exclude<JobStatus, 'queued' | 'running'>, now: number, o: { clipId?: string; error?: string } = {}): boolean {
     return this.sql.prepare("UPDATE jobs SET status = ?, finished = ?, clip_id = ?, error = ? WHERE id = ? AND status IN ('queued', 'running')").run(status, now, o.clipId ?? null, o.error ?? null, id).changes > 0;
   }
-  /** After a crash: jobs that were running go back to the queue. */
-  requeueRunning(): number {
+  /** After a crash: jobs that were running go back to the queue, unless they were tried `maxAttempts` times (a job that kills the server). */
+  requeueRunning(now: number, maxAttempts = 3): number {
+    this.sql.prepare("UPDATE jobs SET status = 'failed', finished = ?, error = 'generation failed repeatedly' WHERE status = 'running' AND attempts >= ?").run(now, maxAttempts);
     return this.sql.prepare("UPDATE jobs SET status = 'queued', started = NULL WHERE status = 'running'").run().changes;
   }
 
@@ -110,7 +112,7 @@ export class Db {
   addClip(c: ClipRow, now: number): void {
     this.sql.transaction(() => {
       this.sql.prepare('INSERT INTO clips (id, user_id, job_id, record, created, share) VALUES (@id, @user_id, @job_id, @record, @created, @share)').run(c);
-      this.finishJob(c.job_id, 'done', now, { clipId: c.id });
+      if (!this.finishJob(c.job_id, 'done', now, { clipId: c.id })) throw new Error(`job ${c.job_id} is no longer running`);
     })();
   }
   clip(id: string): ClipRow | undefined {
@@ -129,6 +131,13 @@ export class Db {
     this.sql.prepare('UPDATE clips SET share = ? WHERE id = ?').run(token, id);
   }
   dropClip(id: string): void {
-    this.sql.prepare('DELETE FROM clips WHERE id = ?').run(id);
+    this.sql.transaction(() => {
+      this.sql.prepare('UPDATE jobs SET clip_id = NULL WHERE clip_id = ?').run(id);
+      this.sql.prepare('DELETE FROM clips WHERE id = ?').run(id);
+    })();
+  }
+  /** Sessions past their idle or absolute expiry. */
+  dropExpiredSessions(now: number, idleMs: number, maxMs: number): number {
+    return this.sql.prepare('DELETE FROM sessions WHERE seen < ? OR created < ?').run(now - idleMs, now - maxMs).changes;
   }
 }

@@ -16,7 +16,7 @@ import type { JobParams, ToMain } from './protocol.js';
 
 export interface JobEvent { id: number; event: 'queued' | 'running' | 'progress' | 'done' | 'failed' | 'cancelled'; data: Record<string, unknown> }
 
-interface Slot { worker: Worker; cancel: Int32Array; ready: boolean; job?: string }
+interface Slot { worker: Worker; cancel: Int32Array; ready: boolean; dead?: boolean; job?: string; failures: number }
 
 const SHAPE = { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS };
 const CLIP_ID = /^[0-9a-f-]{36}$/;
@@ -31,12 +31,15 @@ export class JobRunner {
   private readonly slots: Slot[] = [];
   private readonly events = new Map<string, JobEvent[]>();
   private readonly listeners = new Map<string, Set<(e: JobEvent) => void>>();
-  private seq = 0;
+  // event ids grow across restarts too, so a client's Last-Event-ID from before a restart is older than every new event
+  private seq = Date.now() * 1000;
   private closed = false;
 
   constructor(private readonly db: Db, private readonly o: { workers: number; checkpointFor: (p: JobParams) => string; now?: () => number }) {
-    const n = db.requeueRunning();
+    const n = db.requeueRunning(this.now());
     this.removeOrphanFiles();
+    this.pruneTimer = setInterval(() => this.prune(), 60_000);
+    this.pruneTimer.unref();
     for (let i = 0; i < o.workers; i++) this.slots.push(this.spawn());
     if (n) this.kick();
   }
@@ -45,27 +48,50 @@ export class JobRunner {
     return (this.o.now ?? Date.now)();
   }
 
-  private spawn(): Slot {
+  private readonly pruneTimer: NodeJS.Timeout;
+  private readonly finishedAt = new Map<string, number>();
+
+  /** Events of jobs finished ten minutes ago are dropped (the database keeps their state). */
+  private prune(): void {
+    const now = this.now();
+    for (const [id, t] of this.finishedAt) if (now - t > 600_000) { this.events.delete(id); this.finishedAt.delete(id); if (!this.listeners.get(id)?.size) this.listeners.delete(id); }
+  }
+
+  readyWorkers(): number {
+    return this.slots.filter((s) => s.ready && !s.dead).length;
+  }
+
+  private spawn(failures = 0): Slot {
     const cancel = new Int32Array(new SharedArrayBuffer(4));
     const worker = new Worker(new URL('./workerEntry.mjs', import.meta.url), { workerData: { cancel: cancel.buffer } });
-    const slot: Slot = { worker, cancel, ready: false };
+    const slot: Slot = { worker, cancel, ready: false, failures };
     worker.on('message', (m: ToMain) => this.onMessage(slot, m));
     worker.on('error', (e) => this.onCrash(slot, e));
     worker.on('exit', (code) => { if (!this.closed) this.onCrash(slot, new Error(`worker exited with code ${code}`)); });
     return slot;
   }
 
+  /** A worker that died: its job fails (once), and a new worker starts after a pause that grows with repeated failures. */
   private onCrash(slot: Slot, e: Error): void {
-    if (this.closed) return;
-    if (slot.job) { this.db.finishJob(slot.job, 'failed', this.now(), { error: `generation failed: ${e.message}` }); this.emit(slot.job, 'failed', { error: 'generation failed' }); }
-    const i = this.slots.indexOf(slot);
-    if (i >= 0) { void slot.worker.terminate(); this.slots[i] = this.spawn(); }
+    if (this.closed || slot.dead) return;
+    slot.dead = true;
+    const job = slot.job;
+    slot.job = undefined;
+    if (job && this.db.finishJob(job, 'failed', this.now(), { error: 'generation failed' })) this.emit(job, 'failed', { error: 'generation failed' });
+    process.stderr.write(`genlab: a generation worker died: ${e.message}\n`);
+    void slot.worker.terminate();
+    const failures = slot.ready ? 0 : slot.failures + 1;
+    setTimeout(() => {
+      const i = this.slots.indexOf(slot);
+      if (!this.closed && i >= 0) this.slots[i] = this.spawn(failures);
+    }, Math.min(60_000, 500 * 2 ** failures)).unref();
   }
 
-  /** Clip files whose record never committed (a crash between the two) are removed at start. */
+  /** Clip files whose record never committed (a crash between the two) and temporaries of a killed write are removed at start. */
   private removeOrphanFiles(): void {
     if (!existsSync(this.db.clipsDir)) return;
     for (const f of readdirSync(this.db.clipsDir)) {
+      if (f.startsWith('.genlab.tmp-')) { rmSync(join(this.db.clipsDir, f), { force: true }); continue; }
       const id = f.replace(/\.(gif|png|mp4)$/, '');
       if (CLIP_ID.test(id) && !this.db.clip(id)) rmSync(join(this.db.clipsDir, f), { force: true });
     }
@@ -73,6 +99,7 @@ export class JobRunner {
 
   emit(jobId: string, event: JobEvent['event'], data: Record<string, unknown>): void {
     const e: JobEvent = { id: ++this.seq, event, data };
+    if (event === 'done' || event === 'failed' || event === 'cancelled') this.finishedAt.set(jobId, this.now());
     const list = this.events.get(jobId) ?? [];
     // progress events replace the previous one (a reconnecting client needs only the latest)
     if (event === 'progress' && list.at(-1)?.event === 'progress') list.pop();
@@ -87,7 +114,7 @@ export class JobRunner {
     const set = this.listeners.get(jobId) ?? new Set();
     set.add(listener);
     this.listeners.set(jobId, set);
-    return () => { set.delete(listener); };
+    return () => { set.delete(listener); if (!set.size) this.listeners.delete(jobId); };
   }
 
   lastEvent(jobId: string): JobEvent | undefined {
@@ -116,7 +143,7 @@ export class JobRunner {
   /** Hands queued jobs to free workers. */
   kick(): void {
     for (const slot of this.slots) {
-      if (this.closed || !slot.ready || slot.job) continue;
+      if (this.closed || !slot.ready || slot.dead || slot.job) continue;
       const job = this.db.takeJob(this.now());
       if (!job) return;
       slot.job = job.id;
@@ -135,8 +162,12 @@ export class JobRunner {
       return;
     }
     slot.job = undefined;
-    const job = this.db.job(m.jobId);
-    if (m.type === 'failed') {
+    const job = this.db.job(m.jobId), cancelled = Atomics.load(slot.cancel, 0) === 1;
+    if (m.type === 'failed' && m.detail) process.stderr.write(`genlab: job ${m.jobId} failed: ${m.detail}\n`);
+    if (m.type === 'done' && cancelled) {
+      // cancelled after its last step: the client was told 202, so no clip
+      if (job && this.db.finishJob(m.jobId, 'cancelled', this.now())) this.emit(m.jobId, 'cancelled', {});
+    } else if (m.type === 'failed') {
       if (job && this.db.finishJob(m.jobId, m.cancelled ? 'cancelled' : 'failed', this.now(), { error: m.cancelled ? undefined : m.error })) this.emit(m.jobId, m.cancelled ? 'cancelled' : 'failed', m.cancelled ? {} : { error: m.error });
     } else if (job && job.status === 'running' && !this.db.clipByJob(job.id)) {
       // files first, then the record: a crash in between leaves an orphan file, never a record without its clip
@@ -158,6 +189,7 @@ export class JobRunner {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.pruneTimer);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 }

@@ -16,4 +16,4 @@ export type ToMain =
   | { type: 'ready' }
   | { type: 'progress'; jobId: string; step: number; steps: number; preview?: Float32Array }
   | { type: 'done'; jobId: string; frames: Float32Array; report: GeneratedClip['report'] }
-  | { type: 'failed'; jobId: string; error: string; cancelled: boolean };
+  | { type: 'failed'; jobId: string; error: string; cancelled: boolean; detail?: string };

@@ -17,7 +17,6 @@ function post(m: ToMain, transfer: ArrayBuffer[] = []): void {
 }
 
 async function run(jobId: string, p: JobParams, checkpoint: string): Promise<void> {
-  Atomics.store(cancelFlag, 0, 0);
   const ctl = new AbortController();
   try {
     let g = loaded.get(checkpoint);
@@ -32,7 +31,7 @@ async function run(jobId: string, p: JobParams, checkpoint: string): Promise<voi
     post({ type: 'done', jobId, frames: clip.frames, report: clip.report }, [clip.frames.buffer as ArrayBuffer]);
   } catch (e) {
     const err = e as Error;
-    post({ type: 'failed', jobId, cancelled: err.name === 'AbortError', error: e instanceof UserError || err.name === 'AbortError' ? err.message : `generation failed: ${err.message}` });
+    post({ type: 'failed', jobId, cancelled: err.name === 'AbortError', error: err.name === 'AbortError' ? err.message : e instanceof UserError && !/\//.test(err.message) ? err.message : 'generation failed', detail: err.message });
   }
 }
 

@@ -2,7 +2,7 @@
 // nothing half-written. A file is written to a temporary name beside it and renamed into place;
 // on any failure the temporary file is removed and the old file (if any) is left as it was.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from './errors.js';
 
@@ -120,15 +120,40 @@ export function checkOutputFile(path: string, o: OutputFileOptions = {}): void {
  * full disk, a read-only place) removes the temporary file, leaves an existing file untouched and
  * becomes one UserError. `write` is the writer (a seam for tests of failures).
  */
-export function writeFileAtomic(path: string, data: Uint8Array, write: (p: string, d: Uint8Array) => void = writeFileSync): void {
+export function writeFileAtomic(path: string, data: Uint8Array, write: (p: string, d: Uint8Array) => void = durableWrite): void {
   // a short name of its own: a temporary named after a long file name could exceed the 255-byte limit
   const tmp = join(dirname(path), `.genlab.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
     write(tmp, data);
     renameSync(tmp, path);
+    syncDir(dirname(path));
   } catch (e) {
     rmSync(tmp, { force: true });
     throw new UserError(fsProblem(e, path));
+  }
+}
+
+/** The data on disk before the rename (fsync), so that power loss leaves the old file or the whole new one. */
+function durableWrite(p: string, d: Uint8Array): void {
+  const fd = openSync(p, 'w');
+  try {
+    for (let off = 0; off < d.length;) off += writeSync(fd, d, off, d.length - off);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The rename itself made durable (where the platform lets a folder be synced). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    /* not supported here: the rename is still atomic */
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -21,7 +21,7 @@ beforeAll(async () => {
   await saveCheckpoint(join(models, 'clips-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: new Date().toISOString(), sampling: { steps: 2, guidance: 2 } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
   dataDir = mkdtempSync(join(tmpdir(), 'genlab-data-'));
-  ({ app, jobs } = await buildApp({ dataDir, modelsDir: models, workers: 1, scrypt: CHEAP, quota: 3, ratePerMinute: 6 }));
+  ({ app, jobs } = await buildApp({ dataDir, modelsDir: models, workers: 1, scrypt: CHEAP, quota: 3, ratePerMinute: 6, authPerMinute: 1000 }));
 }, 60_000);
 afterAll(async () => { await app?.close(); });
 
@@ -64,6 +64,8 @@ describe('platform API', () => {
     const b = await person('bob');
     for (const url of [`/api/jobs/${job.id}`, `/api/clips/${done.clipId}`, `/api/clips/${done.clipId}/clip.gif`, `/api/jobs/${job.id}/events`]) expect((await app.inject({ url, headers: { cookie: b } })).statusCode, url).toBe(404);
     expect((await app.inject({ method: 'DELETE', url: `/api/clips/${done.clipId}`, headers: { cookie: b } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'DELETE', url: `/api/jobs/${job.id}`, headers: { cookie: b } })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'POST', url: `/api/clips/${done.clipId}/share`, headers: { cookie: b } })).statusCode).toBe(404);
     expect((await app.inject({ url: '/api/clips', headers: { cookie: b } })).json().clips).toHaveLength(0);
     // a share link shows the clip to anyone until revoked
     const sh = (await app.inject({ method: 'POST', url: `/api/clips/${done.clipId}/share`, headers: { cookie: a } })).json();
@@ -75,11 +77,16 @@ describe('platform API', () => {
     expect(readdirSync(join(dataDir, 'clips')).filter((f) => f.startsWith(done.clipId!))).toEqual([]);
   }, 120_000);
   it('answers 401 without a session except on the open routes, and ends a session at sign-out', async () => {
-    for (const [method, url] of [['GET', '/api/clips'], ['POST', '/api/jobs'], ['GET', '/api/me'], ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000']] as const) {
-      expect((await app.inject({ method, url, payload: method === 'POST' ? { text: 'a 3' } : undefined })).statusCode, url).toBe(401);
+    for (const [method, url] of [['GET', '/api/clips'], ['POST', '/api/jobs'], ['GET', '/api/me'], ['GET', '/api/jobs/00000000-0000-0000-0000-000000000000'], ['GET', '/api/jobs/not-an-id'], ['PUT', '/api/me/settings'], ['DELETE', '/api/clips/x']] as const) {
+      // 401 before any validation: a bad body or id tells an anonymous caller nothing
+      for (const payload of [{ text: 'a 3' }, {}, { colour: 'purple' }]) expect((await app.inject({ method, url, payload: method === 'GET' ? undefined : payload })).statusCode, `${method} ${url}`).toBe(401);
     }
     for (const url of ['/api/models', '/api/health', '/api/openapi.json']) expect((await app.inject({ url })).statusCode, url).toBe(200);
     const c = await person('carol');
+    const again = await app.inject({ method: 'POST', url: '/api/sessions', payload: { username: 'carol', password: 'correct horse' } });
+    expect(again.cookies.find((k) => k.name === 'sid')!.value).not.toBe(c.slice(4)); // a new session id at every sign-in
+    const same = await app.inject({ method: 'PUT', url: '/api/me/settings', headers: { cookie: c, origin: 'http://localhost:8080', host: 'localhost:8080', 'sec-fetch-site': 'same-origin' }, payload: {} });
+    expect(same.statusCode).toBe(200); // a same-origin change is accepted
     expect((await app.inject({ url: '/api/me', headers: { cookie: c } })).statusCode).toBe(200);
     expect((await app.inject({ method: 'DELETE', url: '/api/sessions', headers: { cookie: c } })).statusCode).toBe(204);
     expect((await app.inject({ url: '/api/me', headers: { cookie: c } })).statusCode).toBe(401); // the old cookie is dead on the server
