@@ -19,8 +19,9 @@ const below: Record<string, string[]> = {
   pipelines: ['models', 'nn', 'tensor', 'data', 'diffusion', 'checkpoint', 'media', 'util'],
   eval: ['pipelines', 'models', 'nn', 'tensor', 'data', 'diffusion', 'checkpoint', 'media', 'util'],
   bench: ['train', 'models', 'nn', 'tensor', 'data', 'diffusion', 'util'],
+  rl: ['train', 'models', 'nn', 'tensor', 'data', 'diffusion', 'checkpoint', 'util'],
   server: ['pipelines', 'models', 'nn', 'tensor', 'data', 'diffusion', 'checkpoint', 'media', 'util'],
-  cli: Object.keys({ util: 1, tensor: 1, data: 1, media: 1, checkpoint: 1, nn: 1, diffusion: 1, models: 1, train: 1, pipelines: 1, eval: 1, bench: 1, server: 1 }),
+  cli: Object.keys({ util: 1, tensor: 1, data: 1, media: 1, checkpoint: 1, nn: 1, diffusion: 1, models: 1, train: 1, pipelines: 1, eval: 1, bench: 1, server: 1, rl: 1 }),
 };
 
 function files(dir: string): string[] {
