@@ -4,7 +4,7 @@
 // the sha256 of every file. It is written to a temporary directory and renamed into place.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { fsProblem } from '../util/files.js';
+import { fsProblem, makeDirs } from '../util/files.js';
 import { basename, dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../util/errors.js';
@@ -123,7 +123,7 @@ export async function saveCheckpoint(dir: string, data: CheckpointData, opts: { 
   const parent = dirname(dir);
   const tmp = join(parent, `.${basename(dir)}.tmp-${process.pid}`), old = join(parent, `.${basename(dir)}.old-${process.pid}`);
   try {
-    mkdirSync(parent, { recursive: true });
+    makeDirs(parent);
     recoverInterrupted(dir);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp);

@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
-import { fsProblem } from '../util/files.js';
+import { fsProblem, makeDirs } from '../util/files.js';
 
 export const LOCK_FILE = '.genlab.lock';
 
@@ -42,7 +42,7 @@ function busy(dir: string, held: LockInfo | undefined): UserError {
 /** Takes the lock of `dir` (created if missing) for this process; returns its release. */
 export function acquireRunLock(dir: string, command?: string): () => void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new UserError(code === 'EEXIST' || code === 'ENOTDIR' ? `--out ${dir}: it (or a folder above it) is a file, not a folder` : `--out ${dir}: ${fsProblem(e, dir)}`);

@@ -34,7 +34,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 export function int(name: string, min = 0): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}.`);
+    // plain decimal digits only: Number() would also take '', ' ', '0x10' and '1e3'
+    if (!/^\s*-?\d+\s*$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}.`);
     return n;
   };
 }

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { clipTable, evalPrompts, evaluateClips, type ClipMetrics } from '../eval/clips.js';
 import { renderBarChart } from '../eval/plot.js';
 import type { Classifier } from '../models/classifier.js';
-import { CLIP_MODELS, generateClip, loadClipGenerator, type ClipModelKind } from '../pipelines/clipEngine.js';
+import { checkGenerateOptions, CLIP_MODELS, generateClip, loadClipGenerator, type ClipModelKind } from '../pipelines/clipEngine.js';
 import { renderText } from '../pipelines/clips.js';
 import { loadImageModel } from '../pipelines/images.js';
 import { UserError } from '../util/errors.js';
@@ -58,7 +58,14 @@ export function registerEvalClips(program: Command): void {
         for (const f of REPORT_FILES) if (existsSync(join(o.report, f)) && !isOurReport(join(o.report, f))) throw new UserError(`--report ${o.report}: ${f} there is not a genlab clip report; genlab will not overwrite it`);
       }
       await setup();
-      const clf = loadImageModel(o.classifier!, ['classifier']).model as Classifier;
+      const clfModel = loadImageModel(o.classifier!, ['classifier']);
+      if (clfModel.data !== 'mnist') { clfModel.model.dispose(); throw new UserError(`--classifier: ${o.classifier} was trained on ${clfModel.data}, not on the MNIST digits the clip world draws`); }
+      const clf = clfModel.model as Classifier;
+      // every generator loads and every option is checked before the first clip is judged
+      for (let i = 0; i < kinds.length; i++) {
+        const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
+        try { checkGenerateOptions(g, { steps: o.steps, guidance: o.guidance }); } finally { g.model.dispose(); }
+      }
       const prompts = evalPrompts(o.n);
       const log = (name: string) => (i: number, n: number) => { if (!o.quiet && (i === n || i % 20 === 0)) process.stderr.write(`${name}: ${i}/${n} clips judged\n`); };
       const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
@@ -72,7 +79,7 @@ export function registerEvalClips(program: Command): void {
             last = { steps: c.report.steps, guidance: c.report.guidance };
             return c.frames;
           }, clf, prompts, { onClip: log(kinds[i]) });
-          rows.push({ name: kinds[i] === 'diffusion' ? `diffusion (${last.steps} steps, guidance ${last.guidance})` : kinds[i], m, checkpoint: g.dir, ...last });
+          rows.push({ name: kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i], m, checkpoint: g.dir, ...last });
         } finally {
           g.model.dispose();
         }

@@ -46,8 +46,8 @@ export function textRunConfigs(family: TextFamily, model: TextModelConfig, train
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model: gpt or lstm on a UTF-8 text file, diffusion or vae on digit images')
-    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES].join(' | ')}`)
+    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world')
+    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES].join(' | ')}`)
     .option('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files; frame-ae: the clip world (no --data)')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
     .option('--steps <n>', 'total optimizer steps', int('--steps', 1))

@@ -26,10 +26,16 @@ function extensionOf(path: string): string {
   return ext;
 }
 
-/** Checks an output path for a clip before any work is done. */
-export function checkClipOutput(path: string, inputs: string[] = []): void {
+/** Checks an output path for a clip before any work is done (`flag` names it in errors). */
+export function checkClipOutput(path: string, inputs: string[] = [], flag = '--out'): void {
   const ext = extensionOf(path);
-  checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext].bytes, magicAt: MAGIC[ext].at, kind: ext.slice(1).toUpperCase(), inputs });
+  checkOutputFile(path, { extensions: [ext], magic: MAGIC[ext].bytes, magicAt: MAGIC[ext].at, kind: ext.slice(1).toUpperCase(), inputs, flag });
+}
+
+/** Whether Debian's ffmpeg (or any on PATH) runs. */
+export function ffmpegAvailable(): boolean {
+  const r = spawnSync('ffmpeg', ['-version'], { stdio: 'ignore' });
+  return !r.error && r.status === 0;
 }
 
 function rgbOf(frames: Float32Array, s: ClipShape, scale: number): { rgb: Uint8Array; W: number; H: number } {
@@ -73,10 +79,10 @@ export function encodeMp4Async(frames: Float32Array, s: ClipShape, scale: number
 }
 
 /** Encodes the clip as the extension says and writes it atomically. */
-export function writeClip(path: string, frames: Float32Array, s: ClipShape, o: { scale?: number; inputs?: string[] } = {}): void {
+export function writeClip(path: string, frames: Float32Array, s: ClipShape, o: { scale?: number; inputs?: string[]; flag?: string } = {}): void {
   const scale = o.scale ?? 1;
   if (!Number.isInteger(scale) || scale < 1 || scale > 16) throw new UserError(`--scale must be a whole number from 1 to 16, got ${o.scale}`);
-  checkClipOutput(path, o.inputs);
+  checkClipOutput(path, o.inputs, o.flag);
   const ext = extensionOf(path);
   const bytes = ext === '.gif' ? encodeGif(frames, { ...s, scale })
     : ext === '.png' ? encodeRgbPng(frameStrip(frames, s.frames, s.height, s.width, scale))

@@ -69,7 +69,8 @@ export interface GeneratedClip extends Clip {
   report: ClipReport & { model: ClipModelKind; checkpoint: string; steps: number; guidance: number; ms: number; encoderText: string };
 }
 
-function checkOptions(g: LoadedClipGenerator, o: GenerateOptions): { seed: number; steps: number; guidance: number } {
+/** The options a generation would use, checked (UserErrors), without generating: for callers that check before other work. */
+export function checkGenerateOptions(g: LoadedClipGenerator, o: Pick<GenerateOptions, 'seed' | 'steps' | 'guidance'>): { seed: number; steps: number; guidance: number } {
   const seed = o.seed ?? 0;
   if (!Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) throw new UserError(`the seed must be a whole number from 0 to ${MAX_SEED}, got ${o.seed}`);
   if (g.kind !== 'diffusion') {
@@ -80,7 +81,8 @@ function checkOptions(g: LoadedClipGenerator, o: GenerateOptions): { seed: numbe
   const steps = o.steps ?? rec.steps ?? DEFAULT_CLIP_SAMPLING.steps, guidance = o.guidance ?? rec.guidance ?? DEFAULT_CLIP_SAMPLING.guidance;
   const T = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE).betas.length;
   if (!Number.isInteger(steps) || steps < 1 || steps > 200 || steps > T) throw new UserError(`steps must be a whole number from 1 to ${Math.min(200, T)}, got ${o.steps}`);
-  if (!(Number.isFinite(guidance) && guidance >= 0 && guidance <= 20)) throw new UserError(`guidance must be a number from 0 to 20, got ${o.guidance}`);
+  // below 1 the text counts for less than nothing would: 0 is the unconditional model, which ignores the words
+  if (!(Number.isFinite(guidance) && guidance >= 1 && guidance <= 20)) throw new UserError(`guidance must be a number from 1 to 20 (below 1 the words are ignored), got ${o.guidance}`);
   return { seed, steps, guidance };
 }
 
@@ -88,7 +90,7 @@ function checkOptions(g: LoadedClipGenerator, o: GenerateOptions): { seed: numbe
 export async function generateClip(g: LoadedClipGenerator, text: string, o: GenerateOptions = {}): Promise<GeneratedClip> {
   const t0 = performance.now();
   const resolved = resolveText(parseText(text), o.seed ?? 0);
-  const { seed, steps, guidance } = checkOptions(g, o);
+  const { seed, steps, guidance } = checkGenerateOptions(g, o);
   const report = (frames: Float32Array): GeneratedClip => ({
     frames,
     shape: { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS },

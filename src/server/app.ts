@@ -54,7 +54,7 @@ const JobBody = Type.Object({
   model: Type.Optional(Type.Union(CLIP_MODELS.map((m) => Type.Literal(m)))),
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED })),
   steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
-  guidance: Type.Optional(Type.Number({ minimum: 0, maximum: 20 })),
+  guidance: Type.Optional(Type.Number({ minimum: 1, maximum: 20 })),
 }, { additionalProperties: false });
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 const Token = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) });

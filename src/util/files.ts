@@ -157,6 +157,28 @@ function syncDir(dir: string): void {
   }
 }
 
+/**
+ * mkdir -p, one level at a time: Node 20's recursive mkdirSync loops forever under /proc and
+ * similar places where a folder can be neither found nor made.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let d = resolve(dir);
+  while (!existsSync(d)) {
+    missing.push(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      mkdirSync(m);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+}
+
 /** checkOutputFile, then writeFileAtomic. */
 export function writeOutputFile(path: string, data: Uint8Array, o: OutputFileOptions = {}): void {
   checkOutputFile(path, o);
@@ -180,7 +202,7 @@ export function prepareOutputDir(dir: string, o: { flag?: string; inputs?: reado
   const ck = enclosingCheckpoint(dir);
   if (ck) throw new UserError(`${flag} ${dir} is inside a genlab checkpoint (${ck}); choose another folder`);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' || code === 'ENOTDIR') throw new UserError(`${flag} ${dir}: it (or a folder above it) is a file, not a folder`);

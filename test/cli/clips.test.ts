@@ -1,5 +1,5 @@
 // `genlab train clip-diffusion` and `genlab generate` end to end on a tiny run.
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { gifInfo } from '../../src/media/gif.js';
@@ -52,12 +52,21 @@ describe('genlab generate', () => {
     writeFileSync(list, 'a red 3 moving left\n\n  a small blue 4 going up  \ngreen 9\n');
     const r = run('generate', '--prompts', list, '--out-dir', dir, '--checkpoint', ck, '--steps', '1', '--format', 'png');
     expect(r.code, r.err).toBe(0);
-    expect(readdirSync(dir).sort()).toEqual(['000.png', '001.png', '002.png']);
+    expect(readdirSync(dir).sort()).toEqual(['.genlab-clips', '000.png', '001.png', '002.png']);
+    expect(run('generate', '--prompts', list, '--out-dir', dir, '--checkpoint', ck, '--steps', '1', '--format', 'png').code).toBe(0); // its own folder again: replaced
+    const mine = join(ws.dir, 'mine');
+    mkdirSync(mine);
+    const users = readFileSync(join(dir, '001.png'));
+    writeFileSync(join(mine, '000.png'), users); // the user's own PNG, of the kind generate writes
+    expectUserError(run('generate', '--prompts', list, '--out-dir', mine, '--checkpoint', ck, '--steps', '1', '--format', 'png'), /holds files genlab did not make/);
+    expect(readFileSync(join(mine, '000.png')).equals(users)).toBe(true);
+    expectUserError(run('generate', '--prompts', list, '--out-dir', join(ws.dir, 'never'), '--checkpoint', join(ws.dir, 'nope')), /no such folder/);
+    expect(existsSync(join(ws.dir, 'never'))).toBe(false); // nothing made before the checks pass
     const lines = r.out.trim().split('\n').map((l) => JSON.parse(l));
     expect(lines.map((l) => l.attributes[0].digit)).toEqual([3, 4, 9]);
     const bad = join(ws.dir, 'bad.txt'), dir2 = join(ws.dir, 'clips2');
-    writeFileSync(bad, 'a red 3\na red blue 4\n');
-    expectUserError(run('generate', '--prompts', bad, '--out-dir', dir2, '--checkpoint', ck), /prompt 2: .*two colours.*nothing was generated/);
+    writeFileSync(bad, 'a red 3\n\n\na red blue 4\n');
+    expectUserError(run('generate', '--prompts', bad, '--out-dir', dir2, '--checkpoint', ck), /line 4: .*two colours.*nothing was generated/);
     expect(existsSync(dir2)).toBe(false);
   }, 300_000);
   it('refuses bad input with one line each', () => {
@@ -71,6 +80,10 @@ describe('genlab generate', () => {
     expectUserError(run('generate', 'a 3', '--checkpoint', 'models/digits-diffusion', '--out', out), /not a clip/);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--seed', '2147483648', '--out', out), /--seed/);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--guidance', '-2', '--out', out), /guidance/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--guidance', '0', '--out', out), /guidance must be a number from 1 to 20/);
+    expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--format', 'png', '--out', out), /--format is for --prompts/);
+    expect(run('generate', 'a 3', '--checkpoint', ck, '--seed', '0x10', '--out', out).code).toBe(2); // plain digits only
+    expect(run('generate', 'a 3', '--checkpoint', ck, '--seed', '', '--out', out).code).toBe(2);
     expectUserError(run('generate', 'a 3', '--checkpoint', ck, '--steps', '5000', '--out', out), /steps/);
     expectUserError(run('generate', 'a 3', '--prompts', 'x.txt', '--out-dir', ws.dir), /not both/);
     expect(existsSync(out)).toBe(false);
@@ -83,7 +96,7 @@ describe('genlab eval-clips', () => {
     const r = run('eval-clips', '--checkpoint', ck, '--n', '2', '--steps', '1', '--report', rep, '--quiet');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/\| true renderer \| 2 \| 100\.0% \|/);
-    expect(r.out).toMatch(/\| diffusion \(1 steps, guidance \d/);
+    expect(r.out).toMatch(/\| diffusion \(1 step, guidance \d/);
     expect(readdirSync(rep).sort()).toEqual(['clips-eval.json', 'clips-eval.md', 'clips-eval.png']);
     expect(JSON.parse(readFileSync(join(rep, 'clips-eval.json'), 'utf8')).rows).toHaveLength(2);
     expect(run('eval-clips', '--checkpoint', ck, '--n', '1', '--steps', '1', '--report', rep, '--quiet').code).toBe(0); // its own report is replaced
