@@ -19,12 +19,15 @@ const health: number[] = [];
 let polling = true;
 const poll = (async () => { while (polling) { const t = performance.now(); await fetch(`${base}/api/health`); health.push(performance.now() - t); await new Promise((r) => setTimeout(r, 50)); } })();
 
+// accounts first, one at a time (the server hashes at most two passwords at once)
+const cookies: string[] = [];
+for (let p = 0; p < Number(people); p++) {
+  await post('/api/users', { username: `load${p}`, password: 'load test password' });
+  const s = await post('/api/sessions', { username: `load${p}`, password: 'load test password' });
+  cookies.push(s.headers.get('set-cookie')!.split(';')[0]);
+}
 const t0 = performance.now();
-const results = await Promise.all(Array.from({ length: Number(people) }, async (_, p) => {
-  const name = `load${p}`;
-  await post('/api/users', { username: name, password: 'load test password' });
-  const s = await post('/api/sessions', { username: name, password: 'load test password' });
-  const cookie = s.headers.get('set-cookie')!.split(';')[0];
+const results = await Promise.all(cookies.map(async (cookie, p) => {
   const ids = await Promise.all(Array.from({ length: Number(perPerson) }, async (_, k) => {
     const r = await post('/api/jobs', { text: `a red ${(p + k) % 10} moving left`, seed: p * 100 + k, steps: Number(steps) }, cookie);
     return ((await r.json()) as { id: string }).id;
