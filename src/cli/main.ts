@@ -12,6 +12,7 @@ import { registerGenerate } from './generate.js';
 import { registerRender } from './render.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
+import { registerWorker } from './worker.js';
 
 const program = new Command();
 program
@@ -32,6 +33,7 @@ registerRender(program);
 registerGenerate(program);
 registerEvalClips(program);
 registerBench(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../util/files.js';
 import { hashPassword, newToken, OWASP_SCRYPT, SESSION_IDLE_MS, SESSION_MAX_MS, tokenHash, verifyPassword, type ScryptCost } from './auth.js';
 import { Db, type ClipRow, type JobRow, type UserRow } from './db.js';
 import { clipFile, JobRunner } from './jobs.js';
+import { RedisExecutor } from './redisQueue.js';
 import type { JobParams } from './protocol.js';
 
 export interface AppOptions {
@@ -27,6 +28,10 @@ export interface AppOptions {
   /** where clips-diffusion, clips-gan and clips-vae live */
   modelsDir: string;
   workers?: number;
+  /** run jobs through BullMQ on this Redis (genlab worker processes) instead of threads here */
+  redisUrl?: string;
+  /** how long the start waits for Redis (default 10 s) */
+  redisTimeoutMs?: number;
   scrypt?: ScryptCost;
   /** per person: jobs queued or running at once, and jobs submitted a minute */
   quota?: number;
@@ -72,7 +77,14 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const db = new Db(o.dataDir);
   db.dropExpiredSessions(Date.now(), SESSION_IDLE_MS, SESSION_MAX_MS);
   const checkpointFor = (p: JobParams) => join(o.modelsDir, `clips-${p.model}`);
-  const jobs = new JobRunner(db, { workers: o.workers ?? 1, checkpointFor });
+  const executor = o.redisUrl ? new RedisExecutor(db, o.redisUrl, o.redisTimeoutMs) : undefined;
+  let jobs: JobRunner;
+  try {
+    jobs = await JobRunner.start(db, { workers: o.workers ?? 1, checkpointFor, executor });
+  } catch (e) {
+    db.close();
+    throw new UserError((e as Error).message);
+  }
   const app = Fastify({
     logger: o.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
@@ -205,14 +217,19 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
     recent.set(u.id, [...times, now]);
     if (recent.size > 10_000) for (const [k, v] of recent) if (v.every((x) => now - x >= 60_000)) recent.delete(k);
-    const id = jobs.submit(u.id, { text, model, seed, steps: b.steps, guidance: b.guidance });
+    let id: string;
+    try {
+      id = await jobs.submit(u.id, { text, model, seed, steps: b.steps, guidance: b.guidance });
+    } catch {
+      throw new HttpError(503, 'the job queue is unavailable; try again later');
+    }
     return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed });
   });
   app.get('/api/jobs', { onRequest: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
   app.get('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));
   app.delete('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req, reply) => {
     const j = ownJob(req);
-    if (!jobs.cancel(j)) throw new HttpError(409, `the job is ${j.status}; only a queued or running job can be cancelled`);
+    if (!(await jobs.cancel(j))) throw new HttpError(409, `the job is ${j.status}; only a queued or running job can be cancelled`);
     return reply.code(202).send(jobView(db.job(j.id)!));
   });
   app.get('/api/jobs/:id/events', { onRequest: auth, schema: { params: Id } }, (req, reply) => {

@@ -93,6 +93,14 @@ export class Db {
   takeJob(now: number): JobRow | undefined {
     return this.sql.prepare("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY created, rowid LIMIT 1) RETURNING *").get(now) as JobRow | undefined;
   }
+  /** A queued job that a remote worker took (BullMQ's 'active'): false if it was not queued. */
+  markRunning(id: string, now: number): boolean {
+    return this.sql.prepare("UPDATE jobs SET status = 'running', started = ?, attempts = attempts + 1 WHERE id = ? AND status = 'queued'").run(now, id).changes > 0;
+  }
+  /** Jobs queued or running, oldest first. */
+  openJobList(): JobRow[] {
+    return this.sql.prepare("SELECT * FROM jobs WHERE status IN ('queued', 'running') ORDER BY created, rowid").all() as JobRow[];
+  }
   /** Position in the queue (1: next), 0 when not queued. */
   queuePosition(id: string): number {
     const r = this.sql.prepare("SELECT COUNT(*) n FROM jobs WHERE status = 'queued' AND rowid <= (SELECT rowid FROM jobs WHERE id = ? AND status = 'queued')").get(id) as { n: number };

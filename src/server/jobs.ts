@@ -1,22 +1,43 @@
-// The job queue: rows of the jobs table, taken oldest first by a pool of generation worker
-// threads (so that the API stays responsive while both cores generate). Events of each job
-// (queued with position, running step k of n with a preview, done, failed, cancelled) are kept in
-// order with ids for server-sent events; a client that reconnects with Last-Event-ID gets the
-// ones it missed. A finished clip's files are written first, then its record and the job's state
-// in one transaction; on start, jobs a crash left running are queued again.
+// The job queue: rows of the jobs table, run by an executor: a pool of generation worker threads
+// in this process (so that the API stays responsive while both cores generate), or, with
+// REDIS_URL, BullMQ on Redis feeding `genlab worker` processes anywhere (redisQueue.ts). Events of
+// each job (queued with position, running step k of n with a preview, done, failed, cancelled) are
+// kept in order with ids for server-sent events; a client that reconnects with Last-Event-ID gets
+// the ones it missed. A finished clip's files are written first, then its record and the job's
+// state in one transaction; a second delivery of the same job makes no second clip.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { FPS, FRAMES, SIDE } from '../data/clips/world.js';
+import type { GeneratedClip } from '../pipelines/clipEngine.js';
 import { writeClip } from '../media/clip.js';
 import { encodeRgbPng } from '../media/png.js';
 import type { Db, JobRow } from './db.js';
-import type { JobParams, ToMain } from './protocol.js';
+import type { JobParams } from './protocol.js';
+import { GenerationThread } from './thread.js';
 
 export interface JobEvent { id: number; event: 'queued' | 'running' | 'progress' | 'done' | 'failed' | 'cancelled'; data: Record<string, unknown> }
 
-interface Slot { worker: Worker; cancel: Int32Array; ready: boolean; dead?: boolean; job?: string; failures: number }
+/** What an executor reports back about the jobs it runs. */
+export interface JobSink {
+  started(jobId: string): void;
+  /** `preview`: RGB floats in [0, 1] or bytes, 64x64 */
+  progress(jobId: string, step: number, steps: number, preview?: Float32Array | Uint8Array): void;
+  done(jobId: string, frames: Float32Array, report: GeneratedClip['report']): void;
+  failed(jobId: string, error: string, cancelled: boolean, detail?: string): void;
+}
+
+/** Where jobs run. */
+export interface Executor {
+  start(sink: JobSink): Promise<void>;
+  /** a job was just added to the database as queued */
+  enqueue(job: JobRow): Promise<void>;
+  /** asks a job to stop: a queued one (already marked cancelled) or a running one; false if this executor does not know it */
+  cancel(jobId: string, queued: boolean): Promise<boolean>;
+  /** workers able to take a job now (or lately seen, for remote ones) */
+  ready(): number;
+  close(): Promise<void>;
+}
 
 const SHAPE = { frames: FRAMES, height: SIDE, width: SIDE, fps: FPS };
 const CLIP_ID = /^[0-9a-f-]{36}$/;
@@ -27,29 +48,94 @@ export function clipFile(db: Db, clipId: string, ext: 'gif' | 'png' | 'mp4'): st
   return join(db.clipsDir, `${clipId}.${ext}`);
 }
 
-export class JobRunner {
-  private readonly slots: Slot[] = [];
+/** The pool of generation threads in this process, taking queued jobs oldest first from the database. */
+export class ThreadExecutor implements Executor {
+  private readonly threads: GenerationThread[] = [];
+  private sink!: JobSink;
+  private closed = false;
+
+  constructor(private readonly db: Db, private readonly o: { workers: number; checkpointFor: (p: JobParams) => string; now: () => number }) {}
+
+  async start(sink: JobSink): Promise<void> {
+    this.sink = sink;
+    // jobs a crash left running go back to the queue (a job tried three times fails: it may be what kills the server)
+    this.db.requeueRunning(this.o.now());
+    for (let i = 0; i < this.o.workers; i++) this.threads.push(this.spawn(0));
+  }
+
+  private spawn(failures: number): GenerationThread {
+    const t: GenerationThread = new GenerationThread({
+      onReady: () => this.kick(),
+      // a dead thread's job has failed (once); a new thread starts after a pause that grows with repeated failures
+      onDeath: (e) => {
+        process.stderr.write(`genlab: a generation worker died: ${e.message}\n`);
+        const next = t.ready ? 0 : failures + 1;
+        setTimeout(() => {
+          const i = this.threads.indexOf(t);
+          if (!this.closed && i >= 0) this.threads[i] = this.spawn(next);
+        }, Math.min(60_000, 500 * 2 ** next)).unref();
+      },
+    });
+    return t;
+  }
+
+  ready(): number {
+    return this.threads.filter((t) => t.ready && !t.dead).length;
+  }
+
+  async enqueue(): Promise<void> {
+    this.kick();
+  }
+
+  private kick(): void {
+    for (const t of this.threads) {
+      if (this.closed || !t.ready || t.dead || t.job) continue;
+      const job = this.db.takeJob(this.o.now());
+      if (!job) return;
+      const params = JSON.parse(job.params) as JobParams;
+      this.sink.started(job.id);
+      void t.run(job.id, params, this.o.checkpointFor(params), (p) => this.sink.progress(job.id, p.step, p.steps, p.preview)).then((r) => {
+        if (r.ok) this.sink.done(job.id, r.frames, r.report);
+        else this.sink.failed(job.id, r.error, r.cancelled, r.detail);
+        this.kick();
+      });
+    }
+  }
+
+  async cancel(jobId: string, queued: boolean): Promise<boolean> {
+    if (queued) return true;
+    const t = this.threads.find((x) => x.job === jobId);
+    t?.cancel();
+    return t !== undefined;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t.close()));
+  }
+}
+
+export class JobRunner implements JobSink {
   private readonly events = new Map<string, JobEvent[]>();
   private readonly listeners = new Map<string, Set<(e: JobEvent) => void>>();
   // event ids grow across restarts too, so a client's Last-Event-ID from before a restart is older than every new event
   private seq = Date.now() * 1000;
-  private closed = false;
-
-  constructor(private readonly db: Db, private readonly o: { workers: number; checkpointFor: (p: JobParams) => string; now?: () => number }) {
-    const n = db.requeueRunning(this.now());
-    this.removeOrphanFiles();
-    this.pruneTimer = setInterval(() => this.prune(), 60_000);
-    this.pruneTimer.unref();
-    for (let i = 0; i < o.workers; i++) this.slots.push(this.spawn());
-    if (n) this.kick();
-  }
-
-  private now(): number {
-    return (this.o.now ?? Date.now)();
-  }
-
   private readonly pruneTimer: NodeJS.Timeout;
   private readonly finishedAt = new Map<string, number>();
+
+  private constructor(private readonly db: Db, private readonly executor: Executor, private readonly now: () => number) {
+    this.pruneTimer = setInterval(() => this.prune(), 60_000);
+    this.pruneTimer.unref();
+  }
+
+  /** A runner over `executor` (default: `workers` threads here), started: orphan files removed, interrupted jobs queued again. */
+  static async start(db: Db, o: { workers: number; checkpointFor: (p: JobParams) => string; now?: () => number; executor?: Executor }): Promise<JobRunner> {
+    const now = o.now ?? Date.now;
+    const r = new JobRunner(db, o.executor ?? new ThreadExecutor(db, { workers: o.workers, checkpointFor: o.checkpointFor, now }), now);
+    r.removeOrphanFiles();
+    await r.executor.start(r);
+    return r;
+  }
 
   /** Events of jobs finished ten minutes ago are dropped (the database keeps their state). */
   private prune(): void {
@@ -58,33 +144,7 @@ export class JobRunner {
   }
 
   readyWorkers(): number {
-    return this.slots.filter((s) => s.ready && !s.dead).length;
-  }
-
-  private spawn(failures = 0): Slot {
-    const cancel = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(new URL('./workerEntry.mjs', import.meta.url), { workerData: { cancel: cancel.buffer } });
-    const slot: Slot = { worker, cancel, ready: false, failures };
-    worker.on('message', (m: ToMain) => this.onMessage(slot, m));
-    worker.on('error', (e) => this.onCrash(slot, e));
-    worker.on('exit', (code) => { if (!this.closed) this.onCrash(slot, new Error(`worker exited with code ${code}`)); });
-    return slot;
-  }
-
-  /** A worker that died: its job fails (once), and a new worker starts after a pause that grows with repeated failures. */
-  private onCrash(slot: Slot, e: Error): void {
-    if (this.closed || slot.dead) return;
-    slot.dead = true;
-    const job = slot.job;
-    slot.job = undefined;
-    if (job && this.db.finishJob(job, 'failed', this.now(), { error: 'generation failed' })) this.emit(job, 'failed', { error: 'generation failed' });
-    process.stderr.write(`genlab: a generation worker died: ${e.message}\n`);
-    void slot.worker.terminate();
-    const failures = slot.ready ? 0 : slot.failures + 1;
-    setTimeout(() => {
-      const i = this.slots.indexOf(slot);
-      if (!this.closed && i >= 0) this.slots[i] = this.spawn(failures);
-    }, Math.min(60_000, 500 * 2 ** failures)).unref();
+    return this.executor.ready();
   }
 
   /** Clip files whose record never committed (a crash between the two) and temporaries of a killed write are removed at start. */
@@ -121,75 +181,66 @@ export class JobRunner {
     return this.events.get(jobId)?.at(-1);
   }
 
-  submit(userId: string, params: JobParams): string {
+  /** Queues a job; if the executor cannot take it (Redis down), the job is marked failed and this rejects. */
+  async submit(userId: string, params: JobParams): Promise<string> {
     const id = randomUUID();
     this.db.addJob({ id, user_id: userId, params: JSON.stringify(params), created: this.now() });
     this.emit(id, 'queued', { position: this.db.queuePosition(id) });
-    this.kick();
+    try {
+      await this.executor.enqueue(this.db.job(id)!);
+    } catch (e) {
+      this.failed(id, 'the job queue is unavailable', false, (e as Error).message);
+      throw e;
+    }
     return id;
   }
 
   /** Cancels a queued job at once, a running one before its next step. */
-  cancel(job: JobRow): boolean {
+  async cancel(job: JobRow): Promise<boolean> {
     if (job.status === 'queued') {
       if (this.db.finishJob(job.id, 'cancelled', this.now())) this.emit(job.id, 'cancelled', {});
+      await this.executor.cancel(job.id, true);
       return true;
     }
-    const slot = this.slots.find((s) => s.job === job.id);
-    if (job.status === 'running' && slot) { Atomics.store(slot.cancel, 0, 1); return true; }
-    return false;
+    return job.status === 'running' && this.executor.cancel(job.id, false);
   }
 
-  /** Hands queued jobs to free workers. */
-  kick(): void {
-    for (const slot of this.slots) {
-      if (this.closed || !slot.ready || slot.dead || slot.job) continue;
-      const job = this.db.takeJob(this.now());
-      if (!job) return;
-      slot.job = job.id;
-      Atomics.store(slot.cancel, 0, 0);
+  started(jobId: string): void {
+    this.emit(jobId, 'running', { step: 0 });
+  }
+
+  progress(jobId: string, step: number, steps: number, preview?: Float32Array | Uint8Array): void {
+    const rgb = preview instanceof Uint8Array ? Float32Array.from(preview, (v) => v / 255) : preview;
+    const url = rgb ? `data:image/png;base64,${encodeRgbPng({ width: SIDE, height: SIDE, rgb }).toString('base64')}` : undefined;
+    this.emit(jobId, 'progress', { step, steps, preview: url });
+  }
+
+  failed(jobId: string, error: string, cancelled: boolean, detail?: string): void {
+    if (!cancelled && detail) process.stderr.write(`genlab: job ${jobId} failed: ${detail}\n`);
+    if (this.db.finishJob(jobId, cancelled ? 'cancelled' : 'failed', this.now(), { error: cancelled ? undefined : error })) this.emit(jobId, cancelled ? 'cancelled' : 'failed', cancelled ? {} : { error });
+  }
+
+  done(jobId: string, frames: Float32Array, report: GeneratedClip['report']): void {
+    const job = this.db.job(jobId);
+    // a cancelled job (the client was told 202) or a second delivery of a finished one: no clip
+    if (!job || (job.status !== 'running' && job.status !== 'queued') || this.db.clipByJob(jobId)) return;
+    // files first, then the record: a crash in between leaves an orphan file, never a record without its clip
+    const clipId = randomUUID();
+    try {
+      writeClip(clipFile(this.db, clipId, 'gif'), frames, SHAPE, { scale: 1 });
+      writeClip(clipFile(this.db, clipId, 'png'), frames, SHAPE, { scale: 1 });
       const params = JSON.parse(job.params) as JobParams;
-      this.emit(job.id, 'running', { step: 0 });
-      slot.worker.postMessage({ type: 'run', jobId: job.id, params, checkpoint: this.o.checkpointFor(params) });
+      const record = { ...report, text: params.text, checkpoint: report.checkpoint.split('/').slice(-2).join('/') };
+      this.db.addClip({ id: clipId, user_id: job.user_id, job_id: job.id, record: JSON.stringify(record), created: this.now(), share: null }, this.now());
+      this.emit(job.id, 'done', { clipId });
+    } catch (e) {
+      for (const ext of ['gif', 'png'] as const) rmSync(clipFile(this.db, clipId, ext), { force: true });
+      this.failed(job.id, 'could not store the clip', false, `could not store the clip: ${(e as Error).message}`);
     }
-  }
-
-  private onMessage(slot: Slot, m: ToMain): void {
-    if (m.type === 'ready') { slot.ready = true; this.kick(); return; }
-    if (m.type === 'progress') {
-      const preview = m.preview ? `data:image/png;base64,${encodeRgbPng({ width: SIDE, height: SIDE, rgb: m.preview }).toString('base64')}` : undefined;
-      this.emit(m.jobId, 'progress', { step: m.step, steps: m.steps, preview });
-      return;
-    }
-    slot.job = undefined;
-    const job = this.db.job(m.jobId), cancelled = Atomics.load(slot.cancel, 0) === 1;
-    if (m.type === 'failed' && m.detail) process.stderr.write(`genlab: job ${m.jobId} failed: ${m.detail}\n`);
-    if (m.type === 'done' && cancelled) {
-      // cancelled after its last step: the client was told 202, so no clip
-      if (job && this.db.finishJob(m.jobId, 'cancelled', this.now())) this.emit(m.jobId, 'cancelled', {});
-    } else if (m.type === 'failed') {
-      if (job && this.db.finishJob(m.jobId, m.cancelled ? 'cancelled' : 'failed', this.now(), { error: m.cancelled ? undefined : m.error })) this.emit(m.jobId, m.cancelled ? 'cancelled' : 'failed', m.cancelled ? {} : { error: m.error });
-    } else if (job && job.status === 'running' && !this.db.clipByJob(job.id)) {
-      // files first, then the record: a crash in between leaves an orphan file, never a record without its clip
-      const clipId = randomUUID();
-      try {
-        writeClip(clipFile(this.db, clipId, 'gif'), m.frames, SHAPE, { scale: 1 });
-        writeClip(clipFile(this.db, clipId, 'png'), m.frames, SHAPE, { scale: 1 });
-        const params = JSON.parse(job.params) as JobParams;
-        const record = { ...m.report, text: params.text, checkpoint: m.report.checkpoint.split('/').slice(-2).join('/') };
-        this.db.addClip({ id: clipId, user_id: job.user_id, job_id: job.id, record: JSON.stringify(record), created: this.now(), share: null }, this.now());
-        this.emit(job.id, 'done', { clipId });
-      } catch (e) {
-        for (const ext of ['gif', 'png'] as const) rmSync(clipFile(this.db, clipId, ext), { force: true });
-        if (this.db.finishJob(job.id, 'failed', this.now(), { error: `could not store the clip: ${(e as Error).message}` })) this.emit(job.id, 'failed', { error: 'could not store the clip' });
-      }
-    }
-    this.kick();
   }
 
   async close(): Promise<void> {
-    this.closed = true;
     clearInterval(this.pruneTimer);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await this.executor.close();
   }
 }

@@ -1,5 +1,6 @@
 // Boots the platform: `npm run serve` (PORT, default 8080; GENLAB_DATA, default ./data;
-// GENLAB_MODELS, default the shipped models/; GENLAB_WORKERS, default 1). Ctrl-C or SIGTERM closes
+// GENLAB_MODELS, default the shipped models/; GENLAB_WORKERS, default 1; REDIS_URL to hand jobs to
+// `genlab worker` processes through BullMQ). Ctrl-C or SIGTERM closes
 // it; a job cut off by a kill runs again at the next start.
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,19 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const workers = Number(process.env.GENLAB_WORKERS ?? 1);
 const dataDir = resolve(process.env.GENLAB_DATA ?? 'data');
 const modelsDir = resolve(process.env.GENLAB_MODELS ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models'));
-const { app } = await buildApp({ dataDir, modelsDir, workers: Number.isInteger(workers) && workers >= 1 ? workers : 1 });
+const redisUrl = process.env.REDIS_URL || undefined;
+if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) {
+  process.stderr.write(`genlab: error: REDIS_URL must be a redis:// or rediss:// URL, got "${redisUrl}"\n`);
+  process.exit(1);
+}
+// with REDIS_URL, jobs go to `genlab worker` processes and this server runs none itself
+let app: Awaited<ReturnType<typeof buildApp>>['app'];
+try {
+  ({ app } = await buildApp({ dataDir, modelsDir, redisUrl, workers: Number.isInteger(workers) && workers >= 1 ? workers : 1 }));
+} catch (e) {
+  process.stderr.write(`genlab: error: ${(e as Error).message}\n`);
+  process.exit(1);
+}
 const stop = async () => { await app.close(); process.exit(0); };
 process.on('SIGINT', () => void stop());
 process.on('SIGTERM', () => void stop());
