@@ -10,8 +10,14 @@ interface ClipView { id: string; text: string; attributes: Attributes[]; model: 
 interface Settings { colour?: string; speed?: string; size?: string; fps?: number; loop?: boolean; scale?: number }
 interface ModelInfo { model: string; available: boolean }
 
+interface DraftModule { draftClip(text: string, seed: number): Promise<{ frames: Float32Array; ms: number; loadMs: number; backend: string; step?: number }> }
+
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 let settings: Settings = {};
+let ganAvailable = false;
+// the in-browser draft's code (TensorFlow.js and the clip engine, ~650 KB) loads only when first used
+let draftModule: Promise<DraftModule> | undefined;
+const loadDraft = () => (draftModule ??= import('/draft.js' as string) as Promise<DraftModule>);
 
 async function api<T>(method: string, url: string, body?: unknown): Promise<T> {
   const r = await fetch(url, { method, headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -52,6 +58,40 @@ function player(stripUrl: string): HTMLCanvasElement {
   return canvas;
 }
 
+/** Plays frames [16, 64, 64, 3] in [0, 1] (a draft made here) like player(). */
+function framePlayer(frames: Float32Array): HTMLCanvasElement {
+  const scale = settings.scale ?? 3, canvas = el('canvas', { width: 64 * scale, height: 64 * scale, title: 'draft' });
+  const ctx = canvas.getContext('2d')!, small = el('canvas', { width: 64, height: 64 }), sctx = small.getContext('2d')!;
+  ctx.imageSmoothingEnabled = false;
+  const images = Array.from({ length: 16 }, (_, f) => {
+    const img = sctx.createImageData(64, 64);
+    for (let i = 0; i < 64 * 64; i++) {
+      for (let c = 0; c < 3; c++) img.data[i * 4 + c] = Math.round(Math.min(1, Math.max(0, frames[(f * 64 * 64 + i) * 3 + c])) * 255);
+      img.data[i * 4 + 3] = 255;
+    }
+    return img;
+  });
+  let frame = 0;
+  const timer = window.setInterval(() => {
+    if (!canvas.isConnected && frame > 0) { clearInterval(timer); return; }
+    sctx.putImageData(images[frame], 0, 0);
+    ctx.drawImage(small, 0, 0, 64 * scale, 64 * scale);
+    frame = (frame + 1) % 16;
+    if (frame === 0 && settings.loop === false) clearInterval(timer);
+  }, 1000 / (settings.fps ?? 8));
+  return canvas;
+}
+
+/** A draft of the same text and seed from the GAN, made in this browser while the server works. */
+function showDraft(card: HTMLElement, text: string, seed: number): void {
+  const box = el('div', { className: 'draft' }, el('div', { className: 'meta', textContent: 'draft on this device: loading the GAN…' }));
+  card.append(box);
+  loadDraft().then((m) => m.draftClip(text, seed)).then((d) => {
+    box.replaceChildren(framePlayer(d.frames), el('div', { className: 'meta', textContent: `draft on this device: GAN, ${d.ms} ms (${d.backend}; model loaded in ${d.loadMs} ms)` }));
+    box.dataset.ready = '1';
+  }, (e: Error) => { box.replaceChildren(el('div', { className: 'meta', textContent: `no draft: ${e.message}` })); });
+}
+
 function clipCard(c: ClipView, base: string, owner: boolean): HTMLElement {
   const card = el('div', { className: 'card' });
   card.dataset.clip = c.id;
@@ -87,8 +127,8 @@ async function loadGallery(): Promise<void> {
 }
 
 /** A job's live card: status, progress bar, preview frame, then the clip; EventSource reconnects with Last-Event-ID by itself. */
-function watch(id: string, heading: string): void {
-  if (document.querySelector(`[data-job="${id}"]`)) return;
+function watch(id: string, heading: string): HTMLElement | undefined {
+  if (document.querySelector(`[data-job="${id}"]`)) return undefined;
   const status = el('div', { className: 'meta', textContent: 'queued' }), bar = el('progress', { max: 1, value: 0 }), preview = el('img', { width: 192, height: 192, alt: 'preview' });
   const card = el('div', { className: 'card' }, el('div', {}, heading), status, bar, preview);
   card.dataset.job = id;
@@ -111,14 +151,18 @@ function watch(id: string, heading: string): void {
   });
   const finish = async (clipId: string) => {
     end();
-    const c = await api<ClipView>('GET', `/api/clips/${clipId}`);
-    card.replaceWith(clipCard(c, `/api/clips/${clipId}`, true));
+    const c = await api<ClipView>('GET', `/api/clips/${clipId}`), done = clipCard(c, `/api/clips/${clipId}`, true);
+    // the draft made here stays beside the server's clip, for comparison
+    const draft = card.querySelector('.draft');
+    if (draft) done.append(draft);
+    card.replaceWith(done);
     void loadGallery();
   };
   es.addEventListener('done', (e) => void finish((JSON.parse((e as MessageEvent).data as string) as { clipId: string }).clipId));
   es.addEventListener('failed', (e) => { status.textContent = `failed: ${(JSON.parse((e as MessageEvent).data as string) as { error: string }).error}`; end(); });
   es.addEventListener('cancelled', () => { status.textContent = 'cancelled'; end(); });
   card.append(el('button', { textContent: 'Cancel', onclick: () => void api('DELETE', `/api/jobs/${id}`).catch(() => undefined) }));
+  return card;
 }
 
 async function submit(body: Record<string, unknown>): Promise<void> {
@@ -127,7 +171,8 @@ async function submit(body: Record<string, unknown>): Promise<void> {
     const j = await api<JobAccepted>('POST', '/api/jobs', body);
     const a = j.attributes[0], d = Object.keys(j.defaults[0] ?? {}), r = Object.keys(j.drawn[0] ?? {});
     const notes = [d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
-    watch(j.id, `${describe(a)} (seed ${j.seed})${notes ? ` — ${notes}` : ''}`);
+    const card = watch(j.id, `${describe(a)} (seed ${j.seed})${notes ? ` — ${notes}` : ''}`);
+    if (card && ganAvailable && $<HTMLInputElement>('draft').checked) showDraft(card, j.text, j.seed);
   } catch (e) {
     $('composeerror').textContent = (e as Error).message;
   }
@@ -144,6 +189,8 @@ async function showApp(username: string): Promise<void> {
   $<HTMLInputElement>('s-scale').value = String(settings.scale ?? 3);
   const { models } = await api<{ models: ModelInfo[] }>('GET', '/api/models');
   $('model').replaceChildren(...models.map((m) => el('option', { value: m.model, textContent: m.available ? m.model : `${m.model} (not available yet)`, disabled: !m.available })));
+  ganAvailable = models.some((m) => m.model === 'gan' && m.available);
+  $('draftrow').hidden = !ganAvailable;
   const first = models.find((m) => m.available);
   if (first) $<HTMLSelectElement>('model').value = first.model;
   const { jobs } = await api<{ jobs: JobView[] }>('GET', '/api/jobs');

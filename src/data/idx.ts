@@ -2,7 +2,8 @@
 // type byte, a dimension count), big-endian int32 dimensions, then big-endian values. Plain or
 // gzip-compressed files.
 import { gunzipSync } from 'node:zlib';
-import { UserError, readUserFile } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { readUserFile } from '../util/files.js';
 
 export interface IdxArray {
   dims: number[];

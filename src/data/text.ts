@@ -1,5 +1,6 @@
 // UTF-8 text corpora and the character tokenizer.
-import { UserError, readUserFile } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { readUserFile } from '../util/files.js';
 import type { Rng } from '../util/rng.js';
 
 /** Reads a UTF-8 text file; an empty, binary, non-UTF-8 or unreadable file is a UserError. */

@@ -1,7 +1,8 @@
 // PNG in and out for image models: grayscale images as Float32Array in [0, 1], grids of them,
 // clear errors for files that are not PNGs or have the wrong size, and atomic writes.
 import { PNG } from 'pngjs';
-import { UserError, readUserFile } from '../util/errors.js';
+import { UserError } from '../util/errors.js';
+import { readUserFile } from '../util/files.js';
 
 export interface GrayImage {
   width: number;

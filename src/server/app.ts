@@ -5,7 +5,6 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { PNG } from 'pngjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { transformSync } from 'esbuild';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -21,6 +20,7 @@ import { hashPassword, newToken, OWASP_SCRYPT, SESSION_IDLE_MS, SESSION_MAX_MS, 
 import { Db, type ClipRow, type JobRow, type UserRow } from './db.js';
 import { clipFile, JobRunner } from './jobs.js';
 import { RedisExecutor } from './redisQueue.js';
+import { draftScript, pageScript } from './bundle.js';
 import type { JobParams } from './protocol.js';
 
 export interface AppOptions {
@@ -187,6 +187,19 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
       return { model: m, available: Boolean(meta), step: meta?.step, evaluation: meta?.evaluation ?? null, sampling: meta?.sampling ?? null };
     }),
   }));
+  // a model's files in TensorFlow.js's weights format, for the page's in-browser draft (the EMA weights where a run kept them, as the server samples)
+  const FILES = { 'config.json': ['config.json', 'application/json'], 'weights.json': ['weights.json', 'application/json'], 'weights.bin': ['weights.bin', 'application/octet-stream'] } as const;
+  app.get('/api/models/:model/files/:file', {
+    schema: { params: Type.Object({ model: Type.Union(CLIP_MODELS.map((m) => Type.Literal(m))), file: Type.Union(Object.keys(FILES).map((f) => Type.Literal(f))) }) },
+  }, (req, reply) => {
+    const { model, file } = req.params as { model: ClipModelKind; file: keyof typeof FILES };
+    const dir = [join(o.modelsDir, `clips-${model}`), join(o.modelsDir, `clips-${model}`, 'checkpoint')].find((d) => existsSync(join(d, 'config.json')));
+    if (!dir) throw new HttpError(404, `the ${model} clip model is not available on this server`);
+    const ema = file !== 'config.json' && existsSync(join(dir, 'ema.json'));
+    const path = join(dir, ema ? file.replace('weights', 'ema') : FILES[file][0]);
+    if (!existsSync(path)) throw new HttpError(404, 'no such file');
+    return reply.header('content-type', FILES[file][1]).header('cache-control', 'no-cache').send(readFileSync(path));
+  });
   app.get('/api/health', async () => ({ ok: jobs.readyWorkers() > 0, workers: jobs.readyWorkers() }));
   app.get('/api/openapi.json', async () => app.swagger());
 
@@ -305,16 +318,37 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     for (const ext of ['gif', 'png', 'mp4'] as const) rmSync(clipFile(db, c.id, ext), { force: true });
     return reply.code(204).send();
   });
-  // the page: compiled from web/app.ts once, at start (esbuild, no bundling: one file)
+  // the page: compiled from web/app.ts once, at start; the draft's bundle on first request
   const web = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
   const page = readFileSync(join(web, 'index.html'));
-  const script = transformSync(readFileSync(join(web, 'app.ts'), 'utf8'), { loader: 'ts', target: 'es2020', format: 'esm' }).code;
+  const script = pageScript(web);
   const style = readFileSync(join(web, 'style.css'));
-  const html = (_req: FastifyRequest, reply: FastifyReply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; img-src 'self' data: blob:; style-src 'self'").send(page);
+  // wasm-unsafe-eval: the draft's TensorFlow.js wasm backend compiles WebAssembly (no JavaScript eval)
+  const html = (_req: FastifyRequest, reply: FastifyReply) => reply.header('content-type', 'text/html; charset=utf-8').header('content-security-policy', "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; img-src 'self' data: blob:; style-src 'self'").send(page);
   app.get('/', html);
   app.get('/shared/:token', html);
   app.get('/app.js', (_req, reply) => reply.header('content-type', 'text/javascript; charset=utf-8').send(script));
   app.get('/style.css', (_req, reply) => reply.header('content-type', 'text/css; charset=utf-8').send(style));
+  let draft: Promise<string> | undefined;
+  app.get('/draft.js', async (_req, reply) => {
+    draft ??= draftScript(web);
+    try {
+      return reply.header('content-type', 'text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(await draft);
+    } catch (e) {
+      draft = undefined;
+      app.log.error(e);
+      throw new HttpError(500, 'the draft code could not be built');
+    }
+  });
+  const WASM = new Set(['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']);
+  const wasmDir = join(dirname(fileURLToPath(import.meta.resolve('@tensorflow/tfjs-backend-wasm'))), '..');
+  app.get('/tfjs-wasm/:file', { schema: { params: Type.Object({ file: Type.String({ maxLength: 64 }) }) } }, (req, reply) => {
+    const f = req.params.file;
+    if (!WASM.has(f)) throw new HttpError(404, 'no such file');
+    const path = [join(wasmDir, f), join(wasmDir, 'dist', f)].find((p) => existsSync(p));
+    if (!path) throw new HttpError(404, 'no such file');
+    return reply.header('content-type', 'application/wasm').header('cache-control', 'public, max-age=86400').send(readFileSync(path));
+  });
   return { app, db, jobs };
 }
 

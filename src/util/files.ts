@@ -2,7 +2,7 @@
 // nothing half-written. A file is written to a temporary name beside it and renamed into place;
 // on any failure the temporary file is removed and the old file (if any) is left as it was.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { UserError } from './errors.js';
 
@@ -212,3 +212,15 @@ export function prepareOutputDir(dir: string, o: { flag?: string; inputs?: reado
 }
 
 export const PNG_MAGIC = Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Reads a file the user named; a missing or unreadable one is a UserError. */
+export function readUserFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`no such file: ${path}`);
+    if (code === 'EISDIR') throw new UserError(`${path} is a directory, not a file`);
+    throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+}

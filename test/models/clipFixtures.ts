@@ -1,5 +1,7 @@
 // Tiny clip-engine models for tests.
+import * as tf from '@tensorflow/tfjs-core';
 import { defaultClipDiffusionConfig, ClipDiffusion, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
+import { ClipLatent, initClipLatentWeights, type ClipLatentConfig } from '../../src/models/clipLatent.js';
 import { defaultFrameAeConfig, initFrameAeWeights } from '../../src/models/frameAe.js';
 import { initTextEncoderWeights } from '../../src/models/textEncoder.js';
 import { initVideoUnetWeights } from '../../src/models/videoUnet.js';
@@ -19,3 +21,13 @@ export function tinyClipDiffusion(seed = 1): ClipDiffusion {
   return new ClipDiffusion(config, w);
 }
 
+
+/** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
+export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2): ClipLatent {
+  const d = tinyClipDiffusion(seed);
+  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8 }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
+  const w: Weights = new Map([...d.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
+  d.dispose();
+  for (const [k, v] of initClipLatentWeights(config, new Rng(seed + 1))) w.set(k, v);
+  return new ClipLatent(config, w);
+}

@@ -1,27 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { loadMnistPackage } from '../../src/data/mnist.js';
-import { ClipLatent, initClipLatentWeights, type ClipLatentConfig } from '../../src/models/clipLatent.js';
+import { ClipLatent } from '../../src/models/clipLatent.js';
 import { FrameAe } from '../../src/models/frameAe.js';
-import type { Weights } from '../../src/nn/layers.js';
 import { buildLatentCache } from '../../src/train/clipDiffusionTask.js';
 import { clipLatentTask, defaultClipLatentTask } from '../../src/train/clipLatentTask.js';
 import type { TrainPhase } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
-import { tinyClipDiffusion } from './clipFixtures.js';
+import { tinyClipLatent } from './clipFixtures.js';
 
 const digits = loadMnistPackage();
 
-/** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
-function tiny(kind: 'gan' | 'vae'): ClipLatent {
-  const d = tinyClipDiffusion(2);
-  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8 }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
-  const w: Weights = new Map([...d.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
-  d.dispose();
-  for (const [k, v] of initClipLatentWeights(config, new Rng(3))) w.set(k, v);
-  return new ClipLatent(config, w);
-}
+const tiny = (kind: 'gan' | 'vae') => tinyClipLatent(kind, 2);
 
 function cacheOf(m: ClipLatent) {
   const ae = new FrameAe(m.config.ae, new Map([...m.params].filter(([k]) => k.startsWith('ae.')).map(([k, v]) => [k.slice(3), tf.clone(v)])));

@@ -1,5 +1,5 @@
 // The platform's API through app.inject, with a tiny random clip-diffusion model and one worker thread.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -159,6 +159,20 @@ describe('platform API', () => {
     const again = await app.inject({ url: `/api/jobs/${id}/events`, headers: { cookie: f, 'last-event-id': events.at(-1)!.id } });
     expect(again.body).toMatch(/^event: status\ndata: .*"status":"done"/);
   }, 120_000);
+  it('serves a model\'s weights for the in-browser draft, and only the three files of an available model', async () => {
+    const cfg = await app.inject({ url: '/api/models/diffusion/files/config.json' });
+    expect(cfg.statusCode).toBe(200);
+    expect(cfg.json()).toMatchObject({ family: 'clip-diffusion' });
+    const bin = await app.inject({ url: '/api/models/diffusion/files/weights.bin' });
+    expect(bin.headers['content-type']).toBe('application/octet-stream');
+    expect(bin.rawPayload.length).toBe(readFileSync(join(modelsDir, 'clips-diffusion', 'weights.bin')).length);
+    expect((await app.inject({ url: '/api/models/vae/files/config.json' })).statusCode).toBe(404); // not on this server
+    for (const url of ['/api/models/diffusion/files/MANIFEST', '/api/models/diffusion/files/..%2Fconfig.json', '/api/models/unet/files/config.json']) expect((await app.inject({ url })).statusCode, url).toBe(400);
+    const wasm = await app.inject({ url: '/tfjs-wasm/tfjs-backend-wasm-simd.wasm' });
+    expect(wasm.headers['content-type']).toBe('application/wasm');
+    expect([...wasm.rawPayload.subarray(0, 4)]).toEqual([0, 0x61, 0x73, 0x6d]); // \0asm
+    expect((await app.inject({ url: '/tfjs-wasm/package.json' })).statusCode).toBe(404);
+  });
   it('applies personal defaults where the text names no value, and keeps playback settings', async () => {
     const g = await person('gina');
     expect((await app.inject({ method: 'PUT', url: '/api/me/settings', headers: { cookie: g }, payload: { colour: 'green', size: 'small', fps: 12, loop: false } })).statusCode).toBe(200);

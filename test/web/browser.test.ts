@@ -1,6 +1,7 @@
 // The page in a real browser (playwright-core driving Debian's chromium, headless): sign up,
 // describe a clip, see the attributes and the progress, reload mid-job and find the job again,
-// see the clip play and find it in the gallery. Screenshots go to test-artifacts/.
+// see the clip play and find it in the gallery, and the GAN's draft made in the page itself.
+// Screenshots go to test-artifacts/.
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { buildApp } from '../../src/server/app.js';
-import { tinyClipDiffusion } from '../models/clipFixtures.js';
+import { tinyClipDiffusion, tinyClipLatent } from '../models/clipFixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const artifacts = join(import.meta.dirname, '..', '..', 'test-artifacts');
@@ -25,6 +26,10 @@ beforeAll(async () => {
   const models = mkdtempSync(join(tmpdir(), 'genlab-models-')), m = tinyClipDiffusion(3);
   await saveCheckpoint(join(models, 'clips-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: new Date().toISOString(), sampling: { steps: 60, guidance: 2 } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
+  // a GAN for the in-browser draft (TensorFlow.js's weights format, fetched by the page)
+  const g = tinyClipLatent('gan', 4);
+  await saveCheckpoint(join(models, 'clips-gan'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-gan', model: { ...g.config }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(g.params) as tf.NamedTensorMap }, { half: true });
+  g.dispose();
   ({ app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: models, workers: 1, scrypt: { N: 2 ** 10, r: 8, p: 1 } }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -53,6 +58,16 @@ describe.runIf(existsSync(CHROMIUM))('the page in chromium', () => {
     const card = page.locator('[data-job]').first();
     await expect.poll(async () => card.textContent(), { timeout: 30_000 }).toMatch(/large red 3 moving left slow \(seed 5\).*ignored: sparkling/);
     await expect.poll(async () => card.textContent(), { timeout: 60_000 }).toMatch(/step \d+ of 60/);
+    // the draft: the GAN run in this browser by TensorFlow.js's wasm backend, shown while the server works
+    await expect.poll(async () => card.locator('.draft').textContent(), { timeout: 60_000 }).toMatch(/draft on this device: GAN, \d+ ms \(wasm; model loaded in \d+ ms\)/);
+    await expect.poll(async () => page.evaluate(() => {
+      const c = document.querySelector('[data-job] .draft canvas') as HTMLCanvasElement | null;
+      if (!c) return -1;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 30) lit++;
+      return lit;
+    }), { timeout: 10_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: join(artifacts, 'browser-progress.png') });
     await page.reload();
     await page.waitForSelector('#app:not([hidden])');
