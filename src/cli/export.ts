@@ -40,6 +40,13 @@ function checkExportTarget(out: string, run: string, input: string): void {
 
 /** The sampling settings an evaluation measured, with its figures: what the exported checkpoint recommends. */
 export function recommendedSampling(evaluation: unknown): SamplingDefaults | undefined {
+  const clips = evaluation as { command?: string; prompts?: number; rows?: { name: string; steps?: number; guidance?: number; m: { exact: number; perAttribute: Record<string, number> } }[] } | undefined;
+  const gen = clips?.rows?.find((r) => r.steps !== undefined && r.steps > 1 && r.guidance !== undefined);
+  if (gen) {
+    const pa = gen.m.perAttribute, pct = (v: number) => `${(v * 100).toFixed(1)}%`;
+    const chosenBy = `${clips!.command ?? 'genlab eval-clips'}: exact ${pct(gen.m.exact)}, digit ${pct(pa.digit)}, colour ${pct(pa.colour)}, direction ${pct(pa.direction)}, speed ${pct(pa.speed)}, size ${pct(pa.size)} on ${clips!.prompts} prompts`;
+    return { steps: gen.steps, guidance: gen.guidance, scheduler: 'ddim', chosenBy };
+  }
   const e = evaluation as Partial<ImageEvalReport> & { command?: string } | undefined;
   if (!e || !e.frechet) return undefined;
   const figures = [`FD ${e.frechet.ratio.toFixed(2)}x the floor`, e.conditionalAccuracy !== undefined ? `${(e.conditionalAccuracy * 100).toFixed(1)}% class accuracy` : '', e.minClassShare !== undefined ? `smallest class share ${(e.minClassShare * 100).toFixed(1)}%` : ''].filter(Boolean).join(', ');
@@ -61,7 +68,8 @@ export function registerExport(program: Command): void {
       checkExportTarget(o.out, run, input);
       await setup();
       const ck = loadCheckpoint(input);
-      const evalPath = join(run, 'eval.json');
+      // genlab eval writes eval.json; genlab eval-clips --report RUN writes clips-eval.json
+      const evalPath = [join(run, 'eval.json'), join(run, 'clips-eval.json')].find((p) => existsSync(p)) ?? join(run, 'eval.json');
       // a run's eval.json, else (re-exporting an export) the evaluation it already carries
       let evaluation: unknown = ck.meta.evaluation;
       try {
@@ -72,8 +80,10 @@ export function registerExport(program: Command): void {
       const weights = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;
       const extraFiles: Record<string, Buffer> = {};
-      const md = [join(run, 'eval.md'), join(input, 'eval.md')].find((p) => existsSync(p));
+      const md = [join(run, 'eval.md'), join(input, 'eval.md'), join(run, 'clips-eval.md')].find((p) => existsSync(p));
       if (md) extraFiles['eval.md'] = readFileSync(md);
+      const png = join(run, 'clips-eval.png');
+      if (existsSync(png)) extraFiles['eval.png'] = readFileSync(png);
       const sampling = recommendedSampling(evaluation) ?? ck.meta.sampling;
       try {
         await saveCheckpoint(o.out, {

@@ -15,7 +15,7 @@ export type AnyConfig = UnetConfig | DcganConfig | VaeConfig | ClassifierConfig;
 
 /** Families that sample from the EMA of their weights when the run kept one (`--set emaDecay=...`). */
 export function samplesFromEma(family: string): boolean {
-  return family === 'diffusion' || family === 'gan';
+  return family === 'diffusion' || family === 'gan' || family === 'clip-diffusion' || family === 'clip-gan';
 }
 
 export function isImageFamily(s: string): s is ImageFamily {
