@@ -13,6 +13,7 @@ import { registerRender } from './render.js';
 import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 import { registerWorker } from './worker.js';
+import { registerTranslate } from './translate.js';
 
 const program = new Command();
 program
@@ -34,6 +35,7 @@ registerGenerate(program);
 registerEvalClips(program);
 registerBench(program);
 registerWorker(program);
+registerTranslate(program);
 
 try {
   await program.parseAsync(process.argv);

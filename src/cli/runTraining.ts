@@ -1,4 +1,10 @@
-import type { Trainer } from '../train/trainer.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeMap, loadCheckpoint, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { createProgress } from '../train/progress.js';
+import { Trainer, type TrainConfig, type TrainTask } from '../train/trainer.js';
+import { UserError } from '../util/errors.js';
+import { commandLine } from './common.js';
 
 /** Runs a trainer with Ctrl-C handling: the first SIGINT saves and stops, a second one exits at once. */
 export async function runTraining(trainer: Trainer): Promise<void> {
@@ -27,5 +33,30 @@ export async function runTraining(trainer: Trainer): Promise<void> {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
     trainer.dispose();
+  }
+}
+
+/**
+ * A run directory's training: `prepare` builds the model and task (from the checkpoint when
+ * resuming), then the trainer runs; the model and the resumed state are freed however it ends.
+ * A new run refuses a folder that holds a checkpoint; --resume needs one.
+ */
+export async function trainRunDir(o: { out: string; resume?: boolean; quiet?: boolean }, label: string, prepare: (resume?: CheckpointData) => { model: { dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }): Promise<void> {
+  const ckDir = join(o.out, 'checkpoint');
+  let resume: CheckpointData | undefined;
+  if (o.resume) {
+    if (!existsSync(ckDir)) throw new UserError(`--resume: no checkpoint in ${o.out}`);
+    resume = loadCheckpoint(ckDir);
+  } else if (existsSync(ckDir)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
+  try {
+    const run = prepare(resume);
+    process.stderr.write((resume ? `resuming ${label} from step ${resume.meta.step} of ${o.out}` : `${label}: ${run.summary}`) + '\n');
+    try {
+      await runTraining(new Trainer(run.task, run.train, { outDir: o.out, resume, command: commandLine(), progress: createProgress({ every: run.train.logEvery, quiet: o.quiet }) }));
+    } finally {
+      run.model.dispose();
+    }
+  } finally {
+    if (resume) { disposeMap(resume.optimizer); disposeMap(resume.ema); }
   }
 }

@@ -5,7 +5,7 @@
 // Templates are split as the English ones are: evaluation uses word orders training never shows.
 import type { Rng } from '../../util/rng.js';
 import { canonicalWords, tokenize } from './words.js';
-import { ATTRIBUTE_NAMES, type AttributeName, type Colour, type Direction, type ObjectAttributes, type Size, type Speed } from './world.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, type AttributeName, type Colour, type Direction, type ObjectAttributes, type Size, type Speed } from './world.js';
 
 export const LANGUAGES = ['fr', 'es', 'de'] as const;
 export type Language = (typeof LANGUAGES)[number];
@@ -187,4 +187,14 @@ export function detectLanguage(text: string): Language | 'en' {
     if (score > bestScore) { best = lang; bestScore = score; }
   }
   return best;
+}
+
+/** A random pair: attributes, a language, maybe one or two attributes left unsaid. */
+export function randomPair(rng: Rng, split: 'train' | 'eval', pOmit: number, lang?: Language): { lang: Language; source: string; target: string; named: Partial<ObjectAttributes> } {
+  const a = Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, ATTRIBUTE_VALUES[k][rng.int(ATTRIBUTE_VALUES[k].length)]])) as unknown as ObjectAttributes;
+  const omit = rng.next() < pOmit ? ATTRIBUTE_NAMES.filter(() => rng.next() < 0.3).slice(0, 2) : [];
+  const l = lang ?? LANGUAGES[rng.int(LANGUAGES.length)];
+  const { source } = parallelPair(l, a, rng, split, omit);
+  const named = Object.fromEntries(ATTRIBUTE_NAMES.filter((k) => !omit.includes(k)).map((k) => [k, a[k]])) as Partial<ObjectAttributes>;
+  return { lang: l, source, target: englishTarget(named), named };
 }
