@@ -4,7 +4,7 @@
 // delete) and the shared-clip view. Plain DOM, no framework; the server compiles this file.
 
 interface Attributes { digit: number; colour: string; direction: string; speed: string; size: string }
-interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number }
+interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number; translation?: { from: string; english: string } }
 interface JobView { id: string; status: string; progress: { position?: number; step?: number; steps?: number }; clipId?: string; error?: string; params: { text: string; model: string; seed: number } }
 interface ClipView { id: string; text: string; attributes: Attributes[]; model: string; checkpoint: string; seed: number; steps: number; guidance: number; ms: number; shared: boolean; created: number }
 interface Settings { colour?: string; speed?: string; size?: string; fps?: number; loop?: boolean; scale?: number }
@@ -170,7 +170,7 @@ async function submit(body: Record<string, unknown>): Promise<void> {
   try {
     const j = await api<JobAccepted>('POST', '/api/jobs', body);
     const a = j.attributes[0], d = Object.keys(j.defaults[0] ?? {}), r = Object.keys(j.drawn[0] ?? {});
-    const notes = [d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
+    const notes = [j.translation ? `${j.translation.from} read as “${j.translation.english}”` : '', d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
     const card = watch(j.id, `${describe(a)} (seed ${j.seed})${notes ? ` — ${notes}` : ''}`);
     if (card && ganAvailable && $<HTMLInputElement>('draft').checked) showDraft(card, j.text, j.seed);
   } catch (e) {

@@ -4,7 +4,9 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { detectLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../data/clips/languages.js';
 import { parseText } from '../data/clips/words.js';
+import { loadTranslator, translatePrompt } from '../pipelines/translate.js';
 import { checkClipOutput, CLIP_EXTENSIONS, ffmpegAvailable, writeClip } from '../media/clip.js';
 import { checkGenerateOptions, CLIP_MODELS, generateClip, loadClipGenerator, MAX_SEED, type ClipModelKind } from '../pipelines/clipEngine.js';
 import { UserError } from '../util/errors.js';
@@ -16,17 +18,44 @@ const ALL_KINDS = CLIP_MODELS;
 
 interface GenerateFlags {
   model: string; checkpoint?: string; seed: number; steps?: number; guidance?: number; out?: string; scale: number;
-  prompts?: string; outDir?: string; format?: string;
+  prompts?: string; outDir?: string; format?: string; from?: string; translator?: string;
 }
 
-/** The prompts of a --prompts file: one per non-blank line (with its line number), each checked before any clip is made. */
-function readPrompts(path: string): { text: string; line: number }[] {
+interface Prompt { text: string; line: number; english?: string; from?: string }
+
+/** The prompts of a --prompts file: one per non-blank line (with its line number). */
+function readPrompts(path: string): Prompt[] {
   if (!existsSync(path) || !statSync(path).isFile()) throw new UserError(`--prompts: no file ${path}`);
   const lines = readFileSync(path, 'utf8').split(/\r?\n/).map((l, i) => ({ text: l.trim(), line: i + 1 })).filter((l) => l.text);
   if (!lines.length) throw new UserError(`--prompts: ${path} has no prompts (one description per line)`);
-  const bad = lines.flatMap((l) => { try { parseText(l.text); return []; } catch (e) { return [`line ${l.line}: ${(e as Error).message}`]; } });
-  if (bad.length) throw new UserError(`--prompts: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more` : ''} (nothing was generated)`);
   return lines;
+}
+
+/** Every prompt's English (translated where it is in another language) parses, or nothing is generated. */
+function checkPrompts(prompts: Prompt[], file: boolean): void {
+  const bad = prompts.flatMap((l) => {
+    try { parseText(l.english ?? l.text); return []; } catch (e) { return [`${file ? `line ${l.line}: ` : ''}${(e as Error).message}${l.english !== undefined ? ` (the ${l.from} prompt read as "${l.english}")` : ''}`]; }
+  });
+  if (bad.length && !file) throw new UserError(bad[0]);
+  if (bad.length) throw new UserError(`--prompts: ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? `; and ${bad.length - 5} more` : ''} (nothing was generated)`);
+}
+
+/** Prompts in French, Spanish or German (given by --from, or detected) get their English reading from the translator. */
+function translatePrompts(prompts: Prompt[], from: string | undefined, translatorDir: string): void {
+  const langs = prompts.map((p) => (from as Language | undefined) ?? detectLanguage(p.text));
+  if (langs.every((l) => l === 'en')) return;
+  const first = langs.find((l) => l !== 'en') as Language;
+  if (!existsSync(translatorDir)) throw new UserError(`a prompt in ${LANGUAGE_NAMES[first]} needs a translator: none at ${translatorDir} (train one: genlab train translator; pass --translator)`);
+  const t = loadTranslator(translatorDir);
+  try {
+    prompts.forEach((p, i) => {
+      if (langs[i] === 'en') return;
+      const tr = translatePrompt(t, p.text, { from: langs[i] as Language });
+      p.english = tr.english; p.from = tr.from;
+    });
+  } finally {
+    t.model.dispose();
+  }
 }
 
 // an --out-dir genlab made holds this file; a folder of the user's own files is never written into
@@ -55,18 +84,22 @@ export function registerGenerate(program: Command): void {
     .option('--prompts <file>', 'one description per line: one clip each, into --out-dir as 000.gif, 001.gif, ...')
     .option('--out-dir <dir>', 'with --prompts: the folder for the clips')
     .option('--format <ext>', 'with --prompts: gif (default), png or mp4')
+    .option('--from <lang>', "the prompts' language when not English: fr, es or de (default: detected)")
+    .option('--translator <dir>', 'the translator for prompts in other languages (default: models/translate)')
     .action(action(async (text: string | undefined, o: GenerateFlags) => {
       if (!(ALL_KINDS as readonly string[]).includes(o.model)) throw new UserError(`--model must be one of ${ALL_KINDS.join(', ')}, got "${o.model}"`);
       if (o.seed > MAX_SEED) throw new UserError(`--seed must be at most ${MAX_SEED}`);
       if (o.model !== 'diffusion' && (o.steps !== undefined || o.guidance !== undefined)) throw new UserError(`--steps and --guidance are for the diffusion model; the ${o.model} makes a clip in one pass`);
       const ext = `.${(o.format ?? 'gif').toLowerCase()}`;
-      let prompts: { text: string; line: number }[], outs: string[];
+      if (o.from !== undefined && !(LANGUAGES as readonly string[]).includes(o.from)) throw new UserError(`--from: ${o.from} is not a language genlab translates; choose ${LANGUAGES.join(', ')} (English needs no --from)`);
+      let prompts: Prompt[], outs: string[];
       if (o.prompts !== undefined) {
         if (text !== undefined) throw new UserError('give a description or --prompts FILE, not both');
         if (o.out !== undefined) throw new UserError('--prompts writes into --out-dir; --out is for one description');
         if (o.outDir === undefined) throw new UserError('--prompts needs --out-dir DIR');
         if (!(CLIP_EXTENSIONS as readonly string[]).includes(ext)) throw new UserError(`--format must be gif, png or mp4, got "${o.format}"`);
         prompts = readPrompts(o.prompts);
+        if (o.from === undefined) checkPrompts(prompts.filter((p) => detectLanguage(p.text) === 'en'), true);
         checkOutDir(o.outDir);
         outs = prompts.map((_, i) => join(o.outDir!, `${String(i).padStart(3, '0')}${ext}`));
         if (existsSync(o.outDir)) for (const out of outs) checkClipOutput(out, [o.prompts], '--out-dir');
@@ -75,7 +108,7 @@ export function registerGenerate(program: Command): void {
         if (o.out === undefined) throw new UserError('--out FILE.gif|FILE.png|FILE.mp4 is required');
         if (o.outDir !== undefined) throw new UserError('--out-dir is for --prompts; one description writes --out');
         if (o.format !== undefined) throw new UserError('--format is for --prompts; with --out the file name says the format');
-        parseText(text);
+        if (o.from === undefined && detectLanguage(text) === 'en') parseText(text);
         prompts = [{ text, line: 1 }];
         outs = [o.out];
         checkClipOutput(o.out);
@@ -86,6 +119,9 @@ export function registerGenerate(program: Command): void {
       const dir = o.checkpoint ?? join(MODELS_DIR, `clips-${kind}`);
       if (!existsSync(dir)) throw new UserError(o.checkpoint ? `--checkpoint: no such folder ${dir}` : `no shipped ${kind} clip model at ${dir} yet (README: what is not done); train one (genlab train clip-${kind}) and pass --checkpoint`);
       await setup();
+      translatePrompts(prompts, o.from, o.translator ?? join(MODELS_DIR, 'translate'));
+      checkPrompts(prompts, o.prompts !== undefined);
+      for (const p of prompts) if (p.english !== undefined) process.stderr.write(`${o.prompts ? `line ${p.line}: ` : ''}${p.from} prompt read as: ${p.english}\n`);
       const g = loadClipGenerator(resolve(dir), kind);
       try {
         checkGenerateOptions(g, { seed: o.seed, steps: o.steps, guidance: o.guidance });
@@ -100,10 +136,11 @@ export function registerGenerate(program: Command): void {
       }
       try {
         for (let i = 0; i < prompts.length; i++) {
-          const clip = await generateClip(g, prompts[i].text, { seed: o.seed, steps: o.steps, guidance: o.guidance });
+          const clip = await generateClip(g, prompts[i].english ?? prompts[i].text, { seed: o.seed, steps: o.steps, guidance: o.guidance });
           writeClip(outs[i], clip.frames, clip.shape, { scale: o.scale, flag: o.outDir !== undefined ? '--out-dir' : '--out' });
           if (clip.report.ignored.length) process.stderr.write(`${o.prompts ? `line ${prompts[i].line}: ` : ''}ignored: ${clip.report.ignored.join(', ')}\n`);
-          process.stdout.write(JSON.stringify({ text: prompts[i].text, ...clip.report, out: outs[i] }) + '\n');
+          const translation = prompts[i].english !== undefined ? { translation: { from: prompts[i].from, english: prompts[i].english } } : {};
+          process.stdout.write(JSON.stringify({ text: prompts[i].text, ...translation, ...clip.report, out: outs[i] }) + '\n');
         }
       } finally {
         g.model.dispose();

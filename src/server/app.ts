@@ -9,7 +9,10 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
+import { detectLanguage, LANGUAGE_NAMES, LANGUAGES } from '../data/clips/languages.js';
 import { parseText, resolveText } from '../data/clips/words.js';
+import { loadTranslator, translatePrompt, type LoadedTranslator } from '../pipelines/translate.js';
+import { initBackend } from '../tensor/backend.js';
 import { COLOURS, SIZES, SPEEDS } from '../data/clips/world.js';
 import { encodeMp4Async } from '../media/clip.js';
 import { CLIP_MODELS, MAX_SEED, type ClipModelKind } from '../pipelines/clipEngine.js';
@@ -60,6 +63,7 @@ const JobBody = Type.Object({
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED })),
   steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
   guidance: Type.Optional(Type.Number({ minimum: 1, maximum: 20 })),
+  from: Type.Optional(Type.Union(LANGUAGES.map((l) => Type.Literal(l)), { description: 'the prompt\'s language when not English (default: detected)' })),
 }, { additionalProperties: false });
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 const Token = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) });
@@ -77,6 +81,12 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const db = new Db(o.dataDir);
   db.dropExpiredSessions(Date.now(), SESSION_IDLE_MS, SESSION_MAX_MS);
   const checkpointFor = (p: JobParams) => join(o.modelsDir, `clips-${p.model}`);
+  // the prompt translator runs here, in the request: a prompt takes a few milliseconds, and the English reading is in the 202
+  let translator: LoadedTranslator | undefined;
+  if (existsSync(join(o.modelsDir, 'translate', 'config.json')) || existsSync(join(o.modelsDir, 'translate', 'checkpoint', 'config.json'))) {
+    await initBackend();
+    translator = loadTranslator(join(o.modelsDir, 'translate'));
+  }
   const executor = o.redisUrl ? new RedisExecutor(db, o.redisUrl, o.redisTimeoutMs) : undefined;
   let jobs: JobRunner;
   try {
@@ -92,7 +102,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
   app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
   await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
-  app.addHook('onClose', async () => { await jobs.close(); db.close(); });
+  app.addHook('onClose', async () => { await jobs.close(); db.close(); translator?.model.dispose(); });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: httpName(err.statusCode), message: err.message });
@@ -218,11 +228,20 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const u = req.user!, b = req.body, model = b.model ?? 'diffusion';
     if (!available(model)) throw new HttpError(400, `the ${model} clip model is not available on this server yet`);
     if (model !== 'diffusion' && (b.steps !== undefined || b.guidance !== undefined)) throw new HttpError(400, `steps and guidance are for the diffusion model; the ${model} makes a clip in one pass`);
-    const parsed = parseText(b.text);
+    // a prompt in French, Spanish or German is read through the translator; the English is what the job makes
+    const lang = b.from ?? detectLanguage(b.text);
+    let english = b.text, translation: { from: string; english: string } | undefined;
+    if (lang !== 'en') {
+      if (!translator) throw new HttpError(400, `prompts in ${LANGUAGE_NAMES[lang]} need the translator, which this server does not have; write the prompt in English`);
+      english = translatePrompt(translator, b.text, { from: lang }).english;
+      translation = { from: lang, english };
+      try { parseText(english); } catch (e) { throw new HttpError(400, `${(e as Error).message} (the ${LANGUAGE_NAMES[lang]} prompt read as "${english}")`); }
+    }
+    const parsed = parseText(english);
     // personal defaults join the text as words, where the text names no value
     const s = JSON.parse(u.settings) as SettingsT, extra: string[] = [];
     for (const k of ['colour', 'speed', 'size'] as const) if (s[k] && parsed.objects[0][k] === undefined) extra.push(s[k]!);
-    const text = extra.length ? `${b.text} ${extra.join(' ')}` : b.text;
+    const text = extra.length ? `${english} ${extra.join(' ')}` : english;
     const seed = b.seed ?? Math.floor(Math.random() * MAX_SEED);
     const resolved = resolveText(parseText(text), seed);
     const now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
@@ -236,7 +255,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     } catch {
       throw new HttpError(503, 'the job queue is unavailable; try again later');
     }
-    return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed });
+    return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed, ...(translation ? { translation } : {}) });
   });
   app.get('/api/jobs', { onRequest: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
   app.get('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));

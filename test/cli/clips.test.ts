@@ -69,6 +69,17 @@ describe('genlab generate', () => {
     expectUserError(run('generate', '--prompts', bad, '--out-dir', dir2, '--checkpoint', ck), /line 4: .*two colours.*nothing was generated/);
     expect(existsSync(dir2)).toBe(false);
   }, 300_000);
+  it('reads a prompt in French, Spanish or German through the shipped translator, and says what it read', () => {
+    const ck = trained(), out = join(ws.dir, 'fr.gif');
+    const r = run('generate', 'un petit 3 rouge qui se déplace vers la gauche rapidement', '--checkpoint', ck, '--steps', '2', '--out', out);
+    expect(r.code, r.err).toBe(0);
+    const rep = JSON.parse(r.out);
+    expect(rep.translation).toMatchObject({ from: 'fr' });
+    expect(rep.attributes[0]).toEqual({ digit: 3, colour: 'red', size: 'small', direction: 'left', speed: 'fast' });
+    expect(r.err).toMatch(/fr prompt read as: /);
+    expectUserError(run('generate', 'un 3 rouge', '--from', 'it', '--checkpoint', ck, '--out', join(ws.dir, 'x.gif')), /--from: it is not a language/);
+    expectUserError(run('generate', 'eine rote 3', '--translator', join(ws.dir, 'none'), '--checkpoint', ck, '--out', join(ws.dir, 'y.gif')), /in German needs a translator: none at/);
+  }, 120_000);
   it('refuses bad input with one line each', () => {
     const ck = trained(), out = join(ws.dir, 'e.gif');
     expectUserError(run('generate', 'a red blue 3', '--checkpoint', ck, '--out', out), /two colours/);

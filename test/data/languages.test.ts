@@ -65,3 +65,8 @@ describe('prompt grammars in French, Spanish and German', () => {
     expect(detectLanguage('un 3 rojo que va a la izquierda')).toBe('es');
   });
 });
+describe('language detection of short English prompts', () => {
+  it('reads "a 5", "the 3" and "a red 3" as English (a word shared with Spanish is not enough)', () => {
+    for (const t of ['a 5', 'the 3', 'a red 3', 'a 0 moving up', '7']) expect(detectLanguage(t), t).toBe('en');
+  });
+});

@@ -4,7 +4,7 @@
 // "el número 7"), feminine in German ("eine rote 3", "die Ziffer 7"), so adjectives agree with it.
 // Templates are split as the English ones are: evaluation uses word orders training never shows.
 import type { Rng } from '../../util/rng.js';
-import { canonicalWords, tokenize } from './words.js';
+import { canonicalWords, FILLERS, SYNONYMS, tokenize } from './words.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, type AttributeName, type Colour, type Direction, type ObjectAttributes, type Size, type Speed } from './world.js';
 
 export const LANGUAGES = ['fr', 'es', 'de'] as const;
@@ -173,15 +173,16 @@ export function languageWords(lang: Language): Set<string> {
 }
 
 const WORDS: Record<Language, Set<string>> = { fr: languageWords('fr'), es: languageWords('es'), de: languageWords('de') };
-const ENGLISH_HINTS = new Set(['the', 'moving', 'left', 'right', 'up', 'down', 'red', 'green', 'blue', 'yellow', 'white', 'small', 'big', 'large', 'slowly', 'fast', 'quickly', 'show', 'me']);
+// the English parser's own words: its attribute phrases and fillers
+const ENGLISH = new Set([...FILLERS, ...Object.values(SYNONYMS).flatMap((t) => Object.values(t as Record<string, string[]>).flat())].flatMap((w) => tokenize(w)).filter((w) => !/^\d+$/.test(w)));
 
 /**
  * The language of a prompt: the one whose words cover most of its words (numerals count for none),
- * or 'en' when English words cover as many. Words shared by two languages ("un", "die") count for both.
+ * or 'en' when the English parser's words cover as many. Words shared by two languages ("un", "die") count for both.
  */
 export function detectLanguage(text: string): Language | 'en' {
   const tokens = tokenize(text).filter((t) => !/^\d+$/.test(t));
-  let best: Language | 'en' = 'en', bestScore = tokens.filter((t) => ENGLISH_HINTS.has(t)).length;
+  let best: Language | 'en' = 'en', bestScore = tokens.filter((t) => ENGLISH.has(t)).length;
   for (const lang of LANGUAGES) {
     const score = tokens.filter((t) => WORDS[lang].has(t)).length;
     if (score > bestScore) { best = lang; bestScore = score; }
