@@ -8,14 +8,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { linearWeights, normWeights } from '../nn/conv.js';
 import { mha, mhaWeights } from '../nn/attention.js';
-import { gelu, layerNorm, linear, normal, uniform, type Weights } from '../nn/layers.js';
+import { gelu, layerNorm, linear, normal, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
-import { lstmCell } from '../tensor/ops.js';
+import { attentionDecoderLogits, attentionDecoderWeights, beamSearch, biLstmMemory, biLstmWeights, BOS, maskedCrossEntropy, PAD, teacherForcing, UNK } from './seq2seq.js';
 import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 
-export const PAD = 0, BOS = 1, EOS = 2, UNK = 3;
-export const SPECIALS = ['[pad]', '[bos]', '[eos]', '[unk]'];
+export { BOS, EOS, PAD, SPECIALS, UNK } from './seq2seq.js';
 
 export const TranslatorConfigSchema = Type.Object({
   arch: Type.Union([Type.Literal('lstm'), Type.Literal('transformer')]),
@@ -31,23 +30,14 @@ export type TranslatorConfig = Static<typeof TranslatorConfigSchema>;
 
 export function initTranslatorWeights(c: TranslatorConfig, rng: Rng): Weights {
   const w: Weights = new Map(), d = c.dim, S = c.srcVocab.length, V = c.tgtVocab.length;
-  w.set('src.emb', normal(rng, [S, d], c.arch === 'lstm' ? 0.1 : 1));
-  w.set('tgt.emb', normal(rng, [V, d], c.arch === 'lstm' ? 0.1 : 1));
   if (c.arch === 'lstm') {
-    const H = d, b = 1 / Math.sqrt(H);
-    const cell = (n: string, input: number) => {
-      w.set(`${n}.wih`, uniform(rng, [input, 4 * H], b)); w.set(`${n}.whh`, uniform(rng, [H, 4 * H], b));
-      w.set(`${n}.bih`, uniform(rng, [4 * H], b)); w.set(`${n}.bhh`, uniform(rng, [4 * H], b));
-    };
-    cell('enc.fw', d); cell('enc.bw', d);
-    linearWeights(w, 'enc.proj', rng, 2 * H, H); // encoder states to the decoder's width
-    linearWeights(w, 'enc.init', rng, 2 * H, H); // the decoder's first state from the encoder's ends
-    cell('dec', d + H); // input feeding: the previous attentional output joins the word
-    w.set('att.w', uniform(rng, [H, H], b));
-    linearWeights(w, 'att.out', rng, 2 * H, H);
-    linearWeights(w, 'head', rng, H, V);
+    w.set('src.emb', normal(rng, [S, d], 0.1));
+    biLstmWeights(w, 'enc', rng, d, d);
+    attentionDecoderWeights(w, rng, d, d, V);
     return w;
   }
+  w.set('src.emb', normal(rng, [S, d], 1));
+  w.set('tgt.emb', normal(rng, [V, d], 1));
   w.set('src.pos', normal(rng, [c.maxSrc, d], 0.02));
   w.set('tgt.pos', normal(rng, [c.maxTgt, d], 0.02));
   for (let l = 0; l < c.layers; l++) {
@@ -113,82 +103,30 @@ export class Translator extends ParamStore {
   }
 
   private lstmLogits(srcIds: tf.Tensor2D, keep: tf.Tensor2D, tgtIn: tf.Tensor2D): tf.Tensor3D {
-    const H = this.config.dim, p = (n: string) => this.p(n), [B, S] = srcIds.shape, T = tgtIn.shape[1];
-    const run = (n: string, xs: tf.Tensor2D[], masks: tf.Tensor2D[]) => {
-      let h = tf.zeros([B, H]) as tf.Tensor2D, c = tf.zeros([B, H]) as tf.Tensor2D;
-      const hs: tf.Tensor2D[] = [];
-      for (let t = 0; t < xs.length; t++) {
-        const xw = linear(xs[t], p(`${n}.wih`), p(`${n}.bih`)) as tf.Tensor2D, hw = linear(h, p(`${n}.whh`), p(`${n}.bhh`)) as tf.Tensor2D;
-        const next = lstmCell(xw, hw, c);
-        // padding leaves the state as it was (the backward pass starts at each source's last word)
-        h = tf.add(tf.mul(next.h, masks[t]), tf.mul(h, tf.sub(1, masks[t]))) as tf.Tensor2D;
-        c = tf.add(tf.mul(next.c, masks[t]), tf.mul(c, tf.sub(1, masks[t]))) as tf.Tensor2D;
-        hs.push(h);
-      }
-      return { hs, h };
-    };
-    const emb = tf.unstack(tf.transpose(tf.gather(p('src.emb'), srcIds), [1, 0, 2])) as tf.Tensor2D[];
-    const m = tf.unstack(tf.transpose(tf.expandDims(keep, 2), [1, 0, 2])) as tf.Tensor2D[];
-    const fw = run('enc.fw', emb, m), bw = run('enc.bw', [...emb].reverse(), [...m].reverse());
-    const states = tf.concat([tf.stack(fw.hs, 1), tf.stack([...bw.hs].reverse(), 1)], 2); // [B, S, 2H]
-    const mem = linear(states, p('enc.proj.w'), p('enc.proj.b')) as tf.Tensor3D; // [B, S, H]
-    const memW = tf.matMul(mem, tf.tile(tf.expandDims(p('att.w'), 0), [B, 1, 1])); // [B, S, H]: score = h W m
-    const srcBias = tf.reshape(tf.mul(tf.sub(1, keep), -1e9), [B, 1, S]);
-    let h = tf.tanh(linear(tf.concat([fw.h, bw.h], 1), p('enc.init.w'), p('enc.init.b'))) as tf.Tensor2D;
-    let c = tf.zerosLike(h) as tf.Tensor2D, feed = tf.zerosLike(h) as tf.Tensor2D;
-    const words = tf.unstack(tf.transpose(tf.gather(p('tgt.emb'), tgtIn), [1, 0, 2])) as tf.Tensor2D[];
-    const outs: tf.Tensor2D[] = [];
-    for (let t = 0; t < T; t++) {
-      const xw = linear(tf.concat([words[t], feed], 1), p('dec.wih'), p('dec.bih')) as tf.Tensor2D, hw = linear(h, p('dec.whh'), p('dec.bhh')) as tf.Tensor2D;
-      ({ h, c } = lstmCell(xw, hw, c));
-      const scores = tf.add(tf.matMul(tf.expandDims(h, 1), memW, false, true), srcBias); // [B, 1, S]
-      const ctx = tf.squeeze(tf.matMul(tf.softmax(scores), mem), [1]) as tf.Tensor2D;
-      feed = tf.tanh(linear(tf.concat([h, ctx], 1), p('att.out.w'), p('att.out.b'))) as tf.Tensor2D;
-      outs.push(feed);
-    }
-    return linear(tf.stack(outs, 1), p('head.w'), p('head.b')) as tf.Tensor3D;
+    const p = (n: string) => this.p(n);
+    const { mem, h0 } = biLstmMemory(p, 'enc', tf.gather(p('src.emb'), srcIds) as tf.Tensor3D, keep, this.config.dim);
+    return attentionDecoderLogits(p, mem, keep, h0, tgtIn);
   }
 
   /** Mean cross-entropy of targets (word lists, [eos] appended) given sources, padding excluded. */
   loss(sources: readonly string[][], targets: readonly string[][]): tf.Scalar {
-    const T = Math.min(this.config.maxTgt, Math.max(...targets.map((t) => t.length + 1))), B = targets.length;
-    const tin = new Int32Array(B * T), tout = new Int32Array(B * T), mask = new Float32Array(B * T);
-    targets.forEach((t, i) => {
-      const ids = [...wordIds(this.tgt, t, T - 1), EOS];
-      ids.forEach((id, k) => { tout[i * T + k] = id; mask[i * T + k] = 1; tin[i * T + k] = k === 0 ? BOS : ids[k - 1]; });
-    });
+    const { T, tin, tout, mask } = teacherForcing(targets.map((t) => wordIds(this.tgt, t, this.config.maxTgt)), this.config.maxTgt);
     const { ids, keep } = this.sourceIds(sources);
-    const logits = tf.reshape(this.logits(ids, keep, tf.tensor2d(tin, [B, T], 'int32')), [B * T, -1]) as tf.Tensor2D;
-    const nll = tf.sub(tf.logSumExp(logits, 1), tf.sum(tf.mul(logits, tf.oneHot(tf.tensor1d(tout, 'int32'), logits.shape[1])), 1));
-    const m = tf.tensor1d(mask);
-    return tf.div(tf.sum(tf.mul(nll, m)), tf.sum(m)) as tf.Scalar;
+    return maskedCrossEntropy(this.logits(ids, keep, tf.tensor2d(tin, [targets.length, T], 'int32')), tout, mask);
   }
 
   /** Translations of sources by beam search (beam 1: greedy), as English word lists without [eos]. */
   translate(sources: readonly string[][], beam = 1): string[][] {
-    if (!Number.isInteger(beam) || beam < 1 || beam > 16) throw new RangeError(`beam must be a whole number from 1 to 16, got ${beam}`);
-    return sources.map((s) => this.beamSearch(s, beam));
-  }
-
-  private beamSearch(source: readonly string[], beam: number): string[] {
-    type Hyp = { ids: number[]; score: number; done: boolean };
-    let hyps: Hyp[] = [{ ids: [], score: 0, done: false }];
-    for (let t = 0; t < this.config.maxTgt && hyps.some((h) => !h.done); t++) {
-      const open = hyps.filter((h) => !h.done);
-      const logp = tf.tidy(() => {
-        const { ids, keep } = this.sourceIds(open.map(() => [...source]));
-        const tin = tf.tensor2d(Int32Array.from(open.flatMap((h) => [BOS, ...h.ids])), [open.length, t + 1], 'int32');
-        const lg = this.logits(ids, keep, tin);
-        return tf.logSoftmax(tf.reshape(tf.slice(lg, [0, t, 0], [-1, 1, -1]), [open.length, -1])).arraySync() as number[][];
+    const next = (source: string[], prefixes: number[][]): number[][] => {
+      const lp = tf.tidy(() => {
+        const t = prefixes[0].length, { ids, keep } = this.sourceIds(prefixes.map(() => source));
+        const tin = tf.tensor2d(Int32Array.from(prefixes.flatMap((h) => [BOS, ...h])), [prefixes.length, t + 1], 'int32');
+        return tf.logSoftmax(tf.reshape(tf.slice(this.logits(ids, keep, tin), [0, t, 0], [-1, 1, -1]), [prefixes.length, -1]));
       });
-      const next: Hyp[] = hyps.filter((h) => h.done);
-      open.forEach((h, i) => {
-        // the best `beam` words of each hypothesis; [pad], [bos] and [unk] are never written
-        const order = logp[i].map((v, id) => [v, id] as const).filter(([, id]) => id !== PAD && id !== BOS && id !== UNK).sort((a, b) => b[0] - a[0]).slice(0, beam);
-        for (const [v, id] of order) next.push({ ids: id === EOS ? h.ids : [...h.ids, id], score: h.score + v, done: id === EOS || t === this.config.maxTgt - 1 });
-      });
-      hyps = next.sort((a, b) => b.score - a.score).slice(0, beam);
-    }
-    return hyps[0].ids.map((id) => this.config.tgtVocab[id]);
+      const rows = lp.arraySync() as number[][];
+      lp.dispose();
+      return rows;
+    };
+    return sources.map((source) => beamSearch((prefixes) => next([...source], prefixes), this.config.maxTgt, beam).map((id) => this.config.tgtVocab[id]));
   }
 }
