@@ -31,5 +31,6 @@ export function registerWorker(program: Command): void {
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      process.exit(0); // BullMQ's timers would keep the process alive
     }));
 }

@@ -1,6 +1,7 @@
 // Corpus BLEU (Papineni et al. 2002): the geometric mean of modified n-gram precisions for
 // n = 1..4 over the whole corpus, times the brevity penalty exp(1 - r/c) when the candidates are
-// shorter than the references; one reference per sentence, no smoothing (sacrebleu's default).
+// shorter than the references; one reference per sentence, no smoothing (sacrebleu's
+// smooth_method='none'; its default smooths zero counts).
 
 function ngrams(words: readonly string[], n: number): Map<string, number> {
   const m = new Map<string, number>();

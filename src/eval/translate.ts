@@ -28,7 +28,7 @@ export function scoreTranslations(model: Translator, items: readonly { source: s
   const withTarget = items.map((it, i) => [it, outputs[i]] as const).filter(([it]) => it.target !== undefined);
   return {
     n: items.length,
-    bleu4: withTarget.length ? corpusBleu(withTarget.map(([, o]) => o.split(' ')), withTarget.map(([it]) => it.target!.split(' '))) : NaN,
+    bleu4: withTarget.length ? corpusBleu(withTarget.map(([, o]) => o.split(' ').filter(Boolean)), withTarget.map(([it]) => it.target!.split(' '))) : NaN,
     exact: items.filter((it, i) => sameAttributes(outputs[i], it.named)).length / Math.max(1, items.length),
     msPerPrompt: ms,
     outputs,

@@ -24,6 +24,7 @@ import { Db, type ClipRow, type JobRow, type UserRow } from './db.js';
 import { clipFile, JobRunner } from './jobs.js';
 import { RedisExecutor } from './redisQueue.js';
 import { draftScript, pageScript } from './bundle.js';
+import { resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import type { JobParams } from './protocol.js';
 
 export interface AppOptions {
@@ -93,6 +94,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     jobs = await JobRunner.start(db, { workers: o.workers ?? 1, checkpointFor, executor });
   } catch (e) {
     db.close();
+    translator?.model.dispose();
     throw new UserError((e as Error).message);
   }
   const app = Fastify({
@@ -203,12 +205,15 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     schema: { params: Type.Object({ model: Type.Union(CLIP_MODELS.map((m) => Type.Literal(m))), file: Type.Union(Object.keys(FILES).map((f) => Type.Literal(f))) }) },
   }, (req, reply) => {
     const { model, file } = req.params as { model: ClipModelKind; file: keyof typeof FILES };
-    const dir = [join(o.modelsDir, `clips-${model}`), join(o.modelsDir, `clips-${model}`, 'checkpoint')].find((d) => existsSync(join(d, 'config.json')));
-    if (!dir) throw new HttpError(404, `the ${model} clip model is not available on this server`);
+    if (!available(model)) throw new HttpError(404, `the ${model} clip model is not available on this server`);
+    const dir = resolveCheckpointDir(join(o.modelsDir, `clips-${model}`)); // the folder the server itself loads
     const ema = file !== 'config.json' && existsSync(join(dir, 'ema.json'));
     const path = join(dir, ema ? file.replace('weights', 'ema') : FILES[file][0]);
     if (!existsSync(path)) throw new HttpError(404, 'no such file');
-    return reply.header('content-type', FILES[file][1]).header('cache-control', 'no-cache').send(readFileSync(path));
+    let body: Buffer | string = readFileSync(path);
+    // the run's command lines name the operator's folders; the page needs the model, not them
+    if (file === 'config.json') { const { commands: _c, command: _d, ...meta } = JSON.parse(body.toString('utf8')) as Record<string, unknown>; body = JSON.stringify(meta); }
+    return reply.header('content-type', FILES[file][1]).header('cache-control', 'no-cache').send(body);
   });
   app.get('/api/health', async () => ({ ok: jobs.readyWorkers() > 0, workers: jobs.readyWorkers() }));
   app.get('/api/openapi.json', async () => app.swagger());
@@ -228,6 +233,10 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const u = req.user!, b = req.body, model = b.model ?? 'diffusion';
     if (!available(model)) throw new HttpError(400, `the ${model} clip model is not available on this server yet`);
     if (model !== 'diffusion' && (b.steps !== undefined || b.guidance !== undefined)) throw new HttpError(400, `steps and guidance are for the diffusion model; the ${model} makes a clip in one pass`);
+    // the limits first: translation spends the server's CPU
+    const now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= rate) throw new HttpError(429, `at most ${rate} jobs a minute; wait a little`);
+    if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
     // a prompt in French, Spanish or German is read through the translator; the English is what the job makes
     const lang = b.from ?? detectLanguage(b.text);
     let english = b.text, translation: { from: string; english: string } | undefined;
@@ -244,9 +253,6 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const text = extra.length ? `${english} ${extra.join(' ')}` : english;
     const seed = b.seed ?? Math.floor(Math.random() * MAX_SEED);
     const resolved = resolveText(parseText(text), seed);
-    const now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
-    if (times.length >= rate) throw new HttpError(429, `at most ${rate} jobs a minute; wait a little`);
-    if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
     recent.set(u.id, [...times, now]);
     if (recent.size > 10_000) for (const [k, v] of recent) if (v.every((x) => now - x >= 60_000)) recent.delete(k);
     let id: string;

@@ -41,8 +41,6 @@ describe.each(['lstm', 'transformer'] as const)('the %s translator', (arch) => {
       greedy.push(best);
     }
     expect(m.translate([s], 1)[0]).toEqual(greedy.map((id) => m.config.tgtVocab[id]));
-    // a wider beam also ends within the target length
-    expect(m.translate([s], 4)[0].length).toBeLessThanOrEqual(m.config.maxTgt);
     m.dispose();
   });
   it('leaks no tensors in training steps and translation', async () => {

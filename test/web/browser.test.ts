@@ -58,10 +58,10 @@ describe.runIf(existsSync(CHROMIUM))('the page in chromium', () => {
     const card = page.locator('[data-job]').first();
     await expect.poll(async () => card.textContent(), { timeout: 30_000 }).toMatch(/large red 3 moving left slow \(seed 5\).*ignored: sparkling/);
     await expect.poll(async () => card.textContent(), { timeout: 60_000 }).toMatch(/step \d+ of 60/);
-    // the draft: the GAN run in this browser by TensorFlow.js's wasm backend, shown while the server works
-    await expect.poll(async () => card.locator('.draft').textContent(), { timeout: 60_000 }).toMatch(/draft on this device: GAN, \d+ ms \(wasm; model loaded in \d+ ms\)/);
+    // the draft: the GAN run in this browser by TensorFlow.js's wasm backend, in the job's card (which becomes the clip's card when the job is done)
+    await expect.poll(async () => page.locator('.draft').first().textContent(), { timeout: 60_000 }).toMatch(/draft on this device: GAN, \d+ ms \(wasm; model loaded in \d+ ms\)/);
     await expect.poll(async () => page.evaluate(() => {
-      const c = document.querySelector('[data-job] .draft canvas') as HTMLCanvasElement | null;
+      const c = document.querySelector('.draft canvas') as HTMLCanvasElement | null;
       if (!c) return -1;
       const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let lit = 0;
