@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { detectLanguage, LANGUAGE_NAMES, LANGUAGES } from '../data/clips/languages.js';
+import { detectLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../data/clips/languages.js';
 import { parseText, resolveText } from '../data/clips/words.js';
 import { loadTranslator, translatePrompt, type LoadedTranslator } from '../pipelines/translate.js';
 import { initBackend } from '../tensor/backend.js';
@@ -244,9 +244,13 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
       if (!translator) throw new HttpError(400, `prompts in ${LANGUAGE_NAMES[lang]} need the translator, which this server does not have; write the prompt in English`);
       english = translatePrompt(translator, b.text, { from: lang }).english;
       translation = { from: lang, english };
-      try { parseText(english); } catch (e) { throw new HttpError(400, `${(e as Error).message} (the ${LANGUAGE_NAMES[lang]} prompt read as "${english}")`); }
     }
-    const parsed = parseText(english);
+    let parsed: ReturnType<typeof parseText>;
+    try {
+      parsed = parseText(english);
+    } catch (e) {
+      throw translation ? new HttpError(400, `${(e as Error).message} (the ${LANGUAGE_NAMES[lang as Language]} prompt read as "${english}")`) : e;
+    }
     // personal defaults join the text as words, where the text names no value
     const s = JSON.parse(u.settings) as SettingsT, extra: string[] = [];
     for (const k of ['colour', 'speed', 'size'] as const) if (s[k] && parsed.objects[0][k] === undefined) extra.push(s[k]!);
