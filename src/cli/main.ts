@@ -14,6 +14,7 @@ import { registerSample } from './sample.js';
 import { registerTrain } from './train.js';
 import { registerWorker } from './worker.js';
 import { registerTranslate } from './translate.js';
+import { registerRl } from './rl.js';
 
 const program = new Command();
 program
@@ -36,6 +37,7 @@ registerEvalClips(program);
 registerBench(program);
 registerWorker(program);
 registerTranslate(program);
+registerRl(program);
 
 try {
   await program.parseAsync(process.argv);

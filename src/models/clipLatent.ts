@@ -77,7 +77,7 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
   if (c.kind === 'gan') {
     linearWeights(w, 'disc.out', rng, g.c2, 1);
     linearWeights(w, 'disc.proj', rng, D, g.c2); // projection discriminator (Miyato & Koyama 2018)
-  } else linearWeights(w, 'enc.out', rng, g.c2, 2 * g.zDim);
+  } else linearWeights(w, 'enc.out', rng, 16 * g.c2, 2 * g.zDim);
   return w;
 }
 
@@ -105,7 +105,9 @@ export class ClipLatent extends ClipModelBase {
     return conv2d(groupNorm(h, p('out.n.g'), p('out.n.b'), g.groups, { silu: true }), p('out.c.w'), p('out.c.b'), 1, 1);
   }
 
-  /** The critic's pooled features [B, c2] of latents [B*frames, 16, 16, latent] read with the text. */
+  /** The critic's features of latents [B*frames, 16, 16, latent] read with the text: the GAN's
+   *  pooled over space and time [B, c2]; the VAE's over time only [B, 16 * c2], so that q(z) can
+   *  hold where the digit is (a spatial mean would leave the decoder only the average position). */
   private critic(k: 'disc' | 'enc', x: tf.Tensor4D, pooled: tf.Tensor2D, data: boolean): tf.Tensor2D {
     const p = (n: string) => this.p(`${k}.${n}`), g = this.config.gen, T = this.config.frames, B = pooled.shape[0];
     const e = linear(pooled, p('e.w'), p('e.b'));
@@ -114,6 +116,7 @@ export class ClipLatent extends ClipModelBase {
     h = conv2d(stBlock((n) => this.p(n), `${k}.b1`, h, eT, T, g.groups), p('down1.w'), p('down1.b'), 2, 1);
     h = conv2d(stBlock((n) => this.p(n), `${k}.b2`, h, eT, T, g.groups), p('down2.w'), p('down2.b'), 2, 1);
     h = groupNorm(stBlock((n) => this.p(n), `${k}.b3`, h, eT, T, g.groups), p('n.g'), p('n.b'), g.groups, { silu: true });
+    if (k === 'enc') return tf.reshape(tf.mean(tf.reshape(h, [B, T, 16 * g.c2]), 1), [B, 16 * g.c2]) as tf.Tensor2D;
     return tf.mean(tf.reshape(h, [B, T * 16, g.c2]), 1) as tf.Tensor2D;
   }
 

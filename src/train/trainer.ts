@@ -66,6 +66,8 @@ export type TrainTask = {
   validate?(batches: number): number;
   /** what config.json records about the model (family, model config, tokenizer) */
   meta(): Pick<CheckpointMeta, 'family' | 'model' | 'tokenizer'> & Record<string, unknown>;
+  /** numbers the last loss call measured beside the loss (RL: reward, KL, entropy), logged with each step */
+  stats?(): Record<string, number>;
 } & (TrainPhase | { phases: Record<string, TrainPhase> });
 
 export interface TrainOptions {
@@ -283,10 +285,10 @@ export class Trainer {
         const now = performance.now();
         const itPerSec = (windowSteps * 1000) / Math.max(1, now - windowStart);
         if (now - windowStart > 10_000) { windowStart = now; windowSteps = 0; }
-        const parts = this.phases.length > 1 ? { ...this.lastParts } : undefined;
-        this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec, parts });
+        const parts = this.phases.length > 1 ? { ...this.lastParts } : undefined, stats = this.task.stats?.();
+        this.progress.update({ step: this.step, total, loss, lr: this.lr(this.step - 1), itPerSec, parts: parts ?? stats });
         this.opts.onStep?.(this.step, loss);
-        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, ...(parts && Object.fromEntries(Object.entries(parts).map(([k, v]) => [`loss_${k}`, v]))), lr: this.lr(this.step - 1), grad_norm: Math.round(this.lastGradNorm * 1e4) / 1e4, time: Math.round(seconds() * 10) / 10 });
+        if (this.step % this.cfg.logEvery === 0) this.metric({ step: this.step, loss, ...(parts && Object.fromEntries(Object.entries(parts).map(([k, v]) => [`loss_${k}`, v]))), ...stats, lr: this.lr(this.step - 1), grad_norm: Math.round(this.lastGradNorm * 1e4) / 1e4, time: Math.round(seconds() * 10) / 10 });
         const last = this.step === total;
         if (this.task.validate && ((this.cfg.evalEvery > 0 && this.step % this.cfg.evalEvery === 0) || last)) {
           this.lastVal = this.task.validate(this.cfg.evalBatches);
