@@ -43,6 +43,8 @@ export interface AppOptions {
   /** sign-up and sign-in attempts a minute per address */
   authPerMinute?: number;
   logger?: boolean;
+  /** the reverse proxies (addresses or CIDRs, comma-separated) whose X-Forwarded-Proto/-Host/-For count: behind a TLS proxy, the cookie is then Secure */
+  trustProxy?: string;
 }
 
 const Settings = Type.Object({
@@ -98,7 +100,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     throw new UserError((e as Error).message);
   }
   const app = Fastify({
-    logger: o.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: true,
+    logger: o.logger ?? false, bodyLimit: 64 * 1024, forceCloseConnections: true, trustProxy: o.trustProxy ?? false,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
@@ -125,7 +127,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (origin && origin !== 'null') {
       let host = '';
       try { host = new URL(origin).host; } catch { /* unparsable origin */ }
-      if (host !== req.headers.host) throw new HttpError(403, 'cross-origin requests may not change anything');
+      if (host !== req.host) throw new HttpError(403, 'cross-origin requests may not change anything'); // req.host: Host, or a trusted proxy's X-Forwarded-Host
     } else if (origin === 'null') throw new HttpError(403, 'requests from an opaque origin may not change anything');
   });
 

@@ -183,4 +183,26 @@ describe('platform API', () => {
     expect(k.attributes[0]).toMatchObject({ colour: 'red', size: 'large' });
     expect((await app.inject({ url: '/api/me', headers: { cookie: g } })).json().settings).toEqual({ colour: 'green', size: 'small', fps: 12, loop: false });
   }, 60_000);
+
+  it('behind a trusted TLS proxy the session cookie is Secure and the Origin check reads X-Forwarded-Host; from anyone else those headers change nothing', async () => {
+    const https = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'genlab.example' };
+    await person('hugo');
+    const direct = await app.inject({ method: 'POST', url: '/api/sessions', headers: https, payload: { username: 'hugo', password: 'correct horse' } });
+    expect(direct.cookies.find((k) => k.name === 'sid')!.secure).toBeFalsy();
+    expect((await app.inject({ method: 'POST', url: '/api/sessions', headers: { ...https, origin: 'https://genlab.example' }, payload: { username: 'hugo', password: 'correct horse' } })).statusCode).toBe(403);
+    const proxied = (await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir, workers: 1, scrypt: CHEAP, trustProxy: '127.0.0.1' })).app;
+    try {
+      const body = { username: 'ivy', password: 'correct horse' }, headers = { ...https, origin: 'https://genlab.example' };
+      expect((await proxied.inject({ method: 'POST', url: '/api/users', headers, payload: body })).statusCode).toBe(201);
+      const s = await proxied.inject({ method: 'POST', url: '/api/sessions', headers, payload: body });
+      expect(s.statusCode).toBe(200);
+      expect(s.cookies.find((k) => k.name === 'sid')!.secure).toBe(true);
+      expect((await proxied.inject({ method: 'POST', url: '/api/sessions', headers: { ...headers, origin: 'https://evil.example' }, payload: body })).statusCode).toBe(403);
+      // a client that is not the proxy cannot claim https
+      const other = await proxied.inject({ method: 'POST', url: '/api/sessions', remoteAddress: '10.1.2.3', headers: { 'x-forwarded-proto': 'https' }, payload: body });
+      expect(other.cookies.find((k) => k.name === 'sid')!.secure).toBeFalsy();
+    } finally {
+      await proxied.close();
+    }
+  }, 60_000);
 });
