@@ -10,7 +10,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { detectLanguage, LANGUAGE_NAMES, LANGUAGES, type Language } from '../data/clips/languages.js';
-import { parseText, resolveText } from '../data/clips/words.js';
+import { MAX_PROMPT_CHARS, parseText, resolveText } from '../data/clips/words.js';
 import { loadTranslator, translatePrompt, type LoadedTranslator } from '../pipelines/translate.js';
 import { initBackend } from '../tensor/backend.js';
 import { COLOURS, SIZES, SPEEDS } from '../data/clips/world.js';
@@ -257,6 +257,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     const s = JSON.parse(u.settings) as SettingsT, extra: string[] = [];
     for (const k of ['colour', 'speed', 'size'] as const) if (s[k] && parsed.objects[0][k] === undefined) extra.push(s[k]!);
     const text = extra.length ? `${english} ${extra.join(' ')}` : english;
+    if (text.length > MAX_PROMPT_CHARS && english.length <= MAX_PROMPT_CHARS) throw new HttpError(400, `with your personal defaults (${extra.join(' ')}) the description is ${text.length} characters, over the ${MAX_PROMPT_CHARS} allowed: shorten it by ${text.length - MAX_PROMPT_CHARS} or name the ${extra.length > 1 ? 'values' : 'value'} yourself`);
     const seed = b.seed ?? Math.floor(Math.random() * MAX_SEED);
     const resolved = resolveText(parseText(text), seed);
     recent.set(u.id, [...times, now]);

@@ -182,6 +182,12 @@ describe('platform API', () => {
     const k = (await app.inject({ method: 'POST', url: '/api/jobs', headers: { cookie: g }, payload: { text: 'a big red 7', seed: 2 } })).json();
     expect(k.attributes[0]).toMatchObject({ colour: 'red', size: 'large' });
     expect((await app.inject({ url: '/api/me', headers: { cookie: g } })).json().settings).toEqual({ colour: 'green', size: 'small', fps: 12, loop: false });
+    // a description near the limit that the defaults would push past it: a clear 400, not a confusing "too long"
+    const long = `a 7 moving down ${'zorp '.repeat(96)}`.trim();
+    expect(long.length).toBeLessThanOrEqual(500);
+    const over = await app.inject({ method: 'POST', url: '/api/jobs', headers: { cookie: g }, payload: { text: long } });
+    expect(over.statusCode).toBe(400);
+    expect(over.json().message).toMatch(/with your personal defaults \(green small\) the description is 507 characters, over the 500 allowed: shorten it by 7/);
   }, 60_000);
 
   it('behind a trusted TLS proxy the session cookie is Secure and the Origin check reads X-Forwarded-Host; from anyone else those headers change nothing', async () => {
