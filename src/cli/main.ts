@@ -15,6 +15,7 @@ import { registerTrain } from './train.js';
 import { registerWorker } from './worker.js';
 import { registerTranslate } from './translate.js';
 import { registerRl } from './rl.js';
+import { registerCaption } from './caption.js';
 
 const program = new Command();
 program
@@ -38,6 +39,7 @@ registerBench(program);
 registerWorker(program);
 registerTranslate(program);
 registerRl(program);
+registerCaption(program);
 
 try {
   await program.parseAsync(process.argv);
