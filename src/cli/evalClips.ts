@@ -10,6 +10,7 @@ import { renderBarChart } from '../eval/plot.js';
 import type { Classifier } from '../models/classifier.js';
 import { checkGenerateOptions, CLIP_MODELS, generateClip, loadClipGenerator, type ClipModelKind } from '../pipelines/clipEngine.js';
 import { renderText } from '../pipelines/clips.js';
+import { captionClips, loadCaptioner } from '../pipelines/caption.js';
 import { loadImageModel } from '../pipelines/images.js';
 import { UserError } from '../util/errors.js';
 import { prepareOutputDir, writeFileAtomic } from '../util/files.js';
@@ -20,7 +21,7 @@ const KINDS = CLIP_MODELS;
 const REPORT_FILES = ['clips-eval.json', 'clips-eval.md', 'clips-eval.png'];
 const COLORS: [number, number, number][] = [[120, 120, 120], [31, 119, 180], [214, 39, 40], [44, 160, 44]];
 
-interface Flags { model: string; checkpoint?: string; n: number; steps?: number; guidance?: number; report?: string; classifier?: string; quiet?: boolean }
+interface Flags { model: string; checkpoint?: string; n: number; steps?: number; guidance?: number; report?: string; classifier?: string; captioner?: string; quiet?: boolean }
 
 function isOurReport(path: string): boolean {
   try {
@@ -42,6 +43,7 @@ export function registerEvalClips(program: Command): void {
     .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommendation)", int('--steps', 1))
     .option('--guidance <g>', "diffusion: guidance scale (default: the checkpoint's recommendation)", num('--guidance'))
     .option('--classifier <dir>', "the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
+    .option('--captioner <dir>', 'a second judge: the clip captioner whose parsed caption is compared with the prompt, and with the pixel judge (default: models/captions where it exists)')
     .option('--report <dir>', 'also write clips-eval.json, clips-eval.md and clips-eval.png there')
     .option('--quiet', 'no progress output')
     .action(action(async (o: Flags) => {
@@ -53,6 +55,8 @@ export function registerEvalClips(program: Command): void {
       const dirs = kinds.map((k) => o.checkpoint ?? join(MODELS_DIR, `clips-${k}`));
       dirs.forEach((d, i) => { if (!existsSync(d)) throw new UserError(`no clip ${kinds[i]} model at ${d} yet (README: what is not done); train one and pass --checkpoint`); });
       if (!existsSync(o.classifier!)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
+      if (o.captioner !== undefined && !existsSync(o.captioner)) throw new UserError(`--captioner: no checkpoint at ${o.captioner}`);
+      const captionerDir = o.captioner ?? (existsSync(join(MODELS_DIR, 'captions')) ? join(MODELS_DIR, 'captions') : undefined);
       if (o.report !== undefined) {
         prepareOutputDir(o.report, { flag: '--report' });
         for (const f of REPORT_FILES) if (existsSync(join(o.report, f)) && !isOurReport(join(o.report, f))) throw new UserError(`--report ${o.report}: ${f} there is not a genlab clip report; genlab will not overwrite it`);
@@ -61,6 +65,8 @@ export function registerEvalClips(program: Command): void {
       const clfModel = loadImageModel(o.classifier!, ['classifier']);
       if (clfModel.data !== 'mnist') { clfModel.model.dispose(); throw new UserError(`--classifier: ${o.classifier} was trained on ${clfModel.data}, not on the MNIST digits the clip world draws`); }
       const clf = clfModel.model as Classifier;
+      const captioner = captionerDir ? loadCaptioner(captionerDir) : undefined;
+      const secondJudge = captioner && ((frames: Float32Array) => captionClips(captioner, frames, 1, 1)[0].attributes);
       // every generator loads and every option is checked before the first clip is judged
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
@@ -69,7 +75,7 @@ export function registerEvalClips(program: Command): void {
       const prompts = evalPrompts(o.n);
       const log = (name: string) => (i: number, n: number) => { if (!o.quiet && (i === n || i % 20 === 0)) process.stderr.write(`${name}: ${i}/${n} clips judged\n`); };
       const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
-      rows.push({ name: 'true renderer', m: await evaluateClips(async (text, seed) => renderText(text, { seed }).frames, clf, prompts, { onClip: log('true renderer') }) });
+      rows.push({ name: 'true renderer', m: await evaluateClips(async (text, seed) => renderText(text, { seed }).frames, clf, prompts, { onClip: log('true renderer'), secondJudge }) });
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
         try {
@@ -78,13 +84,14 @@ export function registerEvalClips(program: Command): void {
             const c = await generateClip(g, text, { seed, steps: o.steps, guidance: o.guidance });
             last = { steps: c.report.steps, guidance: c.report.guidance };
             return c.frames;
-          }, clf, prompts, { onClip: log(kinds[i]) });
+          }, clf, prompts, { onClip: log(kinds[i]), secondJudge });
           rows.push({ name: kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i], m, checkpoint: g.dir, ...last });
         } finally {
           g.model.dispose();
         }
       }
       clf.dispose();
+      captioner?.model.dispose();
       const table = clipTable(rows);
       process.stdout.write(table);
       if (o.report !== undefined) {

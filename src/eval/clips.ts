@@ -38,7 +38,17 @@ export interface ClipMetrics {
   flicker: number;
   /** median milliseconds per clip */
   msPerClip: number;
+  /** the second judge (the clip captioner's caption, parsed), where one was given */
+  captionJudge?: {
+    perAttribute: Record<AttributeName, number>;
+    exact: number;
+    /** share of (clip, attribute) verdicts, right or wrong, on which the two judges agree */
+    agreement: number;
+  };
 }
+
+/** What a second judge reads from a clip's frames: the attributes it sees (unsaid ones missing). */
+export type SecondJudge = (frames: Float32Array) => Partial<ObjectAttributes>;
 
 export type ClipMaker = (text: string, seed: number) => Promise<Float32Array>;
 
@@ -62,8 +72,10 @@ export function smoothness(frames: Float32Array): { jitter: number; flicker: num
  * Judges the clips `make` gives for `prompts` (clip i with seed i), and for diversity the first
  * `diversityPrompts` prompts again with `diversitySeeds` seeds each.
  */
-export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: EvalPrompt[], o: { diversityPrompts?: number; diversitySeeds?: number; onClip?: (i: number, n: number) => void } = {}): Promise<ClipMetrics> {
+export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: EvalPrompt[], o: { diversityPrompts?: number; diversitySeeds?: number; onClip?: (i: number, n: number) => void; secondJudge?: SecondJudge } = {}): Promise<ClipMetrics> {
   const per = Object.fromEntries(ATTRIBUTE_NAMES.map((a) => [a, 0])) as Record<AttributeName, number>;
+  const per2 = Object.fromEntries(ATTRIBUTE_NAMES.map((a) => [a, 0])) as Record<AttributeName, number>;
+  let exact2 = 0, agree = 0;
   let exact = 0, exactHeld = 0, held = 0, consistency = 0, jitter = 0, flicker = 0;
   const times: number[] = [];
   for (let i = 0; i < prompts.length; i++) {
@@ -73,6 +85,17 @@ export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: E
     const j = judgeClip(frames, clf), a = agreement(j, p.asked);
     for (const k of ATTRIBUTE_NAMES) per[k] += a.perAttribute[k] ? 1 : 0;
     exact += a.exact ? 1 : 0;
+    if (o.secondJudge) {
+      const seen = o.secondJudge(frames);
+      let all = true;
+      for (const k of ATTRIBUTE_NAMES) {
+        const right = seen[k] === p.asked[k];
+        per2[k] += right ? 1 : 0;
+        agree += right === a.perAttribute[k] ? 1 : 0;
+        all &&= right;
+      }
+      exact2 += all ? 1 : 0;
+    }
     if (p.heldOut) { held += 1; exactHeld += a.exact ? 1 : 0; }
     consistency += j.digitConsistency;
     const s = smoothness(frames);
@@ -99,6 +122,7 @@ export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: E
     perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>,
     exact: exact / n, exactHeldOut: held ? exactHeld / held : Number.NaN, exactSeen: seen ? (exact - exactHeld) / seen : Number.NaN,
     digitConsistency: consistency / n, diversity: pairs ? div / pairs : Number.NaN, jitter: jitter / n, flicker: flicker / n, msPerClip: median(times),
+    ...(o.secondJudge ? { captionJudge: { perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per2[k] / n])) as Record<AttributeName, number>, exact: exact2 / n, agreement: agree / (n * ATTRIBUTE_NAMES.length) } } : {}),
   };
 }
 
@@ -106,11 +130,12 @@ const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n
 
 /** The comparison as a Markdown table, one row per model. */
 export function clipTable(rows: { name: string; m: ClipMetrics }[]): string {
-  const head = ['model', 'clips', ...ATTRIBUTE_NAMES, 'exact', 'exact, held-out pairs', 'exact, seen pairs', 'digit consistency', 'diversity', 'jitter (px)', 'flicker', 'ms/clip'];
+  const second = rows.some((r) => r.m.captionJudge);
+  const head = ['model', 'clips', ...ATTRIBUTE_NAMES, 'exact', 'exact, held-out pairs', 'exact, seen pairs', 'digit consistency', 'diversity', 'jitter (px)', 'flicker', 'ms/clip', ...(second ? ['caption judge: exact', 'judges agree'] : [])];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const { name, m } of rows) {
     lines.push(`| ${[name, String(m.clips), ...ATTRIBUTE_NAMES.map((k) => pct(m.perAttribute[k])), pct(m.exact), pct(m.exactHeldOut), pct(m.exactSeen), pct(m.digitConsistency),
-      m.diversity.toFixed(3), m.jitter.toFixed(2), m.flicker.toFixed(3), String(Math.round(m.msPerClip))].join(' | ')} |`);
+      m.diversity.toFixed(3), m.jitter.toFixed(2), m.flicker.toFixed(3), String(Math.round(m.msPerClip)), ...(second ? [pct(m.captionJudge?.exact ?? NaN), pct(m.captionJudge?.agreement ?? NaN)] : [])].join(' | ')} |`);
   }
   return lines.join('\n') + '\n';
 }

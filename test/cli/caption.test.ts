@@ -30,5 +30,6 @@ describe('genlab caption', () => {
     expectUserError(run('caption', join(ws.dir, 'gone.gif'), '--checkpoint', captioner()), /no such file/);
     expectUserError(run('caption', clip, '--checkpoint', ws.gpt()), /not a clip captioner/);
     expectUserError(run('caption', clip, '--checkpoint', captioner(), '--beam', '40'), /at most 16/);
+    expectUserError(run('eval-clips', '--n', '1', '--captioner', join(ws.dir, 'nothing')), /--captioner: no checkpoint at/);
   });
 });

@@ -38,4 +38,17 @@ describe('eval-clips', () => {
     expect(md.split('\n')[0]).toMatch(/^\| model \| clips \| digit \| colour/);
     expect(md).toMatch(/\| true renderer \| 20 \| 100\.0% \|/);
   }, 120_000);
+  it('a second judge is scored on the same prompts, and its agreement with the pixel judge counts matching verdicts, right or wrong', async () => {
+    const ps = evalPrompts(8);
+    // on true renders the pixel judge is right everywhere: a judge that always answers "red 3" agrees exactly where that is right
+    const red3 = () => ({ digit: 3 as const, colour: 'red' as const });
+    const m = await evaluateClips(async (t, s) => renderText(t, { seed: s }).frames, clf, ps, { diversityPrompts: 1, diversitySeeds: 2, secondJudge: red3 });
+    const right = ps.reduce((n, p) => n + (p.asked.digit === 3 ? 1 : 0) + (p.asked.colour === 'red' ? 1 : 0), 0);
+    expect(m.captionJudge!.agreement).toBeCloseTo(right / (8 * 5));
+    expect(m.captionJudge!.exact).toBe(0);
+    expect(m.captionJudge!.perAttribute.digit).toBeCloseTo(ps.filter((p) => p.asked.digit === 3).length / 8);
+    const perfect = await evaluateClips(async (t, s) => renderText(t, { seed: s }).frames, clf, ps, { diversityPrompts: 1, diversitySeeds: 2, secondJudge: (f) => { const i = ps.findIndex((p, k) => renderText(p.text, { seed: k }).frames.every((v, j) => v === f[j])); return ps[i].asked; } });
+    expect(perfect.captionJudge).toEqual({ perAttribute: { digit: 1, colour: 1, direction: 1, speed: 1, size: 1 }, exact: 1, agreement: 1 });
+    expect(clipTable([{ name: 'true renderer', m }])).toMatch(/caption judge: exact \| judges agree \|/);
+  }, 120_000);
 });
