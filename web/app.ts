@@ -6,7 +6,7 @@
 interface Attributes { digit: number; colour: string; direction: string; speed: string; size: string }
 interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number; translation?: { from: string; english: string } }
 interface JobView { id: string; status: string; progress: { position?: number; step?: number; steps?: number }; clipId?: string; error?: string; params: { text: string; model: string; seed: number } }
-interface ClipView { id: string; text: string; attributes: Attributes[]; model: string; checkpoint: string; seed: number; steps: number; guidance: number; ms: number; shared: boolean; created: number }
+interface ClipView { id: string; text: string; caption?: string; attributes: Attributes[]; model: string; checkpoint: string; seed: number; steps: number; guidance: number; ms: number; shared: boolean; created: number }
 interface Settings { colour?: string; speed?: string; size?: string; fps?: number; loop?: boolean; scale?: number }
 interface ModelInfo { model: string; available: boolean }
 
@@ -96,6 +96,7 @@ function clipCard(c: ClipView, base: string, owner: boolean): HTMLElement {
   const card = el('div', { className: 'card' });
   card.dataset.clip = c.id;
   card.append(player(`${base}/clip.png`), el('div', {}, `“${c.text}”`));
+  if (c.caption !== undefined) card.append(el('div', { className: 'meta', title: 'what the clip captioner reads in this clip' }, `captioner: “${c.caption}”`));
   if (c.attributes?.[0]) card.append(el('div', { className: 'meta' }, describe(c.attributes[0])));
   card.append(el('div', { className: 'meta' }, `${c.model}${c.checkpoint ? ` (${c.checkpoint})` : ''}, seed ${c.seed}${c.model === 'diffusion' ? `, ${c.steps} steps, guidance ${c.guidance}` : ''}, ${c.ms} ms`));
   const actions = el('div', { className: 'actions' });

@@ -56,7 +56,8 @@ export interface GenerateOptions {
 }
 
 export interface GeneratedClip extends Clip {
-  report: ClipReport & { model: ClipModelKind; checkpoint: string; steps: number; guidance: number; ms: number; encoderText: string };
+  /** `caption`: what the clip captioner reads in the clip, where the caller (the platform) has one */
+  report: ClipReport & { model: ClipModelKind; checkpoint: string; steps: number; guidance: number; ms: number; encoderText: string; caption?: string };
 }
 
 /** The options a generation would use, checked (UserErrors), without generating: for callers that check before other work. */

@@ -2,7 +2,10 @@
 // the clip engine's entry point, posting progress (with a preview frame) after every step. The
 // sampling loop is synchronous, so a cancel arrives through a shared flag that the progress
 // callback reads; the loop stops before its next step.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { captionClips, loadCaptioner, type LoadedCaptioner } from '../pipelines/caption.js';
 import { generateClip, loadClipGenerator, type LoadedClipGenerator } from '../pipelines/clipEngine.js';
 import { initBackend } from '../tensor/backend.js';
 import { UserError } from '../util/errors.js';
@@ -11,6 +14,20 @@ import type { JobParams, ToMain, ToWorker } from './protocol.js';
 const port = parentPort!;
 const cancelFlag = new Int32Array(workerData.cancel as SharedArrayBuffer);
 const loaded = new Map<string, LoadedClipGenerator>();
+const captioners = new Map<string, LoadedCaptioner | undefined>();
+
+/** The clip captioner beside the generators (models/captions), if the server has one: each clip is titled with its caption. */
+function captionOf(checkpoint: string, frames: Float32Array): string | undefined {
+  const dir = join(dirname(checkpoint), 'captions');
+  try {
+    if (!captioners.has(dir)) captioners.set(dir, existsSync(dir) ? loadCaptioner(dir) : undefined);
+    const c = captioners.get(dir);
+    return c ? captionClips(c, frames, 1, 1)[0].caption : undefined;
+  } catch {
+    captioners.set(dir, undefined); // a broken captioner costs the title, never the clip
+    return undefined;
+  }
+}
 
 function post(m: ToMain, transfer: ArrayBuffer[] = []): void {
   port.postMessage(m, transfer);
@@ -28,7 +45,8 @@ async function run(jobId: string, p: JobParams, checkpoint: string): Promise<voi
         if (Atomics.load(cancelFlag, 0)) ctl.abort();
       },
     });
-    post({ type: 'done', jobId, frames: clip.frames, report: clip.report }, [clip.frames.buffer as ArrayBuffer]);
+    const caption = captionOf(checkpoint, clip.frames);
+    post({ type: 'done', jobId, frames: clip.frames, report: caption === undefined ? clip.report : { ...clip.report, caption } }, [clip.frames.buffer as ArrayBuffer]);
   } catch (e) {
     const err = e as Error;
     post({ type: 'failed', jobId, cancelled: err.name === 'AbortError', error: err.name === 'AbortError' ? err.message : e instanceof UserError && !/\//.test(err.message) ? err.message : 'generation failed', detail: err.message });

@@ -10,6 +10,9 @@ import { gifInfo } from '../../src/media/gif.js';
 import { buildApp } from '../../src/server/app.js';
 import type { JobRunner } from '../../src/server/jobs.js';
 import { tinyClipDiffusion } from '../models/clipFixtures.js';
+import { Captioner, initCaptionerWeights } from '../../src/models/captioner.js';
+import { defaultCaptionerConfig } from '../../src/train/captionerRun.js';
+import { Rng } from '../../src/util/rng.js';
 
 const CHEAP = { N: 2 ** 10, r: 8, p: 1 }; // the tests' scrypt cost (the server's default is OWASP's 2^17)
 let app: FastifyInstance, dataDir: string, jobs: JobRunner;
@@ -20,6 +23,10 @@ beforeAll(async () => {
   modelsDir = models;
   await saveCheckpoint(join(models, 'clips-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: new Date().toISOString(), sampling: { steps: 2, guidance: 2 } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
+  // a tiny random clip captioner: the platform titles each clip with its caption
+  const cc = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8 }, cap = new Captioner(cc, initCaptionerWeights(cc, new Rng(1)));
+  await saveCheckpoint(join(models, 'captions'), { meta: { format: CHECKPOINT_FORMAT, family: 'captioner', model: { ...cc }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(cap.params) as tf.NamedTensorMap });
+  cap.dispose();
   dataDir = mkdtempSync(join(tmpdir(), 'genlab-data-'));
   ({ app, jobs } = await buildApp({ dataDir, modelsDir: models, workers: 1, scrypt: CHEAP, quota: 3, ratePerMinute: 6, authPerMinute: 1000 }));
 }, 60_000);
@@ -56,6 +63,7 @@ describe('platform API', () => {
     expect(done.status, done.error).toBe('done');
     const clip = (await app.inject({ url: `/api/clips/${done.clipId}`, headers: { cookie: a } })).json();
     expect(clip).toMatchObject({ id: done.clipId, text: 'a big red 3 moving left, sparkling', seed: 4, model: 'diffusion', steps: 2, guidance: 2 });
+    expect(typeof clip.caption).toBe('string'); // the captioner's title (a random one here: any words)
     const gif = await app.inject({ url: `/api/clips/${done.clipId}/clip.gif`, headers: { cookie: a } });
     expect(gif.headers['content-type']).toBe('image/gif');
     expect(gifInfo(new Uint8Array(gif.rawPayload))).toMatchObject({ frames: 16, width: 64, height: 64 });
