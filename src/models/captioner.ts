@@ -3,8 +3,8 @@
 // position between them), and an LSTM decoder with Luong attention over the frame states writes
 // the caption in the clip world's English ("a small red 3 moving left fast"). Greedy or beam.
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2d, convWeights, linearWeights } from '../nn/conv.js';
-import { linear, type Weights } from '../nn/layers.js';
+import { conv2d, convWeights, linearWeights, normWeights } from '../nn/conv.js';
+import { layerNorm, linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import { Type, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
@@ -27,6 +27,7 @@ export function initCaptionerWeights(c: CaptionerConfig, rng: Rng): Weights {
   convWeights(w, 'cnn.c2', rng, 3, c.c1, c.c2);
   convWeights(w, 'cnn.c3', rng, 3, c.c2, c.c3);
   linearWeights(w, 'cnn.fc', rng, 16 * c.c3, c.dim);
+  normWeights(w, 'cnn.ln', c.dim);
   biLstmWeights(w, 'time', rng, c.dim, c.dim);
   attentionDecoderWeights(w, rng, c.dim, c.dim, c.vocab.length);
   return w;
@@ -44,10 +45,12 @@ export class Captioner extends ParamStore {
   encode(frames: tf.Tensor4D): { mem: tf.Tensor3D; h0: tf.Tensor2D } {
     const c = this.config, p = (n: string) => this.p(n), B = frames.shape[0] / c.frames;
     if (frames.shape[1] !== 64 || frames.shape[2] !== 64 || frames.shape[3] !== 3 || !Number.isInteger(B)) throw new RangeError(`captioner: frames must be [B * ${c.frames}, 64, 64, 3], got [${frames.shape}]`);
-    let x = tf.relu(conv2d(tf.sub(frames, 0.5) as tf.Tensor4D, p('cnn.c1.w'), p('cnn.c1.b'), 4, 2)) as tf.Tensor4D; // 16x16
+    // black stays 0 (the canvas adds nothing), and the frame features are layer-normalised: without
+    // both, the constant background dominated them, the LSTM saturated and every clip read the same
+    let x = tf.relu(conv2d(frames, p('cnn.c1.w'), p('cnn.c1.b'), 4, 2)) as tf.Tensor4D; // 16x16
     x = tf.relu(conv2d(x, p('cnn.c2.w'), p('cnn.c2.b'), 2, 1)) as tf.Tensor4D; // 8x8
     x = tf.relu(conv2d(x, p('cnn.c3.w'), p('cnn.c3.b'), 2, 1)) as tf.Tensor4D; // 4x4: where the object is stays in the layout
-    const f = tf.relu(linear(tf.reshape(x, [B * c.frames, 16 * c.c3]), p('cnn.fc.w'), p('cnn.fc.b')));
+    const f = layerNorm(tf.relu(linear(tf.reshape(x, [B * c.frames, 16 * c.c3]), p('cnn.fc.w'), p('cnn.fc.b'))), p('cnn.ln.g'), p('cnn.ln.b'));
     return biLstmMemory(p, 'time', tf.reshape(f, [B, c.frames, c.dim]) as tf.Tensor3D, undefined, c.dim);
   }
 
