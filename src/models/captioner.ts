@@ -26,7 +26,7 @@ export function initCaptionerWeights(c: CaptionerConfig, rng: Rng): Weights {
   convWeights(w, 'cnn.c1', rng, 8, 3, c.c1);
   convWeights(w, 'cnn.c2', rng, 3, c.c1, c.c2);
   convWeights(w, 'cnn.c3', rng, 3, c.c2, c.c3);
-  linearWeights(w, 'cnn.fc', rng, 16 * c.c3, c.dim);
+  linearWeights(w, 'cnn.fc', rng, 17 * c.c3, c.dim);
   normWeights(w, 'cnn.ln', c.dim);
   biLstmWeights(w, 'time', rng, c.dim, c.dim);
   attentionDecoderWeights(w, rng, c.dim, c.dim, c.vocab.length);
@@ -50,7 +50,9 @@ export class Captioner extends ParamStore {
     let x = tf.relu(conv2d(frames, p('cnn.c1.w'), p('cnn.c1.b'), 4, 2)) as tf.Tensor4D; // 16x16
     x = tf.relu(conv2d(x, p('cnn.c2.w'), p('cnn.c2.b'), 2, 1)) as tf.Tensor4D; // 8x8
     x = tf.relu(conv2d(x, p('cnn.c3.w'), p('cnn.c3.b'), 2, 1)) as tf.Tensor4D; // 4x4: where the object is stays in the layout
-    const f = layerNorm(tf.relu(linear(tf.reshape(x, [B * c.frames, 16 * c.c3]), p('cnn.fc.w'), p('cnn.fc.b'))), p('cnn.ln.g'), p('cnn.ln.b'));
+    // the 4x4 layout says where the object is; its maximum over the layout says what it is, wherever it is
+    const feats = tf.concat([tf.reshape(x, [B * c.frames, 16 * c.c3]), tf.max(x, [1, 2])], 1);
+    const f = layerNorm(tf.relu(linear(feats, p('cnn.fc.w'), p('cnn.fc.b'))), p('cnn.ln.g'), p('cnn.ln.b'));
     return biLstmMemory(p, 'time', tf.reshape(f, [B, c.frames, c.dim]) as tf.Tensor3D, undefined, c.dim);
   }
 
