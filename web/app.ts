@@ -199,6 +199,52 @@ async function showApp(username: string): Promise<void> {
   await loadGallery();
 }
 
+/** The digits panel: a 28x28 drawing (or photo) and a damage mask, sent to the image models. */
+function setupDigits(): void {
+  const view = $<HTMLCanvasElement>('d-canvas'), vc = view.getContext('2d')!;
+  const layer = () => { const c = document.createElement('canvas'); c.width = c.height = 28; return [c, c.getContext('2d')!] as const; };
+  const [img, ic] = layer(), [mask, mc] = layer();
+  const redraw = () => {
+    vc.imageSmoothingEnabled = false;
+    vc.drawImage(img, 0, 0, view.width, view.height);
+    vc.globalAlpha = 0.5; vc.drawImage(mask, 0, 0, view.width, view.height); vc.globalAlpha = 1;
+  };
+  const clear = () => { ic.fillStyle = '#000'; ic.fillRect(0, 0, 28, 28); mc.clearRect(0, 0, 28, 28); redraw(); };
+  const pen = () => (document.querySelector<HTMLInputElement>('input[name=d-pen]:checked')?.value ?? 'draw');
+  const dot = (e: PointerEvent) => {
+    const r = view.getBoundingClientRect(), x = ((e.clientX - r.left) / r.width) * 28, y = ((e.clientY - r.top) / r.height) * 28;
+    const c = pen() === 'mark' ? mc : ic;
+    c.fillStyle = pen() === 'mark' ? '#f00' : '#fff';
+    c.beginPath(); c.arc(x, y, pen() === 'mark' ? 2 : 1.3, 0, 2 * Math.PI); c.fill();
+    redraw();
+  };
+  view.onpointerdown = (e) => { view.setPointerCapture(e.pointerId); dot(e); };
+  view.onpointermove = (e) => { if (e.buttons) dot(e); };
+  $('d-clear').onclick = clear;
+  $<HTMLInputElement>('d-file').onchange = async () => {
+    const f = $<HTMLInputElement>('d-file').files?.[0];
+    if (!f) return;
+    try {
+      const b = await createImageBitmap(f);
+      ic.fillStyle = '#000'; ic.fillRect(0, 0, 28, 28); ic.drawImage(b, 0, 0, 28, 28); redraw();
+    } catch { $('d-error').textContent = 'that file is not an image this browser can read'; }
+  };
+  // the mask goes as white where marked, black elsewhere
+  const maskPng = () => {
+    const [out, oc] = layer(), d = mc.getImageData(0, 0, 28, 28), o = oc.createImageData(28, 28);
+    for (let i = 0; i < 784; i++) { const v = d.data[4 * i + 3] > 0 ? 255 : 0; o.data.set([v, v, v, 255], 4 * i); }
+    oc.putImageData(o, 0, 0);
+    return out.toDataURL('image/png');
+  };
+  const digit = () => ($<HTMLSelectElement>('d-digit').value === '' ? undefined : Number($<HTMLSelectElement>('d-digit').value));
+  const show = (urls: string[]) => $('d-results').replaceChildren(...urls.map((u) => el('img', { src: u, className: 'digit', alt: 'a digit the model drew' })));
+  const go = (p: Promise<string[]>) => { $('d-error').textContent = ''; $('d-results').textContent = 'working...'; p.then(show).catch((x: Error) => { $('d-results').textContent = ''; $('d-error').textContent = x.message; }); };
+  const seed = () => Math.floor(Math.random() * 2147483647);
+  $('d-restore').onclick = () => go(api<{ image: string }>('POST', '/api/images/restore', { image: img.toDataURL('image/png'), mask: maskPng(), digit: digit(), seed: seed() }).then((r) => [r.image]));
+  $('d-sketch').onclick = () => go(api<{ images: string[] }>('POST', '/api/images/sketch', { image: img.toDataURL('image/png'), n: 4, digit: digit(), seed: seed() }).then((r) => r.images));
+  clear();
+}
+
 function showAuth(): void {
   $('auth').hidden = false; $('app').hidden = true; $('signout').hidden = true; $('who').textContent = '';
 }
@@ -221,6 +267,7 @@ async function main(): Promise<void> {
   $('authform').onsubmit = (e) => { e.preventDefault(); $('autherror').textContent = ''; signIn().catch((x: Error) => { $('autherror').textContent = x.message; }); };
   $('signup').onclick = () => { $('autherror').textContent = ''; api('POST', '/api/users', creds()).then(signIn).catch((x: Error) => { $('autherror').textContent = x.message; }); };
   $('signout').onclick = () => { void api('DELETE', '/api/sessions').then(showAuth); };
+  setupDigits();
   $('model').onchange = () => { for (const n of document.querySelectorAll<HTMLElement>('.diffusion')) n.hidden = $<HTMLSelectElement>('model').value !== 'diffusion'; };
   $('compose').onsubmit = (e) => {
     e.preventDefault();

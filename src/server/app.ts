@@ -26,6 +26,8 @@ import { RedisExecutor } from './redisQueue.js';
 import { draftScript, pageScript } from './bundle.js';
 import { resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import type { JobParams } from './protocol.js';
+import { decodeGrayPng, encodeGrayPng } from '../media/png.js';
+import { ImageThread } from './images.js';
 
 export interface AppOptions {
   dataDir: string;
@@ -68,6 +70,24 @@ const JobBody = Type.Object({
   guidance: Type.Optional(Type.Number({ minimum: 1, maximum: 20 })),
   from: Type.Optional(Type.Union(LANGUAGES.map((l) => Type.Literal(l)), { description: 'the prompt\'s language when not English (default: detected)' })),
 }, { additionalProperties: false });
+// a 28x28 digit as a PNG data URL (a few hundred bytes; the 64 KB body limit bounds it anyway)
+const DigitPng = Type.String({ minLength: 1, maxLength: 40_000, description: 'a 28x28 PNG as a data URL (data:image/png;base64,...); grey levels, white on black' });
+const DigitOptions = {
+  digit: Type.Optional(Type.Integer({ minimum: 0, maximum: 9, description: 'the digit to draw (default: the model decides)' })),
+  seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED })),
+};
+const RestoreBody = Type.Object({
+  image: DigitPng,
+  mask: Type.Optional({ ...DigitPng, description: 'the damaged region, white where the digit is to be redrawn' }),
+  denoise: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'how much of the whole image to redraw (noise, scratches)' })),
+  ...DigitOptions,
+}, { additionalProperties: false });
+const SketchBody = Type.Object({
+  image: { ...DigitPng, description: 'a drawn sketch (white strokes on black), 28x28 PNG data URL' },
+  strength: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1, description: 'how far from the sketch the digits may go (default 0.6)' })),
+  n: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
+  ...DigitOptions,
+}, { additionalProperties: false });
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 const Token = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) });
 const Message = Type.Object({ error: Type.String(), message: Type.String() });
@@ -106,7 +126,8 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
   app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
   await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
-  app.addHook('onClose', async () => { await jobs.close(); db.close(); translator?.model.dispose(); });
+  const images = new ImageThread();
+  app.addHook('onClose', async () => { await jobs.close(); await images.close(); db.close(); translator?.model.dispose(); });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: httpName(err.statusCode), message: err.message });
@@ -269,6 +290,42 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
       throw new HttpError(503, 'the job queue is unavailable; try again later');
     }
     return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed, ...(translation ? { translation } : {}) });
+  });
+  // digits through the image models: restore a damaged photo, or start from a sketch (the shipped digits diffusion model)
+  const digitsModel = join(o.modelsDir, 'digits-diffusion');
+  const digitPixels = (data: string, what: string): Float32Array => {
+    const m = /^data:image\/png;base64,([A-Za-z0-9+/]+={0,2})$/.exec(data);
+    if (!m) throw new HttpError(400, `${what} must be a PNG image as a data URL (data:image/png;base64,...)`);
+    const img = decodeGrayPng(Buffer.from(m[1], 'base64'), what);
+    if (img.width !== 28 || img.height !== 28) throw new HttpError(400, `${what} is ${img.width}x${img.height}; the digit model takes 28x28 images`);
+    return img.pixels;
+  };
+  const runImages = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
+    const u = req.user!, now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
+    if (times.length >= rate) throw new HttpError(429, `at most ${rate} requests a minute; wait a little`);
+    recent.set(u.id, [...times, now]);
+    const pending = images.run(job);
+    if (!pending) throw new HttpError(503, 'the image model is busy; try again in a few seconds');
+    const r = await pending;
+    if (!r.ok) throw r.error === 'the image model failed' ? new Error(r.detail ?? r.error) : new HttpError(400, r.error);
+    const n = r.images.length / (r.width * r.height);
+    return Array.from({ length: n }, (_, i) => `data:image/png;base64,${encodeGrayPng({ width: r.width, height: r.height, pixels: r.images.subarray(i * r.width * r.height, (i + 1) * r.width * r.height) }).toString('base64')}`);
+  };
+  const needDigits = () => { if (!existsSync(digitsModel)) throw new HttpError(400, 'this server has no digits diffusion model (models/digits-diffusion)'); };
+  app.post('/api/images/restore', { onRequest: auth, schema: { body: RestoreBody } }, async (req) => {
+    const b = req.body;
+    needDigits();
+    const image = digitPixels(b.image, 'image'), mask = b.mask === undefined ? undefined : digitPixels(b.mask, 'mask').map((v) => (v > 0.5 ? 1 : 0));
+    if (mask && !mask.some((v) => v > 0) && b.denoise === undefined) throw new HttpError(400, 'the mask marks no pixel: draw the damaged region (white), or give denoise');
+    if (!mask && b.denoise === undefined) throw new HttpError(400, 'give a mask (the damaged region), denoise (how much to redraw), or both');
+    const [out] = await runImages(req, { op: 'restore', checkpoint: digitsModel, image, mask, denoise: b.denoise, digit: b.digit, seed: b.seed ?? 0 });
+    return { image: out };
+  });
+  app.post('/api/images/sketch', { onRequest: auth, schema: { body: SketchBody } }, async (req) => {
+    const b = req.body;
+    needDigits();
+    const image = digitPixels(b.image, 'image');
+    return { images: await runImages(req, { op: 'sketch', checkpoint: digitsModel, image, strength: b.strength ?? 0.6, n: b.n ?? 1, digit: b.digit, seed: b.seed ?? 0 }) };
   });
   app.get('/api/jobs', { onRequest: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
   app.get('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));

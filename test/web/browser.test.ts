@@ -10,6 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { initUnetWeights, Unet, type UnetConfig } from '../../src/models/unet.js';
+import { Rng } from '../../src/util/rng.js';
 import { buildApp } from '../../src/server/app.js';
 import { tinyClipDiffusion, tinyClipLatent } from '../models/clipFixtures.js';
 
@@ -30,6 +32,10 @@ beforeAll(async () => {
   const g = tinyClipLatent('gan', 4);
   await saveCheckpoint(join(models, 'clips-gan'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-gan', model: { ...g.config }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(g.params) as tf.NamedTensorMap }, { half: true });
   g.dispose();
+  // a tiny random digits diffusion model for the digits panel
+  const ucfg: UnetConfig = { channels: 1, groups: 8, tembDim: 32, classes: 10 }, u = new Unet(ucfg, initUnetWeights(ucfg, new Rng(1)));
+  await saveCheckpoint(join(models, 'digits-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'diffusion', model: { ...ucfg }, image: { height: 28, width: 28, classes: 10 }, data: 'mnist', step: 0, created: new Date().toISOString(), sampling: { steps: 3, guidance: 1.5, scheduler: 'ddim' } }, weights: Object.fromEntries(u.params) as tf.NamedTensorMap });
+  u.dispose();
   ({ app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: models, workers: 1, scrypt: { N: 2 ** 10, r: 8, p: 1 } }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -86,6 +92,19 @@ describe.runIf(existsSync(CHROMIUM))('the page in chromium', () => {
       return lit;
     }), { timeout: 10_000 }).toBeGreaterThan(0);
     await page.screenshot({ path: join(artifacts, 'browser-gallery.png') });
+    // the digits panel: draw a stroke, mark damage over it, restore it, then turn the drawing into 4 digits
+    await page.click('#digits summary');
+    await page.locator('#d-canvas').scrollIntoViewIfNeeded();
+    const box = (await page.locator('#d-canvas').boundingBox())!;
+    await page.mouse.move(box.x + 100, box.y + 40); await page.mouse.down(); await page.mouse.move(box.x + 110, box.y + 190, { steps: 12 }); await page.mouse.up();
+    await page.check('input[name=d-pen][value=mark]');
+    await page.mouse.move(box.x + 60, box.y + 100); await page.mouse.down(); await page.mouse.move(box.x + 160, box.y + 110, { steps: 12 }); await page.mouse.up();
+    await page.click('#d-restore');
+    await expect.poll(async () => (await page.locator('#d-results img.digit').count()) || (await page.locator('#d-error').textContent()), { timeout: 30_000 }).toBe(1);
+    await page.click('#d-sketch');
+    await expect.poll(async () => page.locator('#d-results img.digit').count(), { timeout: 30_000 }).toBe(4);
+    expect(await page.locator('#d-error').textContent()).toBe('');
+    await page.screenshot({ path: join(artifacts, 'browser-digits.png') });
     expect(errors).toEqual([]);
   }, 240_000);
 });
