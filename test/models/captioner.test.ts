@@ -20,12 +20,17 @@ describe('the clip captioner', () => {
     const clips = texts.map((t) => renderText(t, { seed: 5 }));
     const x = tf.tensor4d(Float32Array.from([...clips[0].frames, ...clips[1].frames]), [32, 64, 64, 3]);
     const caps = clips.map((c) => englishTarget(c.report.attributes[0]).split(' '));
-    for (let s = 0; s < 200; s++) opt.minimize(() => m.loss(x, caps), true)?.dispose();
-    // below ln(2) / 8 a token, the loss of knowing the words but not which colour
-    expect(tf.tidy(() => m.loss(x, caps).dataSync()[0])).toBeLessThan(Math.log(2) / 8);
+    // below ln(2) / 8 a token, the loss of knowing the words but not which colour, within 200 steps
+    // (checked every 20 so that the plain wasm pass stops as soon as it gets there)
+    const lossNow = () => tf.tidy(() => m.loss(x, caps).dataSync()[0]);
+    for (let s = 1; s <= 200; s++) {
+      opt.minimize(() => m.loss(x, caps), true)?.dispose();
+      if (s % 20 === 0 && lossNow() < Math.log(2) / 8) break;
+    }
+    expect(lossNow()).toBeLessThan(Math.log(2) / 8);
     expect(m.caption(x, 1).map((w) => w.join(' '))).toEqual(caps.map((c) => c.join(' ')));
     x.dispose(); opt.dispose(); m.dispose();
-  }, 60_000);
+  }, 240_000);
 
   it('learns a fixed batch of clips (the loss falls by half) and leaks nothing in training steps, validation and captioning', async () => {
     const m = tiny(), task = captionerTask(m, digits.train, digits.test), opt = tf.train.adam(1e-2);
