@@ -15,7 +15,7 @@ import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.
 import { translatorVocab } from './translatorRun.js';
 
 export function defaultCaptionerConfig(): CaptionerConfig {
-  return { dim: 96, c1: 16, c2: 32, c3: 64, frames: FRAMES, maxTgt: 12, vocab: translatorVocab().tgtVocab };
+  return { dim: 96, c1: 16, c2: 32, c3: 64, g1: 16, g2: 32, frames: FRAMES, maxTgt: 12, vocab: translatorVocab().tgtVocab };
 }
 
 const NO_TASK = Type.Object({}, { additionalProperties: false });

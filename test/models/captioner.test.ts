@@ -3,14 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { englishTarget } from '../../src/data/clips/languages.js';
 import { ClipSampler } from '../../src/data/clips/dataset.js';
 import { loadMnistPackage } from '../../src/data/mnist.js';
-import { Captioner, initCaptionerWeights } from '../../src/models/captioner.js';
+import { Captioner, initCaptionerWeights, objectGlimpse } from '../../src/models/captioner.js';
 import { captionerTask, defaultCaptionerConfig } from '../../src/train/captionerRun.js';
 import { Rng } from '../../src/util/rng.js';
 import { renderText } from '../../src/pipelines/clips.js';
 import { expectNoLeak } from '../helpers.js';
 
 const digits = loadMnistPackage();
-const tiny = () => { const c = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8 }; return new Captioner(c, initCaptionerWeights(c, new Rng(1))); };
+const tiny = () => { const c = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8, g1: 4, g2: 4 }; return new Captioner(c, initCaptionerWeights(c, new Rng(1))); };
 
 describe('the clip captioner', () => {
   it('reads the frames: two clips that differ only in colour get their own colour word (the words alone cannot tell them apart)', () => {
@@ -49,6 +49,28 @@ describe('the clip captioner', () => {
     });
     x.dispose(); opt.dispose(); m.dispose();
   }, 120_000);
+  it('cuts the object out of each frame: the same digit image at both sizes gives nearly the same glimpse, another digit does not; the box measures the size', () => {
+    const look = (t: string) => tf.tidy(() => objectGlimpse(tf.tensor4d(renderText(t, { seed: 5 }).frames, [16, 64, 64, 3])));
+    const corr = (x: tf.Tensor, y: tf.Tensor) => tf.tidy(() => {
+      const u = tf.sub(x, tf.mean(x)), v = tf.sub(y, tf.mean(y));
+      return tf.div(tf.sum(tf.mul(u, v)), tf.mul(tf.norm(u), tf.norm(v))).dataSync()[0];
+    });
+    const small3 = look('a small red 3 moving left slowly'), large3 = look('a large white 3 moving up fast'), large8 = look('a large white 8 moving up fast');
+    expect(small3.glimpse.shape).toEqual([16, 24, 24, 1]);
+    expect(corr(small3.glimpse, large3.glimpse)).toBeGreaterThan(0.95);
+    expect(corr(large3.glimpse, large8.glimpse)).toBeLessThan(0.8);
+    // heights of the lit box: 32 / 20 pixels of digit image at the two sizes
+    const h = (b: tf.Tensor2D) => b.arraySync()[0][3];
+    expect(h(large3.box) / h(small3.box)).toBeGreaterThan(1.4);
+    expect(h(large3.box) / h(small3.box)).toBeLessThan(1.8);
+    // left: the box's centre moves one pixel a frame to smaller x
+    const b = small3.box.arraySync();
+    expect((b[0][0] - b[15][0]) * 64).toBeCloseTo(15, 0);
+    // an empty frame: the whole frame
+    const empty = tf.tidy(() => objectGlimpse(tf.zeros([1, 64, 64, 3]) as tf.Tensor4D).box);
+    expect(empty.arraySync()[0].slice(2)).toEqual([1, 1]);
+    tf.dispose([small3, large3, large8, empty]);
+  });
   it('refuses frames of the wrong shape', () => {
     const m = tiny();
     expect(() => tf.tidy(() => m.encode(tf.zeros([15, 64, 64, 3]) as tf.Tensor4D))).toThrow(/\[B \* 16, 64, 64, 3\]/);

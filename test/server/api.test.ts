@@ -24,7 +24,7 @@ beforeAll(async () => {
   await saveCheckpoint(join(models, 'clips-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: new Date().toISOString(), sampling: { steps: 2, guidance: 2 } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
   // a tiny random clip captioner: the platform titles each clip with its caption
-  const cc = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8 }, cap = new Captioner(cc, initCaptionerWeights(cc, new Rng(1)));
+  const cc = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8, g1: 4, g2: 4 }, cap = new Captioner(cc, initCaptionerWeights(cc, new Rng(1)));
   await saveCheckpoint(join(models, 'captions'), { meta: { format: CHECKPOINT_FORMAT, family: 'captioner', model: { ...cc }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(cap.params) as tf.NamedTensorMap });
   cap.dispose();
   dataDir = mkdtempSync(join(tmpdir(), 'genlab-data-'));
