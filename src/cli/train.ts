@@ -24,6 +24,7 @@ import { CLIP_FAMILIES, type ClipFamily } from '../train/clipRun.js';
 import { trainTranslator } from './translate.js';
 import { trainRunDir } from './runTraining.js';
 import { prepareCaptionerRun } from '../train/captionerRun.js';
+import { prepareAcousticRun } from '../train/acousticRun.js';
 import { trainClip } from './trainClip.js';
 
 /** The trainer defaults of a family: nanoGPT's CPU recipe for gpt; Adam at 2e-3 for the LSTM (BENCHMARKS.md). */
@@ -49,8 +50,8 @@ export function textRunConfigs(family: TextFamily, model: TextModelConfig, train
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips')
-    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner'].join(' | ')}`)
+    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips; voice on prompts spoken by espeak-ng')
+    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice'].join(' | ')}`)
     .option('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files; frame-ae: the clip world (no --data)')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
     .option('--steps <n>', 'total optimizer steps', int('--steps', 1))
@@ -61,7 +62,7 @@ export function registerTrain(program: Command): void {
     .option('--frame-ae <dir>', 'clip-diffusion: the frame autoencoder to work in (default: models/clips-frame-ae)')
     .option('--text-encoder <dir>', 'clip-gan, clip-vae: the clip-diffusion checkpoint whose text encoder, autoencoder and latent scale they use (default: models/clips-diffusion)')
     .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string; textEncoder?: string }) => {
-      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner'];
+      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice'];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
       if (o.frameAe !== undefined && family !== 'clip-diffusion') throw new UserError(`--frame-ae is for clip-diffusion, not ${family}`);
@@ -69,6 +70,12 @@ export function registerTrain(program: Command): void {
       if ((CLIP_FAMILIES as readonly string[]).includes(family)) {
         await setup();
         return trainClip(family as ClipFamily, o);
+      }
+      if (family === 'voice') {
+        if (o.data !== undefined) throw new UserError('the acoustic model trains on prompts that espeak-ng speaks; it takes no --data');
+        await setup();
+        const log = o.quiet ? undefined : (m: string) => process.stderr.write(m + '\n');
+        return trainRunDir(o, 'the acoustic model', (resume) => prepareAcousticRun({ sets: o.set, seed: o.seed, steps: o.steps, resume, log }));
       }
       if (family === 'translator' || family === 'captioner') {
         if (o.data !== undefined) throw new UserError(`the ${family} trains on ${family === 'translator' ? 'pairs the prompt grammars make' : 'clips of the clip world'}; it takes no --data`);

@@ -1,0 +1,94 @@
+// Spoken prompts for the acoustic model (issue 15): captions of the clip grammar synthesised by
+// Debian's espeak-ng in many accents, voice variants, rates and pitches, with noise and level
+// changes added here. Training speaks the training templates in the training voices; evaluation
+// the held-out templates in accents and variants that training never uses, and festival's voice.
+import { execFileSync } from 'node:child_process';
+import { UserError } from '../util/errors.js';
+import type { Rng } from '../util/rng.js';
+import { caption } from './clips/captions.js';
+import { CLIP_VOCAB } from './clips/vocab.js';
+import { tokenize } from './clips/words.js';
+import { COLOURS, DIGITS, DIRECTIONS, SIZES, SPEEDS, type ObjectAttributes } from './clips/world.js';
+import { decodeWav, resample } from './wav.js';
+
+const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
+/** What the acoustic model writes: the clip vocabulary's words with digits as words ("3" sounds as "three"). Index 0 is CTC's blank. */
+export const SPEECH_VOCAB: readonly string[] = ['[blank]', ...CLIP_VOCAB.filter((w) => !w.startsWith('[') && !/^[0-9]$/.test(w))];
+
+/** A transcript's words: tokenized, numerals spoken as words. */
+export function spokenWords(text: string): string[] {
+  return tokenize(text).map((w) => (/^[0-9]$/.test(w) ? DIGIT_WORDS[Number(w)] : w));
+}
+
+export const VOICE_SPLITS = {
+  train: {
+    accents: ['en-us', 'en-gb', 'en-gb-x-rp', 'en-029', 'en-gb-x-gbclan'],
+    variants: ['', 'm1', 'm2', 'm3', 'm4', 'm5', 'f1', 'f2', 'f3', 'f5', 'klatt', 'klatt2', 'klatt4', 'adam', 'Alex', 'Andy', 'Annie', 'aunty', 'benjamin', 'david', 'ed', 'edward', 'john', 'linda', 'michel', 'paul', 'robert', 'steph', 'travis', 'zac'],
+  },
+  // accents and variants that training never hears
+  heldOut: {
+    accents: ['en-gb-scotland', 'en-us-nyc', 'en-gb-x-gbcwmd'],
+    variants: ['m6', 'm7', 'f4', 'klatt3', 'Alicia', 'belinda', 'max', 'quincy', 'steph2', 'victor'],
+  },
+} as const;
+export type VoiceSplit = keyof typeof VOICE_SPLITS;
+
+export interface Voice { accent: string; variant: string; rate: number; pitch: number }
+
+export function randomVoice(rng: Rng, split: VoiceSplit): Voice {
+  const s = VOICE_SPLITS[split];
+  return { accent: s.accents[rng.int(s.accents.length)], variant: s.variants[rng.int(s.variants.length)], rate: 130 + rng.int(61), pitch: 25 + rng.int(51) };
+}
+
+export function randomAttributes(rng: Rng): ObjectAttributes {
+  const p = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
+  return { digit: p(DIGITS), colour: p(COLOURS), direction: p(DIRECTIONS), speed: p(SPEEDS), size: p(SIZES) };
+}
+
+let haveEspeak: boolean | undefined;
+/** Mono 16 kHz samples of `text` spoken by espeak-ng. */
+export function espeak(text: string, v: Voice): Float32Array {
+  if (haveEspeak === false) throw new UserError('espeak-ng is not installed: apt-get install espeak-ng');
+  try {
+    const wav = execFileSync('espeak-ng', ['-v', v.variant ? `${v.accent}+${v.variant}` : v.accent, '-s', String(v.rate), '-p', String(v.pitch), '--stdout', text], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+    haveEspeak = true;
+    return resample(decodeWav(wav, 'espeak-ng output'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveEspeak = false; throw new UserError('espeak-ng is not installed: apt-get install espeak-ng'); }
+    throw e;
+  }
+}
+
+/** Mono 16 kHz samples of `text` spoken by festival's text2wave (its one English diphone voice). */
+export function festival(text: string): Float32Array {
+  try {
+    const wav = execFileSync('text2wave', ['-o', '-'], { input: text, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'ignore'] });
+    return resample(decodeWav(wav, 'festival output'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('festival is not installed: apt-get install festival festvox-kallpc16k');
+    throw e;
+  }
+}
+
+/** Level change (x0.25 to x1) and white noise at 10 to 40 dB below the speech, in place. */
+export function augment(x: Float32Array, rng: Rng): Float32Array {
+  let power = 0;
+  for (const v of x) power += v * v;
+  power /= Math.max(1, x.length);
+  const gain = 0.25 + 0.75 * rng.next(), snrDb = 10 + 30 * rng.next(), sigma = Math.sqrt(power / 10 ** (snrDb / 10));
+  for (let i = 0; i < x.length; i++) x[i] = Math.max(-1, Math.min(1, gain * (x[i] + sigma * rng.normal())));
+  return x;
+}
+
+export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | 'festival' }
+
+/** One spoken caption: train = training templates and voices; heldOut = held-out templates in held-out voices; festival = held-out templates in festival's voice. */
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train'): Utterance {
+  const a = randomAttributes(rng), text = caption(a, rng, split === 'train' ? 'train' : 'eval');
+  const voice = split === 'festival' ? 'festival' as const : randomVoice(rng, split);
+  const samples = voice === 'festival' ? festival(text) : espeak(text, voice);
+  if (noisy) augment(samples, rng);
+  return { text, words: spokenWords(text), attributes: a, samples, voice };
+}
+

@@ -1,0 +1,95 @@
+// Training the acoustic model on prompts that espeak-ng speaks (`genlab train voice`): a pool of
+// synthesised utterances of the training templates in the training voices, with noise and level
+// changes, of which `refresh` are replaced by new ones each step; validation on held-out templates
+// in held-out accents and voice variants.
+import * as tf from '@tensorflow/tfjs-core';
+import type { CheckpointData } from '../checkpoint/checkpoint.js';
+import { SPEECH_VOCAB, utterance, type VoiceSplit } from '../data/speech.js';
+import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type AcousticConfig } from '../models/acoustic.js';
+import { Type, type Static } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
+
+export function defaultAcousticConfig(): AcousticConfig {
+  return { mels: 40, stack: 6, dim: 128, layers: 2, vocab: [...SPEECH_VOCAB] };
+}
+
+export const AcousticTaskSchema = Type.Object({
+  pool: Type.Integer({ minimum: 8, maximum: 100_000, description: 'synthesised training utterances held at once' }),
+  refresh: Type.Integer({ minimum: 0, maximum: 64, description: 'utterances of the pool replaced by new ones each step' }),
+}, { additionalProperties: false });
+export type AcousticTask = Static<typeof AcousticTaskSchema>;
+export const defaultAcousticTask = (): AcousticTask => ({ pool: 3000, refresh: 2 });
+
+/** Adam at 1e-3 with a cosine decay, 16 utterances a step. Not yet tuned by a measurement. */
+export function acousticTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 3000, batchSize: 16, lr: 1e-3, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 250, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
+
+export interface SpokenExample { words: string[]; feats: Float32Array }
+
+/** One synthesised utterance as features. */
+export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
+  const u = utterance(rng, split);
+  const f = logMel(u.samples, mels), feats = f.dataSync() as Float32Array;
+  f.dispose();
+  return { text: u.text, words: u.words, attributes: u.attributes, feats };
+}
+
+export function acousticTask(model: AcousticModel, task: AcousticTask, seed: number, log: (s: string) => void = () => {}): TrainTask {
+  const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < task.pool; i++) {
+    pool.push(spokenExample(fill, 'train', mels));
+    if ((i + 1) % 500 === 0) log(`synthesised ${i + 1} of ${task.pool} training utterances (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+  }
+  let val: SpokenExample[] | undefined;
+  return {
+    params: model.params,
+    trainable: [...model.params.keys()],
+    decay: new Set(),
+    loss: (rng, B) => {
+      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels);
+      const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
+      return model.loss(model.batch(picked.map((p) => p.feats)), picked.map((p) => p.words));
+    },
+    validate: (batches) => {
+      const V = 16, n = Math.max(1, Math.min(batches, 4));
+      val ??= Array.from({ length: 4 * V }, (_, i) => spokenExample(new Rng(9000 + i), 'heldOut', mels));
+      let s = 0;
+      for (let b = 0; b < n; b++) {
+        const part = val.slice(b * V, (b + 1) * V);
+        const l = tf.tidy(() => model.loss(model.batch(part.map((p) => p.feats)), part.map((p) => p.words)));
+        s += l.dataSync()[0];
+        l.dispose();
+      }
+      return s / n;
+    },
+    meta: () => ({ family: 'voice', model: { ...model.config }, task: { ...task }, data: 'captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)' }),
+  };
+}
+
+export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; log?: (s: string) => void }): { model: AcousticModel; task: TrainTask; train: TrainConfig; summary: string } {
+  const r = o.resume;
+  if (r && r.meta.family !== 'voice') throw new UserError(`--resume: the run holds a ${r.meta.family} model, not an acoustic model`);
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, defaultAcousticTask()) : undefined;
+  const cfgs = resolveRunConfigs({
+    modelSchema: AcousticConfigSchema, model: r ? (r.meta.model as AcousticConfig) : defaultAcousticConfig(),
+    modelFixed: { vocab: 'the vocabulary is the spoken prompt words' },
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    train: saved?.train ?? acousticTrainConfig(), taskSchema: AcousticTaskSchema, task: saved?.task ?? defaultAcousticTask(), sets: o.sets,
+  });
+  const train = cfgs.train;
+  if (o.steps !== undefined) train.steps = o.steps;
+  if (o.seed !== undefined) {
+    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
+    train.seed = o.seed;
+  }
+  const model = new AcousticModel(cfgs.model, r ? new Map(Object.entries(r.weights)) : initAcousticWeights(cfgs.model, new Rng(train.seed)));
+  const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
+  // a resumed run draws a new pool (the step count seeds it), so it does not replay the first one
+  const task = acousticTask(model, cfgs.task, train.seed + (r?.meta.step ?? 0), o.log);
+  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng` };
+}

@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { espeak, SPEECH_VOCAB, spokenWords, utterance } from '../../src/data/speech.js';
+import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
+import { acousticTask, defaultAcousticConfig } from '../../src/train/acousticRun.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectNoLeak } from '../helpers.js';
+
+const tiny = () => { const c = { ...defaultAcousticConfig(), dim: 48, layers: 1 }; return new AcousticModel(c, initAcousticWeights(c, new Rng(1))); };
+
+describe('the acoustic model', () => {
+  it('log-mel features: 40 bands every 10 ms; a level change leaves them as they were; a 1 kHz tone lights the band around 1 kHz', () => {
+    const noise = new Rng(4), tone = Float32Array.from({ length: 16000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 1000 * i) / 16000) + 0.01 * noise.normal());
+    const a = logMel(tone, 40), b = logMel(tone.map((v) => v * 0.2), 40);
+    expect(a.shape).toEqual([98, 40]);
+    expect(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0])).toBeLessThan(0.05);
+    // the filter that weighs the 1 kHz bin most is the one centred nearest 1 kHz on the mel scale
+    const fb = melFilterbank(40), bin = Math.round((1000 * 512) / 16000), mel = (f: number) => 2595 * Math.log10(1 + f / 700);
+    let peak = 0;
+    for (let m = 0; m < 40; m++) if (fb[bin * 40 + m] > fb[bin * 40 + peak]) peak = m;
+    expect(peak).toBe(Math.round(((mel(1000) - mel(20)) / (mel(8000) - mel(20))) * 41) - 1);
+    tf.dispose([a, b]);
+  });
+
+  it('spoken prompts: digits as words, training and held-out voices apart, every word in the vocabulary', () => {
+    expect(spokenWords('A big red 7, moving left!')).toEqual(['a', 'big', 'red', 'seven', 'moving', 'left']);
+    const r = new Rng(2);
+    for (let i = 0; i < 4; i++) {
+      const u = utterance(r, i % 2 ? 'heldOut' : 'train');
+      expect(u.words.every((w) => SPEECH_VOCAB.includes(w))).toBe(true);
+      expect(u.samples.length).toBeGreaterThan(8000);
+    }
+  });
+
+  it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right) and leaks nothing in training steps, validation and transcription', async () => {
+    const m = tiny(), opt = tf.train.adam(1e-2);
+    const texts = ['a big red seven moving left slowly', 'a tiny blue two going up fast'];
+    const feats = texts.map((t) => { const f = logMel(espeak(t, { accent: 'en-us', variant: '', rate: 160, pitch: 50 }), 40), d = f.dataSync() as Float32Array; f.dispose(); return d; });
+    const words = texts.map((t) => t.split(' '));
+    const fb = m.batch(feats);
+    const before = tf.tidy(() => m.loss(fb, words).dataSync()[0]);
+    // at most 250 steps, checked every 25 so that the slower wasm pass stops once it is there
+    const heard = () => m.transcribe(fb, 1).map((w) => w.join(' '));
+    for (let s = 1; s <= 250; s++) {
+      opt.minimize(() => m.loss(fb, words), true)?.dispose();
+      if (s % 25 === 0 && heard().join('|') === texts.join('|')) break;
+    }
+    expect(tf.tidy(() => m.loss(fb, words).dataSync()[0])).toBeLessThan(before / 2);
+    expect(heard()).toEqual(texts);
+    const task = acousticTask(m, { pool: 8, refresh: 1 }, 1);
+    task.validate!(1);
+    await expectNoLeak(() => {
+      tf.tidy(() => tf.variableGrads(() => (task as { loss: (r: Rng, b: number) => tf.Scalar }).loss(new Rng(1), 2)).value).dispose();
+      task.validate!(1);
+      expect(m.transcribe(fb, 4)).toHaveLength(2);
+    });
+    expect(() => tf.tidy(() => m.loss(fb, [['a'], ['purple']]))).toThrow(/"purple" is not in its vocabulary/);
+    tf.dispose(fb.x); opt.dispose(); m.dispose();
+  }, 240_000);
+});
