@@ -16,6 +16,7 @@ import { registerWorker } from './worker.js';
 import { registerTranslate } from './translate.js';
 import { registerRl } from './rl.js';
 import { registerCaption } from './caption.js';
+import { registerTranscribe } from './transcribe.js';
 
 const program = new Command();
 program
@@ -40,6 +41,7 @@ registerWorker(program);
 registerTranslate(program);
 registerRl(program);
 registerCaption(program);
+registerTranscribe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -57,7 +57,8 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     },
     validate: (batches) => {
       const V = 16, n = Math.max(1, Math.min(batches, 4));
-      val ??= Array.from({ length: 4 * V }, (_, i) => spokenExample(new Rng(9000 + i), 'heldOut', mels));
+      val ??= [];
+      while (val.length < n * V) val.push(spokenExample(new Rng(9000 + val.length), 'heldOut', mels));
       let s = 0;
       for (let b = 0; b < n; b++) {
         const part = val.slice(b * V, (b + 1) * V);
