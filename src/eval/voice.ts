@@ -1,0 +1,45 @@
+// The acoustic model measured: word error rate and exact attribute match of the parsed transcript,
+// on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
+// spoken by festival, a synthesiser the model never heard.
+import { festival, spokenWords, utterance, type Utterance } from '../data/speech.js';
+import { ATTRIBUTE_NAMES, type AttributeName } from '../data/clips/world.js';
+import { encodeWav, SPEECH_RATE } from '../data/wav.js';
+import { transcribeWav, type LoadedAcoustic } from '../pipelines/transcribe.js';
+import { Rng } from '../util/rng.js';
+
+/** Word-level Levenshtein distance. */
+export function wordEdits(hyp: readonly string[], ref: readonly string[]): number {
+  let prev = Array.from({ length: ref.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= hyp.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= ref.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (hyp[i - 1] === ref[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[ref.length];
+}
+
+export interface VoiceScores { utterances: number; wer: number; exact: number; perAttribute: Record<AttributeName, number>; msPerPrompt: number; examples: { said: string; heard: string }[] }
+
+function score(a: LoadedAcoustic, us: readonly Utterance[], beam: number): VoiceScores {
+  let edits = 0, words = 0, exact = 0;
+  const per = Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: VoiceScores['examples'] = [];
+  const t0 = performance.now();
+  for (const u of us) {
+    const t = transcribeWav(a, encodeWav(u.samples, SPEECH_RATE), 'utterance', beam), heard = spokenWords(t.text);
+    edits += wordEdits(heard, u.words); words += u.words.length;
+    let all = true;
+    for (const k of ATTRIBUTE_NAMES) { const ok = t.attributes[k] === u.attributes[k]; per[k] += ok ? 1 : 0; all &&= ok; }
+    exact += all ? 1 : 0;
+    if (examples.length < 5) examples.push({ said: u.text, heard: t.text });
+  }
+  const n = us.length;
+  return { utterances: n, wer: edits / words, exact: exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>, msPerPrompt: (performance.now() - t0) / n, examples };
+}
+
+/** n held-out sentences in held-out espeak-ng voices (no added noise), then the same sentences by festival (where `withFestival`). */
+export function scoreAcoustic(a: LoadedAcoustic, n: number, beam: number, withFestival: boolean, seed = 4242): { espeak: VoiceScores; festival?: VoiceScores } {
+  const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', false));
+  const out: { espeak: VoiceScores; festival?: VoiceScores } = { espeak: score(a, held, beam) };
+  if (withFestival) out.festival = score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), beam);
+  return out;
+}
