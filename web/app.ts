@@ -245,6 +245,52 @@ function setupDigits(): void {
   clear();
 }
 
+/** A recording as a 16-bit mono WAV at its own sample rate: the browser decodes whatever MediaRecorder wrote (WebM/Opus, Ogg, MP4). */
+async function recordingToWav(blob: Blob): Promise<ArrayBuffer> {
+  const ctx = new AudioContext(), buf = await ctx.decodeAudioData(await blob.arrayBuffer());
+  await ctx.close();
+  const n = buf.length, mono = new Float32Array(n);
+  for (let c = 0; c < buf.numberOfChannels; c++) { const d = buf.getChannelData(c); for (let i = 0; i < n; i++) mono[i] += d[i] / buf.numberOfChannels; }
+  const out = new DataView(new ArrayBuffer(44 + 2 * n)), str = (o: number, t: string) => { for (let i = 0; i < 4; i++) out.setUint8(o + i, t.charCodeAt(i)); };
+  str(0, 'RIFF'); out.setUint32(4, 36 + 2 * n, true); str(8, 'WAVE'); str(12, 'fmt ');
+  out.setUint32(16, 16, true); out.setUint16(20, 1, true); out.setUint16(22, 1, true); out.setUint32(24, buf.sampleRate, true);
+  out.setUint32(28, 2 * buf.sampleRate, true); out.setUint16(32, 2, true); out.setUint16(34, 16, true); str(36, 'data'); out.setUint32(40, 2 * n, true);
+  for (let i = 0; i < n; i++) out.setInt16(44 + 2 * i, Math.round(Math.max(-1, Math.min(1, mono[i])) * 32767), true);
+  return out.buffer;
+}
+
+/** The microphone button: record a spoken prompt (at most 15 s), the server transcribes it, the words go into the text box to edit before Make. */
+function setupVoice(): void {
+  const btn = $<HTMLButtonElement>('mic'), note = $('micnote');
+  if (!navigator.mediaDevices?.getUserMedia || typeof MediaRecorder === 'undefined') { btn.hidden = true; return; }
+  let rec: MediaRecorder | undefined;
+  btn.onclick = async () => {
+    if (rec) { rec.stop(); return; }
+    let stream: MediaStream;
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    } catch (e) { note.textContent = `no microphone: ${(e as Error).message}`; return; }
+    const chunks: Blob[] = [], r = new MediaRecorder(stream);
+    rec = r;
+    r.ondataavailable = (e) => { if (e.data.size) chunks.push(e.data); };
+    r.onstop = async () => {
+      stream.getTracks().forEach((t) => t.stop());
+      rec = undefined; btn.textContent = 'Speak'; note.textContent = 'listening to the recording...';
+      try {
+        const wav = await recordingToWav(new Blob(chunks, { type: r.mimeType }));
+        const res = await fetch('/api/voice', { method: 'POST', headers: { 'content-type': 'audio/wav' }, body: wav });
+        const j = (await res.json().catch(() => ({}))) as { text?: string; message?: string };
+        if (!res.ok) throw new Error(j.message ?? `${res.status}`);
+        $<HTMLInputElement>('text').value = j.text ?? '';
+        $<HTMLInputElement>('text').focus();
+        note.textContent = j.text ? `heard "${j.text}": edit it if it is wrong, then Make` : 'heard no words; try again, nearer the microphone';
+      } catch (e) { note.textContent = `the recording could not be read: ${(e as Error).message}`; }
+    };
+    r.start(); btn.textContent = 'Stop'; note.textContent = 'recording: say the clip, then Stop';
+    setTimeout(() => { if (r.state === 'recording') r.stop(); }, 15_000);
+  };
+}
+
 function showAuth(): void {
   $('auth').hidden = false; $('app').hidden = true; $('signout').hidden = true; $('who').textContent = '';
 }
@@ -268,6 +314,7 @@ async function main(): Promise<void> {
   $('signup').onclick = () => { $('autherror').textContent = ''; api('POST', '/api/users', creds()).then(signIn).catch((x: Error) => { $('autherror').textContent = x.message; }); };
   $('signout').onclick = () => { void api('DELETE', '/api/sessions').then(showAuth); };
   setupDigits();
+  setupVoice();
   $('model').onchange = () => { for (const n of document.querySelectorAll<HTMLElement>('.diffusion')) n.hidden = $<HTMLSelectElement>('model').value !== 'diffusion'; };
   $('compose').onsubmit = (e) => {
     e.preventDefault();

@@ -88,6 +88,13 @@ const SketchBody = Type.Object({
   n: Type.Optional(Type.Integer({ minimum: 1, maximum: 4 })),
   ...DigitOptions,
 }, { additionalProperties: false });
+/** A spoken prompt's WAV file at most: 30 s of 16-bit stereo at 48 kHz is 5.8 MB. */
+const VOICE_BYTES = 6 * 1024 * 1024;
+const VoiceReply = Type.Object({
+  text: Type.String({ description: 'the words heard' }),
+  attributes: Type.Record(Type.String(), Type.Unknown(), { description: 'what the text parses to' }),
+  seconds: Type.Number(),
+});
 const Id = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 const Token = Type.Object({ token: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }) });
 const Message = Type.Object({ error: Type.String(), message: Type.String() });
@@ -300,7 +307,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (img.width !== 28 || img.height !== 28) throw new HttpError(400, `${what} is ${img.width}x${img.height}; the digit model takes 28x28 images`);
     return img.pixels;
   };
-  const runImages = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
+  const runModel = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
     const u = req.user!, now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
     if (times.length >= rate) throw new HttpError(429, `at most ${rate} requests a minute; wait a little`);
     recent.set(u.id, [...times, now]);
@@ -308,6 +315,11 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (!pending) throw new HttpError(503, 'the image model is busy; try again in a few seconds');
     const r = await pending;
     if (!r.ok) throw r.error === 'the image model failed' ? new Error(r.detail ?? r.error) : new HttpError(400, r.error);
+    return r;
+  };
+  const runImages = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
+    const r = await runModel(req, job);
+    if (!('images' in r)) throw new Error('the image thread answered without images');
     const n = r.images.length / (r.width * r.height);
     return Array.from({ length: n }, (_, i) => `data:image/png;base64,${encodeGrayPng({ width: r.width, height: r.height, pixels: r.images.subarray(i * r.width * r.height, (i + 1) * r.width * r.height) }).toString('base64')}`);
   };
@@ -326,6 +338,16 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     needDigits();
     const image = digitPixels(b.image, 'image');
     return { images: await runImages(req, { op: 'sketch', checkpoint: digitsModel, image, strength: b.strength ?? 0.6, n: b.n ?? 1, digit: b.digit, seed: b.seed ?? 0 }) };
+  });
+  // a spoken prompt: the page records it and sends it as WAV; the person sees the text and can edit it before the job starts
+  const voiceModel = join(o.modelsDir, 'voice');
+  for (const type of ['audio/wav', 'audio/x-wav', 'audio/wave']) app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: VOICE_BYTES }, (_req, body, done) => done(null, body));
+  app.post('/api/voice', { onRequest: auth, bodyLimit: VOICE_BYTES, schema: { response: { 200: VoiceReply } } }, async (req) => {
+    if (!existsSync(voiceModel)) throw new HttpError(400, 'this server has no acoustic model (models/voice)');
+    if (!Buffer.isBuffer(req.body)) throw new HttpError(415, 'send the recording as the body, Content-Type: audio/wav');
+    const r = await runModel(req, { op: 'transcribe', checkpoint: voiceModel, wav: new Uint8Array(req.body) });
+    if (!('transcript' in r)) throw new Error('the model thread answered without a transcript');
+    return r.transcript;
   });
   app.get('/api/jobs', { onRequest: auth }, async (req) => ({ jobs: db.recentJobs(req.user!.id, 50).map(jobView) }));
   app.get('/api/jobs/:id', { onRequest: auth, schema: { params: Id } }, async (req) => jobView(ownJob(req)));

@@ -1,18 +1,25 @@
 // The digit-image worker thread: restores a damaged digit (RePaint inpainting of a drawn region
 // and/or SDEdit denoising) and turns a drawn sketch into digits (SDEdit image-to-image), with the
-// shipped digits diffusion model, off the server's event loop. One request at a time, in order.
+// shipped digits diffusion model, and transcribes spoken prompts with the shipped acoustic model,
+// off the server's event loop. One request at a time, in order.
 import { parentPort } from 'node:worker_threads';
 import type { Unet } from '../models/unet.js';
 import { loadImageModel, restoreImage, sampleImages, type LoadedImageModel } from '../pipelines/images.js';
+import { loadAcoustic, transcribeWav, type LoadedAcoustic } from '../pipelines/transcribe.js';
 import { initBackend } from '../tensor/backend.js';
 import { UserError } from '../util/errors.js';
 import type { ImageRequest, ImageReply } from './imageProtocol.js';
 
 const port = parentPort!;
-const loaded = new Map<string, LoadedImageModel<Unet>>();
+const loaded = new Map<string, LoadedImageModel<Unet>>(), voices = new Map<string, LoadedAcoustic>();
 
 function handle(r: ImageRequest): ImageReply {
   try {
+    if (r.op === 'transcribe') {
+      let a = voices.get(r.checkpoint);
+      if (!a) { a = loadAcoustic(r.checkpoint); voices.set(r.checkpoint, a); }
+      return { id: r.id, ok: true, transcript: transcribeWav(a, r.wav, 'the recording') };
+    }
     let l = loaded.get(r.checkpoint);
     if (!l) { l = loadImageModel(r.checkpoint, ['diffusion']) as LoadedImageModel<Unet>; loaded.set(r.checkpoint, l); }
     const images = r.op === 'restore'
@@ -27,6 +34,6 @@ function handle(r: ImageRequest): ImageReply {
 await initBackend();
 port.on('message', (r: ImageRequest) => {
   const reply = handle(r);
-  port.postMessage(reply, reply.ok ? [reply.images.buffer as ArrayBuffer] : []);
+  port.postMessage(reply, reply.ok && 'images' in reply ? [reply.images.buffer as ArrayBuffer] : []);
 });
 port.postMessage({ ready: true });

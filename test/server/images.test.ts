@@ -8,6 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { decodeGrayPng, encodeGrayPng } from '../../src/media/png.js';
 import { initUnetWeights, Unet, type UnetConfig } from '../../src/models/unet.js';
+import { AcousticModel, initAcousticWeights } from '../../src/models/acoustic.js';
+import { defaultAcousticConfig } from '../../src/train/acousticRun.js';
+import { espeak } from '../../src/data/speech.js';
+import { encodeWav } from '../../src/data/wav.js';
 import { buildApp } from '../../src/server/app.js';
 import { Rng } from '../../src/util/rng.js';
 
@@ -22,6 +26,9 @@ beforeAll(async () => {
   const cfg: UnetConfig = { channels: 1, groups: 8, tembDim: 32, classes: 10 }, m = new Unet(cfg, initUnetWeights(cfg, new Rng(1)));
   await saveCheckpoint(join(models, 'digits-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'diffusion', model: { ...cfg }, image: { height: 28, width: 28, classes: 10 }, data: 'mnist', step: 0, created: new Date().toISOString(), sampling: { steps: 3, guidance: 1.5, scheduler: 'ddim' } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
+  const ac = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, am = new AcousticModel(ac, initAcousticWeights(ac, new Rng(1)));
+  await saveCheckpoint(join(models, 'voice'), { meta: { format: CHECKPOINT_FORMAT, family: 'voice', model: { ...ac }, data: 'espeak-ng', step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(am.params) as tf.NamedTensorMap });
+  am.dispose();
   const scrypt = { N: 2 ** 10, r: 8, p: 1 };
   ({ app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: models, workers: 1, scrypt, authPerMinute: 1000, ratePerMinute: 100 }));
   ({ app: bare } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: mkdtempSync(join(tmpdir(), 'genlab-models-')), workers: 1, scrypt }));
@@ -77,5 +84,32 @@ describe('digits in the platform', () => {
     const none = await bare.inject({ method: 'POST', url: '/api/images/sketch', headers: { cookie: c }, payload: { image: png(digit) } });
     expect(none.statusCode).toBe(400);
     expect(none.json().message).toMatch(/no digits diffusion model/);
+  }, 60_000);
+
+  it('a spoken prompt: POST /api/voice with a WAV body answers the words heard and what they parse to; bad recordings get a 4xx', async () => {
+    const wav = encodeWav(espeak('a big red seven moving left', { accent: 'en-us', variant: '', rate: 160, pitch: 50 }), 22050);
+    const say = (body: Buffer | string, type = 'audio/wav', server = app, c = cookie) => server.inject({ method: 'POST', url: '/api/voice', headers: { cookie: c, 'content-type': type }, payload: body });
+    const r = await say(wav);
+    expect(r.statusCode, r.body).toBe(200);
+    const v = r.json() as { text: string; attributes: Record<string, unknown>; seconds: number };
+    expect(typeof v.text).toBe('string');
+    expect(typeof v.attributes).toBe('object');
+    expect(v.seconds).toBeGreaterThan(1);
+    const notWav = await say(Buffer.from('OggS this is an ogg file'));
+    expect(notWav.statusCode).toBe(400);
+    expect(notWav.json().message).toMatch(/not a WAV file/);
+    const long = await say(encodeWav(new Float32Array(8000 * 31), 8000));
+    expect(long.statusCode).toBe(400);
+    expect(long.json().message).toMatch(/at most 30 s/);
+    expect((await say(Buffer.alloc(7 * 1024 * 1024))).statusCode).toBe(413);
+    expect((await say('{"a":1}', 'application/json')).statusCode).toBe(415);
+    expect((await say(wav, 'audio/ogg')).statusCode).toBe(415);
+    expect((await app.inject({ method: 'POST', url: '/api/voice', headers: { 'content-type': 'audio/wav' }, payload: wav })).statusCode).toBe(401);
+    const body = { username: 'fay', password: 'correct horse' };
+    await bare.inject({ method: 'POST', url: '/api/users', payload: body });
+    const c = `sid=${(await bare.inject({ method: 'POST', url: '/api/sessions', payload: body })).cookies.find((k) => k.name === 'sid')!.value}`;
+    const none = await say(wav, 'audio/wav', bare, c);
+    expect(none.statusCode).toBe(400);
+    expect(none.json().message).toMatch(/no acoustic model/);
   }, 60_000);
 });

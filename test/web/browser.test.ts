@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHECKPOINT_FORMAT, saveCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { initUnetWeights, Unet, type UnetConfig } from '../../src/models/unet.js';
 import { Rng } from '../../src/util/rng.js';
+import { AcousticModel, initAcousticWeights } from '../../src/models/acoustic.js';
+import { defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { buildApp } from '../../src/server/app.js';
 import { tinyClipDiffusion, tinyClipLatent } from '../models/clipFixtures.js';
 
@@ -36,13 +38,17 @@ beforeAll(async () => {
   const ucfg: UnetConfig = { channels: 1, groups: 8, tembDim: 32, classes: 10 }, u = new Unet(ucfg, initUnetWeights(ucfg, new Rng(1)));
   await saveCheckpoint(join(models, 'digits-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'diffusion', model: { ...ucfg }, image: { height: 28, width: 28, classes: 10 }, data: 'mnist', step: 0, created: new Date().toISOString(), sampling: { steps: 3, guidance: 1.5, scheduler: 'ddim' } }, weights: Object.fromEntries(u.params) as tf.NamedTensorMap });
   u.dispose();
+  // a tiny random acoustic model for the microphone button (chromium's fake microphone plays a beep)
+  const ac = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, am = new AcousticModel(ac, initAcousticWeights(ac, new Rng(1)));
+  await saveCheckpoint(join(models, 'voice'), { meta: { format: CHECKPOINT_FORMAT, family: 'voice', model: { ...ac }, data: 'espeak-ng', step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(am.params) as tf.NamedTensorMap });
+  am.dispose();
   ({ app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: models, workers: 1, scrypt: { N: 2 ** 10, r: 8, p: 1 } }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
   base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
   ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'genlab-chromium-')), {
     executablePath: CHROMIUM, headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream'],
   });
   mkdirSync(artifacts, { recursive: true });
 }, 120_000);
@@ -105,6 +111,13 @@ describe.runIf(existsSync(CHROMIUM))('the page in chromium', () => {
     await expect.poll(async () => page.locator('#d-results img.digit').count(), { timeout: 30_000 }).toBe(4);
     expect(await page.locator('#d-error').textContent()).toBe('');
     await page.screenshot({ path: join(artifacts, 'browser-digits.png') });
+    // the microphone: record a second, stop; the recording goes to the server as WAV and its words into the text box
+    await page.locator('#mic').scrollIntoViewIfNeeded();
+    await page.click('#mic');
+    await expect.poll(() => page.locator('#micnote').textContent(), { timeout: 10_000 }).toMatch(/recording/);
+    await page.waitForTimeout(1500);
+    await page.click('#mic');
+    await expect.poll(() => page.locator('#micnote').textContent(), { timeout: 30_000 }).toMatch(/^heard/);
     expect(errors).toEqual([]);
   }, 240_000);
 });
