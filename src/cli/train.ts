@@ -60,11 +60,13 @@ export function registerTrain(program: Command): void {
     .option('--set <key=value>', 'override a model or trainer config key (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
     .option('--frame-ae <dir>', 'clip-diffusion: the frame autoencoder to work in (default: models/clips-frame-ae)')
+    .option('--init <dir>', 'clip-diffusion: start a new run from this checkpoint\'s weights and model config (an exported model such as models/clips-diffusion, or a run), fresh optimizer, step 0')
     .option('--text-encoder <dir>', 'clip-gan, clip-vae: the clip-diffusion checkpoint whose text encoder, autoencoder and latent scale they use (default: models/clips-diffusion)')
-    .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string; textEncoder?: string }) => {
+    .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string; textEncoder?: string; init?: string }) => {
       const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice'];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
+      if (o.init !== undefined && family !== 'clip-diffusion') throw new UserError(`--init is for clip-diffusion, not ${family}`);
       if (o.frameAe !== undefined && family !== 'clip-diffusion') throw new UserError(`--frame-ae is for clip-diffusion, not ${family}`);
       if (o.textEncoder !== undefined && family !== 'clip-gan' && family !== 'clip-vae') throw new UserError(`--text-encoder is for clip-gan and clip-vae, not ${family}`);
       if ((CLIP_FAMILIES as readonly string[]).includes(family)) {

