@@ -17,6 +17,7 @@ import { registerTranslate } from './translate.js';
 import { registerRl } from './rl.js';
 import { registerCaption } from './caption.js';
 import { registerTranscribe } from './transcribe.js';
+import { registerSummarise } from './summarise.js';
 
 const program = new Command();
 program
@@ -42,6 +43,7 @@ registerTranslate(program);
 registerRl(program);
 registerCaption(program);
 registerTranscribe(program);
+registerSummarise(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -25,6 +25,7 @@ import { trainTranslator } from './translate.js';
 import { trainRunDir } from './runTraining.js';
 import { prepareCaptionerRun } from '../train/captionerRun.js';
 import { prepareAcousticRun } from '../train/acousticRun.js';
+import { prepareSummariserRun } from '../train/summariserRun.js';
 import { trainClip } from './trainClip.js';
 
 /** The trainer defaults of a family: nanoGPT's CPU recipe for gpt; Adam at 2e-3 for the LSTM (BENCHMARKS.md). */
@@ -50,8 +51,8 @@ export function textRunConfigs(family: TextFamily, model: TextModelConfig, train
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips; voice on prompts spoken by espeak-ng')
-    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice'].join(' | ')}`)
+    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips; voice on prompts spoken by espeak-ng; summariser on chatty descriptions')
+    .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice', 'summariser'].join(' | ')}`)
     .option('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files; frame-ae: the clip world (no --data)')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
     .option('--steps <n>', 'total optimizer steps', int('--steps', 1))
@@ -63,7 +64,7 @@ export function registerTrain(program: Command): void {
     .option('--init <dir>', 'clip-diffusion: start a new run from this checkpoint\'s weights and model config (an exported model such as models/clips-diffusion, or a run), fresh optimizer, step 0')
     .option('--text-encoder <dir>', 'clip-gan, clip-vae: the clip-diffusion checkpoint whose text encoder, autoencoder and latent scale they use (default: models/clips-diffusion)')
     .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string; textEncoder?: string; init?: string }) => {
-      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice'];
+      const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice', 'summariser'];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
       if (o.init !== undefined && family !== 'clip-diffusion') throw new UserError(`--init is for clip-diffusion, not ${family}`);
@@ -72,6 +73,11 @@ export function registerTrain(program: Command): void {
       if ((CLIP_FAMILIES as readonly string[]).includes(family)) {
         await setup();
         return trainClip(family as ClipFamily, o);
+      }
+      if (family === 'summariser') {
+        if (o.data !== undefined) throw new UserError('the summariser trains on descriptions its grammar writes; it takes no --data');
+        await setup();
+        return trainRunDir(o, 'the summariser', (resume) => prepareSummariserRun({ sets: o.set, seed: o.seed, steps: o.steps, resume }));
       }
       if (family === 'voice') {
         if (o.data !== undefined) throw new UserError('the acoustic model trains on prompts that espeak-ng speaks; it takes no --data');
