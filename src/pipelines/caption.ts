@@ -2,7 +2,7 @@
 // clip world's English, which the English parser reads into attributes. The platform titles clips
 // with it, and eval-clips uses it as a second judge beside the pixel judge.
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { loadInferenceWeights } from './loadModel.js';
 import { parseText } from '../data/clips/words.js';
 import { FRAMES, SIDE, type ObjectAttributes } from '../data/clips/world.js';
 import { Captioner, type CaptionerConfig } from '../models/captioner.js';
@@ -11,16 +11,8 @@ import { UserError } from '../util/errors.js';
 export interface LoadedCaptioner { model: Captioner; dir: string; step?: number }
 
 export function loadCaptioner(dirArg: string): LoadedCaptioner {
-  const dir = resolveCheckpointDir(dirArg);
-  const ck = loadCheckpoint(dir);
-  disposeMap(ck.optimizer);
-  const weights = ck.ema ?? ck.weights;
-  if (ck.ema) disposeMap(ck.weights);
-  if (ck.meta.family !== 'captioner') {
-    disposeMap(weights);
-    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a clip captioner`);
-  }
-  return { model: new Captioner(ck.meta.model as CaptionerConfig, new Map(Object.entries(weights))), dir: dirArg, step: ck.meta.step };
+  const { meta, weights } = loadInferenceWeights(dirArg, 'captioner', 'a clip captioner');
+  return { model: new Captioner(meta.model as CaptionerConfig, weights), dir: dirArg, step: meta.step };
 }
 
 export interface ClipCaption {

@@ -1,6 +1,6 @@
 // Long descriptions to the caption grammar: a trained summariser (src/models/summariser.ts) writes
 // the reading ("a large blue 8 moving left fast") that the parser then reads.
-import { disposeMap, loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { loadInferenceWeights } from './loadModel.js';
 import { MAX_PROMPT_CHARS, parseText, tokenize } from '../data/clips/words.js';
 import type { ObjectAttributes } from '../data/clips/world.js';
 import { Summariser, type SummariserConfig } from '../models/summariser.js';
@@ -9,15 +9,8 @@ import { UserError } from '../util/errors.js';
 export interface LoadedSummariser { model: Summariser; dir: string; step?: number }
 
 export function loadSummariser(dirArg: string): LoadedSummariser {
-  const ck = loadCheckpoint(resolveCheckpointDir(dirArg));
-  disposeMap(ck.optimizer);
-  const weights = ck.ema ?? ck.weights;
-  if (ck.ema) disposeMap(ck.weights);
-  if (ck.meta.family !== 'summariser') {
-    disposeMap(weights);
-    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not a summariser`);
-  }
-  return { model: new Summariser(ck.meta.model as SummariserConfig, new Map(Object.entries(weights))), dir: dirArg, step: ck.meta.step };
+  const { meta, weights } = loadInferenceWeights(dirArg, 'summariser', 'a summariser');
+  return { model: new Summariser(meta.model as SummariserConfig, weights), dir: dirArg, step: meta.step };
 }
 
 export interface Summary {

@@ -1,7 +1,7 @@
 // Voice prompts: a trained acoustic model (src/models/acoustic.ts) turns a WAV file into the prompt's
 // words, which the English parser reads into attributes (the platform shows them for editing first).
 import * as tf from '@tensorflow/tfjs-core';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
+import { loadInferenceWeights } from './loadModel.js';
 import { parseText } from '../data/clips/words.js';
 import type { ObjectAttributes } from '../data/clips/world.js';
 import { decodeWav, resample, SPEECH_RATE } from '../data/wav.js';
@@ -11,15 +11,8 @@ import { UserError } from '../util/errors.js';
 export interface LoadedAcoustic { model: AcousticModel; dir: string; step?: number }
 
 export function loadAcoustic(dirArg: string): LoadedAcoustic {
-  const ck = loadCheckpoint(resolveCheckpointDir(dirArg));
-  disposeMap(ck.optimizer);
-  const weights = ck.ema ?? ck.weights;
-  if (ck.ema) disposeMap(ck.weights);
-  if (ck.meta.family !== 'voice') {
-    disposeMap(weights);
-    throw new UserError(`${dirArg} holds a "${ck.meta.family}" model, not an acoustic model`);
-  }
-  return { model: new AcousticModel(ck.meta.model as AcousticConfig, new Map(Object.entries(weights))), dir: dirArg, step: ck.meta.step };
+  const { meta, weights } = loadInferenceWeights(dirArg, 'voice', 'an acoustic model');
+  return { model: new AcousticModel(meta.model as AcousticConfig, weights), dir: dirArg, step: meta.step };
 }
 
 /** Longest audio accepted: a spoken prompt, not a podcast. */

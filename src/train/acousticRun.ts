@@ -9,7 +9,7 @@ import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type 
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
 export function defaultAcousticConfig(): AcousticConfig {
@@ -83,11 +83,7 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
     train: saved?.train ?? acousticTrainConfig(), taskSchema: AcousticTaskSchema, task: saved?.task ?? defaultAcousticTask(), sets: o.sets,
   });
   const train = cfgs.train;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  applyStepsAndSeed(train, o, r !== undefined);
   const model = new AcousticModel(cfgs.model, r ? new Map(Object.entries(r.weights)) : initAcousticWeights(cfgs.model, new Rng(train.seed)));
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
   // a resumed run draws a new pool (the step count seeds it), so it does not replay the first one

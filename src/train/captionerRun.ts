@@ -10,7 +10,7 @@ import { Captioner, CaptionerConfigSchema, initCaptionerWeights, type CaptionerC
 import { Type } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 import { translatorVocab } from './translatorRun.js';
 
@@ -67,11 +67,7 @@ export function prepareCaptionerRun(o: { sets: readonly string[]; seed?: number;
     train: saved?.train ?? captionerTrainConfig(), taskSchema: NO_TASK, task: {}, sets: o.sets,
   });
   const train = cfgs.train;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  applyStepsAndSeed(train, o, r !== undefined);
   const digits = loadMnistPackage();
   const model = new Captioner(cfgs.model, r ? new Map(Object.entries(r.weights)) : initCaptionerWeights(cfgs.model, new Rng(train.seed)));
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);

@@ -20,7 +20,7 @@ import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask } from './c
 import { ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
 import { frameAeTask } from './frameAeTask.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
 export const CLIP_FAMILIES = ['frame-ae', 'clip-diffusion', 'clip-gan', 'clip-vae'] as const;
@@ -103,12 +103,7 @@ export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
 }
 
 function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; resume?: CheckpointData }): TrainConfig {
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (o.resume && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
-  return train;
+  return applyStepsAndSeed(train, o, o.resume !== undefined);
 }
 
 function prepareClipDiffusion(o: RunInput): ClipRun {

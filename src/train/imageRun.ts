@@ -16,7 +16,7 @@ import { Rng } from '../util/rng.js';
 import { classifierTask } from './classifierTask.js';
 import { diffusionTask } from './diffusionTask.js';
 import { ganTask } from './ganTask.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 import { vaeTask } from './vaeTask.js';
 
@@ -116,11 +116,7 @@ export function prepareImageRun(family: ImageFamily, data: ImageSplit, o: { sets
     train: saved?.train ?? imageTrainConfig(family), taskSchema, task: (saved?.task ?? TASK_DEFAULTS[family]) as Static<typeof taskSchema>, sets: o.sets,
   });
   const train = cfgs.train, task = cfgs.task as ImageTaskConfig, mc = cfgs.model as AnyConfig;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  applyStepsAndSeed(train, o, r !== undefined);
   validateImageConfig(family, mc, classes);
   checkImageTraining(family, train.batchSize); // before a weight is allocated
   const model = r ? buildImageModel(family, r.meta.model, new Map(Object.entries(r.weights))) : buildImageModel(family, mc, initImageWeights(family, mc, new Rng(train.seed)));

@@ -3,6 +3,7 @@
 // place against the schemas.
 import type { TObject } from 'typebox';
 import { applySets, checkConfig, type ConfigPart, type Static } from '../util/config.js';
+import { UserError } from '../util/errors.js';
 import { TrainConfigSchema, type TrainConfig } from './trainer.js';
 
 export interface RunConfigs<M, K> { model: M; train: TrainConfig; task: K }
@@ -45,4 +46,14 @@ export function savedRunConfigs<KS extends TObject>(saved: { train?: Record<stri
   }
   Object.assign(task, saved.task ?? {});
   return { train: checkConfig(TrainConfigSchema, train, 'trainer'), task: checkConfig(taskSchema, task, 'training') };
+}
+
+/** --steps and --seed onto a run's trainer config; a resumed run keeps its seed. */
+export function applyStepsAndSeed(train: TrainConfig, o: { steps?: number; seed?: number }, resuming: boolean): TrainConfig {
+  if (o.steps !== undefined) train.steps = o.steps;
+  if (o.seed !== undefined) {
+    if (resuming && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
+    train.seed = o.seed;
+  }
+  return train;
 }

@@ -8,7 +8,7 @@ import { SUMMARY_SPECIALS, Summariser, SummariserConfigSchema, initSummariserWei
 import { Type } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 import { translatorVocab } from './translatorRun.js';
 
@@ -66,11 +66,7 @@ export function prepareSummariserRun(o: { sets: readonly string[]; seed?: number
     train: saved?.train ?? summariserTrainConfig(), taskSchema: NO_TASK, task: {}, sets: o.sets,
   });
   const train = cfgs.train;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  applyStepsAndSeed(train, o, r !== undefined);
   const model = new Summariser(cfgs.model, r ? new Map(Object.entries(r.weights)) : initSummariserWeights(cfgs.model, new Rng(train.seed)));
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
   return { model, task: summariserTask(model), train, summary: `summariser GPT, ${n.toLocaleString('en-US')} weights, ${cfgs.model.vocab.length} words, fresh chatty descriptions` };

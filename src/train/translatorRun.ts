@@ -10,7 +10,7 @@ import { initTranslatorWeights, SPECIALS, Translator, TranslatorConfigSchema, ty
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { resolveRunConfigs, savedRunConfigs } from './runConfig.js';
+import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
 /** The words of every language's grammar and the numerals, after the specials (sorted: the vocabulary is the same on every machine). */
@@ -81,11 +81,7 @@ export function prepareTranslatorRun(o: { sets: readonly string[]; seed?: number
     train: saved?.train ?? translatorTrainConfig(), taskSchema: TranslatorTaskSchema, task: saved?.task ?? { pOmit: 0.25 }, sets: o.sets,
   });
   const train = cfgs.train;
-  if (o.steps !== undefined) train.steps = o.steps;
-  if (o.seed !== undefined) {
-    if (r && o.seed !== train.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-    train.seed = o.seed;
-  }
+  applyStepsAndSeed(train, o, r !== undefined);
   if (cfgs.model.arch === 'transformer' && cfgs.model.dim % cfgs.model.heads) throw new UserError(`--set dim=${cfgs.model.dim}: a multiple of heads (${cfgs.model.heads})`);
   const model = new Translator(cfgs.model, r ? new Map(Object.entries(r.weights)) : initTranslatorWeights(cfgs.model, new Rng(train.seed)));
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
