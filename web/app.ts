@@ -4,7 +4,7 @@
 // delete) and the shared-clip view. Plain DOM, no framework; the server compiles this file.
 
 interface Attributes { digit: number; colour: string; direction: string; speed: string; size: string }
-interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number; translation?: { from: string; english: string } }
+interface JobAccepted { id: string; attributes: Attributes[]; defaults: Partial<Attributes>[]; drawn: Partial<Attributes>[]; ignored: string[]; text: string; seed: number; translation?: { from: string; english: string }; summary?: string }
 interface JobView { id: string; status: string; progress: { position?: number; step?: number; steps?: number }; clipId?: string; error?: string; params: { text: string; model: string; seed: number } }
 interface ClipView { id: string; text: string; caption?: string; attributes: Attributes[]; model: string; checkpoint: string; seed: number; steps: number; guidance: number; ms: number; shared: boolean; created: number }
 interface Settings { colour?: string; speed?: string; size?: string; fps?: number; loop?: boolean; scale?: number }
@@ -171,7 +171,7 @@ async function submit(body: Record<string, unknown>): Promise<void> {
   try {
     const j = await api<JobAccepted>('POST', '/api/jobs', body);
     const a = j.attributes[0], d = Object.keys(j.defaults[0] ?? {}), r = Object.keys(j.drawn[0] ?? {});
-    const notes = [j.translation ? `${j.translation.from} read as “${j.translation.english}”` : '', d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
+    const notes = [j.translation ? `${j.translation.from} read as “${j.translation.english}”` : '', j.summary !== undefined ? `summarised as “${j.summary}”` : '', d.length ? `defaults: ${d.join(', ')}` : '', r.length ? `drawn from the seed: ${r.join(', ')}` : '', j.ignored.length ? `ignored: ${j.ignored.join(', ')}` : ''].filter(Boolean).join('; ');
     const card = watch(j.id, `${describe(a)} (seed ${j.seed})${notes ? ` — ${notes}` : ''}`);
     if (card && ganAvailable && $<HTMLInputElement>('draft').checked) showDraft(card, j.text, j.seed);
   } catch (e) {
@@ -321,7 +321,7 @@ async function main(): Promise<void> {
     const num = (id: string) => ($<HTMLInputElement>(id).value === '' ? undefined : Number($<HTMLInputElement>(id).value));
     const model = $<HTMLSelectElement>('model').value, seed = num('seed') ?? Math.floor(Math.random() * 2147483647), n = Math.min(4, Math.max(1, num('count') ?? 1));
     for (let k = 0; k < n; k++) {
-      void submit({ text: $<HTMLInputElement>('text').value, model, seed: (seed + k) % 2147483648, ...(model === 'diffusion' ? { steps: num('steps'), guidance: num('guidance') } : {}) });
+      void submit({ text: $<HTMLInputElement>('text').value, model, seed: (seed + k) % 2147483648, ...($<HTMLInputElement>('summarise').checked ? { summarise: true } : {}), ...(model === 'diffusion' ? { steps: num('steps'), guidance: num('guidance') } : {}) });
     }
   };
   $('settingsform').onsubmit = (e) => {

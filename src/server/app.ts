@@ -27,6 +27,7 @@ import { draftScript, pageScript } from './bundle.js';
 import { resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import type { JobParams } from './protocol.js';
 import { decodeGrayPng, encodeGrayPng } from '../media/png.js';
+import { loadSummariser, summarise, type LoadedSummariser } from '../pipelines/summarise.js';
 import { ImageThread } from './images.js';
 
 export interface AppOptions {
@@ -63,7 +64,8 @@ const Credentials = Type.Object({
   password: Type.String({ minLength: 8, maxLength: 256 }),
 }, { additionalProperties: false });
 const JobBody = Type.Object({
-  text: Type.String({ minLength: 1, maxLength: 500 }),
+  text: Type.String({ minLength: 1, maxLength: 2000, description: 'the description: at most 500 characters, or 2,000 with summarise' }),
+  summarise: Type.Optional(Type.Boolean({ description: 'rewrite a long, chatty English description into the caption grammar first (models/summarise); the reading is in the 202' })),
   model: Type.Optional(Type.Union(CLIP_MODELS.map((m) => Type.Literal(m)))),
   seed: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_SEED })),
   steps: Type.Optional(Type.Integer({ minimum: 1, maximum: 200 })),
@@ -117,6 +119,12 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     await initBackend();
     translator = loadTranslator(join(o.modelsDir, 'translate'));
   }
+  // the summariser too (about 10 ms a description)
+  let summariser: LoadedSummariser | undefined;
+  if (existsSync(join(o.modelsDir, 'summarise', 'config.json'))) {
+    await initBackend();
+    summariser = loadSummariser(join(o.modelsDir, 'summarise'));
+  }
   const executor = o.redisUrl ? new RedisExecutor(db, o.redisUrl, o.redisTimeoutMs) : undefined;
   let jobs: JobRunner;
   try {
@@ -124,6 +132,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   } catch (e) {
     db.close();
     translator?.model.dispose();
+    summariser?.model.dispose();
     throw new UserError((e as Error).message);
   }
   const app = Fastify({
@@ -134,7 +143,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
   await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
   const images = new ImageThread();
-  app.addHook('onClose', async () => { await jobs.close(); await images.close(); db.close(); translator?.model.dispose(); });
+  app.addHook('onClose', async () => { await jobs.close(); await images.close(); db.close(); translator?.model.dispose(); summariser?.model.dispose(); });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, _req, reply) => {
     if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: httpName(err.statusCode), message: err.message });
@@ -269,8 +278,14 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (db.openJobs(u.id) >= quota) throw new HttpError(429, `at most ${quota} jobs queued or running at once; wait for one to finish`);
     // a prompt in French, Spanish or German is read through the translator; the English is what the job makes
     const lang = b.from ?? detectLanguage(b.text);
-    let english = b.text, translation: { from: string; english: string } | undefined;
-    if (lang !== 'en') {
+    let english = b.text, translation: { from: string; english: string } | undefined, summary: string | undefined;
+    if (b.summarise) {
+      if (!summariser) throw new HttpError(400, 'this server has no summariser (models/summarise); send the description without summarise');
+      if (lang !== 'en') throw new HttpError(400, `the summariser reads English; send a ${LANGUAGE_NAMES[lang]} prompt without summarise`);
+      english = summary = summarise(summariser, b.text).summary;
+      if (!summary) throw new HttpError(400, 'the summariser found nothing to show in the description');
+    } else if (b.text.length > MAX_PROMPT_CHARS) throw new HttpError(400, `the text has ${b.text.length} characters; at most ${MAX_PROMPT_CHARS} (or ${4 * MAX_PROMPT_CHARS} with summarise)`);
+    if (lang !== 'en' && !b.summarise) {
       if (!translator) throw new HttpError(400, `prompts in ${LANGUAGE_NAMES[lang]} need the translator, which this server does not have; write the prompt in English`);
       english = translatePrompt(translator, b.text, { from: lang }).english;
       translation = { from: lang, english };
@@ -279,6 +294,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     try {
       parsed = parseText(english);
     } catch (e) {
+      if (summary !== undefined) throw new HttpError(400, `${(e as Error).message} (the summary read "${summary}")`);
       throw translation ? new HttpError(400, `${(e as Error).message} (the ${LANGUAGE_NAMES[lang as Language]} prompt read as "${english}")`) : e;
     }
     // personal defaults join the text as words, where the text names no value
@@ -296,7 +312,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     } catch {
       throw new HttpError(503, 'the job queue is unavailable; try again later');
     }
-    return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed, ...(translation ? { translation } : {}) });
+    return reply.code(202).send({ id, attributes: resolved.objects, defaults: resolved.defaults, drawn: resolved.drawn, ignored: resolved.ignored, text, seed, ...(translation ? { translation } : {}), ...(summary !== undefined ? { summary } : {}) });
   });
   // digits through the image models: restore a damaged photo, or start from a sketch (the shipped digits diffusion model)
   const digitsModel = join(o.modelsDir, 'digits-diffusion');

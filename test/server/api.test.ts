@@ -1,5 +1,5 @@
 // The platform's API through app.inject, with a tiny random clip-diffusion model and one worker thread.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +13,7 @@ import { tinyClipDiffusion } from '../models/clipFixtures.js';
 import { Captioner, initCaptionerWeights } from '../../src/models/captioner.js';
 import { defaultCaptionerConfig } from '../../src/train/captionerRun.js';
 import { Rng } from '../../src/util/rng.js';
+import { parseText } from '../../src/data/clips/words.js';
 
 const CHEAP = { N: 2 ** 10, r: 8, p: 1 }; // the tests' scrypt cost (the server's default is OWASP's 2^17)
 let app: FastifyInstance, dataDir: string, jobs: JobRunner;
@@ -27,6 +28,8 @@ beforeAll(async () => {
   const cc = { ...defaultCaptionerConfig(), dim: 16, c1: 4, c2: 8, c3: 8, g1: 4, g2: 4 }, cap = new Captioner(cc, initCaptionerWeights(cc, new Rng(1)));
   await saveCheckpoint(join(models, 'captions'), { meta: { format: CHECKPOINT_FORMAT, family: 'captioner', model: { ...cc }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(cap.params) as tf.NamedTensorMap });
   cap.dispose();
+  // the shipped summariser (229 KB): long, chatty descriptions with summarise: true
+  cpSync(join(import.meta.dirname, '..', '..', 'models', 'summarise'), join(models, 'summarise'), { recursive: true });
   dataDir = mkdtempSync(join(tmpdir(), 'genlab-data-'));
   ({ app, jobs } = await buildApp({ dataDir, modelsDir: models, workers: 1, scrypt: CHEAP, quota: 3, ratePerMinute: 6, authPerMinute: 1000 }));
 }, 60_000);
@@ -125,6 +128,27 @@ describe('platform API', () => {
     expect(site.statusCode).toBe(403);
     expect((await app.inject({ url: '/api/jobs/not-an-id', headers: { cookie: d } })).statusCode).toBe(400);
     expect((await app.inject({ url: '/api/nope' })).statusCode).toBe(404);
+  }, 60_000);
+  it('summarise: a long, chatty description is rewritten into the caption grammar first, and the job makes the summary', async () => {
+    const f = await person('fiona');
+    const chatty = 'hello! my nephew loves these. could you draw a big seven, no wait, an eight. make it green. actually make that blue. it should go to the left. quickly please. ' + 'thanks so much, '.repeat(30);
+    expect(chatty.length).toBeGreaterThan(500);
+    const r = await app.inject({ method: 'POST', url: '/api/jobs', headers: { cookie: f }, payload: { text: chatty, summarise: true, seed: 1 } });
+    expect(r.statusCode, r.body).toBe(202);
+    const j = r.json() as { id: string; summary: string; text: string; attributes: Record<string, unknown>[] };
+    expect(j.summary.length).toBeGreaterThan(0);
+    expect(j.text).toBe(j.summary);
+    expect(j.attributes[0]).toMatchObject({ ...parseText(j.summary).objects[0] });
+    const bad: [unknown, RegExp][] = [
+      [{ text: chatty }, /at most 500 \(or 2000 with summarise\)/], [{ text: 'x'.repeat(2001), summarise: true }, /text/],
+      [{ text: 'un petit 3 rouge qui glisse vers la gauche', summarise: true }, /summariser reads English/], [{ text: 'a 3', summarise: 'yes' }, /summarise/],
+    ];
+    for (const [payload, msg] of bad) {
+      const b = await app.inject({ method: 'POST', url: '/api/jobs', headers: { cookie: f }, payload: payload as object });
+      expect(b.statusCode, JSON.stringify(payload).slice(0, 60)).toBe(400);
+      expect(b.json().message).toMatch(msg);
+    }
+    await app.inject({ method: 'DELETE', url: `/api/jobs/${j.id}`, headers: { cookie: f } });
   }, 60_000);
   it('holds a quota of open jobs and a rate a minute (429), and cancels queued and running jobs', async () => {
     const e = await person('erin');
