@@ -23,6 +23,7 @@ console.log(`|---|---|---|---|---|${ATTRIBUTE_NAMES.map(() => '---').join('|')}|
 const row = (what: string, v: VoiceScores) => console.log(`| ${dir} (step ${a.step}, beam ${beam}) | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${v.msPerPrompt.toFixed(0)} |`);
 row('espeak-ng, held-out voices', s.espeak);
 if (s.festival) row('festival (never heard)', s.festival);
+row('espeak-ng, training voices', s.trainingVoices);
 for (const e of [...s.espeak.examples, ...(s.festival?.examples ?? [])]) console.log(`  said "${e.said}"  heard "${e.heard}"`);
 if (writeEval) writeFileAtomic(join(dir, 'eval.json'), Buffer.from(JSON.stringify({ family: 'voice', step: a.step, beam, ...s, command: `npm run bench:voice -- ${args.join(' ')}` }, null, 2) + '\n'));
 a.model.dispose();

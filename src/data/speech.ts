@@ -83,9 +83,9 @@ export function augment(x: Float32Array, rng: Rng): Float32Array {
 
 export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | 'festival' }
 
-/** One spoken caption: train = training templates and voices; heldOut = held-out templates in held-out voices; festival = held-out templates in festival's voice. */
-export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train'): Utterance {
-  const a = randomAttributes(rng), text = caption(a, rng, split === 'train' ? 'train' : 'eval');
+/** One spoken caption: train = training templates and voices; heldOut = held-out templates in held-out voices; festival = held-out templates in festival's voice (`templates` overrides the templates). */
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval'): Utterance {
+  const a = randomAttributes(rng), text = caption(a, rng, templates);
   const voice = split === 'festival' ? 'festival' as const : randomVoice(rng, split);
   const samples = voice === 'festival' ? festival(text) : espeak(text, voice);
   if (noisy) augment(samples, rng);

@@ -36,10 +36,15 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], beam: number): Voice
   return { utterances: n, wer: edits / words, exact: exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>, msPerPrompt: (performance.now() - t0) / n, examples };
 }
 
-/** n held-out sentences in held-out espeak-ng voices (no added noise), then the same sentences by festival (where `withFestival`). */
-export function scoreAcoustic(a: LoadedAcoustic, n: number, beam: number, withFestival: boolean, seed = 4242): { espeak: VoiceScores; festival?: VoiceScores } {
+/**
+ * n held-out sentences in held-out espeak-ng voices (no added noise); the same sentences by festival
+ * (where `withFestival`); and n other held-out sentences in the training voices (where the model's
+ * trouble is the voice rather than the words).
+ */
+export function scoreAcoustic(a: LoadedAcoustic, n: number, beam: number, withFestival: boolean, seed = 4242): { espeak: VoiceScores; festival?: VoiceScores; trainingVoices: VoiceScores } {
   const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', false));
-  const out: { espeak: VoiceScores; festival?: VoiceScores } = { espeak: score(a, held, beam) };
+  const seen = Array.from({ length: n }, () => utterance(rng, 'train', false, 'eval'));
+  const out: { espeak: VoiceScores; festival?: VoiceScores; trainingVoices: VoiceScores } = { espeak: score(a, held, beam), trainingVoices: score(a, seen, beam) };
   if (withFestival) out.festival = score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), beam);
   return out;
 }
