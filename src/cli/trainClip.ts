@@ -12,7 +12,7 @@ export async function trainClip(family: ClipFamily, o: { data?: string; out: str
   if (o.init !== undefined) {
     if (family !== 'clip-diffusion') throw new UserError(`--init is for clip-diffusion, not ${family}`);
     if (o.resume) throw new UserError('--init starts a new run from a checkpoint\'s weights; --resume continues a run: give one of them');
-    if (!existsSync(resolveCheckpointDir(o.init))) throw new UserError(`--init: no checkpoint at ${o.init}`);
+    if (!o.init || !existsSync(resolveCheckpointDir(o.init))) throw new UserError(`--init: no checkpoint at "${o.init}"`);
   }
   const init = o.init === undefined ? undefined : { dir: o.init, data: loadCheckpoint(resolveCheckpointDir(o.init)) };
   await trainRunDir(o, family, (resume) => prepareClipRun(family, { sets: o.set, seed: o.seed, steps: o.steps, resume, init, frameAe: o.frameAe, textEncoder: o.textEncoder, log: (l) => { if (!o.quiet) process.stderr.write(l + '\n'); } }));

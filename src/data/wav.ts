@@ -48,6 +48,7 @@ export function decodeWav(buf: Uint8Array, what = 'the audio'): Audio {
   for (let i = 0; i < frames; i++) {
     let s = 0;
     for (let c = 0; c < channels; c++) s += read((i * channels + c) * bytes);
+    if (!Number.isFinite(s)) throw new UserError(`${what}: sample ${i} is not a finite number (a float WAV holding NaN or infinity)`);
     out[i] = Math.max(-1, Math.min(1, s / channels));
   }
   return { rate, samples: out };

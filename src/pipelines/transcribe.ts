@@ -29,7 +29,7 @@ export interface Transcript {
 export function transcribeWav(a: LoadedAcoustic, wav: Uint8Array, what = 'the audio', beam = 8): Transcript {
   const audio = decodeWav(wav, what), seconds = audio.samples.length / audio.rate;
   if (seconds > MAX_SECONDS) throw new UserError(`${what} lasts ${seconds.toFixed(1)} s; a spoken prompt may last at most ${MAX_SECONDS} s`);
-  if (seconds < 0.1) throw new UserError(`${what} lasts ${seconds.toFixed(2)} s: too short to hold a prompt`);
+  if (seconds < 0.1) throw new UserError(`${what} lasts ${Math.round(seconds * 1000)} ms: too short to hold a prompt`);
   const samples = resample(audio, SPEECH_RATE);
   const f = logMel(samples, a.model.config.mels), feats = f.dataSync() as Float32Array;
   f.dispose();

@@ -149,6 +149,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
     if (err instanceof HttpError) return reply.code(err.statusCode).send({ error: httpName(err.statusCode), message: err.message });
     if (err instanceof UserError) return reply.code(400).send({ error: 'Bad Request', message: err.message });
     if (err.validation) return reply.code(400).send({ error: 'Bad Request', message: err.message });
+    if (err.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' && _req.url.startsWith('/api/voice')) return reply.code(415).send({ error: 'Unsupported Media Type', message: 'send the recording as the body, Content-Type: audio/wav' });
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (code === 500) app.log.error(err);
     return reply.code(code).send({ error: httpName(code), message: code === 500 ? 'unexpected server error' : err.message });
@@ -326,9 +327,9 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const runModel = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
     const u = req.user!, now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
     if (times.length >= rate) throw new HttpError(429, `at most ${rate} requests a minute; wait a little`);
-    recent.set(u.id, [...times, now]);
     const pending = images.run(job);
-    if (!pending) throw new HttpError(503, 'the image model is busy; try again in a few seconds');
+    if (!pending) throw new HttpError(503, 'the model thread is busy; try again in a few seconds');
+    recent.set(u.id, [...times, now]); // a request turned away as busy does not count
     const r = await pending;
     if (!r.ok) throw r.error === 'the image model failed' ? new Error(r.detail ?? r.error) : new HttpError(400, r.error);
     return r;

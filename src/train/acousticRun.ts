@@ -17,7 +17,7 @@ export function defaultAcousticConfig(): AcousticConfig {
 }
 
 export const AcousticTaskSchema = Type.Object({
-  pool: Type.Integer({ minimum: 8, maximum: 100_000, description: 'synthesised training utterances held at once' }),
+  pool: Type.Integer({ minimum: 8, maximum: 20_000, description: 'synthesised training utterances held at once (about 0.1 s of espeak-ng and 60 KB of features each)' }),
   refresh: Type.Integer({ minimum: 0, maximum: 64, description: 'utterances of the pool replaced by new ones each step' }),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;

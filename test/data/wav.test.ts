@@ -56,5 +56,7 @@ describe('WAV files', () => {
     expect(() => decodeWav(wav(1, 1, 8000, 16, Buffer.alloc(0)))).toThrow(/no samples/);
     expect(() => decodeWav(wav(1, 1, 1000, 16, Buffer.alloc(4)))).toThrow(/sample rate 1000/);
     expect(() => decodeWav(Buffer.from('RIFF\0\0\0\0WAVE'))).toThrow(/without a fmt chunk/);
+    const nan = Buffer.alloc(8); nan.writeFloatLE(0.5, 0); nan.writeFloatLE(Number.NaN, 4);
+    expect(() => decodeWav(wav(3, 1, 8000, 32, nan))).toThrow(/sample 1 is not a finite number/);
   });
 });
