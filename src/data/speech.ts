@@ -84,8 +84,15 @@ export function augment(x: Float32Array, rng: Rng): Float32Array {
 export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | 'festival' }
 
 /** One spoken caption: train = training templates and voices; heldOut = held-out templates in held-out voices; festival = held-out templates in festival's voice (`templates` overrides the templates). */
-export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval'): Utterance {
-  const a = randomAttributes(rng), text = caption(a, rng, templates);
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0): Utterance {
+  const a = randomAttributes(rng);
+  let text = caption(a, rng, templates);
+  // the caption's words in a random order: a recurrent model cannot lean on the templates' word order
+  if (rng.next() < pShuffle) {
+    const w = text.split(' ');
+    for (let i = w.length - 1; i > 0; i--) { const j = rng.int(i + 1); [w[i], w[j]] = [w[j], w[i]]; }
+    text = w.join(' ');
+  }
   const voice = split === 'festival' ? 'festival' as const : randomVoice(rng, split);
   const samples = voice === 'festival' ? festival(text) : espeak(text, voice);
   if (noisy) augment(samples, rng);

@@ -19,9 +19,10 @@ export function defaultAcousticConfig(): AcousticConfig {
 export const AcousticTaskSchema = Type.Object({
   pool: Type.Integer({ minimum: 8, maximum: 20_000, description: 'synthesised training utterances held at once (about 0.1 s of espeak-ng and 60 KB of features each)' }),
   refresh: Type.Integer({ minimum: 0, maximum: 64, description: 'utterances of the pool replaced by new ones each step' }),
+  shuffle: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances whose words are spoken in a random order' })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
-export const defaultAcousticTask = (): AcousticTask => ({ pool: 3000, refresh: 2 });
+export const defaultAcousticTask = (): AcousticTask => ({ pool: 3000, refresh: 2, shuffle: 0 });
 
 /** Adam at 1e-3 with a cosine decay, 16 utterances a step. Not yet tuned by a measurement. */
 export function acousticTrainConfig(): TrainConfig {
@@ -31,8 +32,8 @@ export function acousticTrainConfig(): TrainConfig {
 export interface SpokenExample { words: string[]; feats: Float32Array }
 
 /** One synthesised utterance as features. */
-export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
-  const u = utterance(rng, split);
+export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
+  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle);
   const f = logMel(u.samples, mels), feats = f.dataSync() as Float32Array;
   f.dispose();
   return { text: u.text, words: u.words, attributes: u.attributes, feats };
@@ -42,7 +43,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
   const t0 = performance.now();
   for (let i = 0; i < task.pool; i++) {
-    pool.push(spokenExample(fill, 'train', mels));
+    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0));
     if ((i + 1) % 500 === 0) log(`synthesised ${i + 1} of ${task.pool} training utterances (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   let val: SpokenExample[] | undefined;
@@ -51,7 +52,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     trainable: [...model.params.keys()],
     decay: new Set(),
     loss: (rng, B) => {
-      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels);
+      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
       return model.loss(model.batch(picked.map((p) => p.feats)), picked.map((p) => p.words));
     },
