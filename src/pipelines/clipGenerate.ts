@@ -102,13 +102,13 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     return report(frames);
   }
   const L = m.config.unet.latent, T = m.config.frames;
-  const scheduler = new DdimScheduler(scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE), false);
+  const schedule = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE), scheduler = new DdimScheduler(schedule, false);
   scheduler.setTimesteps(steps);
   const rng = new Rng(seed);
   const both = tf.tidy(() => m.encodeText([resolved.encoderText, '']));
   try {
     const x = tf.tensor4d(rng.normalArray(T * 16 * 16 * L), [T, 16, 16, L]);
-    const predict = classifierFreeText<TextEncoding>((xx, tt, text) => m.predict(xx as tf.Tensor4D, tt, text), both, guidance);
+    const predict = classifierFreeText<TextEncoding>((xx, tt, text) => m.predictNoise(xx as tf.Tensor4D, tt, text, schedule.alphasCumprod), both, guidance);
     const z = denoiseLoop({
       scheduler, x, predict, rng, signal: o.signal,
       onStep: (k, n, x0) => {

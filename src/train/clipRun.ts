@@ -61,11 +61,12 @@ const ClipShapeSchema = Type.Object({
   textDim: Type.Integer({ minimum: 8, maximum: 4096, description: 'text encoder width' }),
   textLayers: Type.Integer({ minimum: 1, maximum: 64 }),
   heads: Type.Integer({ minimum: 1, maximum: 64, description: 'attention heads (text encoder and denoiser)' }),
+  prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise, or v (the default; --init may change it)" }),
 }, { additionalProperties: false });
 type ClipShape = Static<typeof ClipShapeSchema>;
 
 function shapeOf(c: Omit<ClipDiffusionConfig, 'ae' | 'latentScale'>): ClipShape {
-  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads };
+  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads, prediction: c.prediction };
 }
 
 function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'> {
@@ -73,7 +74,7 @@ function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'
   for (const [what, k] of [['c1', s.c1], ['c2', s.c2], ['textDim', s.textDim]] as const) {
     if (k % 8 || k % s.heads) throw new UserError(`--set ${what}=${k}: it must be a multiple of 8 (GroupNorm groups) and of heads (${s.heads})`);
   }
-  return { ...d, text: { ...d.text, dim: s.textDim, layers: s.textLayers, heads: s.heads }, unet: { ...d.unet, c1: s.c1, c2: s.c2, tembDim: s.tembDim, textDim: s.textDim, heads: s.heads } };
+  return { ...d, prediction: s.prediction, text: { ...d.text, dim: s.textDim, layers: s.textLayers, heads: s.heads }, unet: { ...d.unet, c1: s.c1, c2: s.c2, tembDim: s.tembDim, textDim: s.textDim, heads: s.heads } };
 }
 
 export interface ClipRun { model: { params: Map<string, unknown>; dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }
@@ -115,7 +116,9 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, clipDiffusionTrainConfig(), ClipDiffusionTaskSchema, defaultClipDiffusionTask()) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: ClipShapeSchema, model: shapeOf(savedModel ?? defaultClipDiffusionConfig()),
-    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change only trainer and training keys' : undefined,
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    // a new run from a checkpoint's weights keeps its sizes; it may learn another output (eps to v)
+    modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, trainer and training keys'])) : undefined,
     train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -138,7 +141,7 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   const digits = loadMnistPackage();
   const cache = cacheFor(ae, digits.train, cfgs.task.cacheClips, train.seed, o.log);
   const latentScale = savedModel?.latentScale ?? 1 / latentStd(cache.latents);
-  const config: ClipDiffusionConfig = { ...(savedModel ?? shape), ae: ae.config, latentScale };
+  const config: ClipDiffusionConfig = { ...(savedModel ?? shape), prediction: cfgs.model.prediction, ae: ae.config, latentScale };
   let weights: Weights;
   if (from) weights = new Map(Object.entries(from).filter(([k]) => !k.startsWith('ae.')));
   else {

@@ -17,11 +17,12 @@ import { meanLoss } from './meanLoss.js';
  * Min-SNR-gamma loss weights for noise prediction (Hang et al. 2023): min(SNR_t, gamma) / SNR_t,
  * which stops the many easy high-SNR timesteps from dominating; gamma 0 means uniform weights.
  */
-export function minSnrWeights(alphasCumprod: Float64Array | Float32Array, t: ArrayLike<number>, gamma: number): Float32Array {
+export function minSnrWeights(alphasCumprod: Float64Array | Float32Array, t: ArrayLike<number>, gamma: number, prediction: 'eps' | 'v' = 'eps'): Float32Array {
   return Float32Array.from(t, (ti) => {
     if (gamma <= 0) return 1;
     const snr = alphasCumprod[ti] / (1 - alphasCumprod[ti]);
-    return Math.min(snr, gamma) / snr;
+    // the weight on x0's error is min(snr, gamma); eps's loss already weighs it by snr, v's by snr + 1
+    return Math.min(snr, gamma) / (prediction === 'v' ? snr + 1 : snr);
   });
 }
 

@@ -44,7 +44,13 @@ describe('genlab train clip-diffusion', () => {
     let d = 0;
     for (let i = 0; i < ema.length; i++) d = Math.max(d, Math.abs(ema[i] - mine[i]));
     expect(d).toBeLessThan(1e-4);
-    expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', join(ws.dir, 'i2'), '--set', 'c1=16'), /--init keeps the model config/);
+    expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', join(ws.dir, 'i2'), '--set', 'c1=16'), /--init keeps the model sizes/);
+    // what the denoiser outputs may change (an eps checkpoint to v, as for the shipped model)
+    expect(srcCfg.model.prediction).toBe('v');
+    const other = join(ws.dir, 'to-eps');
+    const r2 = run('train', 'clip-diffusion', '--init', src, '--out', other, '--steps', '1', '--set', 'prediction=eps', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1', '--quiet');
+    expect(r2.code, r2.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(other, 'checkpoint', 'config.json'), 'utf8')).model).toEqual({ ...srcCfg.model, prediction: 'eps' });
     expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', out, '--resume'), /give one of them/);
     expectUserError(run('train', 'clip-diffusion', '--init', join(ws.dir, 'nothing'), '--out', join(ws.dir, 'i3')), /--init: no checkpoint at/);
     expectUserError(run('train', 'clip-diffusion', '--init', 'models/clips-frame-ae', '--out', join(ws.dir, 'i4')), /holds a frame-ae model, not clip-diffusion/);

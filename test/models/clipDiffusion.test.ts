@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLS, PAD, encodeWords } from '../../src/data/clips/vocab.js';
 import { loadMnistPackage } from '../../src/data/mnist.js';
 import { DEFAULT_SCHEDULE } from '../../src/diffusion/schedules.js';
-import { ClipDiffusion, defaultClipDiffusionConfig, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
+import { ClipDiffusion, defaultClipDiffusionConfig, epsFromV, savedClipDiffusionConfig, vTarget, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
 import { defaultFrameAeConfig, FrameAe, initFrameAeWeights } from '../../src/models/frameAe.js';
 import { defaultTextEncoderConfig, initTextEncoderWeights } from '../../src/models/textEncoder.js';
 import { initVideoUnetWeights, referenceVideoUnetConfig } from '../../src/models/videoUnet.js';
@@ -23,6 +23,23 @@ describe('clip diffusion model', () => {
     expect(countParams(t)).toBe(416_256);
     expect(countParams(u)).toBe(3_000_900);
     for (const m of [t, u]) for (const v of m.values()) v.dispose();
+  });
+  it("v-prediction: the noise recovered from x_t and the true v is the noise added, and x0 is the same at every noise level only with the right v", () => {
+    tf.tidy(() => {
+      const rng = new Rng(5), shape: [number, number, number, number] = [3, 4, 4, 2];
+      const x0 = tf.tensor4d(rng.normalArray(96), shape), eps = tf.tensor4d(rng.normalArray(96), shape);
+      for (const a of [0.9999, 0.5, 0.003]) {
+        const A = tf.fill([3, 1, 1, 1], a) as tf.Tensor4D;
+        const xt = tf.add(tf.mul(x0, Math.sqrt(a)), tf.mul(eps, Math.sqrt(1 - a))) as tf.Tensor4D;
+        expect(maxAbsDiff(epsFromV(vTarget(x0, eps, A), xt, A).dataSync(), eps.dataSync())).toBeLessThan(1e-4);
+        // the target is not eps itself (nor x0) at any noise level that matters
+        if (a < 0.99) expect(maxAbsDiff(vTarget(x0, eps, A).dataSync(), eps.dataSync())).toBeGreaterThan(0.1);
+      }
+    });
+    // checkpoints saved before `prediction` existed predicted eps; new runs predict v
+    const { prediction: _, ...before } = defaultClipDiffusionConfig();
+    expect(savedClipDiffusionConfig({ ...before, ae: defaultFrameAeConfig(), latentScale: 1 }).prediction).toBe('eps');
+    expect(defaultClipDiffusionConfig().prediction).toBe('v');
   });
   it('padding does not change what the text encoder reads (the key mask), and words do', () => {
     const m = tinyClipDiffusion();
