@@ -39,6 +39,8 @@ export interface AppOptions {
   redisUrl?: string;
   /** how long the start waits for Redis (default 10 s) */
   redisTimeoutMs?: number;
+  /** how long one request may keep the model thread (restore, sketch, voice; default 60 s) */
+  modelTimeoutMs?: number;
   scrypt?: ScryptCost;
   /** per person: jobs queued or running at once, and jobs submitted a minute */
   quota?: number;
@@ -327,11 +329,11 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const runModel = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {
     const u = req.user!, now = Date.now(), times = (recent.get(u.id) ?? []).filter((t) => now - t < 60_000);
     if (times.length >= rate) throw new HttpError(429, `at most ${rate} requests a minute; wait a little`);
-    const pending = images.run(job);
+    const pending = images.run(job, o.modelTimeoutMs ?? 60_000);
     if (!pending) throw new HttpError(503, 'the model thread is busy; try again in a few seconds');
     recent.set(u.id, [...times, now]); // a request turned away as busy does not count
     const r = await pending;
-    if (!r.ok) throw r.error === 'the image model failed' ? new Error(r.detail ?? r.error) : new HttpError(400, r.error);
+    if (!r.ok) throw r.error === 'the image model failed' ? new Error(r.detail ?? r.error) : new HttpError(r.status ?? 400, r.error);
     return r;
   };
   const runImages = async (req: FastifyRequest, job: Parameters<ImageThread['run']>[0]) => {

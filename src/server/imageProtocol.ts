@@ -10,4 +10,4 @@ export type ImageRequest = DigitRequest | TranscribeRequest;
 export type ImageReply =
   | { id: number; ok: true; images: Float32Array; width: number; height: number }
   | { id: number; ok: true; transcript: { text: string; attributes: Record<string, unknown>; seconds: number } }
-  | { id: number; ok: false; error: string; detail?: string };
+  | { id: number; ok: false; error: string; detail?: string; /** the HTTP status it answers (default 400, or 500 for a model failure) */ status?: number };

@@ -13,16 +13,17 @@ import { defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { espeak } from '../../src/data/speech.js';
 import { encodeWav } from '../../src/data/wav.js';
 import { buildApp } from '../../src/server/app.js';
+import { ImageThread } from '../../src/server/images.js';
 import { Rng } from '../../src/util/rng.js';
 
-let app: FastifyInstance, bare: FastifyInstance, cookie = '';
+let app: FastifyInstance, bare: FastifyInstance, cookie = '', models = '';
 const png = (pixels: Float32Array, w = 28, h = 28) => `data:image/png;base64,${encodeGrayPng({ width: w, height: h, pixels }).toString('base64')}`;
 const pixelsOf = (data: string) => decodeGrayPng(Buffer.from(data.split(',')[1], 'base64'), 'reply');
 const digit = Float32Array.from({ length: 784 }, (_, i) => ((i % 28) > 9 && (i % 28) < 18 && i > 120 && i < 660 ? 1 : 0));
 const topHalf = Float32Array.from({ length: 784 }, (_, i) => (i < 392 ? 1 : 0));
 
 beforeAll(async () => {
-  const models = mkdtempSync(join(tmpdir(), 'genlab-models-'));
+  models = mkdtempSync(join(tmpdir(), 'genlab-models-'));
   const cfg: UnetConfig = { channels: 1, groups: 8, tembDim: 32, classes: 10 }, m = new Unet(cfg, initUnetWeights(cfg, new Rng(1)));
   await saveCheckpoint(join(models, 'digits-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'diffusion', model: { ...cfg }, image: { height: 28, width: 28, classes: 10 }, data: 'mnist', step: 0, created: new Date().toISOString(), sampling: { steps: 3, guidance: 1.5, scheduler: 'ddim' } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
@@ -113,5 +114,29 @@ describe('digits in the platform', () => {
     const none = await say(wav, 'audio/wav', bare, c);
     expect(none.statusCode).toBe(400);
     expect(none.json().message).toMatch(/no acoustic model/);
+  }, 60_000);
+
+  it('a request past its time limit answers 503 and stops; the request behind it still runs, on a new thread', async () => {
+    const th = new ImageThread();
+    try {
+      const job = { op: 'sketch' as const, checkpoint: join(models, 'digits-diffusion'), image: digit, strength: 0.9, n: 8, seed: 1 };
+      const [slow, next] = await Promise.all([th.run(job, 1), th.run({ ...job, n: 1 })]);
+      expect(slow).toMatchObject({ ok: false, status: 503, error: expect.stringMatching(/took longer than 0.001 s and was stopped/) });
+      expect(next, JSON.stringify(next).slice(0, 200)).toMatchObject({ ok: true, width: 28, height: 28 });
+      expect(() => th.run(job, 0)).toThrow(/not positive/);
+    } finally {
+      await th.close();
+    }
+    const { app: strict } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-data-')), modelsDir: models, workers: 1, scrypt: { N: 2 ** 10, r: 8, p: 1 }, modelTimeoutMs: 1 });
+    try {
+      const body = { username: 'gus', password: 'correct horse' };
+      await strict.inject({ method: 'POST', url: '/api/users', payload: body });
+      const c = `sid=${(await strict.inject({ method: 'POST', url: '/api/sessions', payload: body })).cookies.find((k) => k.name === 'sid')!.value}`;
+      const r = await strict.inject({ method: 'POST', url: '/api/images/sketch', headers: { cookie: c }, payload: { image: png(digit), n: 4 } });
+      expect(r.statusCode, r.body).toBe(503);
+      expect(r.json().message).toMatch(/took longer than/);
+    } finally {
+      await strict.close();
+    }
   }, 60_000);
 });
