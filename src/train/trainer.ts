@@ -55,6 +55,8 @@ export interface TrainPhase {
   trainable: string[];
   /** names that get weight decay */
   decay: Set<string>;
+  /** called before each step's loss, outside the gradient tape (RL: sample the next batch without recording it) */
+  prepare?(rng: Rng, batchSize: number): void;
   /** mean loss of one batch drawn with `rng`; called inside tf.tidy */
   loss(rng: Rng, batchSize: number): tf.Scalar;
 }
@@ -195,6 +197,7 @@ export class Trainer {
     this.lastGradNorm = 0;
     for (const { name, phase, opt } of this.phases) {
       const vars = phase.trainable.map((n) => this.task.params.get(n)!);
+      phase.prepare?.(this.rng, this.cfg.batchSize);
       // Gradients leave the tidy so that the tensors saved for the backward pass are freed before
       // the update (the in-place update needs each weight's buffer to itself).
       const { loss, grads } = tf.tidy(() => {

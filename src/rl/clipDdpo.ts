@@ -1,0 +1,205 @@
+// DDPO (Black et al. 2023) for the clip diffusion model: the denoising chain as a policy. Each
+// stochastic DDIM step (eta > 0) draws x_{t-1} ~ N(mean_theta(x_t, t, text), sigma_t^2), an action;
+// the reward (injected: the clip judge lives above this layer) scores the finished clip against
+// the prompt's attributes, normalised per prompt. The loss is PPO's clipped surrogate on the ratio
+// of each step's probability under the current and the sampling weights, plus DPOK's KL toward a
+// frozen reference, which for two Gaussians of one sigma is |mean - mean_ref|^2 / (2 sigma^2).
+// Log-probabilities are means over a clip's latent elements, as DDPO's implementation has them.
+import * as tf from '@tensorflow/tfjs-core';
+import { DdimScheduler } from '../diffusion/schedulers.js';
+import type { NoiseSchedule } from '../diffusion/schedules.js';
+import type { ClipDiffusion } from '../models/clipDiffusion.js';
+import type { TextEncoding } from '../models/textEncoder.js';
+import type { TrainTask } from '../train/trainer.js';
+import type { Rng } from '../util/rng.js';
+
+/** The mean and sigma of one DDIM step from x_t (noise eps, alpha-bars a at t and ap at the next timestep). */
+export function ddimStepMean(eps: tf.Tensor4D, x: tf.Tensor4D, a: number, ap: number, eta: number): { mean: tf.Tensor4D; sigma: number } {
+  const sigma = eta * Math.sqrt(((1 - ap) / (1 - a)) * (1 - a / ap));
+  const mean = tf.tidy(() => {
+    const x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
+    return tf.add(tf.mul(x0, Math.sqrt(ap)), tf.mul(eps, Math.sqrt(Math.max(0, 1 - ap - sigma * sigma)))) as tf.Tensor4D;
+  });
+  return { mean, sigma };
+}
+
+/** log N(prev; mean, sigma^2) of each of B clips, the mean over its elements, without the constant: [B]. */
+export function stepLogProb(prev: tf.Tensor4D, mean: tf.Tensor4D, sigma: number, B: number): tf.Tensor1D {
+  return tf.tidy(() => tf.mean(tf.reshape(tf.div(tf.squaredDifference(prev, mean), -2 * sigma * sigma), [B, -1]), 1) as tf.Tensor1D);
+}
+
+/** Advantages normalised within each prompt's samples (DDPO's per-prompt statistics); a prompt sampled once uses the batch's. */
+export function perPromptAdvantages(rewards: ArrayLike<number>, keys: readonly string[]): Float32Array {
+  if (rewards.length !== keys.length) throw new RangeError(`${rewards.length} rewards for ${keys.length} prompts`);
+  const stats = (idx: number[]) => {
+    const m = idx.reduce((s, i) => s + rewards[i], 0) / idx.length;
+    return { m, sd: Math.sqrt(idx.reduce((s, i) => s + (rewards[i] - m) ** 2, 0) / idx.length) };
+  };
+  const groups = new Map<string, number[]>();
+  keys.forEach((k, i) => groups.set(k, [...(groups.get(k) ?? []), i]));
+  const all = stats(Array.from(keys, (_, i) => i)), out = new Float32Array(keys.length);
+  for (const idx of groups.values()) {
+    const { m, sd } = idx.length > 1 ? stats(idx) : all;
+    for (const i of idx) out[i] = (rewards[i] - m) / (sd + 1e-6);
+  }
+  return out;
+}
+
+export interface DdpoSampling {
+  schedule: NoiseSchedule;
+  /** DDIM steps of a trajectory */
+  steps: number;
+  /** DDIM's eta: the policy's noise (1: DDPM's; 0 leaves no action to score) */
+  eta: number;
+  guidance: number;
+}
+
+/** One prompt batch's trajectories: the latents before and after every stochastic step, and their log-probabilities then. */
+export interface Trajectories {
+  texts: string[];
+  /** [step] the timestep and the next one */
+  t: number[];
+  tPrev: number[];
+  x: Float32Array[];
+  prev: Float32Array[];
+  logp: Float32Array[];
+  /** the finished latents, [B * frames, 16, 16, latent] */
+  final: tf.Tensor4D;
+}
+
+/** Guided noise of B clips x [B * frames, ...] at timestep t; enc holds the B texts then B empty ones. */
+export function guidedClipNoise(model: ClipDiffusion, x: tf.Tensor4D, t: number, enc: TextEncoding, guidance: number, ab: ArrayLike<number>): tf.Tensor4D {
+  return tf.tidy(() => {
+    const B = enc.pooled.shape[0] / 2;
+    const [c, u] = tf.split(model.predictNoise(tf.concat([x, x]) as tf.Tensor4D, tf.fill([2 * B], t, 'int32') as tf.Tensor1D, enc, ab), 2, 0);
+    return tf.add(u, tf.mul(tf.sub(c, u), guidance)) as tf.Tensor4D;
+  });
+}
+
+function pairedTexts(model: ClipDiffusion, texts: readonly string[]): TextEncoding {
+  return model.encodeText([...texts, ...texts.map(() => '')]);
+}
+
+/** Samples trajectories for `texts` (encoder texts) with the model's current weights; no gradient. */
+export function sampleTrajectories(model: ClipDiffusion, texts: readonly string[], o: DdpoSampling, rng: Rng): Trajectories {
+  const sc = new DdimScheduler(o.schedule, false, o.eta), ab = o.schedule.alphasCumprod, F = model.config.frames, L = model.config.unet.latent, B = texts.length;
+  sc.setTimesteps(o.steps);
+  const ts = sc.timesteps, out: Trajectories = { texts: [...texts], t: [], tPrev: [], x: [], prev: [], logp: [], final: undefined as unknown as tf.Tensor4D };
+  const enc = tf.tidy(() => pairedTexts(model, texts));
+  let x = tf.tensor4d(rng.normalArray(B * F * 16 * 16 * L), [B * F, 16, 16, L]);
+  try {
+    for (let i = 0; i < ts.length; i++) {
+      const t = ts[i], tp = i + 1 < ts.length ? ts[i + 1] : -1;
+      const next = tf.tidy(() => {
+        const eps = guidedClipNoise(model, x, t, enc, o.guidance, ab);
+        const { mean, sigma } = ddimStepMean(eps, x, ab[t], tp >= 0 ? ab[tp] : 1, tp >= 0 ? o.eta : 0);
+        if (sigma === 0) return mean; // the last step is deterministic: no action
+        const prev = tf.add(mean, tf.mul(tf.tensor4d(rng.normalArray(mean.size), mean.shape), sigma)) as tf.Tensor4D;
+        out.t.push(t); out.tPrev.push(tp);
+        out.x.push(x.dataSync() as Float32Array); out.prev.push(prev.dataSync() as Float32Array);
+        out.logp.push(stepLogProb(prev, mean, sigma, B).dataSync() as Float32Array);
+        return prev;
+      });
+      x.dispose();
+      x = next;
+    }
+  } finally {
+    for (const k of [enc.tokens, enc.keyBias, enc.pooled]) k.dispose();
+  }
+  out.final = x;
+  return out;
+}
+
+export interface DdpoLossOptions {
+  /** PPO's clip range */
+  clip: number;
+  /** KL coefficient toward the reference (0: none) */
+  kl: number;
+  reference?: ClipDiffusion;
+}
+
+/** The step's mean under a model, for the trajectories' clips at step k. */
+function stepMean(m: ClipDiffusion, tr: Trajectories, k: number, o: Omit<DdpoSampling, 'steps'>): { mean: tf.Tensor4D; sigma: number } {
+  const B = tr.texts.length, ab = o.schedule.alphasCumprod, x = tf.tensor4d(tr.x[k], [B * m.config.frames, 16, 16, m.config.unet.latent]);
+  return ddimStepMean(guidedClipNoise(m, x, tr.t[k], pairedTexts(m, tr.texts), o.guidance, ab), x, ab[tr.t[k]], ab[tr.tPrev[k]], o.eta);
+}
+
+/** The reference model's step means of every step (no gradient), for the KL term. */
+export function referenceMeans(ref: ClipDiffusion, tr: Trajectories, o: Omit<DdpoSampling, 'steps'>): Float32Array[] {
+  return tr.t.map((_, k) => tf.tidy(() => stepMean(ref, tr, k, o).mean.dataSync() as Float32Array));
+}
+
+/**
+ * The DDPO loss of step k of the trajectories (call inside a tidy; the loss carries the gradient)
+ * and what it measured: the mean ratio, the KL term and the share of clips whose ratio was clipped.
+ */
+export function ddpoStepLoss(model: ClipDiffusion, tr: Trajectories, k: number, adv: Float32Array, o: { clip: number; kl: number; refMean?: Float32Array } & Omit<DdpoSampling, 'steps'>): { loss: tf.Scalar; ratio: number; kl: number; clipped: number } {
+  const B = tr.texts.length, prev = tf.tensor4d(tr.prev[k], [B * model.config.frames, 16, 16, model.config.unet.latent]);
+  const { mean, sigma } = stepMean(model, tr, k, o);
+  const ratio = tf.exp(tf.sub(stepLogProb(prev, mean, sigma, B), tf.tensor1d(tr.logp[k])));
+  const A = tf.tensor1d(adv);
+  let loss = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, A), tf.mul(tf.clipByValue(ratio, 1 - o.clip, 1 + o.clip), A)))) as tf.Scalar;
+  let kl = 0;
+  if (o.kl > 0 && o.refMean) {
+    const klT = tf.mean(tf.div(tf.squaredDifference(mean, tf.tensor4d(o.refMean, mean.shape)), 2 * sigma * sigma)) as tf.Scalar;
+    kl = klT.dataSync()[0];
+    loss = tf.add(loss, tf.mul(klT, o.kl)) as tf.Scalar;
+  }
+  const r = Array.from(ratio.dataSync());
+  return { loss, ratio: r.reduce((s, v) => s + v, 0) / B, kl, clipped: r.filter((v) => Math.abs(v - 1) > o.clip).length / B };
+}
+
+export interface ClipDdpoOptions extends DdpoSampling, DdpoLossOptions {
+  policy: ClipDiffusion;
+  /** draws a batch of prompts: encoder texts and the key their rewards are normalised by */
+  prompts(rng: Rng, n: number): { texts: string[]; keys: string[] };
+  /** rewards of the finished clips (frames [n, frames, 64, 64, 3] in [0, 1]) for their prompts' keys */
+  reward(frames: Float32Array, keys: readonly string[]): Float32Array;
+  /** samples per prompt in a batch (per-prompt normalisation needs 2 or more) */
+  perPrompt: number;
+  /** what config.json records beside the model (the policy's checkpoint meta: schedule, sampling...) */
+  meta: Record<string, unknown>;
+}
+
+/**
+ * DDPO as a TrainTask: `prepare` samples a new batch of trajectories (outside the gradient tape)
+ * once each step of the last one has been trained on, in a random order; each training step
+ * descends one timestep of it, so the later steps of a batch are off-policy and PPO's clip matters.
+ */
+export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<string, number>; batch(): { trajectories: Trajectories; advantages: Float32Array; trained: number[] } | undefined } {
+  let tr: Trajectories | undefined, adv: Float32Array = new Float32Array(0), order: number[] = [], trained: number[] = [], refMeans: Float32Array[] = [], reward = NaN;
+  let last = { ratio: NaN, kl: NaN, clipped: NaN };
+  const trainable = o.policy.trainable.filter((k) => !k.startsWith('text.')); // the encoder stays the one all families read
+  return {
+    params: o.policy.params,
+    trainable,
+    decay: new Set(trainable.filter((k) => k.endsWith('.w'))),
+    prepare: (rng, B) => {
+      if (tr && order.length) return;
+      tr?.final.dispose();
+      const n = Math.max(1, Math.floor(B / o.perPrompt)), p = o.prompts(rng, n);
+      const texts = p.texts.flatMap((t) => Array<string>(o.perPrompt).fill(t)), keys = p.keys.flatMap((k) => Array<string>(o.perPrompt).fill(k));
+      tr = sampleTrajectories(o.policy, texts, o, rng);
+      const frames = tf.tidy(() => o.policy.decode(tr!.final).dataSync() as Float32Array);
+      const r = o.reward(frames, keys);
+      reward = Array.from(r).reduce((s, v) => s + v, 0) / r.length;
+      adv = perPromptAdvantages(r, keys);
+      refMeans = o.kl > 0 && o.reference ? referenceMeans(o.reference, tr, o) : [];
+      order = Array.from({ length: tr.t.length }, (_, i) => i);
+      trained = [];
+      for (let i = order.length - 1; i > 0; i--) { const j = rng.int(i + 1); [order[i], order[j]] = [order[j], order[i]]; }
+    },
+    loss: () => {
+      if (!tr || !order.length) throw new Error('clip DDPO: loss before prepare');
+      const k = order.pop()!;
+      trained.push(k);
+      const res = ddpoStepLoss(o.policy, tr, k, adv, { ...o, refMean: refMeans[k] });
+      last = { ratio: res.ratio, kl: res.kl, clipped: res.clipped };
+      return res.loss;
+    },
+    stats: () => ({ reward, ...last }),
+    /** the current batch: its trajectories, advantages and the steps trained on so far */
+    batch: () => (tr ? { trajectories: tr, advantages: adv, trained: [...trained] } : undefined),
+    meta: () => ({ ...o.meta, family: 'clip-diffusion', model: { ...o.policy.config } }),
+  };
+}
