@@ -3,8 +3,10 @@
 // run; at the end the policy and the reference are both sampled and measured (rl-eval.json).
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { loadCheckpoint, readCheckpointMeta, resolveCheckpointDir } from '../checkpoint/checkpoint.js';
 import { countParams } from '../nn/layers.js';
 import type { TextFamily, TextModelConfig } from '../models/registry.js';
 import { disposeLoaded, loadTextModel, type LoadedTextModel } from '../pipelines/text.js';
@@ -17,6 +19,20 @@ import { overlaps, readUserFile, writeFileAtomic } from '../util/files.js';
 import { Rng } from '../util/rng.js';
 import { action, checkRunDir, collect, commandLine, int, num, setup } from './common.js';
 import { runTraining } from './runTraining.js';
+import { runClipRl } from './rlClips.js';
+
+const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
+
+/** The family of the checkpoint in dir; a UserError when there is none. */
+function readFamily(dir: string): string {
+  const d = resolveCheckpointDir(dir);
+  if (!existsSync(d)) throw new UserError(`no checkpoint at ${dir}`);
+  try {
+    return readCheckpointMeta(d).family;
+  } catch (e) {
+    throw new UserError(`${dir}: ${(e as Error).message}`);
+  }
+}
 import { textRunConfigs } from './train.js';
 
 /** RL's recipe: Adam at a constant 5e-5 (well below pre-training's, as InstructGPT's), 16 samples a step, no weight decay. */
@@ -26,7 +42,7 @@ export function rlTrainConfig(): TrainConfig {
 
 /** The KL coefficient this project's measurements chose (bench/rl.ts; TRL's default is 0.05). */
 export const DEFAULT_KL = 0.05;
-export const REWARDS = ['word:WORD', 'rhyme', 'style'] as const;
+export const REWARDS = ['word:WORD', 'rhyme', 'style', 'judge'] as const;
 
 interface RewardSpec { name: string; toward?: { path: string; sha256: string }; away?: { path: string; sha256: string } }
 
@@ -54,19 +70,20 @@ function buildReward(spec: string, toward: string | undefined, away: string | un
   throw new UserError(`--reward must be one of ${REWARDS.join(', ')}, got "${spec}"`);
 }
 
-interface RlFlags { reward?: string; toward?: string; away?: string; out: string; kl?: number; steps?: number; tokens?: number; prompt?: string; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number }
+interface RlFlags { classifier: string; reward?: string; toward?: string; away?: string; out: string; kl?: number; steps?: number; tokens?: number; prompt?: string; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number }
 interface SavedRl { reference: string; reward: RewardSpec; kl: number; tokens: number; prompt: string }
 
 export function registerRl(program: Command): void {
   program
     .command('rl')
-    .description('fine-tune a trained GPT or LSTM toward a reward with REINFORCE (baseline: the batch mean, normalised), on a KL leash to the model in DIR')
-    .argument('<dir>', 'run or checkpoint directory of the trained text model (the policy starts here and the KL is measured to it)')
-    .option('--reward <name>', `word:WORD (share of words that are WORD), rhyme (adjacent lines whose last words rhyme), style (a classifier's log-odds of --toward over --away)`)
+    .description('fine-tune a trained GPT or LSTM toward a reward with REINFORCE (baseline: the batch mean, normalised), on a KL leash to the model in DIR; or a clip diffusion model with DDPO toward the clip judge')
+    .argument('<dir>', 'run or checkpoint directory of the trained text or clip-diffusion model (the policy starts here and the KL is measured to it)')
+    .option('--reward <name>', `text: word:WORD (share of words that are WORD), rhyme (adjacent lines whose last words rhyme), style (a classifier's log-odds of --toward over --away); clips: judge (the share of the prompt's attributes the clip judge reads back)`)
+    .option('--classifier <dir>', "judge: the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
     .option('--toward <file>', 'style: a UTF-8 corpus of the style to move toward')
     .option('--away <file>', 'style: a UTF-8 corpus of the style to move away from')
     .requiredOption('--out <dir>', 'run directory for the fine-tuned model')
-    .option('--kl <c>', `KL coefficient (default ${DEFAULT_KL})`, num('--kl'))
+    .option('--kl <c>', `KL coefficient (default ${DEFAULT_KL} for text, 0 for clips)`, num('--kl'))
     .option('--steps <n>', 'optimizer steps (default 200)', int('--steps', 1))
     .option('--tokens <n>', 'characters generated per sample (default 64)', int('--tokens', 1))
     .option('--prompt <text>', 'text every sample continues (default: none, the first character of the vocabulary)')
@@ -84,6 +101,16 @@ export function registerRl(program: Command): void {
       if (!o.resume && existsSync(ck)) throw new UserError(`${o.out} already holds a checkpoint; pass --resume to continue it, or choose another --out`);
       if (!o.resume && !o.reward) throw new UserError(`--reward is required: ${REWARDS.join(', ')}`);
       await setup();
+      const family = readFamily(dir);
+      if (family === 'clip-diffusion') {
+        if (o.reward !== undefined && o.reward !== 'judge') throw new UserError(`${dir} holds a clip diffusion model; its reward is judge, not "${o.reward}"`);
+        if (!o.resume && o.reward === undefined) throw new UserError('--reward is required: judge (for a clip diffusion model)');
+        for (const [flag, v] of [['--tokens', o.tokens], ['--prompt', o.prompt], ['--toward', o.toward], ['--away', o.away]] as const) if (v !== undefined) throw new UserError(`${flag} is for text models; ${dir} holds a clip diffusion model`);
+        if (!existsSync(o.classifier)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
+        await runClipRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), { ...o, evalSamples: o.evalSamples });
+        return;
+      }
+      if (o.reward === 'judge') throw new UserError('--reward judge is for a clip diffusion model; text models take word:WORD, rhyme or style');
       const loaded: LoadedTextModel[] = [];
       try {
         const ref = loaded[loaded.push(loadTextModel(dir)) - 1];

@@ -177,3 +177,33 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-gan and clip-vae/);
   });
 });
+
+describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
+  it('fine-tunes a few steps, resumes, measures before and after, and refuses what does not fit', () => {
+    const src = trained(), out = join(ws.dir, 'rl-clips');
+    const args = ['--set', 'batchSize=2', '--set', 'ddimSteps=3', '--eval-samples', '2', '--quiet'];
+    const r = run('rl', src, '--reward', 'judge', '--out', out, '--steps', '2', ...args);
+    expect(r.code, r.err).toBe(0);
+    const line = JSON.parse(r.out.trim().split('\n').pop()!) as { before: { prompts: number; reward: number }; after: { reward: number } };
+    expect(line.before.prompts).toBe(2);
+    for (const m of [line.before, line.after]) expect(m.reward).toBeGreaterThanOrEqual(0);
+    const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')) as { family: string; step: number; rl: { reward: { name: string }; ddimSteps: number }; schedule: unknown };
+    expect([cfg.family, cfg.step, cfg.rl.reward.name, cfg.rl.ddimSteps]).toEqual(['clip-diffusion', 2, 'judge', 3]);
+    expect(cfg.schedule).toBeDefined();
+    expect(existsSync(join(out, 'rl-eval.json'))).toBe(true);
+    const again = run('rl', src, '--out', out, '--steps', '3', '--resume', '--eval-samples', '1', '--quiet');
+    expect(again.code, again.err).toBe(0);
+    expect((JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')) as { step: number }).step).toBe(3);
+    // the fine-tuned run generates as any clip checkpoint does
+    const gif = join(ws.dir, 'rl.gif');
+    expect(run('generate', 'a red 3 moving left', '--checkpoint', out, '--steps', '2', '--out', gif).code).toBe(0);
+    expect(gifInfo(readFileSync(gif)).frames).toBe(16);
+    expectUserError(run('rl', src, '--reward', 'rhyme', '--out', join(ws.dir, 'rl2')), /its reward is judge/);
+    expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl3'), '--tokens', '5'), /--tokens is for text models/);
+    expectUserError(run('rl', src, '--out', out, '--resume', '--set', 'eta=0.5'), /--resume keeps the run's DDPO settings/);
+    expectUserError(run('rl', src, '--out', out, '--resume', '--kl', '0.3'), /keeps the run's --kl/);
+    expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl4'), '--set', 'batchSize=3'), /not a multiple of perPrompt 2/);
+    expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl5'), '--set', 'eta=0'), /eta/);
+    expectUserError(run('rl', ws.gpt(), '--reward', 'judge', '--out', join(ws.dir, 'rl6')), /judge is for a clip diffusion model/);
+  }, 600_000);
+});

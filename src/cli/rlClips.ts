@@ -1,0 +1,149 @@
+// `genlab rl CLIP_DIFFUSION_DIR --reward judge --out DIR2`: DDPO fine-tuning of the clip diffusion
+// model (src/rl/clipDdpo.ts) toward the clip judge's agreement with the prompt (the share of its
+// five attributes the judge reads back), prompts from the caption grammar over every
+// digit-direction pair, the held-out ones included. At the end the policy and the reference are
+// sampled as `genlab generate` does (DDIM, no noise) and judged: rl-eval.json.
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { captionOmitting } from '../data/clips/captions.js';
+import { parseText, resolveText } from '../data/clips/words.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, FRAMES, SIDE, isHeldOutPair, type ObjectAttributes } from '../data/clips/world.js';
+import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
+import { agreement, judgeClip } from '../eval/judge.js';
+import type { Classifier } from '../models/classifier.js';
+import type { ClipDiffusion } from '../models/clipDiffusion.js';
+import { checkGenerateOptions, clipGeneratorFrom } from '../pipelines/clipEngine.js';
+import { loadImageModel } from '../pipelines/images.js';
+import { clipDdpoTask, sampleTrajectories } from '../rl/clipDdpo.js';
+import { createProgress } from '../train/progress.js';
+import { resolveRunConfigs } from '../train/runConfig.js';
+import { defaultTrainConfig, Trainer, type TrainConfig } from '../train/trainer.js';
+import { Type } from '../util/config.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/files.js';
+import { Rng } from '../util/rng.js';
+import { commandLine } from './common.js';
+import { runTraining } from './runTraining.js';
+
+/** DDPO's recipe here: Adam at a constant 1e-5 (full weights, not LoRA), 8 clips a step (4 prompts twice), 10 DDIM steps at eta 1. Not yet tuned by a measurement. */
+export function clipRlTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', steps: 200, batchSize: 8, lr: 1e-5, minLr: 1e-5, warmupSteps: 0, weightDecay: 0, gradClip: 1, emaDecay: 0, evalEvery: 0, checkpointEvery: 20, logEvery: 1 };
+}
+
+const ClipRlSchema = Type.Object({
+  ddimSteps: Type.Integer({ minimum: 2, maximum: 200, description: 'DDIM steps of a training trajectory (all but the last are actions)' }),
+  eta: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "DDIM's eta while training: the policy's noise" }),
+  clip: Type.Number({ exclusiveMinimum: 0, description: "PPO's clip range (DDPO's 1e-4: the ratios of mean log-probabilities stay near 1)" }),
+  perPrompt: Type.Integer({ minimum: 1, maximum: 64, description: 'samples of each prompt in a batch' }),
+}, { additionalProperties: false });
+const defaultClipRl = () => ({ ddimSteps: 10, eta: 1, clip: 1e-4, perPrompt: 2 });
+
+export interface SavedClipRl { reference: string; reward: { name: 'judge'; classifier: string }; kl: number; ddimSteps: number; eta: number; clip: number; perPrompt: number }
+
+/** A prompt from the caption grammar: every digit-direction pair, held-out ones included. */
+function drawPrompt(rng: Rng): { text: string; attributes: ObjectAttributes } {
+  const pick = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
+  const a: ObjectAttributes = { digit: pick(ATTRIBUTE_VALUES.digit), colour: pick(ATTRIBUTE_VALUES.colour), direction: pick(ATTRIBUTE_VALUES.direction), speed: pick(ATTRIBUTE_VALUES.speed), size: pick(ATTRIBUTE_VALUES.size) };
+  return { text: resolveText(parseText(captionOmitting(a, [], rng)), 0).encoderText, attributes: a };
+}
+
+/** The judge's reward of each clip: the share of its prompt's attributes read back. */
+function judgeReward(clf: Classifier, frames: Float32Array, asked: readonly ObjectAttributes[]): { reward: Float32Array; exact: number } {
+  const per = FRAMES * SIDE * SIDE * 3;
+  let exact = 0;
+  const reward = Float32Array.from(asked, (a, i) => {
+    const ag = agreement(judgeClip(frames.subarray(i * per, (i + 1) * per), clf), a);
+    exact += ag.exact ? 1 : 0;
+    return ATTRIBUTE_NAMES.filter((k) => ag.perAttribute[k]).length / ATTRIBUTE_NAMES.length;
+  });
+  return { reward, exact: exact / asked.length };
+}
+
+/** What of the reference's config.json the fine-tuned run keeps (the model's world: schedule, sampling, data), not its run record. */
+function referenceMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  const run = new Set(['train', 'task', 'step', 'metrics', 'command', 'commands', 'seed', 'trainSeconds', 'created', 'evaluation', 'exported', 'rl', 'finetunedFrom']);
+  return Object.fromEntries(Object.entries(meta).filter(([k]) => !run.has(k)));
+}
+
+export interface ClipRlFlags { out: string; kl?: number; steps?: number; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number; classifier: string }
+
+export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlags): Promise<void> {
+  const refDir = resolveCheckpointDir(dir);
+  const own: CheckpointData[] = [];
+  const models: ClipDiffusion[] = [];
+  try {
+    // the reference's sampling weights (its EMA where the run kept one); the policy starts from them or resumes its run
+    const refWeights = ref0.ema ?? ref0.weights;
+    if (ref0.ema) disposeMap(ref0.weights);
+    disposeMap(ref0.optimizer);
+    const ref = clipGeneratorFrom(ref0.meta, refWeights, refDir, 'diffusion');
+    models.push(ref.model as ClipDiffusion);
+    const run = o.resume ? loadCheckpoint(resolveCheckpointDir(o.out)) : undefined;
+    if (run) own.push(run);
+    const saved = (run?.meta as { rl?: SavedClipRl } | undefined)?.rl;
+    if (run && !saved) throw new UserError(`--resume: ${o.out} is not an RL run (its checkpoint has no rl record)`);
+    if (saved && resolve(saved.reference) !== resolve(refDir)) throw new UserError(`--resume: the run's reference model is ${saved.reference}, not ${refDir}`);
+    if (saved && o.kl !== undefined && o.kl !== saved.kl) throw new UserError(`--resume keeps the run's --kl (${saved.kl})`);
+    const start = run ? run.weights : Object.fromEntries([...ref.model.params].map(([k, v]) => [k, tf.clone(v)]));
+    const policy = clipGeneratorFrom(run?.meta ?? ref0.meta, start, run ? o.out : refDir, 'diffusion').model as ClipDiffusion;
+    models.push(policy);
+    const sets = o.set.map((s) => s.split('=')[0]);
+    const cfgs = resolveRunConfigs({
+      modelSchema: Type.Object({}, { additionalProperties: false }), model: {},
+      train: run ? { ...clipRlTrainConfig(), ...(run.meta.train as Partial<TrainConfig>) } : clipRlTrainConfig(),
+      taskSchema: ClipRlSchema, task: saved ? { ddimSteps: saved.ddimSteps, eta: saved.eta, clip: saved.clip, perPrompt: saved.perPrompt } : defaultClipRl(), sets: o.set,
+    });
+    if (saved && sets.some((k) => k in ClipRlSchema.properties)) throw new UserError('--resume keeps the run\'s DDPO settings (ddimSteps, eta, clip, perPrompt); --set may change only trainer keys');
+    const cfg = cfgs.train;
+    if (o.steps !== undefined) cfg.steps = o.steps;
+    if (o.seed !== undefined) {
+      if (run && o.seed !== cfg.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
+      cfg.seed = o.seed;
+    }
+    if (cfg.batchSize % cfgs.task.perPrompt !== 0) throw new UserError(`batchSize ${cfg.batchSize} is not a multiple of perPrompt ${cfgs.task.perPrompt}`);
+    const { guidance } = checkGenerateOptions(ref, {});
+    const schedule = scheduleFrom(ref0.meta.schedule ?? DEFAULT_SCHEDULE);
+    const clf = loadImageModel(o.classifier, ['classifier']).model as Classifier;
+    const kl = saved?.kl ?? o.kl ?? 0;
+    const rl: SavedClipRl = { reference: refDir, reward: { name: 'judge', classifier: resolve(o.classifier) }, kl, ...cfgs.task };
+    const asked = new Map<string, ObjectAttributes>();
+    const task = clipDdpoTask({
+      policy, reference: kl > 0 ? (ref.model as ClipDiffusion) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt,
+      prompts: (rng, n) => {
+        const ps = Array.from({ length: n }, () => drawPrompt(rng));
+        // the key a reward is normalised by: the attributes asked for (one prompt's samples)
+        const keys = ps.map((p) => { const k = JSON.stringify(p.attributes); asked.set(k, p.attributes); return k; });
+        return { texts: ps.map((p) => p.text), keys };
+      },
+      reward: (frames, keys) => judgeReward(clf, frames, keys.map((k) => asked.get(k)!)).reward,
+      meta: { ...referenceMeta(ref0.meta as unknown as Record<string, unknown>), rl, finetunedFrom: refDir },
+    });
+    process.stderr.write((run ? `resuming rl from step ${run.meta.step} of ${o.out}` : `rl: clip diffusion (DDPO), reward: the judge's share of attributes right, kl ${kl}, ${cfg.batchSize} clips of ${cfgs.task.ddimSteps} DDIM steps (eta ${cfgs.task.eta}, guidance ${guidance}) a batch`) + '\n');
+    await runTraining(new Trainer(task, cfg, { outDir: o.out, resume: run, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) }));
+    if (process.exitCode === 130) return;
+    // measured as generate samples: DDIM with no noise, the checkpoint's steps and guidance
+    const { steps } = checkGenerateOptions(ref, {});
+    const measure = (m: ClipDiffusion) => {
+      const rng = new Rng(cfg.seed ^ 0xe7a1), ps = Array.from({ length: o.evalSamples }, () => drawPrompt(rng));
+      let reward = 0, exact = 0, heldOut = 0, heldOutExact = 0;
+      for (const p of ps) {
+        const tr = sampleTrajectories(m, [p.text], { schedule, steps, eta: 0, guidance }, rng);
+        const frames = tf.tidy(() => m.decode(tr.final).dataSync() as Float32Array);
+        tr.final.dispose();
+        const j = judgeReward(clf, frames, [p.attributes]);
+        reward += j.reward[0] / ps.length;
+        exact += j.exact / ps.length;
+        if (isHeldOutPair(p.attributes.digit, p.attributes.direction)) { heldOut += 1; heldOutExact += j.exact; }
+      }
+      return { prompts: ps.length, reward, exact, heldOutPrompts: heldOut, heldOutExact: heldOut ? heldOutExact / heldOut : null };
+    };
+    const before = measure(ref.model as ClipDiffusion), after = measure(policy);
+    const report = { reward: 'judge', kl, steps: cfg.steps, sampling: { steps, guidance }, before, after };
+    writeFileAtomic(join(o.out, 'rl-eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));
+    process.stdout.write(JSON.stringify({ out: o.out, reward: 'judge', kl, before, after }) + '\n');
+  } finally {
+    for (const m of models) m.dispose();
+    for (const c of own) disposeMap(c.optimizer);
+  }
+}
