@@ -22,7 +22,7 @@ const ab = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE).alphasCumprod;
 const { examples, frames } = new ClipSampler(loadMnistPackage().test, 'eval', new Rng(7)).batch(N);
 const per = 16 * 64 * 64 * 3;
 const texts = examples.map((e) => resolveText(parseText(e.caption), 0).encoderText);
-const z0s = Array.from({ length: N }, (_, i) => m.encodeFrames(tf.tensor4d(frames.subarray(i * per, (i + 1) * per), [16, 64, 64, 3])));
+const z0s = Array.from({ length: N }, (_, i) => tf.tidy(() => m.encodeFrames(tf.tensor4d(frames.subarray(i * per, (i + 1) * per), [16, 64, 64, 3]))));
 console.log(`${dir}: ${N} held-out clips, prediction ${m.config.prediction}; x0 mean squared error given each text`);
 for (const t of [980, 900, 800, 700, 500, 250]) {
   const a = ab[t], rng = new Rng(t), err = { own: 0, other: 0, empty: 0 };

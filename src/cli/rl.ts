@@ -107,7 +107,7 @@ export function registerRl(program: Command): void {
         if (!o.resume && o.reward === undefined) throw new UserError('--reward is required: judge (for a clip diffusion model)');
         for (const [flag, v] of [['--tokens', o.tokens], ['--prompt', o.prompt], ['--toward', o.toward], ['--away', o.away]] as const) if (v !== undefined) throw new UserError(`${flag} is for text models; ${dir} holds a clip diffusion model`);
         if (!existsSync(o.classifier)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
-        await runClipRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), { ...o, evalSamples: o.evalSamples });
+        await runClipRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), { ...o, classifierGiven: resolve(o.classifier) !== resolve(MODELS_DIR, 'digits-classifier') });
         return;
       }
       if (o.reward === 'judge') throw new UserError('--reward judge is for a clip diffusion model; text models take word:WORD, rhyme or style');

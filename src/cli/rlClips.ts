@@ -63,15 +63,19 @@ function judgeReward(clf: Classifier, frames: Float32Array, asked: readonly Obje
 /** What of the reference's config.json the fine-tuned run keeps (the model's world: schedule, sampling, data), not its run record. */
 function referenceMeta(meta: Record<string, unknown>): Record<string, unknown> {
   const run = new Set(['train', 'task', 'step', 'metrics', 'command', 'commands', 'seed', 'trainSeconds', 'created', 'evaluation', 'exported', 'rl', 'finetunedFrom']);
-  return Object.fromEntries(Object.entries(meta).filter(([k]) => !run.has(k)));
+  const kept = Object.fromEntries(Object.entries(meta).filter(([k]) => !run.has(k)));
+  // the settings stay; the figures that chose them were the reference's
+  if (kept.sampling && typeof kept.sampling === 'object') kept.sampling = Object.fromEntries(Object.entries(kept.sampling).filter(([k]) => k !== 'chosenBy'));
+  return kept;
 }
 
-export interface ClipRlFlags { out: string; kl?: number; steps?: number; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number; classifier: string }
+export interface ClipRlFlags { classifierGiven: boolean; out: string; kl?: number; steps?: number; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number; classifier: string }
 
 export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlags): Promise<void> {
-  const refDir = resolveCheckpointDir(dir);
+  const refDir = resolve(resolveCheckpointDir(dir));
   const own: CheckpointData[] = [];
   const models: ClipDiffusion[] = [];
+  const disposers: (() => void)[] = [];
   try {
     // the reference's sampling weights (its EMA where the run kept one); the policy starts from them or resumes its run
     const refWeights = ref0.ema ?? ref0.weights;
@@ -80,15 +84,20 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     const ref = clipGeneratorFrom(ref0.meta, refWeights, refDir, 'diffusion');
     models.push(ref.model as ClipDiffusion);
     const run = o.resume ? loadCheckpoint(resolveCheckpointDir(o.out)) : undefined;
-    if (run) own.push(run);
+    if (run) {
+      own.push(run);
+      if (run.ema) disposeMap(run.ema);
+    }
     const saved = (run?.meta as { rl?: SavedClipRl } | undefined)?.rl;
     if (run && !saved) throw new UserError(`--resume: ${o.out} is not an RL run (its checkpoint has no rl record)`);
     if (saved && resolve(saved.reference) !== resolve(refDir)) throw new UserError(`--resume: the run's reference model is ${saved.reference}, not ${refDir}`);
     if (saved && o.kl !== undefined && o.kl !== saved.kl) throw new UserError(`--resume keeps the run's --kl (${saved.kl})`);
+    const classifier = resolve(saved ? saved.reward.classifier : o.classifier);
+    if (saved && o.classifierGiven && resolve(o.classifier) !== classifier) throw new UserError(`--resume keeps the run's judge (--classifier ${saved.reward.classifier})`);
     const start = run ? run.weights : Object.fromEntries([...ref.model.params].map(([k, v]) => [k, tf.clone(v)]));
     const policy = clipGeneratorFrom(run?.meta ?? ref0.meta, start, run ? o.out : refDir, 'diffusion').model as ClipDiffusion;
     models.push(policy);
-    const sets = o.set.map((s) => s.split('=')[0]);
+    const sets = o.set.map((s) => s.split('=')[0].trim());
     const cfgs = resolveRunConfigs({
       modelSchema: Type.Object({}, { additionalProperties: false }), model: {},
       train: run ? { ...clipRlTrainConfig(), ...(run.meta.train as Partial<TrainConfig>) } : clipRlTrainConfig(),
@@ -104,9 +113,10 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     if (cfg.batchSize % cfgs.task.perPrompt !== 0) throw new UserError(`batchSize ${cfg.batchSize} is not a multiple of perPrompt ${cfgs.task.perPrompt}`);
     const { guidance } = checkGenerateOptions(ref, {});
     const schedule = scheduleFrom(ref0.meta.schedule ?? DEFAULT_SCHEDULE);
-    const clf = loadImageModel(o.classifier, ['classifier']).model as Classifier;
+    const clfModel = loadImageModel(classifier, ['classifier']), clf = clfModel.model as Classifier;
+    disposers.push(() => clf.dispose());
     const kl = saved?.kl ?? o.kl ?? 0;
-    const rl: SavedClipRl = { reference: refDir, reward: { name: 'judge', classifier: resolve(o.classifier) }, kl, ...cfgs.task };
+    const rl: SavedClipRl = { reference: refDir, reward: { name: 'judge', classifier }, kl, ...cfgs.task };
     const asked = new Map<string, ObjectAttributes>();
     const task = clipDdpoTask({
       policy, reference: kl > 0 ? (ref.model as ClipDiffusion) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt,
@@ -120,6 +130,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
       meta: { ...referenceMeta(ref0.meta as unknown as Record<string, unknown>), rl, finetunedFrom: refDir },
     });
     process.stderr.write((run ? `resuming rl from step ${run.meta.step} of ${o.out}` : `rl: clip diffusion (DDPO), reward: the judge's share of attributes right, kl ${kl}, ${cfg.batchSize} clips of ${cfgs.task.ddimSteps} DDIM steps (eta ${cfgs.task.eta}, guidance ${guidance}) a batch`) + '\n');
+    disposers.push(() => task.dispose());
     await runTraining(new Trainer(task, cfg, { outDir: o.out, resume: run, command: commandLine(), progress: createProgress({ every: cfg.logEvery, quiet: o.quiet }) }));
     if (process.exitCode === 130) return;
     // measured as generate samples: DDIM with no noise, the checkpoint's steps and guidance
@@ -139,11 +150,13 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
       return { prompts: ps.length, reward, exact, heldOutPrompts: heldOut, heldOutExact: heldOut ? heldOutExact / heldOut : null };
     };
     const before = measure(ref.model as ClipDiffusion), after = measure(policy);
-    const report = { reward: 'judge', kl, steps: cfg.steps, sampling: { steps, guidance }, before, after };
+    // training draws every pair too, so held-out exact here is not generalisation (eval-clips' phrasings are new)
+    const report = { reward: 'judge', kl, steps: cfg.steps, sampling: { steps, guidance }, note: 'prompts from the training caption grammar; RL trained on every digit-direction pair, held-out ones included', before, after };
     writeFileAtomic(join(o.out, 'rl-eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));
     process.stdout.write(JSON.stringify({ out: o.out, reward: 'judge', kl, before, after }) + '\n');
   } finally {
     for (const m of models) m.dispose();
     for (const c of own) disposeMap(c.optimizer);
+    for (const d of disposers) d();
   }
 }

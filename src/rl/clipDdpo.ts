@@ -13,6 +13,9 @@ import type { TextEncoding } from '../models/textEncoder.js';
 import type { TrainTask } from '../train/trainer.js';
 import type { Rng } from '../util/rng.js';
 
+/** DDPO's bound on the normalised advantages. */
+export const ADV_CLIP = 5;
+
 /** The mean and sigma of one DDIM step from x_t (noise eps, alpha-bars a at t and ap at the next timestep). */
 export function ddimStepMean(eps: tf.Tensor4D, x: tf.Tensor4D, a: number, ap: number, eta: number): { mean: tf.Tensor4D; sigma: number } {
   const sigma = eta * Math.sqrt(((1 - ap) / (1 - a)) * (1 - a / ap));
@@ -103,6 +106,9 @@ export function sampleTrajectories(model: ClipDiffusion, texts: readonly string[
       x.dispose();
       x = next;
     }
+  } catch (e) {
+    x.dispose();
+    throw e;
   } finally {
     for (const k of [enc.tokens, enc.keyBias, enc.pooled]) k.dispose();
   }
@@ -136,8 +142,9 @@ export function referenceMeans(ref: ClipDiffusion, tr: Trajectories, o: Omit<Ddp
 export function ddpoStepLoss(model: ClipDiffusion, tr: Trajectories, k: number, adv: Float32Array, o: { clip: number; kl: number; refMean?: Float32Array } & Omit<DdpoSampling, 'steps'>): { loss: tf.Scalar; ratio: number; kl: number; clipped: number } {
   const B = tr.texts.length, prev = tf.tensor4d(tr.prev[k], [B * model.config.frames, 16, 16, model.config.unet.latent]);
   const { mean, sigma } = stepMean(model, tr, k, o);
-  const ratio = tf.exp(tf.sub(stepLogProb(prev, mean, sigma, B), tf.tensor1d(tr.logp[k])));
-  const A = tf.tensor1d(adv);
+  // the log-ratio clamped before exp: an overflow times a zero advantage would be NaN
+  const ratio = tf.exp(tf.clipByValue(tf.sub(stepLogProb(prev, mean, sigma, B), tf.tensor1d(tr.logp[k])), -20, 20));
+  const A = tf.clipByValue(tf.tensor1d(adv), -ADV_CLIP, ADV_CLIP); // DDPO's advantage clip
   let loss = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, A), tf.mul(tf.clipByValue(ratio, 1 - o.clip, 1 + o.clip), A)))) as tf.Scalar;
   let kl = 0;
   if (o.kl > 0 && o.refMean) {
@@ -166,7 +173,7 @@ export interface ClipDdpoOptions extends DdpoSampling, DdpoLossOptions {
  * once each step of the last one has been trained on, in a random order; each training step
  * descends one timestep of it, so the later steps of a batch are off-policy and PPO's clip matters.
  */
-export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<string, number>; batch(): { trajectories: Trajectories; advantages: Float32Array; trained: number[] } | undefined } {
+export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<string, number>; batch(): { trajectories: Trajectories; advantages: Float32Array; trained: number[] } | undefined; dispose(): void } {
   let tr: Trajectories | undefined, adv: Float32Array = new Float32Array(0), order: number[] = [], trained: number[] = [], refMeans: Float32Array[] = [], reward = NaN;
   let last = { ratio: NaN, kl: NaN, clipped: NaN };
   const trainable = o.policy.trainable.filter((k) => !k.startsWith('text.')); // the encoder stays the one all families read
@@ -200,6 +207,8 @@ export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<
     stats: () => ({ reward, ...last }),
     /** the current batch: its trajectories, advantages and the steps trained on so far */
     batch: () => (tr ? { trajectories: tr, advantages: adv, trained: [...trained] } : undefined),
+    /** frees the last batch's tensors */
+    dispose: () => { tr?.final.dispose(); tr = undefined; order = []; },
     meta: () => ({ ...o.meta, family: 'clip-diffusion', model: { ...o.policy.config } }),
   };
 }

@@ -144,6 +144,7 @@ export async function buildApp(o: AppOptions): Promise<{ app: FastifyInstance; d
   const quota = o.quota ?? 4, rate = o.ratePerMinute ?? 30, recent = new Map<string, number[]>();
   app.removeContentTypeParser('text/plain'); // JSON only where JSON is expected (415 otherwise)
   await app.register(swagger, { openapi: { info: { title: 'genlab platform', version: '1' } } });
+  if (o.modelTimeoutMs !== undefined && !(o.modelTimeoutMs > 0)) throw new RangeError(`modelTimeoutMs must be positive, got ${o.modelTimeoutMs}`);
   const images = new ImageThread();
   app.addHook('onClose', async () => { await jobs.close(); await images.close(); db.close(); translator?.model.dispose(); summariser?.model.dispose(); });
 

@@ -45,9 +45,9 @@ export class ImageThread {
   private start(): Worker {
     const w = new Worker(new URL('./imageEntry.mjs', import.meta.url));
     w.on('message', (m: ImageReply | { ready: true }) => {
-      if ('ready' in m) return;
+      if ('ready' in m || this.worker !== w) return; // a terminated thread's last words count for nothing
       const p = this.pending.get(m.id);
-      if (!p) return; // a reply from before a restart
+      if (!p) return;
       this.pending.delete(m.id);
       p.resolve(m);
       this.arm();

@@ -202,6 +202,7 @@ describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
     expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl3'), '--tokens', '5'), /--tokens is for text models/);
     expectUserError(run('rl', src, '--out', out, '--resume', '--set', 'eta=0.5'), /--resume keeps the run's DDPO settings/);
     expectUserError(run('rl', src, '--out', out, '--resume', '--kl', '0.3'), /keeps the run's --kl/);
+    expectUserError(run('rl', src, '--out', out, '--resume', '--classifier', 'models/fashion-classifier'), /keeps the run's judge/);
     expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl4'), '--set', 'batchSize=3'), /not a multiple of perPrompt 2/);
     expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl5'), '--set', 'eta=0'), /eta/);
     expectUserError(run('rl', ws.gpt(), '--reward', 'judge', '--out', join(ws.dir, 'rl6')), /judge is for a clip diffusion model/);
