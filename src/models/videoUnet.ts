@@ -20,6 +20,8 @@ export const VideoUnetConfigSchema = Type.Object({
   textDim: Type.Integer({ minimum: 4, maximum: 4096, description: 'width of the text encodings it attends to' }),
   heads: Type.Integer({ minimum: 1, maximum: 64 }),
   groups: Type.Integer({ minimum: 1, description: 'GroupNorm groups' }),
+  /** not in the peer's network: the frame's index (sinusoidal, through a linear layer that starts at zero) joins each frame's embedding */
+  frameEmbedding: Type.Optional(Type.Boolean({ description: "add each frame's index to its embedding (not in the peer's network)" })),
 }, { additionalProperties: false });
 export type VideoUnetConfig = Static<typeof VideoUnetConfigSchema>;
 
@@ -71,7 +73,13 @@ export function initVideoUnetWeights(c: VideoUnetConfig, rng: Rng, prefix = 'une
   stBlockWeights(w, P('u1'), rng, c2 + c1, c1, E);
   normWeights(w, P('out.n'), c1);
   convWeights(w, P('out.c'), rng, 3, c1, c.latent);
+  if (c.frameEmbedding) for (const [k, v] of frameEmbeddingWeights(c, prefix)) w.set(k, v);
   return w;
+}
+
+/** The frame-index embedding's weights, zero: a network given them computes what it did without. */
+export function frameEmbeddingWeights(c: Pick<VideoUnetConfig, 'tembDim'>, prefix = 'unet.'): Weights {
+  return new Map([[`${prefix}fpos.w`, tf.zeros([128, c.tembDim])], [`${prefix}fpos.b`, tf.zeros([c.tembDim])]]);
 }
 
 /**
@@ -125,7 +133,12 @@ export class VideoUnet {
     if (x.shape[0] !== B * T) throw new RangeError(`video unet: ${x.shape[0]} frames for ${B} clips of ${T}`);
     let e = linear(silu(linear(timestepEmbedding(t, 128), q('temb.l1.w'), q('temb.l1.b'))), q('temb.l2.w'), q('temb.l2.b'));
     e = tf.add(e, linear(text.pooled, q('pool.w'), q('pool.b')));
-    const eT = tf.reshape(tf.tile(tf.expandDims(e, 1), [1, T, 1]), [B * T, this.config.tembDim]) as tf.Tensor2D;
+    let eT = tf.reshape(tf.tile(tf.expandDims(e, 1), [1, T, 1]), [B * T, this.config.tembDim]) as tf.Tensor2D;
+    if (this.config.frameEmbedding) {
+      // without it only the temporal convolutions' zero padding tells a frame where it is in the clip
+      const f = linear(timestepEmbedding(tf.range(0, T, 1, 'int32') as tf.Tensor1D, 128), q('fpos.w'), q('fpos.b')); // [T, E]
+      eT = tf.add(eT, tf.tile(f, [B, 1])) as tf.Tensor2D;
+    }
     const h0 = conv2dOnData(x, q('inp.w') as tf.Tensor4D, q('inp.b') as tf.Tensor1D, 1, 1);
     const h1 = this.block('d1', h0, eT, T);
     const h2 = this.attention('a2', this.block('d2', conv2d(h1, q('down1.w'), q('down1.b'), 2, 1), eT, T), text, T);

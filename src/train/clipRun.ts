@@ -10,7 +10,7 @@ import { ClipDiffusion, defaultClipDiffusionConfig, savedClipDiffusionConfig, ty
 import { checkBudget } from '../models/memory.js';
 import { defaultFrameAeConfig, FrameAe, FrameAeConfigSchema, initFrameAeWeights, savedFrameAeConfig } from '../models/frameAe.js';
 import { initTextEncoderWeights } from '../models/textEncoder.js';
-import { initVideoUnetWeights } from '../models/videoUnet.js';
+import { frameEmbeddingWeights, initVideoUnetWeights } from '../models/videoUnet.js';
 import type { Weights } from '../nn/layers.js';
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -62,11 +62,12 @@ const ClipShapeSchema = Type.Object({
   textLayers: Type.Integer({ minimum: 1, maximum: 64 }),
   heads: Type.Integer({ minimum: 1, maximum: 64, description: 'attention heads (text encoder and denoiser)' }),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise, or v (the default; --init may change it)" }),
+  frameEmbedding: Type.Boolean({ description: "each frame's index joins its embedding (off: the peer's network; --init may turn it on, starting at zero)" }),
 }, { additionalProperties: false });
 type ClipShape = Static<typeof ClipShapeSchema>;
 
 function shapeOf(c: Omit<ClipDiffusionConfig, 'ae' | 'latentScale'>): ClipShape {
-  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads, prediction: c.prediction };
+  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads, prediction: c.prediction, frameEmbedding: c.unet.frameEmbedding ?? false };
 }
 
 function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'> {
@@ -74,7 +75,7 @@ function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'
   for (const [what, k] of [['c1', s.c1], ['c2', s.c2], ['textDim', s.textDim]] as const) {
     if (k % 8 || k % s.heads) throw new UserError(`--set ${what}=${k}: it must be a multiple of 8 (GroupNorm groups) and of heads (${s.heads})`);
   }
-  return { ...d, prediction: s.prediction, text: { ...d.text, dim: s.textDim, layers: s.textLayers, heads: s.heads }, unet: { ...d.unet, c1: s.c1, c2: s.c2, tembDim: s.tembDim, textDim: s.textDim, heads: s.heads } };
+  return { ...d, prediction: s.prediction, text: { ...d.text, dim: s.textDim, layers: s.textLayers, heads: s.heads }, unet: { ...d.unet, c1: s.c1, c2: s.c2, tembDim: s.tembDim, textDim: s.textDim, heads: s.heads, ...(s.frameEmbedding ? { frameEmbedding: true } : {}) } };
 }
 
 export interface ClipRun { model: { params: Map<string, unknown>; dispose(): void }; task: TrainTask; train: TrainConfig; summary: string }
@@ -118,7 +119,7 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
     modelSchema: ClipShapeSchema, model: shapeOf(savedModel ?? defaultClipDiffusionConfig()),
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     // a new run from a checkpoint's weights keeps its sizes; it may learn another output (eps to v)
-    modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, trainer and training keys'])) : undefined,
+    modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction' && k !== 'frameEmbedding').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, frameEmbedding, trainer and training keys'])) : undefined,
     train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -141,9 +142,17 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   const digits = loadMnistPackage();
   const cache = cacheFor(ae, digits.train, cfgs.task.cacheClips, train.seed, o.log);
   const latentScale = savedModel?.latentScale ?? 1 / latentStd(cache.latents);
-  const config: ClipDiffusionConfig = { ...(savedModel ?? shape), prediction: cfgs.model.prediction, ae: ae.config, latentScale };
+  const base = savedModel ?? shape, frameEmbedding = cfgs.model.frameEmbedding;
+  const unet = { ...base.unet, ...(frameEmbedding ? { frameEmbedding: true } : {}) };
+  if (!frameEmbedding) delete unet.frameEmbedding;
+  const config: ClipDiffusionConfig = { ...base, unet, prediction: cfgs.model.prediction, ae: ae.config, latentScale };
   let weights: Weights;
-  if (from) weights = new Map(Object.entries(from).filter(([k]) => !k.startsWith('ae.')));
+  if (from) {
+    weights = new Map(Object.entries(from).filter(([k]) => !k.startsWith('ae.')));
+    // --init may add the frame embedding (at zero: the run starts where the checkpoint was) or drop it
+    if (frameEmbedding && !weights.has('unet.fpos.w')) for (const [k, v] of frameEmbeddingWeights(config.unet)) weights.set(k, v);
+    if (!frameEmbedding) for (const k of ['unet.fpos.w', 'unet.fpos.b']) { weights.get(k)?.dispose(); weights.delete(k); }
+  }
   else {
     const rng = new Rng(train.seed);
     weights = new Map([...initTextEncoderWeights(config.text, rng), ...initVideoUnetWeights(config.unet, rng)]);

@@ -51,6 +51,14 @@ describe('genlab train clip-diffusion', () => {
     const r2 = run('train', 'clip-diffusion', '--init', src, '--out', other, '--steps', '1', '--set', 'prediction=eps', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1', '--quiet');
     expect(r2.code, r2.err).toBe(0);
     expect(JSON.parse(readFileSync(join(other, 'checkpoint', 'config.json'), 'utf8')).model).toEqual({ ...srcCfg.model, prediction: 'eps' });
+    // the frame embedding may be added: it starts at zero, the rest is the source's
+    const withFrames = join(ws.dir, 'with-frames');
+    const r3 = run('train', 'clip-diffusion', '--init', src, '--out', withFrames, '--steps', '1', '--set', 'frameEmbedding=true', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1', '--set', 'lr=1e-6', '--quiet');
+    expect(r3.code, r3.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(withFrames, 'checkpoint', 'config.json'), 'utf8')).model).toEqual({ ...srcCfg.model, unet: { ...srcCfg.model.unet, frameEmbedding: true } });
+    const c = loadCheckpoint(join(withFrames, 'checkpoint'));
+    expect(Math.max(...Array.from(c.weights['unet.fpos.w'].dataSync(), Math.abs))).toBeLessThan(1e-4);
+    expect(run('generate', 'a red 3 moving left', '--checkpoint', withFrames, '--steps', '2', '--out', join(ws.dir, 'frames.png')).code).toBe(0);
     expectUserError(run('train', 'clip-diffusion', '--init', src, '--out', out, '--resume'), /give one of them/);
     expectUserError(run('train', 'clip-diffusion', '--init', join(ws.dir, 'nothing'), '--out', join(ws.dir, 'i3')), /--init: no checkpoint at/);
     expectUserError(run('train', 'clip-diffusion', '--init', 'models/clips-frame-ae', '--out', join(ws.dir, 'i4')), /holds a frame-ae model, not clip-diffusion/);

@@ -6,7 +6,7 @@ import { DEFAULT_SCHEDULE } from '../../src/diffusion/schedules.js';
 import { ClipDiffusion, defaultClipDiffusionConfig, epsFromV, savedClipDiffusionConfig, vTarget, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
 import { defaultFrameAeConfig, FrameAe, initFrameAeWeights } from '../../src/models/frameAe.js';
 import { defaultTextEncoderConfig, initTextEncoderWeights } from '../../src/models/textEncoder.js';
-import { initVideoUnetWeights, referenceVideoUnetConfig } from '../../src/models/videoUnet.js';
+import { frameEmbeddingWeights, initVideoUnetWeights, referenceVideoUnetConfig } from '../../src/models/videoUnet.js';
 import { countParams, type Weights } from '../../src/nn/layers.js';
 import { backendInfo, nativeAvailable, useBackend } from '../../src/tensor/backend.js';
 import { buildLatentCache, clipDiffusionTask, defaultClipDiffusionTask } from '../../src/train/clipDiffusionTask.js';
@@ -18,6 +18,30 @@ const original = backendInfo()!.backend;
 afterAll(async () => { await useBackend(original); });
 
 describe('clip diffusion model', () => {
+  it("the frame embedding: at zero the network is the one without it; given weights, the frames' outputs depend on their index", () => {
+    const plain = tinyClipDiffusion(7), withF = tinyClipDiffusion(7);
+    try {
+      const cfg = { ...withF.config, unet: { ...withF.config.unet, frameEmbedding: true } };
+      const w = new Map([...withF.params].map(([k, v]) => [k, tf.clone(v)] as [string, tf.Tensor]));
+      for (const [k, v] of frameEmbeddingWeights(cfg.unet)) w.set(k, v);
+      const m = new ClipDiffusion(cfg, w);
+      try {
+        tf.tidy(() => {
+          const rng = new Rng(2), x = tf.tensor4d(rng.normalArray(16 * 16 * 16 * 4), [16, 16, 16, 4]), t = tf.tensor1d([500], 'int32');
+          const run = (mm: ClipDiffusion) => mm.predict(x, t, mm.encodeText(['a red 3'])).dataSync();
+          expect(maxAbsDiff(run(m), run(plain))).toBeLessThan(1e-5);
+          m.params.get('unet.fpos.w')!.assign(tf.tensor2d(rng.normalArray(128 * cfg.unet.tembDim, 0.5), [128, cfg.unet.tembDim]));
+          expect(maxAbsDiff(run(m), run(plain))).toBeGreaterThan(1e-3);
+        });
+      } finally {
+        m.dispose();
+      }
+    } finally {
+      plain.dispose();
+      withF.dispose();
+    }
+  });
+
   it("has the peer's video_unet parameter counts: text encoder 416,256 + denoiser 3,000,900 = 3,417,156", () => {
     const t = initTextEncoderWeights(defaultTextEncoderConfig(), new Rng(1)), u = initVideoUnetWeights(referenceVideoUnetConfig(), new Rng(1));
     expect(countParams(t)).toBe(416_256);
