@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { captionOmitting } from '../data/clips/captions.js';
 import { parseText, resolveText } from '../data/clips/words.js';
-import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, FRAMES, SIDE, isHeldOutPair, type ObjectAttributes } from '../data/clips/world.js';
+import { randomAttributes } from '../data/speech.js';
+import { ATTRIBUTE_NAMES, FRAMES, SIDE, isHeldOutPair, type ObjectAttributes } from '../data/clips/world.js';
 import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import { agreement, judgeClip } from '../eval/judge.js';
 import type { Classifier } from '../models/classifier.js';
@@ -43,8 +44,7 @@ export interface SavedClipRl { reference: string; reward: { name: 'judge'; class
 
 /** A prompt from the caption grammar: every digit-direction pair, held-out ones included. */
 function drawPrompt(rng: Rng): { text: string; attributes: ObjectAttributes } {
-  const pick = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
-  const a: ObjectAttributes = { digit: pick(ATTRIBUTE_VALUES.digit), colour: pick(ATTRIBUTE_VALUES.colour), direction: pick(ATTRIBUTE_VALUES.direction), speed: pick(ATTRIBUTE_VALUES.speed), size: pick(ATTRIBUTE_VALUES.size) };
+  const a = randomAttributes(rng);
   return { text: resolveText(parseText(captionOmitting(a, [], rng)), 0).encoderText, attributes: a };
 }
 
