@@ -28,10 +28,12 @@ export const IMAGE_TASK_SCHEMAS = {
     augCutout: Type.Integer({ minimum: 0, description: "DiffAugment's cutout square side (0: off)" }),
   }, { additionalProperties: false }),
   vae: Type.Object({}, { additionalProperties: false }),
-  classifier: Type.Object({}, { additionalProperties: false }),
+  classifier: Type.Object({
+    part: Type.Union([Type.Literal('all'), Type.Literal('first'), Type.Literal('second')], { description: 'which half of the training images it learns from (a second judge trains on the other half with another seed)' }),
+  }, { additionalProperties: false }),
 } as const;
-export type ImageTaskConfig = Partial<Static<typeof IMAGE_TASK_SCHEMAS.diffusion> & Static<typeof IMAGE_TASK_SCHEMAS.gan>>;
-const TASK_DEFAULTS: Record<ImageFamily, ImageTaskConfig> = { diffusion: { minSnrGamma: 0 }, gan: { augShift: 0, augCutout: 0 }, vae: {}, classifier: {} };
+export type ImageTaskConfig = Partial<Static<typeof IMAGE_TASK_SCHEMAS.diffusion> & Static<typeof IMAGE_TASK_SCHEMAS.gan> & Static<typeof IMAGE_TASK_SCHEMAS.classifier>>;
+const TASK_DEFAULTS: Record<ImageFamily, ImageTaskConfig> = { diffusion: { minSnrGamma: 0 }, gan: { augShift: 0, augCutout: 0 }, vae: {}, classifier: { part: 'all' } };
 
 /** The trainer recipe of each family (BENCHMARKS.md's optimizers; batch sizes of the workloads). */
 export function imageTrainConfig(family: ImageFamily): TrainConfig {
@@ -78,7 +80,7 @@ function makeTask(model: ImageModel, data: ImageSplit, cfg: TrainConfig, task: I
     return ganTask({ model, train, augment, clusterOf, extraMeta });
   }
   if (model instanceof Vae) return vaeTask({ model, train, test, extraMeta });
-  return classifierTask({ model: model as Classifier, train, test, extraMeta });
+  return classifierTask({ model: model as Classifier, train, test, part: task.part ?? 'all', extraMeta });
 }
 
 function describe(model: ImageModel): string {
