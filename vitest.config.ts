@@ -8,5 +8,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file runs in its own process: a tfjs engine per file, no cross-file tensor counts.
     pool: 'forks',
+    // two files at once on two cores (vitest's default is one): most CLI and server tests wait on
+    // child processes, browsers and sockets (timings in the README)
+    maxWorkers: 2,
   },
 });

@@ -4,6 +4,7 @@
 // that runs past its time limit is answered 503 and its thread terminated (synchronous compute
 // cannot be interrupted otherwise); the requests behind it run again, in order, on a new thread.
 import { Worker } from 'node:worker_threads';
+import { serverFile } from './entryPath.js';
 import type { ImageReply, ImageRequest } from './imageProtocol.js';
 
 type Pending = { req: ImageRequest; resolve: (r: ImageReply) => void; timeoutMs?: number };
@@ -43,7 +44,7 @@ export class ImageThread {
   }
 
   private start(): Worker {
-    const w = new Worker(new URL('./imageEntry.mjs', import.meta.url));
+    const w = new Worker(serverFile('imageEntry.mjs'));
     w.on('message', (m: ImageReply | { ready: true }) => {
       if ('ready' in m || this.worker !== w) return; // a terminated thread's last words count for nothing
       const p = this.pending.get(m.id);

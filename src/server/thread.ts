@@ -2,6 +2,7 @@
 // it through a shared flag (the sampling loop is synchronous, so the thread reads the flag between
 // steps). The server's thread pool and `genlab worker` both run jobs through this class.
 import { Worker } from 'node:worker_threads';
+import { serverFile } from './entryPath.js';
 import type { GeneratedClip } from '../pipelines/clipEngine.js';
 import type { JobParams, ToMain } from './protocol.js';
 
@@ -23,7 +24,7 @@ export class GenerationThread {
 
   /** `onReady` once it has loaded; `onDeath` if it dies (a running job then ends as failed). */
   constructor(private readonly hooks: { onReady: () => void; onDeath: (e: Error) => void }) {
-    this.worker = new Worker(new URL('./workerEntry.mjs', import.meta.url), { workerData: { cancel: this.cancelFlag.buffer } });
+    this.worker = new Worker(serverFile('workerEntry.mjs'), { workerData: { cancel: this.cancelFlag.buffer } });
     this.worker.on('message', (m: ToMain) => this.onMessage(m));
     this.worker.on('error', (e) => this.die(e));
     this.worker.on('exit', (code) => this.die(new Error(`worker exited with code ${code}`)));

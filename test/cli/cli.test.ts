@@ -172,7 +172,7 @@ describe('genlab CLI', () => {
     expectUserError(run('vary', r, '--image', digitPng, '--class', '11', '--out', join(dir, 'v.png')), /--class must be one of 0\.\.9, got 11/);
     expectUserError(run('vary', ws.diffusion(), '--image', digitPng, '--out', join(dir, 'v.png')), /holds a "diffusion" model; this needs a vae/);
     expectUserError(run('vary', r, '--image', digitPng, '--out', join(dir, 'v.jpg')), /--out must name a \.png file/);
-  });
+  }, 180_000);
 
   it('trains a GAN and a classifier; evaluates the GAN (JSON and Markdown); exports it', () => {
     const g = join(dir, 'gan'), c = join(dir, 'clf');
@@ -198,7 +198,8 @@ describe('genlab CLI', () => {
     expect(s.code).toBe(0);
     expect(readdirSync(join(dir, 'gan-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
     expectUserError(run('sample', g, '--n', '2', '--class', '3', '--out', join(dir, 'gan-samples')), /unconditional: it takes no --class/);
-    expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--quiet').code).toBe(0);
+    expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--set', 'part=second', '--quiet').code).toBe(0);
+    expect(JSON.parse(readFileSync(join(c, 'checkpoint', 'config.json'), 'utf8')).task).toEqual({ part: 'second' });
     const acc = JSON.parse(run('eval', c).out);
     expect(acc.images).toBe(1005); // the held-out tenth of the 10,000 digits
     expect(acc.heldOutAccuracy).toBeLessThanOrEqual(1);
@@ -270,5 +271,5 @@ describe('genlab CLI', () => {
     const w = join(broken, 'checkpoint', 'weights.bin');
     const buf = readFileSync(w); buf[10] ^= 1; writeFileSync(w, buf);
     expectUserError(run('eval', broken, '--data', corpus), /weights\.bin is corrupted or truncated/);
-  });
+  }, 180_000);
 });
