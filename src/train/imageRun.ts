@@ -29,7 +29,7 @@ export const IMAGE_TASK_SCHEMAS = {
   }, { additionalProperties: false }),
   vae: Type.Object({}, { additionalProperties: false }),
   classifier: Type.Object({
-    part: Type.Union([Type.Literal('all'), Type.Literal('first'), Type.Literal('second')], { description: 'which half of the training images it learns from (a second judge trains on the other half with another seed)' }),
+    part: Type.Union([Type.Literal('all'), Type.Literal('even'), Type.Literal('odd')], { description: 'the training images it learns from: all, or those at even or odd positions (a second judge learns from the other half with another seed)' }),
   }, { additionalProperties: false }),
 } as const;
 export type ImageTaskConfig = Partial<Static<typeof IMAGE_TASK_SCHEMAS.diffusion> & Static<typeof IMAGE_TASK_SCHEMAS.gan> & Static<typeof IMAGE_TASK_SCHEMAS.classifier>>;
@@ -124,7 +124,7 @@ export function prepareImageRun(family: ImageFamily, data: ImageSplit, o: { sets
   const model = r ? buildImageModel(family, r.meta.model, new Map(Object.entries(r.weights))) : buildImageModel(family, mc, initImageWeights(family, mc, new Rng(train.seed)));
   try {
     const extraMeta = { data: o.dataSpec, task };
-    return { model, train, task: makeTask(model, data, train, task, extraMeta, !r, o.log), summary: `${describe(model)}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})` };
+    return { model, train, task: makeTask(model, data, train, task, extraMeta, !r, o.log), summary: `${describe(model)}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})${task.part && task.part !== 'all' ? `, learning from the ${task.part}-numbered half` : ''}` };
   } catch (e) {
     model.dispose();
     throw e;

@@ -198,8 +198,8 @@ describe('genlab CLI', () => {
     expect(s.code).toBe(0);
     expect(readdirSync(join(dir, 'gan-samples')).sort()).toEqual(['0.png', '1.png', 'grid.png']);
     expectUserError(run('sample', g, '--n', '2', '--class', '3', '--out', join(dir, 'gan-samples')), /unconditional: it takes no --class/);
-    expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--set', 'part=second', '--quiet').code).toBe(0);
-    expect(JSON.parse(readFileSync(join(c, 'checkpoint', 'config.json'), 'utf8')).task).toEqual({ part: 'second' });
+    expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--set', 'part=odd', '--quiet').code).toBe(0);
+    expect(JSON.parse(readFileSync(join(c, 'checkpoint', 'config.json'), 'utf8')).task).toEqual({ part: 'odd' });
     const acc = JSON.parse(run('eval', c).out);
     expect(acc.images).toBe(1005); // the held-out tenth of the 10,000 digits
     expect(acc.heldOutAccuracy).toBeLessThanOrEqual(1);
