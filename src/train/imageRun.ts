@@ -118,13 +118,15 @@ export function prepareImageRun(family: ImageFamily, data: ImageSplit, o: { sets
     train: saved?.train ?? imageTrainConfig(family), taskSchema, task: (saved?.task ?? TASK_DEFAULTS[family]) as Static<typeof taskSchema>, sets: o.sets,
   });
   const train = cfgs.train, task = cfgs.task as ImageTaskConfig, mc = cfgs.model as AnyConfig;
+  // a judge meant never to have seen the other half must not see it on a resume either
+  if (saved && (task.part ?? 'all') !== ((saved.task as ImageTaskConfig).part ?? 'all')) throw new UserError(`--resume keeps part (${(saved.task as ImageTaskConfig).part ?? 'all'}): the images a classifier learns from`);
   applyStepsAndSeed(train, o, r !== undefined);
   validateImageConfig(family, mc, classes);
   checkImageTraining(family, train.batchSize); // before a weight is allocated
   const model = r ? buildImageModel(family, r.meta.model, new Map(Object.entries(r.weights))) : buildImageModel(family, mc, initImageWeights(family, mc, new Rng(train.seed)));
   try {
     const extraMeta = { data: o.dataSpec, task };
-    return { model, train, task: makeTask(model, data, train, task, extraMeta, !r, o.log), summary: `${describe(model)}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})${task.part && task.part !== 'all' ? `, learning from the ${task.part}-numbered half` : ''}` };
+    return { model, train, task: makeTask(model, data, train, task, extraMeta, !r, o.log), summary: `${describe(model)}, ${data.train.n.toLocaleString('en-US')} training images (${data.source})${task.part && task.part !== 'all' ? `, learning from those at ${task.part} positions (from 0)` : ''}` };
   } catch (e) {
     model.dispose();
     throw e;

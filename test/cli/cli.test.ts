@@ -200,6 +200,7 @@ describe('genlab CLI', () => {
     expectUserError(run('sample', g, '--n', '2', '--class', '3', '--out', join(dir, 'gan-samples')), /unconditional: it takes no --class/);
     expect(run('train', 'classifier', '--data', 'mnist', '--out', c, '--steps', '2', '--set', 'batchSize=16', '--set', 'evalBatches=1', '--set', 'part=odd', '--quiet').code).toBe(0);
     expect(JSON.parse(readFileSync(join(c, 'checkpoint', 'config.json'), 'utf8')).task).toEqual({ part: 'odd' });
+    expectUserError(run('train', 'classifier', '--data', 'mnist', '--out', c, '--resume', '--steps', '3', '--set', 'part=even'), /--resume keeps part \(odd\)/);
     const acc = JSON.parse(run('eval', c).out);
     expect(acc.images).toBe(1005); // the held-out tenth of the 10,000 digits
     expect(acc.heldOutAccuracy).toBeLessThanOrEqual(1);

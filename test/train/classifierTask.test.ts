@@ -18,6 +18,9 @@ describe('classifier training on part of the split (a second judge)', () => {
     expect(all('all')).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     expect(all('even')).toEqual([0, 2, 4, 6, 8]);
     expect(all('odd')).toEqual([1, 3, 5, 7]);
+    const one = { ...halves(), n: 1 }, c = defaultClassifierConfig(), model = new Classifier(c, initClassifierWeights(c, new Rng(1)));
+    expect(() => classifierTask({ model, train: one, test: one, part: 'odd' })).toThrow(/no training image of the 1 is at an odd position/);
+    model.dispose();
   });
 
   it('draws its batches only from the half it is given', () => {
