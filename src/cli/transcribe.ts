@@ -24,7 +24,7 @@ export function registerTranscribe(program: Command): void {
       if (!statSync(file).isFile()) throw new UserError(`${file} is not a file`);
       if (statSync(file).size > MAX_BYTES) throw new UserError(`${file} is larger than ${MAX_BYTES >> 20} MB`);
       const dir = o.checkpoint ?? SHIPPED_VOICE;
-      if (!existsSync(dir)) throw new UserError(`no acoustic model at ${dir}${o.checkpoint ? '' : ' (none ships yet: README, what is not done)'}; train one with genlab train voice and pass --checkpoint`);
+      if (!existsSync(dir)) throw new UserError(`no acoustic model at ${dir}${o.checkpoint ? '' : ' (genlab ships one there: was it moved?)'}; train one with genlab train voice and pass --checkpoint`);
       const bytes = readFileSync(file);
       await setup();
       const t0 = performance.now(), a = loadAcoustic(dir);

@@ -24,6 +24,14 @@ describe('genlab transcribe', () => {
     }
   });
 
+  it('uses the shipped acoustic model (models/voice) when no --checkpoint is given', () => {
+    const r = run('transcribe', wav);
+    expect(r.code, r.err).toBe(0);
+    const line = JSON.parse(r.out.trim()) as { text: string; checkpoint: string };
+    expect(line.checkpoint).toMatch(/models[/\\]voice$/);
+    expect(line.text.split(' ').length).toBeGreaterThan(2); // what it hears is a benchmark's business (README)
+  });
+
   it('bad input: one clear line', () => {
     const long = join(ws.dir, 'long.wav'), empty = join(ws.dir, 'empty.wav');
     writeFileSync(long, encodeWav(new Float32Array(8000 * 31), 8000));
