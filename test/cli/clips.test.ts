@@ -36,6 +36,8 @@ describe('genlab train clip-diffusion', () => {
     expect(cfg.step).toBe(1);
     const srcCfg = JSON.parse(readFileSync(join(src, 'checkpoint', 'config.json'), 'utf8'));
     expect(cfg.initFrom).toMatchObject({ dir: src, step: srcCfg.step });
+    expect(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '2', '--quiet').code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')).initFrom).toMatchObject({ dir: src, step: srcCfg.step }); // kept by a resume
     expect(cfg.model).toEqual(srcCfg.model);
     // its weights are the source's EMA after one step at lr 1e-6, not seed 5's fresh ones
     const { loadCheckpoint } = await import('../../src/checkpoint/checkpoint.js');
