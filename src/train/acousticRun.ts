@@ -22,11 +22,10 @@ export const AcousticTaskSchema = Type.Object({
   shuffle: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances whose words are spoken in a random order' })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
-// the measured best: half the sentences in a random word order, 1,500 utterances (README, voice prompts)
 // every sentence's words in a random order, 4,000 steps: the shipped model (36% exact on held-out voices; shuffle 0.5 and 1,200 steps: 4.7%)
 export const defaultAcousticTask = (): AcousticTask => ({ pool: 1500, refresh: 2, shuffle: 1 });
 
-/** Adam at 1e-3 with a cosine decay, 16 utterances a step, 1,200 steps (the measured run; longer is untried). */
+/** Adam at 1e-3 with a cosine decay, 16 utterances a step, 4,000 steps (the shipped model's run). */
 export function acousticTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 4000, batchSize: 16, lr: 1e-3, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 250, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
 }

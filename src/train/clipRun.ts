@@ -108,6 +108,8 @@ function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; r
   return applyStepsAndSeed(train, o, o.resume !== undefined);
 }
 
+const KEEP_CACHE = { cacheClips: '--resume keeps cacheClips (the latent cache the run was made with)' };
+
 /** Where a resumed run came from (its autoencoder, the checkpoint it was --init from): kept, as a resume gives neither again. */
 function lineage(r: CheckpointData | undefined): Record<string, unknown> {
   const meta = (r?.meta ?? {}) as Record<string, unknown>;
@@ -126,10 +128,9 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     // a new run from a checkpoint's weights keeps its sizes; it may learn another output (eps to v)
     modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction' && k !== 'frameEmbedding').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, frameEmbedding, trainer and training keys'])) : undefined,
-    train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), sets: o.sets,
+    train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
-  if (r && saved && cfgs.task.cacheClips !== saved.task.cacheClips) throw new UserError('--resume keeps cacheClips');
   // ~40 MB of activations a clip keeps for the backward pass at the default width, more when wider
   const shape = withShape(cfgs.model);
   checkBudget(train.batchSize * 40e6 * (shape.unet.c2 / 96) ** 2, `a clip-diffusion training step with batchSize ${train.batchSize}`, 'batchSize');
@@ -199,10 +200,9 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const cfgs = resolveRunConfigs({
     modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2 },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
-    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), sets: o.sets,
+    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
-  if (r && saved && cfgs.task.cacheClips !== saved.task.cacheClips) throw new UserError('--resume keeps cacheClips');
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
   checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');

@@ -115,11 +115,11 @@ export function prepareImageRun(family: ImageFamily, data: ImageSplit, o: { sets
   const model0 = r ? savedImageConfig(family, r.meta.model) : defaultImageConfig(family, classes);
   const cfgs = resolveRunConfigs({
     modelSchema, model: model0 as Static<typeof modelSchema>, modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
-    train: saved?.train ?? imageTrainConfig(family), taskSchema, task: (saved?.task ?? TASK_DEFAULTS[family]) as Static<typeof taskSchema>, sets: o.sets,
+    train: saved?.train ?? imageTrainConfig(family), taskSchema, task: (saved?.task ?? TASK_DEFAULTS[family]) as Static<typeof taskSchema>,
+    // a judge meant never to have seen the other half must not see it on a resume either
+    taskFixed: r && family === 'classifier' ? { part: `--resume keeps part (${(saved!.task as ImageTaskConfig).part ?? 'all'}): the images a classifier learns from` } : undefined, sets: o.sets,
   });
   const train = cfgs.train, task = cfgs.task as ImageTaskConfig, mc = cfgs.model as AnyConfig;
-  // a judge meant never to have seen the other half must not see it on a resume either
-  if (saved && (task.part ?? 'all') !== ((saved.task as ImageTaskConfig).part ?? 'all')) throw new UserError(`--resume keeps part (${(saved.task as ImageTaskConfig).part ?? 'all'}): the images a classifier learns from`);
   applyStepsAndSeed(train, o, r !== undefined);
   validateImageConfig(family, mc, classes);
   checkImageTraining(family, train.batchSize); // before a weight is allocated

@@ -19,6 +19,8 @@ export interface RunConfigInput<MS extends TObject, KS extends TObject> {
   /** the family's own training settings (diffusion's minSnrGamma, the GAN's DiffAugment) */
   taskSchema: KS;
   task: Static<KS>;
+  /** training keys --set may not change, with the reason (e.g. what a resumed run's data was made with) */
+  taskFixed?: Record<string, string>;
   sets: readonly string[];
 }
 
@@ -28,7 +30,7 @@ export function resolveRunConfigs<MS extends TObject, KS extends TObject>(i: Run
   const parts: ConfigPart[] = [
     { what: 'model', schema: i.modelSchema, value: i.model as Record<string, unknown>, fixed },
     { what: 'trainer', schema: TrainConfigSchema, value: i.train },
-    { what: 'training', schema: i.taskSchema, value: i.task as Record<string, unknown> },
+    { what: 'training', schema: i.taskSchema, value: i.task as Record<string, unknown>, fixed: i.taskFixed },
   ];
   const [model, train, task] = applySets(parts, i.sets);
   return { model: model as Static<MS>, train: train as TrainConfig, task: task as Static<KS> };

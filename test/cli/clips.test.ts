@@ -22,6 +22,7 @@ describe('genlab train clip-diffusion', () => {
     expect(r.code, r.err).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')).step).toBe(3);
     expectUserError(run('train', 'clip-diffusion', '--out', out, '--steps', '4', '--resume', '--set', 'c1=16'), /--resume keeps the model config/);
+    expectUserError(run('train', 'clip-diffusion', '--out', out, '--steps', '4', '--resume', '--set', 'cacheClips=3'), /--resume keeps cacheClips/);
     expectUserError(run('train', 'clip-diffusion', '--out', out, '--steps', '4', '--resume', '--frame-ae', 'models/clips-frame-ae'), /keeps the autoencoder/);
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'x'), '--frame-ae', 'models/digits-diffusion', '--steps', '1', ...tiny), /not a frame autoencoder/);
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'y'), '--set', 'c1=12', ...tiny.slice(2)), /multiple of 8/);
