@@ -51,7 +51,7 @@ export function textRunConfigs(family: TextFamily, model: TextModelConfig, train
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips; voice on prompts spoken by espeak-ng; summariser on chatty descriptions')
+    .description('train a model: gpt or lstm on a UTF-8 text file; diffusion, gan, vae or classifier on digit images; frame-ae, clip-text, clip-diffusion, clip-gan or clip-vae on the clip world; translator on the prompt grammars; captioner on clips; voice on prompts spoken by espeak-ng; summariser on chatty descriptions')
     .argument('<family>', `model family: ${[...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice', 'summariser'].join(' | ')}`)
     .option('--data <source>', 'text: a UTF-8 file (first 90% trains, last 10% validates); images: mnist, fashion or a directory of IDX files; frame-ae: the clip world (no --data)')
     .requiredOption('--out <dir>', 'run directory (checkpoint/, metrics.jsonl)')
@@ -62,14 +62,14 @@ export function registerTrain(program: Command): void {
     .option('--quiet', 'no progress output')
     .option('--frame-ae <dir>', 'clip-diffusion: the frame autoencoder to work in (default: models/clips-frame-ae)')
     .option('--init <dir>', 'clip-diffusion: start a new run from this checkpoint\'s weights and model config (an exported model such as models/clips-diffusion, or a run), fresh optimizer, step 0')
-    .option('--text-encoder <dir>', 'clip-gan, clip-vae: the clip-diffusion checkpoint whose text encoder, autoencoder and latent scale they use (default: models/clips-diffusion)')
+    .option('--text-encoder <dir>', 'clip-diffusion: a clip-text checkpoint whose encoder it reads, frozen; clip-gan, clip-vae: the clip-diffusion checkpoint whose text encoder, autoencoder and latent scale they use (default: models/clips-diffusion)')
     .action(action(async (family: string, o: { data?: string; out: string; steps?: number; seed?: number; resume?: boolean; set: string[]; quiet?: boolean; frameAe?: string; textEncoder?: string; init?: string }) => {
       const all = [...TEXT_FAMILIES, ...IMAGE_FAMILIES, ...CLIP_FAMILIES, 'translator', 'captioner', 'voice', 'summariser'];
       if (!(all as readonly string[]).includes(family)) throw new UserError(`unknown model family "${family}"; choose one of ${all.join(', ')}`);
       checkRunDir(o.out);
       if (o.init !== undefined && family !== 'clip-diffusion') throw new UserError(`--init is for clip-diffusion, not ${family}`);
       if (o.frameAe !== undefined && family !== 'clip-diffusion') throw new UserError(`--frame-ae is for clip-diffusion, not ${family}`);
-      if (o.textEncoder !== undefined && family !== 'clip-gan' && family !== 'clip-vae') throw new UserError(`--text-encoder is for clip-gan and clip-vae, not ${family}`);
+      if (o.textEncoder !== undefined && family !== 'clip-diffusion' && family !== 'clip-gan' && family !== 'clip-vae') throw new UserError(`--text-encoder is for clip-diffusion, clip-gan and clip-vae, not ${family}`);
       if ((CLIP_FAMILIES as readonly string[]).includes(family)) {
         await setup();
         return trainClip(family as ClipFamily, o);

@@ -1,10 +1,13 @@
-// The clip engine's one-pass generators, in the frame autoencoder's latent space: a conditional
-// video GAN and a conditional video VAE sharing one generator network. The generator maps a noise
-// vector and the text (the frozen text encoder's pooled reading, trained with the diffusion model)
-// to 16 latent frames: a 4x4 map from (z, text), then space-time blocks (the peer's STResBlock)
-// whose per-frame embedding mixes (z, text) with the frame index, upsampled to 16x16. The critic
-// (the GAN's discriminator, the VAE's encoder) runs the blocks the other way and pools over space
-// and time. The frozen autoencoder's decoder turns the latents into frames.
+// The clip engine's one-pass generators, judged in the frame autoencoder's latent space: a
+// conditional video GAN and a conditional video VAE sharing one generator network, of two kinds.
+// 'field': a noise vector and the text (the frozen text encoder's pooled reading) to 16 latent
+// frames: a 4x4 map from (z, text), then space-time blocks (the peer's STResBlock) whose per-frame
+// embedding mixes (z, text) with the frame index, upsampled to 16x16; the frozen autoencoder's
+// decoder turns them into frames. 'sprite' (layered, as MoCoGAN splits content from motion): one
+// 28x28 ink image, a tint, a size and a straight path from (z, text), composed into the 16 frames
+// by a differentiable box-filter paste, so the object keeps its shape and moves rigidly by
+// construction; its frames' encodings are what the critic sees. The critic (the GAN's
+// discriminator, the VAE's encoder) runs the blocks the other way and pools over space and time.
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIP_VOCAB } from '../data/clips/vocab.js';
 import { conv2d, conv2dOnData, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
@@ -24,6 +27,8 @@ export const ClipGenConfigSchema = Type.Object({
   c2: Type.Integer({ minimum: 8, maximum: 1024, description: 'channels at 4x4 and 8x8' }),
   embDim: Type.Integer({ minimum: 8, maximum: 4096, description: 'per-frame embedding width' }),
   groups: Type.Integer({ minimum: 1 }),
+  /** the generator's kind (absent: 'field', what the first checkpoints hold) */
+  arch: Type.Optional(Type.Union([Type.Literal('field'), Type.Literal('sprite')])),
 }, { additionalProperties: false });
 export type ClipGenConfig = Static<typeof ClipGenConfigSchema>;
 
@@ -55,6 +60,53 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
   const w: Weights = new Map(), g = c.gen, D = c.text.dim, L = c.ae.latent, E = g.embDim;
   linearWeights(w, 'gen.e1', rng, g.zDim + D, E);
   linearWeights(w, 'gen.e2', rng, E, E);
+  if (g.arch === 'sprite') {
+    linearWeights(w, 'gen.s.map', rng, E, 7 * 7 * g.c2);
+    convWeights(w, 'gen.s.up1', rng, 3, g.c2, g.c1);
+    normWeights(w, 'gen.s.n1', g.c1);
+    convWeights(w, 'gen.s.up2', rng, 3, g.c1, g.c1);
+    normWeights(w, 'gen.s.n2', g.c1);
+    convWeights(w, 'gen.s.out', rng, 3, g.c1, 1);
+    linearWeights(w, 'gen.path', rng, E, SPRITE_HEAD);
+  } else sprawlWeights(w, c, rng);
+  if (g.arch === 'sprite' && c.kind === 'gan') glimpseCriticWeights(w, c, rng);
+  else criticWeights(w, c, rng);
+  return w;
+}
+
+const GLIMPSE = 32, FEAT = 256, PATH_FEAT = 128;
+
+/** The pixel critic of the sprite GAN: a CNN on the object's glimpse, an MLP on its path. */
+function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'text'>, rng: Rng): void {
+  const g = c.gen, T = 16;
+  convWeights(w, 'disc.g1', rng, 3, 3, g.c1);
+  convWeights(w, 'disc.g2', rng, 3, g.c1, g.c2);
+  convWeights(w, 'disc.g3', rng, 3, g.c2, g.c2);
+  convWeights(w, 'disc.g4', rng, 3, g.c2, g.c2);
+  linearWeights(w, 'disc.gf', rng, 16 * g.c2, FEAT);
+  linearWeights(w, 'disc.pf', rng, 3 * T + 2, PATH_FEAT);
+  linearWeights(w, 'disc.h', rng, FEAT + PATH_FEAT, FEAT);
+  linearWeights(w, 'disc.out', rng, FEAT, 1);
+  linearWeights(w, 'disc.proj', rng, c.text.dim, FEAT); // projection discriminator (Miyato & Koyama 2018)
+}
+
+/** Selection matrices [N, 32, 64] that pick 32 rows (or columns) from `start` (each clamped into the canvas). */
+function windows(centres: ArrayLike<number>): tf.Tensor3D {
+  const N = centres.length, m = new Float32Array(N * GLIMPSE * CANVAS);
+  for (let n = 0; n < N; n++) {
+    const o = Math.max(0, Math.min(CANVAS - GLIMPSE, Math.round(centres[n] - GLIMPSE / 2)));
+    for (let a = 0; a < GLIMPSE; a++) m[(n * GLIMPSE + a) * CANVAS + o + a] = 1;
+  }
+  return tf.tensor3d(m, [N, GLIMPSE, CANVAS]);
+}
+
+/** Per clip: tint (3), size (1), velocity (2), the path's midpoint (2). */
+const SPRITE_HEAD = 8;
+/** The sprite's side in pixels spans [MIN_SIDE, MIN_SIDE + SIDE_RANGE]; speed at most MAX_SPEED pixels a frame on each axis. */
+const MIN_SIDE = 16, SIDE_RANGE = 20, MAX_SPEED = 3, INK = 28, CANVAS = 64;
+
+function sprawlWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'ae'>, rng: Rng): void {
+  const g = c.gen, L = c.ae.latent, E = g.embDim;
   linearWeights(w, 'gen.ft', rng, 128, E);
   linearWeights(w, 'gen.f2', rng, E, E);
   linearWeights(w, 'gen.map', rng, E, 16 * g.c2);
@@ -65,6 +117,10 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
   stBlockWeights(w, 'gen.b3', rng, g.c1, g.c1, E);
   normWeights(w, 'gen.out.n', g.c1);
   convWeights(w, 'gen.out.c', rng, 3, g.c1, L);
+}
+
+function criticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text' | 'ae'>, rng: Rng): void {
+  const g = c.gen, D = c.text.dim, L = c.ae.latent, E = g.embDim;
   const k = c.kind === 'gan' ? 'disc' : 'enc';
   linearWeights(w, `${k}.e`, rng, D, E);
   convWeights(w, `${k}.in`, rng, 3, L, g.c1);
@@ -78,7 +134,19 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
     linearWeights(w, 'disc.out', rng, g.c2, 1);
     linearWeights(w, 'disc.proj', rng, D, g.c2); // projection discriminator (Miyato & Koyama 2018)
   } else linearWeights(w, 'enc.out', rng, 16 * g.c2, 2 * g.zDim);
-  return w;
+}
+
+/**
+ * The box-filter paste weights [N, 64, 28]: how much of output pixel i (the interval [i, i+1])
+ * source pixel j of a sprite at `start` with pixels `k` wide covers, which is how the world's
+ * renderer scales a digit. Differentiable in start and k. start, k: [N, 1, 1].
+ */
+export function pasteWeights(start: tf.Tensor, k: tf.Tensor): tf.Tensor3D {
+  // both sides of minimum and maximum at full shape: their gradients do not sum over broadcast axes
+  const i = tf.reshape(tf.range(0, CANVAS), [1, CANVAS, 1]), j = tf.reshape(tf.range(0, INK), [1, 1, INK]), rows = tf.zeros([1, CANVAS, 1]);
+  const lo = tf.add(tf.add(start, tf.mul(j, k)), rows), hi = tf.add(lo, tf.add(k, rows));
+  const N = lo.shape[0], iFull = tf.tile(i, [N, 1, INK]);
+  return tf.relu(tf.sub(tf.minimum(tf.add(iFull, 1), hi), tf.maximum(iFull, lo))) as tf.Tensor3D;
 }
 
 export class ClipLatent extends ClipModelBase {
@@ -91,10 +159,49 @@ export class ClipLatent extends ClipModelBase {
     return [...this.params.keys()].filter((k) => k.startsWith(prefix));
   }
 
-  /** z [B, zDim] and the pooled text [B, D] -> scaled latents [B*frames, 16, 16, latent]. */
-  generate(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
+  /** z [B, zDim] and the pooled text [B, D] -> frames [B*frames, 64, 64, 3] in [0, 1]. */
+  frames(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
+    return this.config.gen.arch === 'sprite' ? this.spriteFrames(z, pooled) : this.decode(this.generate(z, pooled));
+  }
+
+  /** The sprite generator's parts: ink [B, 28, 28] in [0, 1], tint [B, 3], side [B] and top-left positions [B, frames, 2] in pixels. */
+  sprite(z: tf.Tensor2D, pooled: tf.Tensor2D): { ink: tf.Tensor3D; tint: tf.Tensor2D; side: tf.Tensor1D; pos: tf.Tensor3D } {
     const p = (n: string) => this.p(`gen.${n}`), g = this.config.gen, T = this.config.frames, B = z.shape[0];
-    const e = linear(silu(linear(tf.concat([z, pooled], 1), p('e1.w'), p('e1.b'))), p('e2.w'), p('e2.b')) as tf.Tensor2D; // [B, E]
+    const e = silu(this.embed(z, pooled));
+    let h = tf.reshape(linear(e, p('s.map.w'), p('s.map.b')), [B, 7, 7, g.c2]) as tf.Tensor4D;
+    h = groupNorm(conv2d(upsample2(h), p('s.up1.w'), p('s.up1.b'), 1, 1), p('s.n1.g'), p('s.n1.b'), g.groups, { silu: true });
+    h = groupNorm(conv2d(upsample2(h), p('s.up2.w'), p('s.up2.b'), 1, 1), p('s.n2.g'), p('s.n2.b'), g.groups, { silu: true });
+    const ink = tf.reshape(tf.sigmoid(conv2d(h, p('s.out.w'), p('s.out.b'), 1, 1)), [B, INK, INK]) as tf.Tensor3D;
+    const head = linear(e, p('path.w'), p('path.b'));
+    const tint = tf.sigmoid(tf.slice(head, [0, 0], [B, 3])) as tf.Tensor2D;
+    const side = tf.reshape(tf.add(MIN_SIDE, tf.mul(SIDE_RANGE, tf.sigmoid(tf.slice(head, [0, 3], [B, 1])))), [B]) as tf.Tensor1D;
+    const v = tf.mul(MAX_SPEED, tf.tanh(tf.slice(head, [0, 4], [B, 2])));
+    const mid = tf.mul(tf.sigmoid(tf.slice(head, [0, 6], [B, 2])), tf.sub(CANVAS, tf.expandDims(side, 1)));
+    const t = tf.reshape(tf.sub(tf.range(0, T), (T - 1) / 2), [1, T, 1]);
+    const pos = tf.add(tf.expandDims(mid, 1), tf.mul(t, tf.expandDims(v, 1))) as tf.Tensor3D;
+    return { ink, tint, side, pos };
+  }
+
+  private spriteFrames(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
+    const T = this.config.frames, B = z.shape[0], { ink, tint, side, pos } = this.sprite(z, pooled);
+    const k = tf.reshape(tf.tile(tf.reshape(tf.div(side, INK), [B, 1]), [1, T]), [B * T, 1, 1]);
+    const [px, py] = tf.split(tf.reshape(pos, [B * T, 2]), 2, 1).map((c) => tf.reshape(c, [B * T, 1, 1]));
+    const inkT = tf.reshape(tf.tile(tf.expandDims(ink, 1), [1, T, 1, 1]), [B * T, INK, INK]);
+    const grey = tf.matMul(tf.matMul(pasteWeights(py, k), inkT), pasteWeights(px, k), false, true); // [B*T, 64, 64]
+    const tintT = tf.reshape(tf.tile(tf.expandDims(tint, 1), [1, T, 1]), [B * T, 1, 1, 3]);
+    return tf.mul(tf.expandDims(grey, 3), tintT) as tf.Tensor4D;
+  }
+
+  private embed(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor2D {
+    const p = (n: string) => this.p(`gen.${n}`);
+    return linear(silu(linear(tf.concat([z, pooled], 1), p('e1.w'), p('e1.b'))), p('e2.w'), p('e2.b')) as tf.Tensor2D; // [B, E]
+  }
+
+  /** z [B, zDim] and the pooled text [B, D] -> scaled latents [B*frames, 16, 16, latent] (sprite: its frames' encodings, differentiable). */
+  generate(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
+    if (this.config.gen.arch === 'sprite') return tf.mul(this.ae.encode(this.spriteFrames(z, pooled), true).mu, this.config.latentScale) as tf.Tensor4D;
+    const p = (n: string) => this.p(`gen.${n}`), g = this.config.gen, T = this.config.frames, B = z.shape[0];
+    const e = this.embed(z, pooled);
     const ft = linear(timestepEmbedding(tf.range(0, T, 1, 'int32') as tf.Tensor1D, 128), p('ft.w'), p('ft.b')); // [T, E]
     const sum = tf.add(tf.expandDims(e, 1), tf.expandDims(ft, 0)); // [B, T, E]
     const eT = tf.reshape(linear(silu(sum), p('f2.w'), p('f2.b')), [B * T, g.embDim]) as tf.Tensor2D;
@@ -118,6 +225,36 @@ export class ClipLatent extends ClipModelBase {
     h = groupNorm(stBlock((n) => this.p(n), `${k}.b3`, h, eT, T, g.groups), p('n.g'), p('n.b'), g.groups, { silu: true });
     if (k === 'enc') return tf.reshape(tf.mean(tf.reshape(h, [B, T, 16 * g.c2]), 1), [B, 16 * g.c2]) as tf.Tensor2D;
     return tf.mean(tf.reshape(h, [B, T * 16, g.c2]), 1) as tf.Tensor2D;
+  }
+
+  /**
+   * The sprite GAN's critic on frames [B*frames, 64, 64, 3]: each frame's centre of mass, a 32x32
+   * glimpse around it (the captioner's lesson: a CNN over the whole 64x64 frame does not learn to
+   * read a 20-pixel digit anywhere in it), the glimpses averaged over the clip for a CNN, and the
+   * path (centres relative to their mean, masses relative to theirs) for an MLP. [B, 256].
+   */
+  pixelFeatures(x: tf.Tensor4D): tf.Tensor2D {
+    const p = (n: string) => this.p(`disc.${n}`), T = this.config.frames, N = x.shape[0], B = N / T;
+    const grey = tf.mean(x, 3), mass = tf.add(tf.sum(grey, [1, 2]), 1e-3), at = tf.add(tf.range(0, CANVAS), 0.5);
+    const cy = tf.div(tf.sum(tf.mul(tf.sum(grey, 2), at), 1), mass), cx = tf.div(tf.sum(tf.mul(tf.sum(grey, 1), at), 1), mass); // [N]
+    const rows = tf.matMul(windows(cy.dataSync()), tf.reshape(x, [N, CANVAS, CANVAS * 3])); // [N, 32, 64*3]
+    const byCol = tf.reshape(tf.transpose(tf.reshape(rows, [N, GLIMPSE, CANVAS, 3]), [0, 2, 1, 3]), [N, CANVAS, GLIMPSE * 3]);
+    const crop = tf.transpose(tf.reshape(tf.matMul(windows(cx.dataSync()), byCol), [N, GLIMPSE, GLIMPSE, 3]), [0, 2, 1, 3]); // [N, 32, 32, 3]
+    let h = tf.mean(tf.reshape(crop, [B, T, GLIMPSE, GLIMPSE, 3]), 1) as tf.Tensor4D;
+    h = tf.leakyRelu(conv2d(h, p('g1.w'), p('g1.b'), 1, 1), 0.2);
+    for (const k of ['g2', 'g3', 'g4']) h = tf.leakyRelu(conv2d(h, p(`${k}.w`), p(`${k}.b`), 2, 1), 0.2);
+    const img = tf.leakyRelu(linear(tf.reshape(h, [B, -1]), p('gf.w'), p('gf.b')), 0.2);
+    const c = tf.div(tf.reshape(tf.stack([cx, cy], 1), [B, T, 2]), CANVAS), cm = tf.mean(c, 1, true);
+    const m = tf.reshape(mass, [B, T]), mm = tf.mean(m, 1, true);
+    const path = tf.concat([tf.reshape(tf.mul(tf.sub(c, cm), 8), [B, 2 * T]), tf.sub(tf.div(m, mm), 1), tf.reshape(cm, [B, 2])], 1);
+    const pf = tf.leakyRelu(linear(path, p('pf.w'), p('pf.b')), 0.2);
+    return tf.leakyRelu(linear(tf.concat([img, pf], 1), p('h.w'), p('h.b')), 0.2) as tf.Tensor2D;
+  }
+
+  /** The sprite GAN's score [B] of features from pixelFeatures read with the text. */
+  pixelScore(f: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor1D {
+    const p = (n: string) => this.p(`disc.${n}`);
+    return tf.reshape(tf.add(linear(f, p('out.w'), p('out.b')), tf.sum(tf.mul(f, linear(pooled, p('proj.w'), p('proj.b'))), 1, true)), [-1]) as tf.Tensor1D;
   }
 
   /** GAN: the discriminator's score [B] of latents read with the text (projection of the pooled text). `data`: x takes no gradient. */

@@ -66,10 +66,10 @@ export class FrameAe extends ParamStore {
     return conv2dAdd(groupNorm(h, p('n2.g'), p('n2.b'), G, { silu: true }), p('c2.w') as tf.Tensor4D, p('c2.b') as tf.Tensor1D, skip, 1, 1);
   }
 
-  /** frames [B, 64, 64, 3] in [0, 1] -> the posterior's mean and log-variance [B, 16, 16, latent] */
-  encode(x: tf.Tensor4D): { mu: tf.Tensor4D; logvar: tf.Tensor4D } {
+  /** frames [B, 64, 64, 3] in [0, 1] -> the posterior's mean and log-variance [B, 16, 16, latent]; `throughInput`: the frames get a gradient (a generator's) */
+  encode(x: tf.Tensor4D, throughInput = false): { mu: tf.Tensor4D; logvar: tf.Tensor4D } {
     const p = (n: string) => this.p(n);
-    let h = conv2dOnData(x, p('enc.in.w') as tf.Tensor4D, p('enc.in.b') as tf.Tensor1D, 1, 1);
+    let h = throughInput ? conv2d(x, p('enc.in.w'), p('enc.in.b'), 1, 1) : conv2dOnData(x, p('enc.in.w') as tf.Tensor4D, p('enc.in.b') as tf.Tensor1D, 1, 1);
     h = conv2d(this.block('enc.b1', h), p('enc.down1.w'), p('enc.down1.b'), 2, 1);
     h = conv2d(this.block('enc.b2', h), p('enc.down2.w'), p('enc.down2.b'), 2, 1);
     h = groupNorm(this.block('enc.b3', h), p('enc.n.g'), p('enc.n.b'), this.config.groups, { silu: true });

@@ -96,7 +96,7 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     if (o.signal?.aborted) throw new SamplingCancelled('sampling was cancelled');
     const frames = tf.tidy(() => {
       const z = tf.tensor2d(new Rng(seed).normalArray(m.config.gen.zDim), [1, m.config.gen.zDim]);
-      return m.decode(m.generate(z, m.encodeText([resolved.encoderText]).pooled)).dataSync() as Float32Array;
+      return tf.clipByValue(m.frames(z, m.encodeText([resolved.encoderText]).pooled), 0, 1).dataSync() as Float32Array;
     });
     o.onProgress?.({ step: 1, steps: 1, preview: o.preview ? frames.slice((FRAMES >> 1) * SIDE * SIDE * 3, ((FRAMES >> 1) + 1) * SIDE * SIDE * 3) : undefined });
     return report(frames);

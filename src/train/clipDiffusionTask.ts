@@ -25,13 +25,14 @@ export const ClipDiffusionTaskSchema = Type.Object({
   pUncond: Type.Number({ minimum: 0, maximum: 1, description: 'share of empty texts (for classifier-free guidance)' }),
   pOmit: Type.Number({ minimum: 0, maximum: 1, description: 'share of texts that leave attributes unsaid, their canonical words appended as for defaults' }),
   minSnrGamma: Type.Number({ minimum: 0, description: 'Min-SNR-gamma loss weighting (0: off)' }),
+  freezeText: Type.Boolean({ description: 'the text encoder stays as it is (set by --text-encoder: a clip-text checkpoint\'s encoder)' }),
 }, { additionalProperties: false });
 export type ClipDiffusionTaskConfig = Static<typeof ClipDiffusionTaskSchema>;
 
 export function defaultClipDiffusionTask(): ClipDiffusionTaskConfig {
   // no Min-SNR: for v it weighs the clip's error by min(SNR, 5) at t > 750, where the words decide the
   // layout, and the denoiser then learnt to ignore them (README: bench:clip-text)
-  return { cacheClips: 4000, renewPerStep: 1, pUncond: 0.1, pOmit: 0.25, minSnrGamma: 0 };
+  return { cacheClips: 4000, renewPerStep: 1, pUncond: 0.1, pOmit: 0.25, minSnrGamma: 0, freezeText: false };
 }
 
 const LATENT = (latent: number) => FRAMES * 16 * 16 * latent;
@@ -125,10 +126,11 @@ export function clipDiffusionTask(opts: {
   };
   let val: { x0: Float32Array; texts: string[] } | undefined;
   const valClips = opts.valClips ?? 16, VB = Math.min(8, valClips);
+  const trainable = model.trainable.filter((k) => !(task.freezeText && k.startsWith('text.')));
   return {
     params: model.params,
-    trainable: model.trainable,
-    decay: new Set(model.trainable.filter((k) => k.endsWith('.w'))),
+    trainable,
+    decay: new Set(trainable.filter((k) => k.endsWith('.w'))),
     loss: (rng, B) => {
       renew();
       const idx = Array.from({ length: B }, () => rng.int(N)), x0 = new Float32Array(B * per);

@@ -27,6 +27,65 @@ export function defaultClipLatentTask(): ClipLatentTaskConfig {
   return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5 };
 }
 
+/**
+ * The sprite GAN, in pixels: real clips rendered fresh every step (the world's renderer is cheaper
+ * than a latent cache), the generator's frames as they are, the glimpse critic on both; hinge loss
+ * and the mismatched-text negatives as below.
+ */
+export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, task } = opts, c = model.config, T = c.frames;
+  const texts = (attrs: ObjectAttributes[], rng: Rng) => attrs.map((a) => trainingText(a, rng, 0, task.pOmit));
+  const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
+  const pix = (frames: Float32Array, B: number) => tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]);
+  let val: { frames: Float32Array; texts: string[] } | undefined;
+  const valClips = opts.valClips ?? 16;
+  const validate = (batches: number) => {
+    if (!val) {
+      const { examples, frames } = new ClipSampler(opts.test, 'eval', new Rng(4242)).batch(valClips);
+      val = { frames, texts: examples.map((e) => e.caption) };
+    }
+    const VB = Math.min(8, valClips), n = Math.max(1, Math.min(batches, Math.ceil(valClips / VB))), per = T * SIDE * SIDE * 3;
+    // the mean hinge margin by which D tells held-out real clips from the generator's
+    return meanLoss(n, 9876, (b, rng) => {
+      const lo = (b * VB) % valClips, hi = Math.min(valClips, lo + VB), B = hi - lo, pooled = model.encodeText(val!.texts.slice(lo, hi)).pooled;
+      const real = model.pixelScore(model.pixelFeatures(pix(val!.frames.subarray(lo * per, hi * per), B)), pooled);
+      const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
+      return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
+    });
+  };
+  let fakeBatch: { words: string[] } | undefined;
+  return {
+    params: model.params, validate,
+    meta: () => ({ family: 'clip-gan', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
+    phases: {
+      D: {
+        trainable: model.names('disc.'), decay: new Set(),
+        loss: (rng, B) => {
+          const s = new ClipSampler(opts.train, 'train', rng), { examples, frames } = s.batch(B), attrs = examples.map((e) => e.attributes[0]);
+          const other = Array.from({ length: B }, () => s.drawAttributes()), words = texts(attrs, rng);
+          const pooled = model.encodeText(words).pooled, fr = model.pixelFeatures(pix(frames, B));
+          const real = model.pixelScore(fr, pooled);
+          const fake = model.pixelScore(model.pixelFeatures(tf.tidy(() => model.frames(zOf(rng, B), pooled))), pooled);
+          // a mismatched text counts only where it names other attributes than the clip's
+          const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
+          const mis = tf.mul(tf.relu(tf.add(1, model.pixelScore(fr, model.encodeText(texts(other, rng)).pooled))), differs);
+          fakeBatch = { words };
+          const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
+          return tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
+        },
+      },
+      G: {
+        trainable: model.names('gen.'), decay: new Set(),
+        loss: (rng, B) => {
+          const words = fakeBatch?.words ?? texts(Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), rng);
+          const pooled = model.encodeText(words).pooled;
+          return tf.neg(tf.mean(model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled))) as tf.Scalar;
+        },
+      },
+    },
+  };
+}
+
 export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
   const { model, cache, task } = opts, c = model.config, L = c.ae.latent, T = c.frames, per = T * 16 * 16 * L, scale = c.latentScale, N = cache.attributes.length;
   const renew = cacheRenewer(cache, model.ae, opts.train, task.renewPerStep, 0xc11c);

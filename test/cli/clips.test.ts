@@ -2,7 +2,9 @@
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { gifInfo } from '../../src/media/gif.js';
+import { maxAbsDiff } from '../helpers.js';
 import { expectUserError, run, workspace } from './fixtures.js';
 
 const tiny = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'textDim=16', '--set', 'tembDim=16', '--set', 'heads=2', '--set', 'textLayers=1', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1'];
@@ -160,8 +162,9 @@ describe('genlab eval-clips', () => {
   }, 300_000);
 });
 
+const small = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'embDim=16', '--set', 'zDim=8', '--set', 'cacheClips=2', '--set', 'batchSize=2', '--set', 'evalBatches=1'];
+
 describe('genlab train clip-gan / clip-vae and generate with them', () => {
-  const small = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'embDim=16', '--set', 'zDim=8', '--set', 'cacheClips=2', '--set', 'batchSize=2', '--set', 'evalBatches=1'];
   for (const kind of ['gan', 'vae'] as const) {
     it(`clip-${kind}: trains on the diffusion run's text encoder, resumes, and generates in one pass`, () => {
       const enc = trained(), out = join(ws.dir, kind);
@@ -183,10 +186,39 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', enc, '--out', clip), /not a clip/);
     }, 300_000);
   }
-  it('refuses a text encoder that is not a clip-diffusion checkpoint, and --text-encoder for other families', () => {
-    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'g2'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /not clip-diffusion/);
-    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-gan and clip-vae/);
-  });
+  it('refuses a text encoder that is not a clip-diffusion or clip-text checkpoint, a sprite VAE, and --text-encoder for other families', () => {
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'g2'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /not clip-diffusion or clip-text/);
+    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /takes a clip-text checkpoint/);
+    expectUserError(run('train', 'frame-ae', '--out', join(ws.dir, 'g4'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-diffusion, clip-gan and clip-vae/);
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'g5'), '--set', 'arch=sprite', '--steps', '1', ...small), /arch=sprite is for the GAN/);
+    expect(existsSync(join(ws.dir, 'g5', 'checkpoint'))).toBe(false);
+  }, 120_000);
+});
+
+describe('genlab train clip-text, and the generators that read it frozen', () => {
+  const textRun = () => ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']);
+  it('trains the encoder on captions and resumes; clip-diffusion reads it frozen and keeps it so on resume; clip-gan reads it too', () => {
+    const ct = textRun(), cfg = JSON.parse(readFileSync(join(ct, 'checkpoint', 'config.json'), 'utf8'));
+    expect(cfg).toMatchObject({ family: 'clip-text', step: 3, model: { text: { dim: 96, layers: 2 } } });
+    expect(run('train', 'clip-text', '--out', ct, '--resume', '--steps', '4', '--quiet').code).toBe(0);
+    const out = join(ws.dir, 'diff-ct'), shape = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'tembDim=16', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1'];
+    const d = run('train', 'clip-diffusion', '--out', out, '--text-encoder', ct, '--steps', '2', ...shape, '--quiet');
+    expect(d.code, d.err).toBe(0);
+    const dc = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
+    expect(dc).toMatchObject({ task: { freezeText: true }, textEncoder: join(ct, 'checkpoint') });
+    const a = loadCheckpoint(join(ct, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
+    const names = Object.keys(a.weights).filter((k) => k.startsWith('text.'));
+    expect(names.length).toBeGreaterThan(10);
+    for (const k of names) expect(maxAbsDiff(a.weights[k].dataSync(), b.weights[k].dataSync()), k).toBe(0); // two steps left it as it was
+    expectUserError(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--set', 'freezeText=false'), /keeps freezeText/);
+    expect(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ step: 3, task: { freezeText: true }, textEncoder: join(ct, 'checkpoint') });
+    // the encoder's shape must be the denoiser's
+    expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'diff-ct2'), '--text-encoder', ct, '--steps', '1', ...tiny), /the denoiser reads/);
+    const g = run('train', 'clip-gan', '--out', join(ws.dir, 'gan-ct'), '--text-encoder', ct, '--steps', '2', ...small, '--quiet');
+    expect(g.code, g.err).toBe(0);
+    expect(JSON.parse(readFileSync(join(ws.dir, 'gan-ct', 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' }, text: cfg.model.text } });
+  }, 300_000);
 });
 
 describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {

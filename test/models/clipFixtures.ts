@@ -1,5 +1,8 @@
 // Tiny clip-engine models for tests.
 import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import type { TrainPhase, TrainTask } from '../../src/train/trainer.js';
+import { expectNoLeak } from '../helpers.js';
 import { defaultClipDiffusionConfig, ClipDiffusion, type ClipDiffusionConfig } from '../../src/models/clipDiffusion.js';
 import { ClipLatent, initClipLatentWeights, type ClipLatentConfig } from '../../src/models/clipLatent.js';
 import { defaultFrameAeConfig, initFrameAeWeights } from '../../src/models/frameAe.js';
@@ -23,11 +26,26 @@ export function tinyClipDiffusion(seed = 1): ClipDiffusion {
 
 
 /** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
-export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2): ClipLatent {
+export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2, arch: 'field' | 'sprite' = 'field'): ClipLatent {
   const d = tinyClipDiffusion(seed);
-  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8 }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
+  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8, ...(arch === 'sprite' ? { arch } : {}) }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
   const w: Weights = new Map([...d.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
   d.dispose();
   for (const [k, v] of initClipLatentWeights(config, new Rng(seed + 1))) w.set(k, v);
   return new ClipLatent(config, w);
+}
+
+/** A GAN task's D phase moves only `disc.*` and G only `gen.*` (never the frozen text encoder or autoencoder); each phase's step gives every weight a gradient, a finite loss and no leak. */
+export async function expectGanPhases(m: ClipLatent, task: TrainTask): Promise<void> {
+  if (!('phases' in task)) throw new Error('a two-phase task expected');
+  const { D, G } = task.phases as Record<string, TrainPhase>;
+  expect(D.trainable.length > 0 && D.trainable.every((k) => k.startsWith('disc.'))).toBe(true);
+  expect(G.trainable.length > 0 && G.trainable.every((k) => k.startsWith('gen.'))).toBe(true);
+  const rng = new Rng(4);
+  for (const ph of [D, G]) {
+    const vars = ph.trainable.map((k) => m.params.get(k)!);
+    const step = () => tf.tidy(() => { const { value, grads } = tf.variableGrads(() => ph.loss(rng, 2), vars); expect(Object.keys(grads).length).toBe(vars.length); return value.dataSync()[0]; });
+    expect(Number.isFinite(step())).toBe(true);
+    await expectNoLeak(() => { step(); });
+  }
 }
