@@ -37,10 +37,11 @@ const ClipRlSchema = Type.Object({
   eta: Type.Number({ exclusiveMinimum: 0, maximum: 1, description: "DDIM's eta while training: the policy's noise" }),
   clip: Type.Number({ exclusiveMinimum: 0, description: "PPO's clip range (DDPO's 1e-4: the ratios of mean log-probabilities stay near 1)" }),
   perPrompt: Type.Integer({ minimum: 1, maximum: 64, description: 'samples of each prompt in a batch' }),
+  accumulate: Type.Boolean({ description: "one update a batch, its timesteps' gradients averaged (DDPO's); false: one update a timestep, the later ones off-policy" }),
 }, { additionalProperties: false });
-const defaultClipRl = () => ({ ddimSteps: 10, eta: 1, clip: 1e-4, perPrompt: 2 });
+const defaultClipRl = () => ({ ddimSteps: 10, eta: 1, clip: 1e-4, perPrompt: 2, accumulate: true });
 
-export interface SavedClipRl { reference: string; reward: { name: 'judge'; classifier: string }; kl: number; ddimSteps: number; eta: number; clip: number; perPrompt: number }
+export interface SavedClipRl { reference: string; reward: { name: 'judge'; classifier: string }; kl: number; ddimSteps: number; eta: number; clip: number; perPrompt: number; accumulate?: boolean }
 
 /** A prompt from the caption grammar: every digit-direction pair, held-out ones included. */
 function drawPrompt(rng: Rng): { text: string; attributes: ObjectAttributes } {
@@ -101,9 +102,9 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     const cfgs = resolveRunConfigs({
       modelSchema: Type.Object({}, { additionalProperties: false }), model: {},
       train: run ? { ...clipRlTrainConfig(), ...(run.meta.train as Partial<TrainConfig>) } : clipRlTrainConfig(),
-      taskSchema: ClipRlSchema, task: saved ? { ddimSteps: saved.ddimSteps, eta: saved.eta, clip: saved.clip, perPrompt: saved.perPrompt } : defaultClipRl(), sets: o.set,
+      taskSchema: ClipRlSchema, task: saved ? { ddimSteps: saved.ddimSteps, eta: saved.eta, clip: saved.clip, perPrompt: saved.perPrompt, accumulate: saved.accumulate ?? false } : defaultClipRl(), sets: o.set,
     });
-    if (saved && sets.some((k) => k in ClipRlSchema.properties)) throw new UserError('--resume keeps the run\'s DDPO settings (ddimSteps, eta, clip, perPrompt); --set may change only trainer keys');
+    if (saved && sets.some((k) => k in ClipRlSchema.properties)) throw new UserError('--resume keeps the run\'s DDPO settings (ddimSteps, eta, clip, perPrompt, accumulate); --set may change only trainer keys');
     const cfg = cfgs.train;
     if (o.steps !== undefined) cfg.steps = o.steps;
     if (o.seed !== undefined) {
@@ -119,7 +120,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     const rl: SavedClipRl = { reference: refDir, reward: { name: 'judge', classifier }, kl, ...cfgs.task };
     const asked = new Map<string, ObjectAttributes>();
     const task = clipDdpoTask({
-      policy, reference: kl > 0 ? (ref.model as ClipDiffusion) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt,
+      policy, reference: kl > 0 ? (ref.model as ClipDiffusion) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt, accumulate: cfgs.task.accumulate,
       prompts: (rng, n) => {
         const ps = Array.from({ length: n }, () => drawPrompt(rng));
         // the key a reward is normalised by: the attributes asked for (one prompt's samples)

@@ -164,14 +164,18 @@ export interface ClipDdpoOptions extends DdpoSampling, DdpoLossOptions {
   reward(frames: Float32Array, keys: readonly string[]): Float32Array;
   /** samples per prompt in a batch (per-prompt normalisation needs 2 or more) */
   perPrompt: number;
+  /** one update a batch, the gradients of its timesteps averaged (DDPO's); else one update a timestep */
+  accumulate?: boolean;
   /** what config.json records beside the model (the policy's checkpoint meta: schedule, sampling...) */
   meta: Record<string, unknown>;
 }
 
 /**
  * DDPO as a TrainTask: `prepare` samples a new batch of trajectories (outside the gradient tape)
- * once each step of the last one has been trained on, in a random order; each training step
- * descends one timestep of it, so the later steps of a batch are off-policy and PPO's clip matters.
+ * once each step of the last one has been trained on, in a random order. With `accumulate` a
+ * training step averages the gradients of all the batch's timesteps (the trainer's accumulation),
+ * as DDPO does; without, each training step descends one timestep, so the later steps of a batch
+ * are off-policy and PPO's clip matters.
  */
 export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<string, number>; batch(): { trajectories: Trajectories; advantages: Float32Array; trained: number[] } | undefined; dispose(): void } {
   let tr: Trajectories | undefined, adv: Float32Array = new Float32Array(0), order: number[] = [], trained: number[] = [], refMeans: Float32Array[] = [], reward = NaN;
@@ -181,6 +185,8 @@ export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<
     params: o.policy.params,
     trainable,
     decay: new Set(trainable.filter((k) => k.endsWith('.w'))),
+    // every DDIM step but the last (deterministic) is an action
+    accumulate: o.accumulate ? o.steps - 1 : 1,
     prepare: (rng, B) => {
       if (tr && order.length) return;
       tr?.final.dispose();

@@ -59,6 +59,8 @@ export interface TrainPhase {
   prepare?(rng: Rng, batchSize: number): void;
   /** mean loss of one batch drawn with `rng`; called inside tf.tidy */
   loss(rng: Rng, batchSize: number): tf.Scalar;
+  /** loss calls a step makes, their gradients averaged into one update (default 1; DDPO: a batch's timesteps) */
+  accumulate?: number;
 }
 
 /** What a model family gives the trainer: one loss, or named phases run in turn each step (a GAN's D then G), each with its own optimizer. */
@@ -112,6 +114,11 @@ export class Trainer {
   private lastSavedStep = -1;
   private lastVal: number | undefined;
   private lastGradNorm = NaN;
+
+  /** The largest global gradient norm of the last step's phases (before clipping). */
+  get gradNorm(): number {
+    return this.lastGradNorm;
+  }
   private lastParts: Record<string, number> = {};
   private priorCommands: string[] = [];
 
@@ -200,12 +207,27 @@ export class Trainer {
       phase.prepare?.(this.rng, this.cfg.batchSize);
       // Gradients leave the tidy so that the tensors saved for the backward pass are freed before
       // the update (the in-place update needs each weight's buffer to itself).
-      const { loss, grads } = tf.tidy(() => {
+      const once = () => tf.tidy(() => {
         const { value, grads: g } = tf.variableGrads(() => phase.loss(this.rng, this.cfg.batchSize), vars);
         const out: tf.NamedTensorMap = {};
         vars.forEach((p, i) => { out[phase.trainable[i]] = g[p.name]; });
         return { loss: value.dataSync()[0], grads: out };
       });
+      let { loss, grads } = once();
+      const acc = phase.accumulate ?? 1;
+      for (let a = 1; a < acc && Number.isFinite(loss); a++) {
+        const more = once();
+        loss += more.loss;
+        for (const [k, g] of Object.entries(more.grads)) {
+          const sum = tf.add(grads[k], g);
+          grads[k].dispose(); g.dispose();
+          grads[k] = sum;
+        }
+      }
+      if (acc > 1) {
+        loss /= acc;
+        for (const k of Object.keys(grads)) { const m = tf.div(grads[k], acc); grads[k].dispose(); grads[k] = m; }
+      }
       try {
         if (!Number.isFinite(loss)) return loss;
         const norm = globalNorm(grads);

@@ -113,6 +113,27 @@ describe('clip DDPO', () => {
       m.dispose();
     }
   }, 60_000);
+
+  it("with accumulate, one trainer step trains on every stochastic timestep of the batch, and the rewarded clips' steps gain on the whole", () => {
+    const m = tinyClipDiffusion(6), texts = ['a red 3', 'a blue 7'];
+    try {
+      const task = clipDdpoTask({
+        ...sampling, policy: m, clip: 1e-4, kl: 0, perPrompt: 2, meta: {}, accumulate: true,
+        prompts: () => ({ texts, keys: texts }),
+        reward: (_f, keys) => Float32Array.from(keys, (_, i) => (i % 2 === 0 ? 1 : 0)),
+      });
+      expect(task.accumulate).toBe(sampling.steps - 1);
+      const cfg = { ...defaultTrainConfig(), steps: 1, batchSize: 4, lr: 1e-4, minLr: 1e-4, warmupSteps: 0, weightDecay: 0, gradClip: 0, evalEvery: 0, checkpointEvery: 0 };
+      const trainer = new Trainer(task, cfg, { outDir: workspace('genlab-ddpo-').dir, progress: createProgress({ quiet: true }) });
+      trainer.trainStep();
+      const { trajectories: tr, advantages: adv, trained } = task.batch()!;
+      expect([...trained].sort()).toEqual(tr.t.map((_, k) => k));
+      const gain = trained.reduce((g, k) => g + Array.from(tf.tidy(() => ddpoLogp(m, tr, k).dataSync())).reduce((s, lp, i) => s + adv[i] * (lp - tr.logp[k][i]), 0), 0);
+      expect(gain).toBeGreaterThan(0);
+    } finally {
+      m.dispose();
+    }
+  }, 60_000);
 });
 
 /** The step's log-probabilities under the model, recomputed as the loss does (for the REINFORCE check). */

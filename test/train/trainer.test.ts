@@ -179,3 +179,32 @@ describe('EMA of the weights', () => {
     ema.dispose(); v.dispose();
   });
 });
+
+describe('gradient accumulation', () => {
+  // a phase with `accumulate: 3` whose k-th loss call is (w - c_k)^2 makes the update a single call of their mean makes
+  const toy = (accumulate: boolean): { task: TrainTask; calls: () => number; w: tf.Variable } => {
+    const w = ownVariable(tf.tensor1d([0.5, -1]), true), params = new Map([['w', w]]), c = [1, 2, 6];
+    let calls = 0;
+    const sq = (k: number) => tf.sum(tf.square(tf.sub(w, c[k]))) as tf.Scalar;
+    return {
+      w, calls: () => calls,
+      task: {
+        params, trainable: ['w'], decay: new Set(), meta: () => ({ family: 'toy', model: {} }),
+        ...(accumulate ? { accumulate: 3, loss: () => sq(calls++ % 3) } : { loss: () => { calls++; return tf.div(tf.addN([sq(0), sq(1), sq(2)]), 3) as tf.Scalar; } }),
+      },
+    };
+  };
+  it('averages the gradients of its loss calls into one update, and reports their mean loss; no leak', async () => {
+    const a = toy(true), b = toy(false);
+    const ta = new Trainer(a.task, cfg({ emaDecay: 0, gradClip: 0, lr: 0.1, warmupSteps: 0 }), { outDir: join(root, 'acc-a'), progress: quiet });
+    const tb = new Trainer(b.task, cfg({ emaDecay: 0, gradClip: 0, lr: 0.1, warmupSteps: 0 }), { outDir: join(root, 'acc-b'), progress: quiet });
+    for (let s = 0; s < 3; s++) {
+      expect(ta.trainStep()).toBeCloseTo(tb.trainStep(), 5);
+      expect(ta.gradNorm).toBeCloseTo(tb.gradNorm, 5); // the mean of the calls' gradients, not their sum or the last
+    }
+    expect([a.calls(), b.calls()]).toEqual([9, 3]);
+    expect(Array.from(a.w.dataSync())).toEqual(Array.from(b.w.dataSync()).map((v) => expect.closeTo(v, 6)));
+    await expectNoLeak(() => ta.trainStep());
+    ta.dispose(); tb.dispose();
+  });
+});
