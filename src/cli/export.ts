@@ -77,7 +77,9 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
       }
-      const weights = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
+      const all = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
+      // a clip GAN samples without its discriminator (a page that draws drafts fetches less)
+      const weights = ck.meta.family === 'clip-gan' ? Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('disc.'))) : all;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;
       const extraFiles: Record<string, Buffer> = {};
       const md = [join(run, 'eval.md'), join(input, 'eval.md'), join(run, 'clips-eval.md')].find((p) => existsSync(p));
@@ -87,7 +89,7 @@ export function registerExport(program: Command): void {
       const sampling = recommendedSampling(evaluation) ?? ck.meta.sampling;
       try {
         await saveCheckpoint(o.out, {
-          meta: { ...meta, evaluation, ...(sampling ? { sampling } : {}), exported: { command: commandLine(), precision: o.precision, weights: weights === ck.ema ? 'ema' : 'raw', created: new Date().toISOString() } },
+          meta: { ...meta, evaluation, ...(sampling ? { sampling } : {}), exported: { command: commandLine(), precision: o.precision, weights: all === ck.ema ? 'ema' : 'raw', created: new Date().toISOString() } },
           weights,
         }, { half: o.precision === 'float16', extraFiles });
       } finally {

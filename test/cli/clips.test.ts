@@ -181,6 +181,15 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
       const g = run('generate', 'a small green 6 moving down quickly', '--model', kind, '--checkpoint', out, '--seed', '3', '--out', clip);
       expect(g.code, g.err).toBe(0);
       expect(JSON.parse(g.out)).toMatchObject({ model: kind, steps: 1, attributes: [{ digit: 6, colour: 'green', direction: 'down', speed: 'fast', size: 'small' }] });
+      if (kind === 'gan') { // its export keeps what sampling needs: no discriminator; it generates the same clip
+        const x = join(ws.dir, 'gan-export');
+        expect(run('export', out, '--out', x, '--precision', 'float32').code).toBe(0);
+        const names = (JSON.parse(readFileSync(join(x, 'weights.json'), 'utf8')) as { weights: { name: string }[] }[]).flatMap((gr) => gr.weights.map((w) => w.name));
+        expect(names.some((n) => n.startsWith('gen.')) && !names.some((n) => n.startsWith('disc.'))).toBe(true);
+        const clip2 = join(ws.dir, 'gan-export.gif');
+        expect(run('generate', 'a small green 6 moving down quickly', '--model', kind, '--checkpoint', x, '--seed', '3', '--out', clip2).code).toBe(0);
+        expect(readFileSync(clip2).equals(readFileSync(clip))).toBe(true);
+      }
       expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', out, '--steps', '5', '--out', clip), /one pass/);
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', enc, '--out', clip), /not a clip/);

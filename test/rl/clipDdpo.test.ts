@@ -6,7 +6,7 @@ import { DEFAULT_SCHEDULE, scheduleFrom } from '../../src/diffusion/schedules.js
 import { DdimScheduler } from '../../src/diffusion/schedulers.js';
 import { clipDdpoTask, ddimStepMean, ddpoStepLoss, perPromptAdvantages, referenceMeans, sampleTrajectories, stepLogProb } from '../../src/rl/clipDdpo.js';
 import { createProgress } from '../../src/train/progress.js';
-import { defaultTrainConfig, Trainer } from '../../src/train/trainer.js';
+import { defaultTrainConfig, Trainer, type TrainPhase } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
 import { workspace } from '../cli/fixtures.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
@@ -122,7 +122,7 @@ describe('clip DDPO', () => {
         prompts: () => ({ texts, keys: texts }),
         reward: (_f, keys) => Float32Array.from(keys, (_, i) => (i % 2 === 0 ? 1 : 0)),
       });
-      expect(task.accumulate).toBe(sampling.steps - 1);
+      expect((task as unknown as TrainPhase).accumulate).toBe(sampling.steps - 1);
       const cfg = { ...defaultTrainConfig(), steps: 1, batchSize: 4, lr: 1e-4, minLr: 1e-4, warmupSteps: 0, weightDecay: 0, gradClip: 0, evalEvery: 0, checkpointEvery: 0 };
       const trainer = new Trainer(task, cfg, { outDir: workspace('genlab-ddpo-').dir, progress: createProgress({ quiet: true }) });
       trainer.trainStep();
