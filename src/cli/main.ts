@@ -19,6 +19,12 @@ import { registerCaption } from './caption.js';
 import { registerTranscribe } from './transcribe.js';
 import { registerSummarise } from './summarise.js';
 
+// a reader that stops reading (`genlab ... | head`) ends the command as a Unix tool's SIGPIPE would, without a stack trace
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('genlab')

@@ -1,11 +1,12 @@
 // `genlab train clip-diffusion` and `genlab generate` end to end on a tiny run.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { gifInfo } from '../../src/media/gif.js';
 import { maxAbsDiff } from '../helpers.js';
-import { expectUserError, run, workspace } from './fixtures.js';
+import { bin, expectUserError, run, workspace } from './fixtures.js';
 
 const tiny = ['--set', 'c1=8', '--set', 'c2=16', '--set', 'textDim=16', '--set', 'tembDim=16', '--set', 'heads=2', '--set', 'textLayers=1', '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1'];
 const ws = workspace('genlab-clips-');
@@ -189,6 +190,14 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
         const clip2 = join(ws.dir, 'gan-export.gif');
         expect(run('generate', 'a small green 6 moving down quickly', '--model', kind, '--checkpoint', x, '--seed', '3', '--out', clip2).code).toBe(0);
         expect(readFileSync(clip2).equals(readFileSync(clip))).toBe(true);
+      }
+      if (kind === 'gan') { // a reader that stops early (| head -n 1) ends the batch quietly, as SIGPIPE would
+        const prompts = join(ws.dir, 'p5.txt'), dir = join(ws.dir, 'pipe-out');
+        writeFileSync(prompts, 'a red 3\na blue 7\na green 0\na white 8\na yellow 5\n');
+        const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" generate --prompts "${prompts}" --out-dir "${dir}" --model gan --checkpoint "${out}" | head -n 1`], { encoding: 'utf8' });
+        expect(r.status).toBe(0);
+        expect(r.stdout.trim().split('\n')).toHaveLength(1);
+        expect(r.stderr).not.toMatch(/EPIPE|at /);
       }
       expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', out, '--steps', '5', '--out', clip), /one pass/);
