@@ -185,8 +185,8 @@ export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<
     params: o.policy.params,
     trainable,
     decay: new Set(trainable.filter((k) => k.endsWith('.w'))),
-    // every DDIM step but the last (deterministic) is an action
-    accumulate: o.accumulate ? o.steps - 1 : 1,
+    // the batch's actions (every DDIM step with noise), read by the trainer after prepare
+    get accumulate() { return o.accumulate ? (tr?.t.length ?? o.steps - 1) : 1; },
     prepare: (rng, B) => {
       if (tr && order.length) return;
       tr?.final.dispose();

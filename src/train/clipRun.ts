@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { disposeMap, loadCheckpoint, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
+import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, type CheckpointData } from '../checkpoint/checkpoint.js';
 import { loadMnistPackage } from '../data/mnist.js';
 import { DEFAULT_SCHEDULE } from '../diffusion/schedules.js';
 import { ClipDiffusion, defaultClipDiffusionConfig, savedClipDiffusionConfig, type ClipDiffusionConfig } from '../models/clipDiffusion.js';
@@ -136,12 +136,12 @@ const KEEP_TEXT = { ...KEEP_CACHE, freezeText: '--resume keeps freezeText (wheth
 function pretrainedText(dir: string, want: ClipDiffusionConfig['text']): Weights {
   const d = resolveCheckpointDir(dir);
   if (!existsSync(d)) throw new UserError(`--text-encoder: no checkpoint at ${d} (train one with genlab train clip-text)`);
-  const ck = loadCheckpoint(d);
-  if (ck.meta.family !== 'clip-text') throw new UserError(`--text-encoder: ${d} holds a ${ck.meta.family} model; clip-diffusion takes a clip-text checkpoint's encoder`);
-  const c = savedClipTextConfig(ck.meta.model);
+  const meta = readCheckpointMeta(d); // checked before any weight is read
+  if (meta.family !== 'clip-text') throw new UserError(`--text-encoder: ${d} holds a ${meta.family} model; clip-diffusion takes a clip-text checkpoint's encoder`);
+  const c = savedClipTextConfig(meta.model);
   if (JSON.stringify(c.text) !== JSON.stringify(want)) throw new UserError(`--text-encoder: ${d}'s encoder is ${JSON.stringify(c.text)}, the denoiser reads ${JSON.stringify(want)}`);
-  const out: Weights = new Map();
-  for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) (m === ck.weights && k.startsWith('text.') ? out.set(k, t) : t.dispose());
+  const ck = loadCheckpoint(d), use = ck.ema ?? ck.weights, out: Weights = new Map();
+  for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) (m === use && k.startsWith('text.') ? out.set(k, t) : t.dispose());
   return out;
 }
 

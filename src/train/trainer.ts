@@ -213,22 +213,23 @@ export class Trainer {
         vars.forEach((p, i) => { out[phase.trainable[i]] = g[p.name]; });
         return { loss: value.dataSync()[0], grads: out };
       });
-      let { loss, grads } = once();
+      const first = once(), grads = first.grads;
+      let loss = first.loss;
       const acc = phase.accumulate ?? 1;
-      for (let a = 1; a < acc && Number.isFinite(loss); a++) {
-        const more = once();
-        loss += more.loss;
-        for (const [k, g] of Object.entries(more.grads)) {
-          const sum = tf.add(grads[k], g);
-          grads[k].dispose(); g.dispose();
-          grads[k] = sum;
-        }
-      }
-      if (acc > 1) {
-        loss /= acc;
-        for (const k of Object.keys(grads)) { const m = tf.div(grads[k], acc); grads[k].dispose(); grads[k] = m; }
-      }
       try {
+        for (let a = 1; a < acc && Number.isFinite(loss); a++) {
+          const more = once();
+          loss += more.loss;
+          for (const [k, g] of Object.entries(more.grads)) {
+            const sum = tf.add(grads[k], g);
+            grads[k].dispose(); g.dispose();
+            grads[k] = sum;
+          }
+        }
+        if (acc > 1) {
+          loss /= acc;
+          for (const k of Object.keys(grads)) { const m = tf.div(grads[k], acc); grads[k].dispose(); grads[k] = m; }
+        }
         if (!Number.isFinite(loss)) return loss;
         const norm = globalNorm(grads);
         this.lastGradNorm = Math.max(this.lastGradNorm, norm);

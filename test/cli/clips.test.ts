@@ -194,10 +194,11 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
       if (kind === 'gan') { // a reader that stops early (| head -n 1) ends the batch quietly, as SIGPIPE would
         const prompts = join(ws.dir, 'p5.txt'), dir = join(ws.dir, 'pipe-out');
         writeFileSync(prompts, 'a red 3\na blue 7\na green 0\na white 8\na yellow 5\n');
-        const r = spawnSync('sh', ['-c', `"${process.execPath}" "${bin}" generate --prompts "${prompts}" --out-dir "${dir}" --model gan --checkpoint "${out}" | head -n 1`], { encoding: 'utf8' });
-        expect(r.status).toBe(0);
+        // pipefail: the status is genlab's, not head's
+        const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${bin}" generate --prompts "${prompts}" --out-dir "${dir}" --model gan --checkpoint "${out}" | head -n 1`], { encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
         expect(r.stdout.trim().split('\n')).toHaveLength(1);
-        expect(r.stderr).not.toMatch(/EPIPE|at /);
+        expect(r.stderr).not.toMatch(/EPIPE|\n\s+at /);
       }
       expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', out, '--steps', '5', '--out', clip), /one pass/);

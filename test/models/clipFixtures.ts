@@ -44,7 +44,14 @@ export async function expectGanPhases(m: ClipLatent, task: TrainTask): Promise<v
   const rng = new Rng(4);
   for (const ph of [D, G]) {
     const vars = ph.trainable.map((k) => m.params.get(k)!);
-    const step = () => tf.tidy(() => { const { value, grads } = tf.variableGrads(() => ph.loss(rng, 2), vars); expect(Object.keys(grads).length).toBe(vars.length); return value.dataSync()[0]; });
+    // no tidy around the step: what the loss leaks must show in the leak check
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => ph.loss(rng, 2), vars);
+      expect(Object.keys(grads).length).toBe(vars.length);
+      const v = value.dataSync()[0];
+      value.dispose(); tf.dispose(Object.values(grads));
+      return v;
+    };
     expect(Number.isFinite(step())).toBe(true);
     await expectNoLeak(() => { step(); });
   }
