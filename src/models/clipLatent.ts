@@ -68,7 +68,7 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
     normWeights(w, 'gen.s.n2', g.c1);
     convWeights(w, 'gen.s.out', rng, 3, g.c1, 1);
     linearWeights(w, 'gen.path', rng, E, SPRITE_HEAD);
-  } else sprawlWeights(w, c, rng);
+  } else fieldWeights(w, c, rng);
   if (g.arch === 'sprite' && c.kind === 'gan') glimpseCriticWeights(w, c, rng);
   else criticWeights(w, c, rng);
   return w;
@@ -105,7 +105,7 @@ const SPRITE_HEAD = 8;
 /** The sprite's side in pixels spans [MIN_SIDE, MIN_SIDE + SIDE_RANGE]; speed at most MAX_SPEED pixels a frame on each axis. */
 const MIN_SIDE = 16, SIDE_RANGE = 20, MAX_SPEED = 3, INK = 28, CANVAS = 64;
 
-function sprawlWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'ae'>, rng: Rng): void {
+function fieldWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'ae'>, rng: Rng): void {
   const g = c.gen, L = c.ae.latent, E = g.embDim;
   linearWeights(w, 'gen.ft', rng, 128, E);
   linearWeights(w, 'gen.f2', rng, E, E);
