@@ -1,13 +1,13 @@
-// The clip engine's one-pass generators, judged in the frame autoencoder's latent space: a
-// conditional video GAN and a conditional video VAE sharing one generator network, of two kinds.
-// 'field': a noise vector and the text (the frozen text encoder's pooled reading) to 16 latent
-// frames: a 4x4 map from (z, text), then space-time blocks (the peer's STResBlock) whose per-frame
-// embedding mixes (z, text) with the frame index, upsampled to 16x16; the frozen autoencoder's
-// decoder turns them into frames. 'sprite' (layered, as MoCoGAN splits content from motion): one
-// 28x28 ink image, a tint, a size and a straight path from (z, text), composed into the 16 frames
-// by a differentiable box-filter paste, so the object keeps its shape and moves rigidly by
-// construction; its frames' encodings are what the critic sees. The critic (the GAN's
-// discriminator, the VAE's encoder) runs the blocks the other way and pools over space and time.
+// The clip engine's one-pass generators: a conditional video GAN and a conditional video VAE
+// sharing one generator network, of two kinds. 'field': a noise vector and the text (the frozen
+// text encoder's pooled reading) to 16 latent frames: a 4x4 map from (z, text), then space-time
+// blocks (the peer's STResBlock) whose per-frame embedding mixes (z, text) with the frame index,
+// upsampled to 16x16; the frozen autoencoder's decoder turns them into frames; its critic (the
+// GAN's discriminator, the VAE's encoder) runs the blocks the other way on latents. 'sprite'
+// (layered, as MoCoGAN splits content from motion): one 28x28 ink image, a tint, a size and a
+// straight path from (z, text), composed into the 16 frames by a differentiable box-filter paste,
+// so the object keeps its shape and moves rigidly by construction; its critic reads pixels: a
+// glimpse around the object and its path.
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIP_VOCAB } from '../data/clips/vocab.js';
 import { conv2d, conv2dOnData, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
@@ -69,25 +69,36 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
     convWeights(w, 'gen.s.out', rng, 3, g.c1, 1);
     linearWeights(w, 'gen.path', rng, E, SPRITE_HEAD);
   } else fieldWeights(w, c, rng);
-  if (g.arch === 'sprite' && c.kind === 'gan') glimpseCriticWeights(w, c, rng);
+  if (g.arch === 'sprite') glimpseCriticWeights(w, c, rng);
   else criticWeights(w, c, rng);
   return w;
 }
 
 const GLIMPSE = 32, FEAT = 256, PATH_FEAT = 128;
 
-/** The pixel critic of the sprite GAN: a CNN on the object's glimpse, an MLP on its path. */
-function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'text'>, rng: Rng): void {
-  const g = c.gen, T = 16;
-  convWeights(w, 'disc.g1', rng, 3, 3, g.c1);
-  convWeights(w, 'disc.g2', rng, 3, g.c1, g.c2);
-  convWeights(w, 'disc.g3', rng, 3, g.c2, g.c2);
-  convWeights(w, 'disc.g4', rng, 3, g.c2, g.c2);
-  linearWeights(w, 'disc.gf', rng, 16 * g.c2, FEAT);
-  linearWeights(w, 'disc.pf', rng, 3 * T + 2, PATH_FEAT);
-  linearWeights(w, 'disc.h', rng, FEAT + PATH_FEAT, FEAT);
+/** The sprite generator's pixel critic (the GAN's discriminator, the VAE's encoder): a CNN on the object's glimpse, an MLP on its path. */
+function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text'>, rng: Rng): void {
+  const g = c.gen, T = 16, k = c.kind === 'gan' ? 'disc' : 'enc';
+  convWeights(w, `${k}.g1`, rng, 3, 3, g.c1);
+  convWeights(w, `${k}.g2`, rng, 3, g.c1, g.c2);
+  convWeights(w, `${k}.g3`, rng, 3, g.c2, g.c2);
+  convWeights(w, `${k}.g4`, rng, 3, g.c2, g.c2);
+  linearWeights(w, `${k}.gf`, rng, 16 * g.c2, FEAT);
+  linearWeights(w, `${k}.pf`, rng, 3 * T + 2, PATH_FEAT);
+  linearWeights(w, `${k}.h`, rng, FEAT + PATH_FEAT, FEAT);
+  if (k === 'enc') {
+    linearWeights(w, 'enc.out', rng, FEAT + c.text.dim, 2 * g.zDim); // q(z | clip, text)
+    return;
+  }
   linearWeights(w, 'disc.out', rng, FEAT, 1);
   linearWeights(w, 'disc.proj', rng, c.text.dim, FEAT); // projection discriminator (Miyato & Koyama 2018)
+}
+
+/** Each frame's ink mass [N] and centre of mass (cx, cy) [N] in pixels, of frames [N, 64, 64, 3]. */
+export function massCentres(x: tf.Tensor4D): { mass: tf.Tensor1D; cx: tf.Tensor1D; cy: tf.Tensor1D } {
+  const grey = tf.mean(x, 3), mass = tf.add(tf.sum(grey, [1, 2]), 1e-3) as tf.Tensor1D, at = tf.add(tf.range(0, CANVAS), 0.5);
+  const cy = tf.div(tf.sum(tf.mul(tf.sum(grey, 2), at), 1), mass) as tf.Tensor1D, cx = tf.div(tf.sum(tf.mul(tf.sum(grey, 1), at), 1), mass) as tf.Tensor1D;
+  return { mass, cx, cy };
 }
 
 /** Selection matrices [N, 32, 64] that pick 32 rows (or columns) from `start` (each clamped into the canvas). */
@@ -232,11 +243,11 @@ export class ClipLatent extends ClipModelBase {
    * glimpse around it (the captioner's lesson: a CNN over the whole 64x64 frame does not learn to
    * read a 20-pixel digit anywhere in it), the glimpses averaged over the clip for a CNN, and the
    * path (centres relative to their mean, masses relative to theirs) for an MLP. [B, 256].
+   * The sprite VAE's encoder is the same network (`enc.*`).
    */
-  pixelFeatures(x: tf.Tensor4D): tf.Tensor2D {
-    const p = (n: string) => this.p(`disc.${n}`), T = this.config.frames, N = x.shape[0], B = N / T;
-    const grey = tf.mean(x, 3), mass = tf.add(tf.sum(grey, [1, 2]), 1e-3), at = tf.add(tf.range(0, CANVAS), 0.5);
-    const cy = tf.div(tf.sum(tf.mul(tf.sum(grey, 2), at), 1), mass), cx = tf.div(tf.sum(tf.mul(tf.sum(grey, 1), at), 1), mass); // [N]
+  pixelFeatures(x: tf.Tensor4D, k: 'disc' | 'enc' = 'disc'): tf.Tensor2D {
+    const p = (n: string) => this.p(`${k}.${n}`), T = this.config.frames, N = x.shape[0], B = N / T;
+    const { mass, cx, cy } = massCentres(x);
     const rows = tf.matMul(windows(cy.dataSync()), tf.reshape(x, [N, CANVAS, CANVAS * 3])); // [N, 32, 64*3]
     const byCol = tf.reshape(tf.transpose(tf.reshape(rows, [N, GLIMPSE, CANVAS, 3]), [0, 2, 1, 3]), [N, CANVAS, GLIMPSE * 3]);
     const crop = tf.transpose(tf.reshape(tf.matMul(windows(cx.dataSync()), byCol), [N, GLIMPSE, GLIMPSE, 3]), [0, 2, 1, 3]); // [N, 32, 32, 3]
@@ -263,9 +274,10 @@ export class ClipLatent extends ClipModelBase {
     return tf.reshape(tf.add(linear(f, p('out.w'), p('out.b')), tf.sum(tf.mul(f, linear(pooled, p('proj.w'), p('proj.b'))), 1, true)), [-1]) as tf.Tensor1D;
   }
 
-  /** VAE: the posterior q(z | x, text) as mean and log-variance [B, zDim]. */
+  /** VAE: the posterior q(z | x, text) as mean and log-variance [B, zDim]; x is latents [B*frames, 16, 16, latent] (field) or frames [B*frames, 64, 64, 3] (sprite). */
   posterior(x: tf.Tensor4D, pooled: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
-    const f = this.critic('enc', x, pooled, true), p = (n: string) => this.p(`enc.${n}`);
+    const sprite = this.config.gen.arch === 'sprite', p = (n: string) => this.p(`enc.${n}`);
+    const f = sprite ? tf.concat([this.pixelFeatures(x, 'enc'), pooled], 1) : this.critic('enc', x, pooled, true);
     const [mu, logvar] = tf.split(linear(f, p('out.w'), p('out.b')), 2, 1) as tf.Tensor2D[];
     return { mu, logvar: tf.clipByValue(logvar, -10, 10) as tf.Tensor2D };
   }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ClipSampler } from '../data/clips/dataset.js';
 import { SIDE, type ObjectAttributes } from '../data/clips/world.js';
 import type { ImageSet } from '../data/mnist.js';
-import type { ClipLatent } from '../models/clipLatent.js';
+import { massCentres, type ClipLatent } from '../models/clipLatent.js';
 import { Type, type Static } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { cacheRenewer, encodeClips, trainingText, type LatentCache } from './clipDiffusionTask.js';
@@ -27,6 +27,22 @@ export function defaultClipLatentTask(): ClipLatentTaskConfig {
   return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5 };
 }
 
+/** A validation loss over the same held-out clips every time (evaluation-template captions, fresh renders of test digits), in batches of at most 8. */
+function pixelValidation(test: ImageSet, valClips: number, T: number, loss: (frames: Float32Array, words: string[], rng: Rng) => tf.Scalar): (batches: number) => number {
+  let val: { frames: Float32Array; texts: string[] } | undefined;
+  return (batches) => {
+    if (!val) {
+      const { examples, frames } = new ClipSampler(test, 'eval', new Rng(4242)).batch(valClips);
+      val = { frames, texts: examples.map((e) => e.caption) };
+    }
+    const VB = Math.min(8, valClips), n = Math.max(1, Math.min(batches, Math.ceil(valClips / VB))), per = T * SIDE * SIDE * 3;
+    return meanLoss(n, 9876, (b, rng) => {
+      const lo = (b * VB) % valClips, hi = Math.min(valClips, lo + VB);
+      return loss(val!.frames.subarray(lo * per, hi * per), val!.texts.slice(lo, hi), rng);
+    });
+  };
+}
+
 /**
  * The sprite GAN, in pixels: real clips rendered fresh every step (the world's renderer is cheaper
  * than a latent cache), the generator's frames as they are, the glimpse critic on both; hinge loss
@@ -37,22 +53,13 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
   const texts = (attrs: ObjectAttributes[], rng: Rng) => attrs.map((a) => trainingText(a, rng, 0, task.pOmit));
   const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
   const pix = (frames: Float32Array, B: number) => tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]);
-  let val: { frames: Float32Array; texts: string[] } | undefined;
-  const valClips = opts.valClips ?? 16;
-  const validate = (batches: number) => {
-    if (!val) {
-      const { examples, frames } = new ClipSampler(opts.test, 'eval', new Rng(4242)).batch(valClips);
-      val = { frames, texts: examples.map((e) => e.caption) };
-    }
-    const VB = Math.min(8, valClips), n = Math.max(1, Math.min(batches, Math.ceil(valClips / VB))), per = T * SIDE * SIDE * 3;
-    // the mean hinge margin by which D tells held-out real clips from the generator's
-    return meanLoss(n, 9876, (b, rng) => {
-      const lo = (b * VB) % valClips, hi = Math.min(valClips, lo + VB), B = hi - lo, pooled = model.encodeText(val!.texts.slice(lo, hi)).pooled;
-      const real = model.pixelScore(model.pixelFeatures(pix(val!.frames.subarray(lo * per, hi * per), B)), pooled);
-      const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
-      return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
-    });
-  };
+  // the mean hinge margin by which D tells held-out real clips from the generator's
+  const validate = pixelValidation(opts.test, opts.valClips ?? 16, T, (frames, words, rng) => {
+    const B = words.length, pooled = model.encodeText(words).pooled;
+    const real = model.pixelScore(model.pixelFeatures(pix(frames, B)), pooled);
+    const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
+    return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
+  });
   let fakeBatch: { words: string[] } | undefined;
   return {
     params: model.params, validate,
@@ -82,6 +89,45 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
           return tf.neg(tf.mean(model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled))) as tf.Scalar;
         },
       },
+    },
+  };
+}
+
+/**
+ * The sprite VAE's reconstruction error, three means added: the pixels; the frames averaged over
+ * 8x8 blocks (a basin wider than the digit, for place and size); and the centre-of-mass path in
+ * canvas units (a pasted sprite far from the target gets no pixel gradient toward it).
+ */
+export function spriteRecon(fake: tf.Tensor4D, real: tf.Tensor4D): tf.Scalar {
+  const N = fake.shape[0], coarse = (x: tf.Tensor4D) => tf.mean(tf.reshape(x, [N, 8, 8, 8, 8 * 3]), [2]);
+  const blocks = (x: tf.Tensor4D) => tf.mean(tf.reshape(coarse(x), [N, 8, 8, 8, 3]), [3]);
+  const a = massCentres(fake), b = massCentres(real);
+  const path = tf.div(tf.add(tf.mean(tf.squaredDifference(a.cx, b.cx)), tf.mean(tf.squaredDifference(a.cy, b.cy))), SIDE * SIDE);
+  return tf.addN([tf.mean(tf.squaredDifference(fake, real)), tf.mean(tf.squaredDifference(blocks(fake), blocks(real))), path]) as tf.Scalar;
+}
+
+/**
+ * The sprite VAE, in pixels as the sprite GAN: real clips rendered fresh every step, the glimpse
+ * encoder's q(z | clip, text), the sprite decoder's frames from a posterior draw, spriteRecon +
+ * beta times the KL (a mean over z's dimensions).
+ */
+export function spriteVaeTask(opts: { model: ClipLatent; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, task } = opts, c = model.config, T = c.frames;
+  const loss = (frames: Float32Array, words: string[], rng: Rng) => {
+    const B = words.length, x = tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]), pooled = model.encodeText(words).pooled;
+    const { mu, logvar } = model.posterior(x, pooled);
+    const z = tf.add(mu, tf.mul(tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+    const kl = tf.mul(-0.5, tf.mean(tf.sub(tf.add(1, logvar), tf.add(tf.square(mu), tf.exp(logvar)))));
+    return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(kl, c.beta)) as tf.Scalar;
+  };
+  const validate = pixelValidation(opts.test, opts.valClips ?? 16, T, loss);
+  const trainable = [...model.names('gen.'), ...model.names('enc.')];
+  return {
+    params: model.params, trainable, decay: new Set(trainable.filter((k) => k.endsWith('.w'))), validate,
+    meta: () => ({ family: 'clip-vae', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
+    loss: (rng, B) => {
+      const { examples, frames } = new ClipSampler(opts.train, 'train', rng).batch(B);
+      return loss(frames, examples.map((e) => trainingText(e.attributes[0], rng, 0, task.pOmit)), rng);
     },
   };
 }

