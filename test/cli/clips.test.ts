@@ -241,11 +241,19 @@ describe('genlab train clip-text, and the generators that read it frozen', () =>
     expectUserError(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--set', 'freezeText=false'), /keeps freezeText/);
     expect(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ step: 3, task: { freezeText: true }, textEncoder: join(ct, 'checkpoint') });
+    // a new run --init from it keeps the encoder frozen, unless told not to
+    for (const [name, sets, frozen] of [['init-ct', [], true], ['init-ct2', ['--set', 'freezeText=false'], false]] as const) {
+      const i = run('train', 'clip-diffusion', '--init', out, '--out', join(ws.dir, name), '--steps', '1', ...sets, '--set', 'cacheClips=2', '--set', 'batchSize=1', '--set', 'evalBatches=1', '--quiet');
+      expect(i.code, i.err).toBe(0);
+      const ic = JSON.parse(readFileSync(join(ws.dir, name, 'checkpoint', 'config.json'), 'utf8'));
+      expect(ic.task.freezeText).toBe(frozen);
+      expect(ic.textEncoder).toBe(frozen ? join(ct, 'checkpoint') : undefined);
+    }
     // the encoder's shape must be the denoiser's
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'diff-ct2'), '--text-encoder', ct, '--steps', '1', ...tiny), /the denoiser reads/);
     const g = run('train', 'clip-gan', '--out', join(ws.dir, 'gan-ct'), '--text-encoder', ct, '--steps', '2', ...small, '--quiet');
     expect(g.code, g.err).toBe(0);
-    expect(JSON.parse(readFileSync(join(ws.dir, 'gan-ct', 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' }, text: cfg.model.text } });
+    expect(JSON.parse(readFileSync(join(ws.dir, 'gan-ct', 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' }, text: cfg.model.text }, textEncoder: join(ct, 'checkpoint'), frameAe: expect.stringMatching(/models[\/]clips-frame-ae$/) });
   }, 300_000);
 });
 
