@@ -29,6 +29,8 @@ export const ClipGenConfigSchema = Type.Object({
   groups: Type.Integer({ minimum: 1 }),
   /** the generator's kind (absent: 'field', what the first checkpoints hold) */
   arch: Type.Optional(Type.Union([Type.Literal('field'), Type.Literal('sprite')])),
+  /** VAE: 'text', a prior p(z | text) learnt from the pooled text (the CVAE's prior network, Sohn et al. 2015); absent, N(0, I) */
+  prior: Type.Optional(Type.Literal('text')),
 }, { additionalProperties: false });
 export type ClipGenConfig = Static<typeof ClipGenConfigSchema>;
 
@@ -69,6 +71,7 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
     convWeights(w, 'gen.s.out', rng, 3, g.c1, 1);
     linearWeights(w, 'gen.path', rng, E, SPRITE_HEAD);
   } else fieldWeights(w, c, rng);
+  if (c.kind === 'vae' && g.prior === 'text') linearWeights(w, 'gen.prior', rng, D, 2 * g.zDim);
   if (g.arch === 'sprite') glimpseCriticWeights(w, c, rng);
   else criticWeights(w, c, rng);
   return w;
@@ -272,6 +275,21 @@ export class ClipLatent extends ClipModelBase {
   score(x: tf.Tensor4D, pooled: tf.Tensor2D, data = false): tf.Tensor1D {
     const f = this.critic('disc', x, pooled, data), p = (n: string) => this.p(`disc.${n}`);
     return tf.reshape(tf.add(linear(f, p('out.w'), p('out.b')), tf.sum(tf.mul(f, linear(pooled, p('proj.w'), p('proj.b'))), 1, true)), [-1]) as tf.Tensor1D;
+  }
+
+  /** VAE: the prior p(z | text) as mean and log-variance [B, zDim] (N(0, I) without a prior network). */
+  prior(pooled: tf.Tensor2D): { mu: tf.Tensor2D; logvar: tf.Tensor2D } {
+    const B = pooled.shape[0], Z = this.config.gen.zDim;
+    if (this.config.kind !== 'vae' || this.config.gen.prior !== 'text') return { mu: tf.zeros([B, Z]), logvar: tf.zeros([B, Z]) };
+    const [mu, logvar] = tf.split(linear(pooled, this.p('gen.prior.w'), this.p('gen.prior.b')), 2, 1) as tf.Tensor2D[];
+    return { mu, logvar: tf.clipByValue(logvar, -10, 10) as tf.Tensor2D };
+  }
+
+  /** The code to generate from: the GAN's noise eps [B, zDim] as it is, the VAE's a draw from its prior given the text. */
+  code(eps: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor2D {
+    if (this.config.kind !== 'vae' || this.config.gen.prior !== 'text') return eps;
+    const { mu, logvar } = this.prior(pooled);
+    return tf.add(mu, tf.mul(eps, tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
   }
 
   /** VAE: the posterior q(z | x, text) as mean and log-variance [B, zDim]; x is latents [B*frames, 16, 16, latent] (field) or frames [B*frames, 64, 64, 3] (sprite). */

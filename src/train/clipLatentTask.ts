@@ -27,6 +27,13 @@ export function defaultClipLatentTask(): ClipLatentTaskConfig {
   return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5 };
 }
 
+type Gaussian = { mu: tf.Tensor2D; logvar: tf.Tensor2D };
+/** KL(q || p) between diagonal Gaussians, a mean over the batch and z's dimensions. */
+export function gaussianKl(q: Gaussian, p: Gaussian): tf.Scalar {
+  const ratio = tf.div(tf.add(tf.exp(q.logvar), tf.square(tf.sub(q.mu, p.mu))), tf.exp(p.logvar));
+  return tf.mul(0.5, tf.mean(tf.sub(tf.add(tf.sub(p.logvar, q.logvar), ratio), 1))) as tf.Scalar;
+}
+
 /** A validation loss over the same held-out clips every time (evaluation-template captions, fresh renders of test digits), in batches of at most 8. */
 function pixelValidation(test: ImageSet, valClips: number, T: number, loss: (frames: Float32Array, words: string[], rng: Rng) => tf.Scalar): (batches: number) => number {
   let val: { frames: Float32Array; texts: string[] } | undefined;
@@ -115,10 +122,9 @@ export function spriteVaeTask(opts: { model: ClipLatent; train: ImageSet; test: 
   const { model, task } = opts, c = model.config, T = c.frames;
   const loss = (frames: Float32Array, words: string[], rng: Rng) => {
     const B = words.length, x = tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]), pooled = model.encodeText(words).pooled;
-    const { mu, logvar } = model.posterior(x, pooled);
-    const z = tf.add(mu, tf.mul(tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
-    const kl = tf.mul(-0.5, tf.mean(tf.sub(tf.add(1, logvar), tf.add(tf.square(mu), tf.exp(logvar)))));
-    return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(kl, c.beta)) as tf.Scalar;
+    const q = model.posterior(x, pooled);
+    const z = tf.add(q.mu, tf.mul(tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]), tf.exp(tf.mul(q.logvar, 0.5)))) as tf.Tensor2D;
+    return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(gaussianKl(q, model.prior(pooled)), c.beta)) as tf.Scalar;
   };
   const validate = pixelValidation(opts.test, opts.valClips ?? 16, T, loss);
   const trainable = [...model.names('gen.'), ...model.names('enc.')];
@@ -144,11 +150,10 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
   const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
   const vaeLoss = (x: Float32Array, words: string[], rng: Rng) => {
     const B = words.length, xt = tf.tensor4d(x, [B * T, 16, 16, L]), pooled = model.encodeText(words).pooled;
-    const { mu, logvar } = model.posterior(xt, pooled);
-    const z = tf.add(mu, tf.mul(zOf(rng, B), tf.exp(tf.mul(logvar, 0.5)))) as tf.Tensor2D;
+    const q = model.posterior(xt, pooled);
+    const z = tf.add(q.mu, tf.mul(zOf(rng, B), tf.exp(tf.mul(q.logvar, 0.5)))) as tf.Tensor2D;
     const mse = tf.mean(tf.squaredDifference(model.generate(z, pooled), xt));
-    const kl = tf.mul(-0.5, tf.mean(tf.sub(tf.add(1, logvar), tf.add(tf.square(mu), tf.exp(logvar)))));
-    return tf.add(mse, tf.mul(kl, c.beta)) as tf.Scalar;
+    return tf.add(mse, tf.mul(gaussianKl(q, model.prior(pooled)), c.beta)) as tf.Scalar;
   };
   let val: { x: Float32Array; texts: string[] } | undefined;
   const valClips = opts.valClips ?? 16;

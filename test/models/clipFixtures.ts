@@ -26,9 +26,9 @@ export function tinyClipDiffusion(seed = 1): ClipDiffusion {
 
 
 /** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
-export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2, arch: 'field' | 'sprite' = 'field'): ClipLatent {
+export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2, arch: 'field' | 'sprite' = 'field', prior?: 'text'): ClipLatent {
   const d = tinyClipDiffusion(seed);
-  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8, ...(arch === 'sprite' ? { arch } : {}) }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
+  const config: ClipLatentConfig = { kind, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8, ...(arch === 'sprite' ? { arch } : {}), ...(prior ? { prior } : {}) }, text: d.config.text, ae: d.config.ae, frames: 16, latentScale: 1.5, vocab: d.config.vocab, beta: 0.01 };
   const w: Weights = new Map([...d.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
   d.dispose();
   for (const [k, v] of initClipLatentWeights(config, new Rng(seed + 1))) w.set(k, v);

@@ -5,7 +5,7 @@ import { loadMnistPackage } from '../../src/data/mnist.js';
 import { CHECKPOINT_FORMAT } from '../../src/checkpoint/checkpoint.js';
 import { pasteWeights } from '../../src/models/clipLatent.js';
 import { generateClip } from '../../src/pipelines/clipGenerate.js';
-import { defaultClipLatentTask, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
+import { defaultClipLatentTask, gaussianKl, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
 import { expectGanPhases, expectVaeLearns, tinyClipLatent } from './clipFixtures.js';
@@ -100,5 +100,31 @@ describe('the sprite VAE', () => {
     await expectVaeLearns(m, task);
     expect(task.meta()).toMatchObject({ family: 'clip-vae', model: { gen: { arch: 'sprite' } } });
     m.dispose();
+  }, 120_000);
+  it('KL between diagonal Gaussians: zero for equal ones, and the closed form against a hand-computed case', () => {
+    tf.tidy(() => {
+      const g = (mu: number, lv: number) => ({ mu: tf.fill([1, 1], mu) as tf.Tensor2D, logvar: tf.fill([1, 1], lv) as tf.Tensor2D });
+      expect(gaussianKl(g(0.3, -1), g(0.3, -1)).dataSync()[0]).toBeCloseTo(0, 6);
+      expect(gaussianKl(g(1, 0), g(0, 0)).dataSync()[0]).toBeCloseTo(0.5, 6);
+      // 0.5 (log 4 - 0 + (1 + 1) / 4 - 1)
+      expect(gaussianKl(g(1, 0), g(0, Math.log(4))).dataSync()[0]).toBeCloseTo(0.5 * (Math.log(4) + 0.5 - 1), 5);
+    });
+  });
+  it('with prior=text, the code it generates from is a draw from p(z | text): mean and spread set by the words', async () => {
+    const m = tinyClipLatent('vae', 5, 'sprite', 'text'), plain = tinyClipLatent('vae', 5, 'sprite');
+    expect(m.names('gen.')).toContain('gen.prior.w');
+    tf.tidy(() => {
+      const pooled = m.encodeText(['a red 3 moving left', 'a blue 7 moving up']).pooled, eps = tf.tensor2d(new Rng(2).normalArray(16), [2, 8]);
+      const p = m.prior(pooled), z = m.code(eps, pooled);
+      expect(maxAbsDiff(tf.slice(p.mu, 0, 1).dataSync(), tf.slice(p.mu, 1, 1).dataSync())).toBeGreaterThan(1e-4);
+      expect(maxAbsDiff(z.dataSync(), tf.add(p.mu, tf.mul(eps, tf.exp(tf.mul(p.logvar, 0.5)))).dataSync())).toBeLessThan(1e-6);
+      // a N(0, I) prior generates from the noise itself
+      expect(maxAbsDiff(plain.code(eps, pooled).dataSync(), eps.dataSync())).toBe(0);
+    });
+    const task = spriteVaeTask({ model: m, train: digits.train, test: digits.test, task: defaultClipLatentTask(), valClips: 2 });
+    if (!('loss' in task)) throw new Error('a one-phase task expected');
+    expect(task.trainable).toContain('gen.prior.w');
+    await expectVaeLearns(m, task);
+    m.dispose(); plain.dispose();
   }, 120_000);
 });
