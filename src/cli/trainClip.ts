@@ -10,7 +10,7 @@ export async function trainClip(family: ClipFamily, o: { data?: string; out: str
   if (o.frameAe !== undefined && (family !== 'clip-diffusion' || o.resume)) throw new UserError(o.resume ? '--frame-ae: a resumed run keeps the autoencoder it was started with' : `--frame-ae is for the latent generators, not ${family}`);
   if (o.textEncoder !== undefined && (!(family === 'clip-diffusion' || family === 'clip-gan' || family === 'clip-vae') || o.resume)) throw new UserError(o.resume ? '--text-encoder: a resumed run keeps the encoder it was started with' : `--text-encoder is for clip-diffusion, clip-gan and clip-vae, not ${family}`);
   if (o.init !== undefined) {
-    if (family !== 'clip-diffusion') throw new UserError(`--init is for clip-diffusion, not ${family}`);
+    if (family !== 'clip-diffusion' && family !== 'clip-gan') throw new UserError(`--init is for clip-diffusion and clip-gan, not ${family}`);
     if (o.resume) throw new UserError('--init starts a new run from a checkpoint\'s weights; --resume continues a run: give one of them');
     if (!o.init || !existsSync(resolveCheckpointDir(o.init))) throw new UserError(`--init: no checkpoint at "${o.init}"`);
   }

@@ -10,6 +10,7 @@
 // glimpse around the object and its path.
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIP_VOCAB } from '../data/clips/vocab.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES } from '../data/clips/world.js';
 import { conv2d, conv2dOnData, convWeights, groupNorm, linearWeights, normWeights, silu, upsample2 } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
@@ -95,7 +96,16 @@ function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'ge
   }
   linearWeights(w, 'disc.out', rng, FEAT, 1);
   linearWeights(w, 'disc.proj', rng, c.text.dim, FEAT); // projection discriminator (Miyato & Koyama 2018)
+  auxWeights(w, rng);
 }
+
+/** The sprite GAN's auxiliary classifier (AC-GAN, Odena et al. 2017): one logit per attribute value, from the critic's features. */
+export function auxWeights(w: Weights, rng: Rng): void {
+  linearWeights(w, 'disc.aux', rng, FEAT, AUX_LOGITS);
+}
+/** the logits' groups, in ATTRIBUTE_NAMES' order: digit, colour, direction, speed, size */
+export const AUX_GROUPS = ATTRIBUTE_NAMES.map((k) => ATTRIBUTE_VALUES[k].length);
+const AUX_LOGITS = AUX_GROUPS.reduce((a, b) => a + b, 0);
 
 /** Each frame's ink mass [N] and centre of mass (cx, cy) [N] in pixels, of frames [N, 64, 64, 3]. */
 export function massCentres(x: tf.Tensor4D): { mass: tf.Tensor1D; cx: tf.Tensor1D; cy: tf.Tensor1D } {
@@ -263,6 +273,11 @@ export class ClipLatent extends ClipModelBase {
     const path = tf.concat([tf.reshape(tf.mul(tf.sub(c, cm), 8), [B, 2 * T]), tf.sub(tf.div(m, mm), 1), tf.reshape(cm, [B, 2])], 1);
     const pf = tf.leakyRelu(linear(path, p('pf.w'), p('pf.b')), 0.2);
     return tf.leakyRelu(linear(tf.concat([img, pf], 1), p('h.w'), p('h.b')), 0.2) as tf.Tensor2D;
+  }
+
+  /** The sprite GAN's auxiliary logits [B, 23] (AUX_GROUPS) of features from pixelFeatures: what the critic reads the clip to show. */
+  auxLogits(f: tf.Tensor2D): tf.Tensor2D {
+    return linear(f, this.p('disc.aux.w'), this.p('disc.aux.b')) as tf.Tensor2D;
   }
 
   /** The sprite GAN's score [B] of features from pixelFeatures read with the text. */

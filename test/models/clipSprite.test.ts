@@ -5,7 +5,7 @@ import { loadMnistPackage } from '../../src/data/mnist.js';
 import { CHECKPOINT_FORMAT } from '../../src/checkpoint/checkpoint.js';
 import { pasteWeights } from '../../src/models/clipLatent.js';
 import { generateClip } from '../../src/pipelines/clipGenerate.js';
-import { defaultClipLatentTask, gaussianKl, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
+import { auxLoss, defaultClipLatentTask, gaussianKl, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
 import { expectGanPhases, expectVaeLearns, tinyClipLatent } from './clipFixtures.js';
@@ -63,8 +63,30 @@ describe('the sprite GAN', () => {
     await expectGanPhases(m, task);
     expect(task.validate!(1)).toBe(task.validate!(1));
     expect(task.meta()).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' } } });
+    if (!('phases' in task)) throw new Error('two phases expected');
+    expect(task.phases.D.trainable).not.toContain('disc.aux.w'); // aux 0: the head is not trained
+    // with the auxiliary classifier (AC-GAN) its head trains in D, and G's loss reaches it too
+    const ac = spriteGanTask({ model: m, train: digits.train, test: digits.test, task: { ...defaultClipLatentTask(), aux: 1 }, valClips: 2 });
+    if (!('phases' in ac)) throw new Error('two phases expected');
+    expect(ac.phases.D.trainable).toContain('disc.aux.w');
+    await expectGanPhases(m, ac);
     m.dispose();
   }, 120_000);
+  it("the auxiliary classifier's loss: the mean cross-entropy over the attributes the text names", () => {
+    tf.tidy(() => {
+      const a = { digit: 3, colour: 'red', direction: 'left', speed: 'fast', size: 'small' } as const;
+      const flat = tf.zeros([2, 23]) as tf.Tensor2D, all = [10, 5, 4, 2, 2].map(Math.log);
+      expect(auxLoss(flat, [a, a]).dataSync()[0]).toBeCloseTo(all.reduce((x, y) => x + y) / 5, 5);
+      // the first clip's text leaves the digit and the size unsaid
+      expect(auxLoss(flat, [a, a], [['digit', 'size'], []]).dataSync()[0]).toBeCloseTo((all[1] + all[2] + all[3] + all[0] + all[1] + all[2] + all[3] + all[4]) / 8, 5);
+      // logits that put their mass on the true values: near zero; on others: large
+      const sure = new Float32Array(23), wrong = new Float32Array(23);
+      for (const i of [3, 10 + 1, 15 + 0, 19 + 1, 21 + 0]) sure[i] = 20;
+      for (const i of [4, 10 + 2, 15 + 1, 19 + 0, 21 + 1]) wrong[i] = 20;
+      expect(auxLoss(tf.tensor2d(sure, [1, 23]), [a]).dataSync()[0]).toBeLessThan(1e-6);
+      expect(auxLoss(tf.tensor2d(wrong, [1, 23]), [a]).dataSync()[0]).toBeGreaterThan(19);
+    });
+  });
 });
 
 describe('the sprite VAE', () => {
