@@ -21,7 +21,7 @@ const KINDS = CLIP_MODELS;
 const REPORT_FILES = ['clips-eval.json', 'clips-eval.md', 'clips-eval.png'];
 const COLORS: [number, number, number][] = [[120, 120, 120], [31, 119, 180], [214, 39, 40], [44, 160, 44]];
 
-interface Flags { model: string; checkpoint?: string; n: number; steps?: number; guidance?: number; report?: string; classifier?: string; captioner?: string; quiet?: boolean }
+interface Flags { model: string; checkpoint?: string; n: number; steps?: number; guidance?: number; report?: string; classifier?: string; judge2?: string; captioner?: string; quiet?: boolean }
 
 function isOurReport(path: string): boolean {
   try {
@@ -43,6 +43,7 @@ export function registerEvalClips(program: Command): void {
     .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommendation)", int('--steps', 1))
     .option('--guidance <g>', "diffusion: guidance scale (default: the checkpoint's recommendation)", num('--guidance'))
     .option('--classifier <dir>', "the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
+    .option('--judge2 <dir>', "another digit classifier (RL's second judge, one RL never saw): each generator's same clips judged again with it, one more row each")
     .option('--captioner <dir>', 'a second judge: the clip captioner whose parsed caption is compared with the prompt, and with the pixel judge (default: models/captions where it exists)')
     .option('--report <dir>', 'also write clips-eval.json, clips-eval.md and clips-eval.png there')
     .option('--quiet', 'no progress output')
@@ -62,9 +63,15 @@ export function registerEvalClips(program: Command): void {
         for (const f of REPORT_FILES) if (existsSync(join(o.report, f)) && !isOurReport(join(o.report, f))) throw new UserError(`--report ${o.report}: ${f} there is not a genlab clip report; genlab will not overwrite it`);
       }
       await setup();
-      const clfModel = loadImageModel(o.classifier!, ['classifier']);
-      if (clfModel.data !== 'mnist') { clfModel.model.dispose(); throw new UserError(`--classifier: ${o.classifier} was trained on ${clfModel.data}, not on the MNIST digits the clip world draws`); }
-      const clf = clfModel.model as Classifier;
+      if (o.judge2 !== undefined && !existsSync(o.judge2)) throw new UserError(`--judge2: no checkpoint at ${o.judge2}`);
+      const digitJudge = (dir: string, flag: string) => {
+        const c = loadImageModel(dir, ['classifier']);
+        if (c.data !== 'mnist') { c.model.dispose(); throw new UserError(`${flag}: ${dir} was trained on ${c.data}, not on the MNIST digits the clip world draws`); }
+        return c.model as Classifier;
+      };
+      const clf = digitJudge(o.classifier!, '--classifier');
+      let clf2: Classifier | undefined;
+      try { clf2 = o.judge2 === undefined ? undefined : digitJudge(o.judge2, '--judge2'); } catch (e) { clf.dispose(); throw e; }
       const captioner = captionerDir ? loadCaptioner(captionerDir) : undefined;
       const secondJudge = captioner && ((frames: Float32Array) => captionClips(captioner, frames, 1, 1)[0].attributes);
       // every generator loads and every option is checked before the first clip is judged
@@ -75,22 +82,33 @@ export function registerEvalClips(program: Command): void {
       const prompts = evalPrompts(o.n);
       const log = (name: string) => (i: number, n: number) => { if (!o.quiet && (i === n || i % 20 === 0)) process.stderr.write(`${name}: ${i}/${n} clips judged\n`); };
       const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
-      rows.push({ name: 'true renderer', m: await evaluateClips(async (text, seed) => renderText(text, { seed }).frames, clf, prompts, { onClip: log('true renderer'), secondJudge }) });
+      const truth = async (text: string, seed: number) => renderText(text, { seed }).frames;
+      rows.push({ name: 'true renderer', m: await evaluateClips(truth, clf, prompts, { onClip: log('true renderer'), secondJudge }) });
+      if (clf2) rows.push({ name: 'true renderer, judge 2', m: await evaluateClips(truth, clf2, prompts, { secondJudge }) });
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
         try {
           let last = { steps: 0, guidance: 0 };
-          const m = await evaluateClips(async (text, seed) => {
+          // with a second judge, each clip is made once and judged by both
+          const made = new Map<string, Float32Array>();
+          const make = async (text: string, seed: number) => {
+            const key = `${seed} ${text}`, kept = made.get(key);
+            if (kept) return kept;
             const c = await generateClip(g, text, { seed, steps: o.steps, guidance: o.guidance });
             last = { steps: c.report.steps, guidance: c.report.guidance };
+            if (clf2) made.set(key, c.frames);
             return c.frames;
-          }, clf, prompts, { onClip: log(kinds[i]), secondJudge });
-          rows.push({ name: kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i], m, checkpoint: g.dir, ...last });
+          };
+          const m = await evaluateClips(make, clf, prompts, { onClip: log(kinds[i]), secondJudge });
+          const name = kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i];
+          rows.push({ name, m, checkpoint: g.dir, ...last });
+          if (clf2) rows.push({ name: `${name}, judge 2`, m: { ...(await evaluateClips(make, clf2, prompts, { secondJudge })), msPerClip: m.msPerClip }, checkpoint: g.dir, ...last });
         } finally {
           g.model.dispose();
         }
       }
       clf.dispose();
+      clf2?.dispose();
       captioner?.model.dispose();
       const table = clipTable(rows);
       process.stdout.write(table);
@@ -100,7 +118,7 @@ export function registerEvalClips(program: Command): void {
         writeFileAtomic(join(o.report, 'clips-eval.md'), Buffer.from(table));
         const labels = ['digit', 'colour', 'dir', 'speed', 'size', 'exact', 'held-out', 'consist'];
         writeFileAtomic(join(o.report, 'clips-eval.png'), renderBarChart(labels, rows.map((r, k) => ({
-          name: r.name.split(' ')[0], color: COLORS[k % COLORS.length],
+          name: r.name.split(' ')[0] + (r.name.endsWith('judge 2') ? ' (j2)' : ''), color: COLORS[k % COLORS.length],
           values: [r.m.perAttribute.digit, r.m.perAttribute.colour, r.m.perAttribute.direction, r.m.perAttribute.speed, r.m.perAttribute.size, r.m.exact, r.m.exactHeldOut, r.m.digitConsistency],
         })), { yMax: 1, width: 760 }));
       }

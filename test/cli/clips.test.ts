@@ -154,6 +154,17 @@ describe('genlab eval-clips', () => {
     expect(readdirSync(rep).sort()).toEqual(['clips-eval.json', 'clips-eval.md', 'clips-eval.png']);
     expect(JSON.parse(readFileSync(join(rep, 'clips-eval.json'), 'utf8')).rows).toHaveLength(2);
     expect(run('eval-clips', '--checkpoint', ck, '--n', '1', '--steps', '1', '--report', rep, '--quiet').code).toBe(0); // its own report is replaced
+    // a second judge: the same clips judged again; with the same classifier, the same figures
+    const j2 = run('eval-clips', '--checkpoint', ck, '--n', '2', '--steps', '1', '--judge2', 'models/digits-classifier', '--quiet');
+    expect(j2.code, j2.err).toBe(0);
+    const cells = (line: string) => line.split('|').slice(2, -1).map((c) => c.trim());
+    const lines = j2.out.trim().split('\n').filter((l) => l.startsWith('| true') || l.startsWith('| diffusion'));
+    expect(lines.map((l) => l.split('|')[1].trim().endsWith('judge 2'))).toEqual([false, true, false, true]);
+    const ms = cells(j2.out.split('\n')[0]).indexOf('ms/clip'), noMs = (l: string) => cells(l).filter((_, i) => i !== ms);
+    expect(ms).toBeGreaterThan(0);
+    for (const k of [0, 2]) expect(noMs(lines[k + 1])).toEqual(noMs(lines[k]));
+    expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--judge2', join(ws.dir, 'nope')), /--judge2: no checkpoint/);
+    expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--judge2', 'models/fashion-classifier'), /--judge2: .* not on the MNIST digits/);
     expectUserError(run('eval-clips', '--model', 'gan', '--checkpoint', join(ws.dir, 'nope')), /no clip gan model/);
     expectUserError(run('eval-clips', '--model', 'diffusion,gan', '--checkpoint', ck), /one --model/);
     expectUserError(run('eval-clips', '--model', 'sora'), /unknown generator/);
