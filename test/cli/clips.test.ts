@@ -239,12 +239,17 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gi6'), '--set', 'aux=1', '--steps', '1', ...small), /the auxiliary classifier is the sprite GAN's/);
     for (const d of ['gi2', 'gi3', 'gi4', 'gi5', 'gi6']) expect(existsSync(join(ws.dir, d, 'checkpoint'))).toBe(false);
   }, 180_000);
-  it('clip-vae --set arch=sprite --set prior=text: the glimpse encoder, the sprite decoder and the prior network, trained in pixels; it resumes and generates a clip', () => {
+  it("clip-vae's defaults: the glimpse encoder, the sprite decoder and the prior network, trained in pixels; it resumes and generates a clip; arch=field trains too", () => {
     const out = join(ws.dir, 'vae-sprite'), clip = join(ws.dir, 'vae-sprite.gif');
-    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--set', 'arch=sprite', '--set', 'prior=text', '--steps', '2', ...small, '--quiet');
+    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--steps', '2', ...small, '--quiet');
     expect(t.code, t.err).toBe(0);
     const ck = loadCheckpoint(join(out, 'checkpoint'));
-    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', gen: { arch: 'sprite', prior: 'text' } } });
+    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', beta: 1e-3, gen: { arch: 'sprite', prior: 'text' } } });
+    const field = run('train', 'clip-vae', '--out', join(ws.dir, 'vae-field'), '--text-encoder', trained(), '--set', 'arch=field', '--set', 'prior=normal', '--steps', '1', ...small, '--quiet');
+    expect(field.code, field.err).toBe(0);
+    const fc = JSON.parse(readFileSync(join(ws.dir, 'vae-field', 'checkpoint', 'config.json'), 'utf8'));
+    expect(fc.model.gen.arch ?? 'field').toBe('field');
+    expect(fc.model.gen.prior).toBeUndefined();
     expect(Object.keys(ck.weights).some((k) => k.startsWith('enc.g1'))).toBe(true);
     expect(Object.keys(ck.weights)).toContain('gen.prior.w');
     expect(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
