@@ -12,6 +12,7 @@ import { checkGenerateOptions, CLIP_MODELS, generateClip, loadClipGenerator, typ
 import { renderText } from '../pipelines/clips.js';
 import { captionClips, loadCaptioner } from '../pipelines/caption.js';
 import { loadImageModel } from '../pipelines/images.js';
+import type { ObjectAttributes } from '../data/clips/world.js';
 import { UserError } from '../util/errors.js';
 import { prepareOutputDir, writeFileAtomic } from '../util/files.js';
 import { action, int, num, setup } from './common.js';
@@ -43,7 +44,7 @@ export function registerEvalClips(program: Command): void {
     .option('--steps <n>', "diffusion: DDIM steps (default: the checkpoint's recommendation)", int('--steps', 1))
     .option('--guidance <g>', "diffusion: guidance scale (default: the checkpoint's recommendation)", num('--guidance'))
     .option('--classifier <dir>', "the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
-    .option('--judge2 <dir>', "another digit classifier (RL's second judge, one RL never saw): each generator's same clips judged again with it, one more row each")
+    .option('--judge2 <dir>', "another digit classifier (RL's second judge, one RL never saw): each generator's same clips judged again with it, one more row each (the clips are kept in memory meanwhile: about 0.8 MB each)")
     .option('--captioner <dir>', 'a second judge: the clip captioner whose parsed caption is compared with the prompt, and with the pixel judge (default: models/captions where it exists)')
     .option('--report <dir>', 'also write clips-eval.json, clips-eval.md and clips-eval.png there')
     .option('--quiet', 'no progress output')
@@ -65,7 +66,8 @@ export function registerEvalClips(program: Command): void {
       await setup();
       if (o.judge2 !== undefined && !existsSync(o.judge2)) throw new UserError(`--judge2: no checkpoint at ${o.judge2}`);
       const digitJudge = (dir: string, flag: string) => {
-        const c = loadImageModel(dir, ['classifier']);
+        let c: ReturnType<typeof loadImageModel>;
+        try { c = loadImageModel(dir, ['classifier']); } catch (e) { throw e instanceof UserError ? new UserError(`${flag}: ${e.message}`) : e; }
         if (c.data !== 'mnist') { c.model.dispose(); throw new UserError(`${flag}: ${dir} was trained on ${c.data}, not on the MNIST digits the clip world draws`); }
         return c.model as Classifier;
       };
@@ -73,7 +75,15 @@ export function registerEvalClips(program: Command): void {
       let clf2: Classifier | undefined;
       try { clf2 = o.judge2 === undefined ? undefined : digitJudge(o.judge2, '--judge2'); } catch (e) { clf.dispose(); throw e; }
       const captioner = captionerDir ? loadCaptioner(captionerDir) : undefined;
-      const secondJudge = captioner && ((frames: Float32Array) => captionClips(captioner, frames, 1, 1)[0].attributes);
+      // a clip the second pass finds made is captioned once
+      const captioned = new WeakMap<Float32Array, Partial<ObjectAttributes>>();
+      const secondJudge = captioner && ((frames: Float32Array) => {
+        const kept = captioned.get(frames);
+        if (kept) return kept;
+        const a = captionClips(captioner, frames, 1, 1)[0].attributes;
+        captioned.set(frames, a);
+        return a;
+      });
       // every generator loads and every option is checked before the first clip is judged
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
@@ -84,7 +94,7 @@ export function registerEvalClips(program: Command): void {
       const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
       const truth = async (text: string, seed: number) => renderText(text, { seed }).frames;
       rows.push({ name: 'true renderer', m: await evaluateClips(truth, clf, prompts, { onClip: log('true renderer'), secondJudge }) });
-      if (clf2) rows.push({ name: 'true renderer, judge 2', m: await evaluateClips(truth, clf2, prompts, { secondJudge }) });
+      if (clf2) rows.push({ name: 'true renderer, judge 2', m: { ...(await evaluateClips(truth, clf2, prompts, { secondJudge })), msPerClip: rows[0].m.msPerClip } });
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
         try {
@@ -102,6 +112,7 @@ export function registerEvalClips(program: Command): void {
           const m = await evaluateClips(make, clf, prompts, { onClip: log(kinds[i]), secondJudge });
           const name = kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i];
           rows.push({ name, m, checkpoint: g.dir, ...last });
+          // the time is the first pass's (the second finds its clips made)
           if (clf2) rows.push({ name: `${name}, judge 2`, m: { ...(await evaluateClips(make, clf2, prompts, { secondJudge })), msPerClip: m.msPerClip }, checkpoint: g.dir, ...last });
         } finally {
           g.model.dispose();

@@ -1,8 +1,11 @@
-// Training the one-pass clip generators on the latent cache of the diffusion run's autoencoder,
-// reading the words with the diffusion run's frozen text encoder (one encoder for all three, so
-// that the comparison is fair). The GAN: hinge loss, a projection discriminator, and real clips
-// shown with another clip's text as a third kind of negative (GAN-INT-CLS, Reed et al. 2016), so
-// that D checks the words and not only realism. The VAE: conditional, MSE in latent space + beta KL.
+// Training the one-pass clip generators, reading the words with a frozen text encoder (one
+// encoder for all three, so that the comparison is fair). The sprite kind (the default) trains in
+// pixels on clips rendered fresh every step; the field kind on a latent cache of the frame
+// autoencoder. The GAN: hinge loss, a projection discriminator, and real clips shown with another
+// clip's text as a third kind of negative (GAN-INT-CLS, Reed et al. 2016), so that D checks the
+// words and not only realism; optionally an auxiliary attribute classifier (AC-GAN). The VAE:
+// conditional, a reconstruction error (pixels for the sprite kind, latents for the field kind) +
+// beta KL to its prior.
 import * as tf from '@tensorflow/tfjs-core';
 import { ClipSampler } from '../data/clips/dataset.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, SIDE, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';

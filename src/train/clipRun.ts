@@ -131,6 +131,8 @@ function applyRunFlags(train: TrainConfig, o: { seed?: number; steps?: number; r
 
 const KEEP_CACHE = { cacheClips: '--resume keeps cacheClips (the latent cache the run was made with)' };
 const KEEP_TEXT = { ...KEEP_CACHE, freezeText: '--resume keeps freezeText (whether the run trains its text encoder)' };
+// the auxiliary head trains only where aux > 0: a resume cannot start it (its optimizer has no moments for it)
+const KEEP_LATENT = { ...KEEP_CACHE, aux: '--resume keeps aux (start a run with --init DIR --set aux=W instead)' };
 
 /** A clip-text checkpoint's encoder weights (`text.*`), for a generator whose text config is `want`. */
 function pretrainedText(dir: string, want: ClipDiffusionConfig['text']): Weights {
@@ -246,7 +248,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const cfgs = resolveRunConfigs({
     modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal' },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
-    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_CACHE : undefined, sets: o.sets,
+    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
   if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
@@ -279,7 +281,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
     }
   }
   const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
-  if (cfgs.task.aux > 0 && !(kind === 'gan' && config.gen.arch === 'sprite')) throw new UserError('--set aux: the auxiliary classifier is the sprite GAN\'s (arch=sprite)');
+  if (cfgs.task.aux > 0 && !(kind === 'gan' && config.gen.arch === 'sprite')) throw new UserError(`--set aux: the auxiliary classifier is the sprite GAN's (clip-gan with arch=sprite), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   if (init) { // the generator from the checkpoint (its EMA in a run), a fresh critic
     const from = init.ema ?? init.weights;
@@ -298,5 +300,5 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.')).reduce((s, [, v]) => s + v.size, 0);
-  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? 'the run'}), ${sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? (o.init ? o.init.dir : 'the run')}), ${sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
 }

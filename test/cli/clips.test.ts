@@ -163,7 +163,15 @@ describe('genlab eval-clips', () => {
     const ms = cells(j2.out.split('\n')[0]).indexOf('ms/clip'), noMs = (l: string) => cells(l).filter((_, i) => i !== ms);
     expect(ms).toBeGreaterThan(0);
     for (const k of [0, 2]) expect(noMs(lines[k + 1])).toEqual(noMs(lines[k]));
+    // another judge (a classifier trained 2 steps) reads the same true renders otherwise
+    const bad = run('eval-clips', '--checkpoint', ck, '--n', '4', '--steps', '1', '--judge2', ws.classifier(), '--quiet');
+    expect(bad.code, bad.err).toBe(0);
+    const rows2 = bad.out.split('\n').filter((l) => l.startsWith('| true renderer'));
+    expect(rows2).toHaveLength(2);
+    const digitCol = cells(bad.out.split('\n')[0]).indexOf('digit');
+    expect(cells(rows2[1])[digitCol]).not.toBe(cells(rows2[0])[digitCol]);
     expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--judge2', join(ws.dir, 'nope')), /--judge2: no checkpoint/);
+    expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--judge2', 'models/translate'), /--judge2: /);
     expectUserError(run('eval-clips', '--checkpoint', ck, '--n', '1', '--judge2', 'models/fashion-classifier'), /--judge2: .* not on the MNIST digits/);
     expectUserError(run('eval-clips', '--model', 'gan', '--checkpoint', join(ws.dir, 'nope')), /no clip gan model/);
     expectUserError(run('eval-clips', '--model', 'diffusion,gan', '--checkpoint', ck), /one --model/);
@@ -232,6 +240,7 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     for (const k of ['gen.s.out.w', 'gen.path.w']) expect(maxAbsDiff((a.ema ?? a.weights)[k].dataSync(), b.weights[k].dataSync()), k).toBeLessThan(1e-6);
     expect(maxAbsDiff(a.weights['disc.g1.w'].dataSync(), b.weights['disc.g1.w'].dataSync())).toBeGreaterThan(1e-2); // a fresh critic (seed 7's)
     expect(Object.keys(b.weights)).toContain('disc.aux.w');
+    expectUserError(run('train', 'clip-gan', '--out', src, '--resume', '--steps', '3', '--set', 'aux=1'), /--resume keeps aux/);
     expectUserError(run('train', 'clip-gan', '--init', src, '--out', join(ws.dir, 'gi2'), '--set', 'c1=16'), /--init keeps the model config/);
     expectUserError(run('train', 'clip-gan', '--init', src, '--out', join(ws.dir, 'gi3'), '--text-encoder', trained()), /keeps the text encoder/);
     expectUserError(run('train', 'clip-gan', '--init', trained(), '--out', join(ws.dir, 'gi4')), /holds a clip-diffusion model, not clip-gan/);

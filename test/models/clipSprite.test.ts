@@ -70,6 +70,13 @@ describe('the sprite GAN', () => {
     if (!('phases' in ac)) throw new Error('two phases expected');
     expect(ac.phases.D.trainable).toContain('disc.aux.w');
     await expectGanPhases(m, ac);
+    // G's loss carries the head's cross-entropy: same batch, same noise, a larger loss
+    const gLoss = (t: typeof ac) => {
+      if (!('phases' in t)) throw new Error('two phases expected');
+      tf.tidy(() => { t.phases.D.loss(new Rng(9), 2); }); // sets the batch G is asked for
+      return tf.tidy(() => t.phases.G.loss(new Rng(10), 2).dataSync()[0]);
+    };
+    expect(gLoss(ac)).toBeGreaterThan(gLoss(task) + 0.1);
     m.dispose();
   }, 120_000);
   it("the auxiliary classifier's loss: the mean cross-entropy over the attributes the text names", () => {
@@ -139,6 +146,7 @@ describe('the sprite VAE', () => {
       const pooled = m.encodeText(['a red 3 moving left', 'a blue 7 moving up']).pooled, eps = tf.tensor2d(new Rng(2).normalArray(16), [2, 8]);
       const p = m.prior(pooled), z = m.code(eps, pooled);
       expect(maxAbsDiff(tf.slice(p.mu, 0, 1).dataSync(), tf.slice(p.mu, 1, 1).dataSync())).toBeGreaterThan(1e-4);
+      expect(maxAbsDiff(tf.slice(p.logvar, 0, 1).dataSync(), tf.slice(p.logvar, 1, 1).dataSync())).toBeGreaterThan(1e-4);
       expect(maxAbsDiff(z.dataSync(), tf.add(p.mu, tf.mul(eps, tf.exp(tf.mul(p.logvar, 0.5)))).dataSync())).toBeLessThan(1e-6);
       // a N(0, I) prior generates from the noise itself
       expect(maxAbsDiff(plain.code(eps, pooled).dataSync(), eps.dataSync())).toBe(0);
