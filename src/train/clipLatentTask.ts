@@ -39,6 +39,13 @@ export function gaussianKl(q: Gaussian, p: Gaussian): tf.Scalar {
   return tf.mul(0.5, tf.mean(tf.sub(tf.add(tf.sub(p.logvar, q.logvar), ratio), 1))) as tf.Scalar;
 }
 
+/** The VAE's posterior draw z (reparameterised) for x read with the text, and its KL to the model's prior. */
+function posteriorDraw(model: ClipLatent, x: tf.Tensor4D, pooled: tf.Tensor2D, rng: Rng): { z: tf.Tensor2D; kl: tf.Scalar } {
+  const B = pooled.shape[0], Z = model.config.gen.zDim, q = model.posterior(x, pooled);
+  const z = tf.add(q.mu, tf.mul(tf.tensor2d(rng.normalArray(B * Z), [B, Z]), tf.exp(tf.mul(q.logvar, 0.5)))) as tf.Tensor2D;
+  return { z, kl: gaussianKl(q, model.prior(pooled)) };
+}
+
 /** A validation loss over the same held-out clips every time (evaluation-template captions, fresh renders of test digits), in batches of at most 8. */
 function pixelValidation(test: ImageSet, valClips: number, T: number, loss: (frames: Float32Array, words: string[], rng: Rng) => tf.Scalar): (batches: number) => number {
   let val: { frames: Float32Array; texts: string[] } | undefined;
@@ -155,9 +162,8 @@ export function spriteVaeTask(opts: { model: ClipLatent; train: ImageSet; test: 
   const { model, task } = opts, c = model.config, T = c.frames;
   const loss = (frames: Float32Array, words: string[], rng: Rng) => {
     const B = words.length, x = tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]), pooled = model.encodeText(words).pooled;
-    const q = model.posterior(x, pooled);
-    const z = tf.add(q.mu, tf.mul(tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]), tf.exp(tf.mul(q.logvar, 0.5)))) as tf.Tensor2D;
-    return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(gaussianKl(q, model.prior(pooled)), c.beta)) as tf.Scalar;
+    const { z, kl } = posteriorDraw(model, x, pooled, rng);
+    return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(kl, c.beta)) as tf.Scalar;
   };
   const validate = pixelValidation(opts.test, opts.valClips ?? 16, T, loss);
   const trainable = [...model.names('gen.'), ...model.names('enc.')];
@@ -183,10 +189,8 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
   const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
   const vaeLoss = (x: Float32Array, words: string[], rng: Rng) => {
     const B = words.length, xt = tf.tensor4d(x, [B * T, 16, 16, L]), pooled = model.encodeText(words).pooled;
-    const q = model.posterior(xt, pooled);
-    const z = tf.add(q.mu, tf.mul(zOf(rng, B), tf.exp(tf.mul(q.logvar, 0.5)))) as tf.Tensor2D;
-    const mse = tf.mean(tf.squaredDifference(model.generate(z, pooled), xt));
-    return tf.add(mse, tf.mul(gaussianKl(q, model.prior(pooled)), c.beta)) as tf.Scalar;
+    const { z, kl } = posteriorDraw(model, xt, pooled, rng);
+    return tf.add(tf.mean(tf.squaredDifference(model.generate(z, pooled), xt)), tf.mul(kl, c.beta)) as tf.Scalar;
   };
   let val: { x: Float32Array; texts: string[] } | undefined;
   const valClips = opts.valClips ?? 16;

@@ -252,6 +252,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   });
   const train = applyRunFlags(cfgs.train, o);
   if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
+  if (cfgs.task.aux > 0 && !(kind === 'gan' && cfgs.model.arch === 'sprite')) throw new UserError(`--set aux: the auxiliary classifier is the sprite GAN's (clip-gan with arch=sprite), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
   checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
@@ -281,7 +282,6 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
     }
   }
   const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
-  if (cfgs.task.aux > 0 && !(kind === 'gan' && config.gen.arch === 'sprite')) throw new UserError(`--set aux: the auxiliary classifier is the sprite GAN's (clip-gan with arch=sprite), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   if (init) { // the generator from the checkpoint (its EMA in a run), a fresh critic
     const from = init.ema ?? init.weights;
