@@ -32,6 +32,8 @@ export const ClipGenConfigSchema = Type.Object({
   arch: Type.Optional(Type.Union([Type.Literal('field'), Type.Literal('sprite')])),
   /** VAE: 'text', a prior p(z | text) learnt from the pooled text (the CVAE's prior network, Sohn et al. 2015); absent, N(0, I) */
   prior: Type.Optional(Type.Literal('text')),
+  /** what the generator reads of the text: absent, the pooled encoding [text.dim]; 'heads', the frozen clip-text heads' softmax per attribute [23] */
+  cond: Type.Optional(Type.Literal('heads')),
 }, { additionalProperties: false });
 export type ClipGenConfig = Static<typeof ClipGenConfigSchema>;
 
@@ -58,9 +60,14 @@ export function savedClipLatentConfig(saved: Record<string, unknown>): ClipLaten
   return c;
 }
 
+/** The width of what the generator reads of the text (ClipLatent.condition). */
+export function condDim(c: Pick<ClipLatentConfig, 'gen' | 'text'>): number {
+  return c.gen.cond === 'heads' ? AUX_LOGITS : c.text.dim;
+}
+
 /** The generator's and the critic's weights (`gen.*`, and `disc.*` for the GAN or `enc.*` for the VAE). */
 export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text' | 'ae'>, rng: Rng): Weights {
-  const w: Weights = new Map(), g = c.gen, D = c.text.dim, L = c.ae.latent, E = g.embDim;
+  const w: Weights = new Map(), g = c.gen, D = condDim(c), E = g.embDim;
   linearWeights(w, 'gen.e1', rng, g.zDim + D, E);
   linearWeights(w, 'gen.e2', rng, E, E);
   if (g.arch === 'sprite') {
@@ -91,11 +98,11 @@ function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'ge
   linearWeights(w, `${k}.pf`, rng, 3 * T + 2, PATH_FEAT);
   linearWeights(w, `${k}.h`, rng, FEAT + PATH_FEAT, FEAT);
   if (k === 'enc') {
-    linearWeights(w, 'enc.out', rng, FEAT + c.text.dim, 2 * g.zDim); // q(z | clip, text)
+    linearWeights(w, 'enc.out', rng, FEAT + condDim(c), 2 * g.zDim); // q(z | clip, text)
     return;
   }
   linearWeights(w, 'disc.out', rng, FEAT, 1);
-  linearWeights(w, 'disc.proj', rng, c.text.dim, FEAT); // projection discriminator (Miyato & Koyama 2018)
+  linearWeights(w, 'disc.proj', rng, condDim(c), FEAT); // projection discriminator (Miyato & Koyama 2018)
   auxWeights(w, rng);
 }
 
@@ -144,7 +151,7 @@ function fieldWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'ae'>, rng: 
 }
 
 function criticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text' | 'ae'>, rng: Rng): void {
-  const g = c.gen, D = c.text.dim, L = c.ae.latent, E = g.embDim;
+  const g = c.gen, D = condDim(c), L = c.ae.latent, E = g.embDim;
   const k = c.kind === 'gan' ? 'disc' : 'enc';
   linearWeights(w, `${k}.e`, rng, D, E);
   convWeights(w, `${k}.in`, rng, 3, L, g.c1);
@@ -176,6 +183,20 @@ export function pasteWeights(start: tf.Tensor, k: tf.Tensor): tf.Tensor3D {
 export class ClipLatent extends ClipModelBase {
   constructor(readonly config: ClipLatentConfig, weights: Weights) {
     super(config, weights);
+  }
+
+  /**
+   * What the generator and its critic read of texts [B]: the pooled encoding [B, text.dim], or
+   * with cond=heads the frozen clip-text heads' softmaxes side by side [B, 23]: the encoder's own
+   * reading, one factor per attribute, so that a digit-direction pair training never showed is
+   * two familiar inputs rather than one unfamiliar pooled vector.
+   */
+  condition(texts: readonly string[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const pooled = this.encodeText(texts).pooled;
+      if (this.config.gen.cond !== 'heads') return pooled;
+      return tf.concat(ATTRIBUTE_NAMES.map((k) => tf.softmax(linear(pooled, this.p(`head.${k}.w`), this.p(`head.${k}.b`)))), 1) as tf.Tensor2D;
+    });
   }
 
   /** The generator's weights (the GAN's G phase, and with the encoder the VAE's). */

@@ -95,7 +95,7 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     // one pass: noise (GAN) or a prior draw (VAE) and the text's pooled reading to 16 latent frames
     if (o.signal?.aborted) throw new SamplingCancelled('sampling was cancelled');
     const frames = tf.tidy(() => {
-      const eps = tf.tensor2d(new Rng(seed).normalArray(m.config.gen.zDim), [1, m.config.gen.zDim]), pooled = m.encodeText([resolved.encoderText]).pooled;
+      const eps = tf.tensor2d(new Rng(seed).normalArray(m.config.gen.zDim), [1, m.config.gen.zDim]), pooled = m.condition([resolved.encoderText]);
       return tf.clipByValue(m.frames(m.code(eps, pooled), pooled), 0, 1).dataSync() as Float32Array;
     });
     o.onProgress?.({ step: 1, steps: 1, preview: o.preview ? frames.slice((FRAMES >> 1) * SIDE * SIDE * 3, ((FRAMES >> 1) + 1) * SIDE * SIDE * 3) : undefined });

@@ -95,7 +95,7 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
   const pix = (frames: Float32Array, B: number) => tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]);
   // the mean hinge margin by which D tells held-out real clips from the generator's
   const validate = pixelValidation(opts.test, opts.valClips ?? 16, T, (frames, words, rng) => {
-    const B = words.length, pooled = model.encodeText(words).pooled;
+    const B = words.length, pooled = model.condition(words);
     const real = model.pixelScore(model.pixelFeatures(pix(frames, B)), pooled);
     const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
     return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
@@ -110,12 +110,12 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
         loss: (rng, B) => {
           const s = new ClipSampler(opts.train, 'train', rng), { examples, frames } = s.batch(B), attrs = examples.map((e) => e.attributes[0]);
           const other = Array.from({ length: B }, () => s.drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit)), words = said.map((c) => c.text);
-          const pooled = model.encodeText(words).pooled, fr = model.pixelFeatures(pix(frames, B));
+          const pooled = model.condition(words), fr = model.pixelFeatures(pix(frames, B));
           const real = model.pixelScore(fr, pooled);
           const fake = model.pixelScore(model.pixelFeatures(tf.tidy(() => model.frames(zOf(rng, B), pooled))), pooled);
           // a mismatched text counts only where it names other attributes than the clip's
           const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
-          const mis = tf.mul(tf.relu(tf.add(1, model.pixelScore(fr, model.encodeText(texts(other, rng)).pooled))), differs);
+          const mis = tf.mul(tf.relu(tf.add(1, model.pixelScore(fr, model.condition(texts(other, rng))))), differs);
           fakeBatch = { words, attrs, omitted: said.map((c) => c.omitted) };
           const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
           const hinge = tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
@@ -130,7 +130,7 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
             const attrs = Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit));
             return { words: said.map((c) => c.text), attrs, omitted: said.map((c) => c.omitted) };
           })();
-          const pooled = model.encodeText(batch.words).pooled, f = model.pixelFeatures(model.frames(zOf(rng, B), pooled));
+          const pooled = model.condition(batch.words), f = model.pixelFeatures(model.frames(zOf(rng, B), pooled));
           const adv = tf.neg(tf.mean(model.pixelScore(f, pooled))) as tf.Scalar;
           // and G is asked to show what its text names
           return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(model.auxLogits(f), batch.attrs, batch.omitted), task.aux)) as tf.Scalar : adv;
@@ -161,7 +161,7 @@ export function spriteRecon(fake: tf.Tensor4D, real: tf.Tensor4D): tf.Scalar {
 export function spriteVaeTask(opts: { model: ClipLatent; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
   const { model, task } = opts, c = model.config, T = c.frames;
   const loss = (frames: Float32Array, words: string[], rng: Rng) => {
-    const B = words.length, x = tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]), pooled = model.encodeText(words).pooled;
+    const B = words.length, x = tf.tensor4d(frames, [B * T, SIDE, SIDE, 3]), pooled = model.condition(words);
     const { z, kl } = posteriorDraw(model, x, pooled, rng);
     return tf.add(spriteRecon(model.frames(z, pooled), x), tf.mul(kl, c.beta)) as tf.Scalar;
   };
@@ -188,7 +188,7 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
   const texts = (attrs: ObjectAttributes[], rng: Rng) => attrs.map((a) => trainingText(a, rng, 0, task.pOmit));
   const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
   const vaeLoss = (x: Float32Array, words: string[], rng: Rng) => {
-    const B = words.length, xt = tf.tensor4d(x, [B * T, 16, 16, L]), pooled = model.encodeText(words).pooled;
+    const B = words.length, xt = tf.tensor4d(x, [B * T, 16, 16, L]), pooled = model.condition(words);
     const { z, kl } = posteriorDraw(model, xt, pooled, rng);
     return tf.add(tf.mean(tf.squaredDifference(model.generate(z, pooled), xt)), tf.mul(kl, c.beta)) as tf.Scalar;
   };
@@ -204,7 +204,7 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
       const lo = (b * VB) % valClips, hi = Math.min(valClips, lo + VB), words = val!.texts.slice(lo, hi), x = val!.x.subarray(lo * per, hi * per);
       if (c.kind === 'vae') return vaeLoss(x, words, rng);
       // the GAN: the mean hinge margin by which D tells held-out real clips from the generator's
-      const pooled = model.encodeText(words).pooled, B = words.length;
+      const pooled = model.condition(words), B = words.length;
       const real = model.score(tf.tensor4d(x, [B * T, 16, 16, L]), pooled, true), fake = model.score(model.generate(zOf(rng, B), pooled), pooled);
       return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
     });
@@ -225,12 +225,12 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
           renew();
           const { x, attrs } = draw(rng, B), words = texts(attrs, rng);
           const other = draw(rng, B).attrs, wrong = texts(other, rng);
-          const pooled = model.encodeText(words).pooled, xt = tf.tensor4d(x, [B * T, 16, 16, L]);
+          const pooled = model.condition(words), xt = tf.tensor4d(x, [B * T, 16, 16, L]);
           const real = model.score(xt, pooled, true);
           const fake = model.score(tf.tidy(() => model.generate(zOf(rng, B), pooled)), pooled, true);
           // a mismatched text counts only where it names other attributes than the clip's
           const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
-          const mis = tf.mul(tf.relu(tf.add(1, model.score(xt, model.encodeText(wrong).pooled, true))), differs);
+          const mis = tf.mul(tf.relu(tf.add(1, model.score(xt, model.condition(wrong), true))), differs);
           fakeBatch = { words };
           const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
           return tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
@@ -240,7 +240,7 @@ export function clipLatentTask(opts: { model: ClipLatent; cache: LatentCache; tr
         trainable: G, decay: new Set(),
         loss: (rng, B) => {
           const words = fakeBatch?.words ?? texts(draw(rng, B).attrs, rng);
-          const pooled = model.encodeText(words).pooled;
+          const pooled = model.condition(words);
           return tf.neg(tf.mean(model.score(model.generate(zOf(rng, B), pooled), pooled))) as tf.Scalar;
         },
       },

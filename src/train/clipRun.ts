@@ -235,6 +235,7 @@ const ClipGenShapeSchema = Type.Object({
   beta: Type.Number({ minimum: 0, description: 'VAE: KL weight (README: 1e-3 measured best for the sprite VAE)' }),
   arch: Type.Union([Type.Literal('field'), Type.Literal('sprite')], { description: 'the generator: latent frames from space-time blocks, or one ink image moved along a path (the default)' }),
   prior: Type.Union([Type.Literal('normal'), Type.Literal('text')], { description: "VAE: the prior of z, N(0, I) or a Gaussian the text chooses (a prior network; the VAE's default)" }),
+  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')], { description: "what the generator reads of the text: the encoder's pooled encoding, or its clip-text heads' softmax per attribute (needs --text-encoder of a clip-text run)" }),
 }, { additionalProperties: false });
 
 function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
@@ -246,7 +247,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal' },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? 'pooled' },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
   });
@@ -258,7 +259,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
   let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined, frameAe: string | undefined;
   if (r || init) {
-    frozen = new Map(Object.entries((r ?? init)!.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
+    frozen = new Map(Object.entries((r ?? init)!.weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.') || k.startsWith('head.')));
     base = savedModel!;
   } else {
     source = resolveCheckpointDir(o.textEncoder ?? SHIPPED_CLIP_DIFFUSION);
@@ -270,18 +271,19 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       const digits = loadMnistPackage(), probe = buildLatentCache(ae, digits.train, 32, train.seed);
       base = { text: text.text, ae: ae.config, latentScale: 1 / latentStd(probe.latents), vocab: text.vocab };
       frameAe = SHIPPED_FRAME_AE;
-      frozen = new Map([...Object.entries(ck.weights).filter(([k]) => k.startsWith('text.')), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
+      frozen = new Map([...Object.entries(ck.weights).filter(([k]) => k.startsWith('text.') || (cfgs.model.cond === 'heads' && k.startsWith('head.'))), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
       ae.dispose();
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (frozen.get(k) !== t) t.dispose();
     } else {
       if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion or clip-text`);
+      if (cfgs.model.cond === 'heads') throw new UserError(`--set cond=heads reads a clip-text run's attribute heads, and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder)`);
       const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
       base = savedClipDiffusionConfig(ck.meta.model);
       frozen = new Map(Object.entries(weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
     }
   }
-  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}), ...(cfgs.model.cond === 'heads' ? { cond: 'heads' as const } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   if (init) { // the generator from the checkpoint (its EMA in a run), a fresh critic
     const from = init.ema ?? init.weights;
@@ -299,6 +301,6 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const sprite = config.gen.arch === 'sprite';
   const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });
-  const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.')).reduce((s, [, v]) => s + v.size, 0);
+  const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.') && !k.startsWith('head.')).reduce((s, [, v]) => s + v.size, 0);
   return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? (o.init ? o.init.dir : 'the run')}), ${sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
 }

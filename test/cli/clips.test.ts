@@ -303,6 +303,26 @@ describe('genlab train clip-text, and the generators that read it frozen', () =>
   }, 300_000);
 });
 
+describe('--set cond=heads: a one-pass generator reads the clip-text heads', () => {
+  it("keeps the clip-text run's heads frozen in its checkpoint, generates, resumes; refuses a source without heads", () => {
+    const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']), out = join(ws.dir, 'vae-heads');
+    const r = run('train', 'clip-vae', '--out', out, '--text-encoder', ct, '--set', 'cond=heads', '--steps', '2', ...small, '--quiet');
+    expect(r.code, r.err).toBe(0);
+    const a = loadCheckpoint(join(ct, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
+    const heads = Object.keys(a.weights).filter((k) => k.startsWith('head.'));
+    expect(heads.length).toBe(10);
+    for (const k of heads) expect(maxAbsDiff(a.weights[k].dataSync(), b.weights[k].dataSync()), k).toBe(0);
+    expect(b.meta.model).toMatchObject({ gen: { cond: 'heads' } });
+    expect(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
+    expectUserError(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '4', '--set', 'cond=pooled'), /--resume keeps the model config/);
+    const clip = join(ws.dir, 'heads.gif'), g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);
+    expect(g.code, g.err).toBe(0);
+    expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-heads'), '--set', 'cond=heads', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'vae-heads2'), '--set', 'cond=maybe', '--steps', '1', ...small), /cond/);
+  }, 300_000);
+});
+
 describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
   it('fine-tunes a few steps, resumes, measures before and after, and refuses what does not fit', () => {
     const src = trained(), out = join(ws.dir, 'rl-clips');

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { renderScene } from '../../src/data/clips/render.js';
 import { loadMnistPackage } from '../../src/data/mnist.js';
 import { CHECKPOINT_FORMAT } from '../../src/checkpoint/checkpoint.js';
-import { pasteWeights } from '../../src/models/clipLatent.js';
+import { ClipLatent, initClipLatentWeights, pasteWeights } from '../../src/models/clipLatent.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES } from '../../src/data/clips/world.js';
 import { generateClip } from '../../src/pipelines/clipGenerate.js';
 import { auxLoss, defaultClipLatentTask, gaussianKl, spriteGanTask, spriteRecon, spriteVaeTask } from '../../src/train/clipLatentTask.js';
+import type { Weights } from '../../src/nn/layers.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
 import { expectGanPhases, expectVaeLearns, tinyClipLatent } from './clipFixtures.js';
@@ -157,4 +159,40 @@ describe('the sprite VAE', () => {
     await expectVaeLearns(m, task);
     m.dispose(); plain.dispose();
   }, 120_000);
+});
+
+describe('cond=heads: the generators read the clip-text heads', () => {
+  it("the condition is each attribute head's softmax of the pooled text, side by side, and the generator reads the text only through it", async () => {
+    const base = tinyClipLatent('vae', 7, 'sprite', 'text'), D = base.config.text.dim;
+    const config = { ...base.config, gen: { ...base.config.gen, cond: 'heads' as const } };
+    const w: Weights = new Map([...base.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
+    const rng = new Rng(8);
+    for (const [k, v] of initClipLatentWeights(config, rng)) w.set(k, v);
+    for (const k of ATTRIBUTE_NAMES) {
+      w.set(`head.${k}.w`, tf.tensor2d(rng.normalArray(D * ATTRIBUTE_VALUES[k].length), [D, ATTRIBUTE_VALUES[k].length]));
+      w.set(`head.${k}.b`, tf.zeros([ATTRIBUTE_VALUES[k].length]));
+    }
+    base.dispose();
+    const m = new ClipLatent(config, w), texts = ['a red 3 moving left', 'a big blue 7 going up quickly'];
+    expect(m.params.get('gen.e1.w')!.shape).toEqual([8 + 23, 16]);
+    const got = tf.tidy(() => m.condition(texts).arraySync());
+    const pooled = tf.tidy(() => m.encodeText(texts).pooled.arraySync());
+    let at = 0;
+    for (const k of ATTRIBUTE_NAMES) {
+      const n = ATTRIBUTE_VALUES[k].length, hw = m.params.get(`head.${k}.w`)!.arraySync() as number[][];
+      for (let b = 0; b < texts.length; b++) {
+        const logits = Array.from({ length: n }, (_, j) => pooled[b].reduce((s, x, i) => s + x * hw[i][j], 0));
+        const e = logits.map((l) => Math.exp(l - Math.max(...logits))), z = e.reduce((a, c) => a + c, 0);
+        expect(maxAbsDiff(got[b].slice(at, at + n), e.map((x) => x / z))).toBeLessThan(1e-4);
+      }
+      at += n;
+    }
+    expect(at).toBe(got[0].length);
+    // the code and the frames follow the heads: with every head's weights zeroed, two texts give the same clip
+    for (const k of ATTRIBUTE_NAMES) { const h = m.params.get(`head.${k}.w`)!; (h as tf.Variable).assign(tf.zerosLike(h)); }
+    const [a, b] = texts.map((t) => tf.tidy(() => m.frames(m.code(tf.ones([1, 8]), m.condition([t])), m.condition([t])).dataSync()));
+    expect(maxAbsDiff(a, b)).toBe(0);
+    await expectNoLeak(() => { m.condition(texts).dispose(); });
+    m.dispose();
+  });
 });
