@@ -1,15 +1,38 @@
 // The platform under load on loopback (a benchmark, not a test): N people sign up and each
 // submits J jobs at once; every job must complete (none lost), and the health route is polled
 // all along to see that the API stays responsive while the workers generate.
-// `npx tsx bench/platform.ts MODELS_DIR [people=8] [jobs=2] [workers=2] [steps=10]`; JSON on stdout.
+// `npx tsx bench/platform.ts MODELS_DIR [people=8] [jobs=2] [workers=2] [steps=10] [--redis]`; JSON on stdout.
+// --redis: the Redis path (DESIGN.md's scale-out): the bench starts its own redis-server on a free
+// port and `workers` separate `genlab worker` processes; otherwise worker threads in the server.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../src/server/app.js';
 
-const [modelsDir, people = '8', perPerson = '2', workers = '2', steps = '10'] = process.argv.slice(2);
-if (!modelsDir) { process.stderr.write('usage: tsx bench/platform.ts MODELS_DIR [people] [jobs] [workers] [steps]\n'); process.exit(1); }
-const { app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-load-')), modelsDir, workers: Number(workers), quota: 100, ratePerMinute: 1000, authPerMinute: 1000 });
+const args = process.argv.slice(2), redis = args.includes('--redis');
+const [modelsDir, people = '8', perPerson = '2', workers = '2', steps = '10'] = args.filter((a) => a !== '--redis');
+if (!modelsDir) { process.stderr.write('usage: tsx bench/platform.ts MODELS_DIR [people] [jobs] [workers] [steps] [--redis]\n'); process.exit(1); }
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const children: ChildProcess[] = [];
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+let redisUrl: string | undefined;
+if (redis) {
+  const port = await new Promise<number>((res) => { const s = createServer(); s.listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); }); });
+  redisUrl = `redis://127.0.0.1:${port}`;
+  children.push(spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' }));
+  await sleep(500);
+  const genlab = join(import.meta.dirname, '..', 'bin', 'genlab.js');
+  await Promise.all(Array.from({ length: Number(workers) }, () => new Promise<void>((resolve, reject) => {
+    const w = spawn(process.execPath, [genlab, 'worker', '--redis', redisUrl!, '--models', modelsDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(w);
+    let log = '';
+    w.stderr!.on('data', (d: Buffer) => { log += d.toString(); if (log.includes('waiting for jobs')) resolve(); });
+    w.on('exit', (c) => reject(new Error(`a worker exited ${c}: ${log}`)));
+  })));
+}
+const { app } = await buildApp({ dataDir: mkdtempSync(join(tmpdir(), 'genlab-load-')), modelsDir, ...(redisUrl ? { redisUrl } : { workers: Number(workers) }), quota: 100, ratePerMinute: 1000, authPerMinute: 1000 });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const addr = app.server.address(), base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
 const post = (url: string, body: unknown, cookie = '') => fetch(base + url, { method: 'POST', headers: { 'content-type': 'application/json', cookie }, body: JSON.stringify(body) });
@@ -49,7 +72,7 @@ await poll;
 await app.close();
 const all = results.flat();
 process.stdout.write(JSON.stringify({
-  people: Number(people), jobsEach: Number(perPerson), workers: Number(workers), steps: Number(steps),
+  people: Number(people), jobsEach: Number(perPerson), workers: Number(workers), path: redis ? 'redis (worker processes)' : 'worker threads', steps: Number(steps),
   jobs: all.length, done: all.filter((j) => j.status === 'done').length, lost: all.filter((j) => j.status !== 'done').length,
   seconds: Math.round(seconds * 10) / 10, clipsPerMinute: Math.round((all.length / seconds) * 60 * 10) / 10,
   healthMs: { median: Math.round(median(health) * 10) / 10, p99: Math.round([...health].sort((a, b) => a - b)[Math.floor(health.length * 0.99)] * 10) / 10, max: Math.round(Math.max(...health) * 10) / 10, samples: health.length },
