@@ -2,7 +2,7 @@
 //   npm run bench:translate -- RUN_OR_MODEL [RUN_OR_MODEL ...] [--n 200] [--beam 4] [--write-eval]
 // For each checkpoint: per language, on held-out word orders, BLEU-4 and exact attribute match of
 // the parsed English, ms per prompt; then exact match on prompts a person wrote
-// (bench/human-prompts.json). --write-eval writes RUN/eval.json for `genlab export`.
+// (bench/human-prompts.json, and a second set written later, human-prompts-2.json). --write-eval writes RUN/eval.json for `genlab export`.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LANGUAGES, type Language } from '../src/data/clips/languages.js';
@@ -18,19 +18,22 @@ const n = flag('--n', 200), beam = flag('--beam', 4), writeEval = args.includes(
 const dirs = args.filter((a, i) => !a.startsWith('--') && !['--n', '--beam'].includes(args[i - 1] ?? ''));
 if (!dirs.length) { process.stderr.write('usage: npm run bench:translate -- DIR [DIR ...] [--n 200] [--beam 4] [--write-eval]\n'); process.exit(2); }
 await initBackend();
-const human = (JSON.parse(readFileSync(join(import.meta.dirname, 'human-prompts.json'), 'utf8')) as { prompts: { lang: Language; text: string; named: Partial<ObjectAttributes> }[] }).prompts;
+type Written = { lang: Language; text: string; named: Partial<ObjectAttributes> };
+const written = (f: string) => (JSON.parse(readFileSync(join(import.meta.dirname, f), 'utf8')) as { prompts: Written[] }).prompts;
+const human = written('human-prompts.json'), human2 = written('human-prompts-2.json');
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-console.log(`| model | ${LANGUAGES.map((l) => `${l} BLEU-4 | ${l} exact`).join(' | ')} | ms/prompt | human-written exact (${human.length}) |`);
-console.log(`|---|${LANGUAGES.map(() => '---|---').join('|')}|---|---|`);
+console.log(`| model | ${LANGUAGES.map((l) => `${l} BLEU-4 | ${l} exact`).join(' | ')} | ms/prompt | human-written exact (${human.length}) | second set (${human2.length}) |`);
+console.log(`|---|${LANGUAGES.map(() => '---|---').join('|')}|---|---|---|`);
 for (const dir of dirs) {
   const t = loadTranslator(dir);
   const held = heldOutScores(t.model, n, beam);
   const hs = scoreTranslations(t.model, human.map((h) => ({ source: h.text, named: h.named })), beam);
+  const hs2 = scoreTranslations(t.model, human2.map((h) => ({ source: h.text, named: h.named })), beam);
   const ms = LANGUAGES.reduce((s, l) => s + held[l].msPerPrompt, 0) / LANGUAGES.length;
-  console.log(`| ${t.model.config.arch} (${dir}, step ${t.step}) | ${LANGUAGES.map((l) => `${(held[l].bleu4 * 100).toFixed(1)} | ${pct(held[l].exact)}`).join(' | ')} | ${ms.toFixed(1)} | ${pct(hs.exact)} |`);
-  for (let i = 0; i < human.length; i++) if (process.env.VERBOSE) console.error(`${human[i].lang}: ${human[i].text} => ${hs.outputs[i]}`);
+  console.log(`| ${t.model.config.arch} (${dir}, step ${t.step}) | ${LANGUAGES.map((l) => `${(held[l].bleu4 * 100).toFixed(1)} | ${pct(held[l].exact)}`).join(' | ')} | ${ms.toFixed(1)} | ${pct(hs.exact)} | ${pct(hs2.exact)} |`);
+  if (process.env.VERBOSE) for (const [set, out] of [[human, hs.outputs], [human2, hs2.outputs]] as const) set.forEach((h, i) => console.error(`${h.lang}: ${h.text} => ${out[i]}`));
   if (writeEval) {
-    const report = { family: 'translator', arch: t.model.config.arch, step: t.step, prompts: n, beam, heldOut: held, human: { n: human.length, exact: hs.exact, outputs: hs.outputs }, command: `npm run bench:translate -- ${args.join(' ')}` };
+    const report = { family: 'translator', arch: t.model.config.arch, step: t.step, prompts: n, beam, heldOut: held, human: { n: human.length, exact: hs.exact, outputs: hs.outputs }, human2: { n: human2.length, exact: hs2.exact, outputs: hs2.outputs }, command: `npm run bench:translate -- ${args.join(' ')}` };
     writeFileAtomic(join(dir, 'eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));
   }
   t.model.dispose();

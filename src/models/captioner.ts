@@ -89,9 +89,10 @@ export class Captioner extends ParamStore {
     return biLstmMemory(p, 'time', tf.reshape(f, [B, c.frames, c.dim]) as tf.Tensor3D, undefined, c.dim);
   }
 
-  /** Mean cross-entropy of captions (word lists) of clips frames [B * frames, 64, 64, 3]. */
-  loss(frames: tf.Tensor4D, captions: readonly string[][]): tf.Scalar {
+  /** Mean cross-entropy of captions (word lists) of clips frames [B * frames, 64, 64, 3]; `wordDropout` hides input words (training only). */
+  loss(frames: tf.Tensor4D, captions: readonly string[][], wordDropout?: { p: number; rng: Rng }): tf.Scalar {
     const { T, tin, tout, mask } = teacherForcing(captions.map((t) => t.map((w) => this.words.get(w) ?? UNK)), this.config.maxTgt);
+    if (wordDropout) for (let i = 0; i < tin.length; i++) if (i % T > 0 && wordDropout.rng.next() < wordDropout.p) tin[i] = UNK; // never [bos]
     const { mem, h0 } = this.encode(frames);
     return maskedCrossEntropy(attentionDecoderLogits((n) => this.p(n), mem, undefined, h0, tf.tensor2d(tin, [captions.length, T], 'int32')), tout, mask);
   }

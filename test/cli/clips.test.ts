@@ -312,7 +312,7 @@ describe('--set cond=heads: a one-pass generator reads the clip-text heads', () 
     const heads = Object.keys(a.weights).filter((k) => k.startsWith('head.'));
     expect(heads.length).toBe(10);
     for (const k of heads) expect(maxAbsDiff(a.weights[k].dataSync(), b.weights[k].dataSync()), k).toBe(0);
-    expect(b.meta.model).toMatchObject({ gen: { cond: 'heads' } });
+    expect(b.meta.model).toMatchObject({ gen: { cond: 'heads', headScale: 4 } });
     expect(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
     expectUserError(run('train', 'clip-vae', '--out', out, '--resume', '--steps', '4', '--set', 'cond=pooled'), /--resume keeps the model config/);
     const clip = join(ws.dir, 'heads.gif'), g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);

@@ -12,9 +12,9 @@ describe('prompt grammars in French, Spanish and German', () => {
     for (const lang of LANGUAGES) {
       const L = LEXICONS[lang];
       expect(L.digits).toHaveLength(10);
-      for (const [attr, table] of [['colour', L.colour], ['direction', L.direction], ['speed', L.speed], ['sizePre', L.sizePre], ['sizePost', L.sizePost]] as const) {
-        const values = Object.keys(table);
-        expect(values.sort(), `${lang} ${attr}`).toEqual([...(attr === 'sizePre' || attr === 'sizePost' ? ATTRIBUTE_VALUES.size : ATTRIBUTE_VALUES[attr])].sort());
+      for (const [attr, table] of [['colour', L.colour], ['colourPost', L.colourPost], ['colourBare', L.colourBare], ['direction', L.direction], ['dirVerb', L.dirVerb], ['speed', L.speed], ['sizePre', L.sizePre], ['sizePost', L.sizePost]] as const) {
+        const values = Object.keys(table), of = attr.startsWith('size') ? ATTRIBUTE_VALUES.size : attr.startsWith('colour') ? ATTRIBUTE_VALUES.colour : attr === 'dirVerb' ? ['up', 'down'] : ATTRIBUTE_VALUES[attr as 'direction' | 'speed'];
+        expect(values.sort(), `${lang} ${attr}`).toEqual([...of].sort());
         const seen = new Map<string, string>();
         for (const [v, words] of Object.entries(table as Record<string, string[]>)) {
           expect(words.length, `${lang} ${attr} ${v}`).toBeGreaterThan(0);
@@ -26,7 +26,7 @@ describe('prompt grammars in French, Spanish and German', () => {
   it('say every attribute in every template, and evaluation templates are not training templates', () => {
     for (const lang of LANGUAGES) {
       const { train, eval: ev } = LANGUAGE_TEMPLATES[lang];
-      for (const t of [...train, ...ev]) for (const slot of ['DIGIT', 'COLOUR', 'DIR', 'SPEED']) expect(t.split(' '), `${lang}: ${t}`).toContain(slot);
+      for (const t of [...train, ...ev]) for (const slots of [['DIGIT'], ['COLOUR', 'COLOURP', 'COLOURB'], ['DIR', 'DIRVERB'], ['SPEED']]) expect(t.split(' ').some((w) => slots.includes(w)), `${lang}: ${t} lacks ${slots[0]}`).toBe(true);
       for (const t of [...train, ...ev]) expect(t.split(' ').some((w) => w === 'SIZE' || w === 'SIZEP'), `${lang}: ${t}`).toBe(true);
       for (const t of ev) expect(train).not.toContain(t);
     }
@@ -40,8 +40,8 @@ describe('prompt grammars in French, Spanish and German', () => {
         const text = foreignCaption(lang, a, rng, split);
         const tokens = tokenize(text).join(' ');
         expect(tokens.includes(String(a.digit)) || tokenize(L.digits[a.digit]).every((w) => tokens.split(' ').includes(w)), `${lang}: ${text}`).toBe(true);
-        expect(L.colour[a.colour].some((w) => tokens.includes(tokenize(w).join(' '))), `${lang}: ${text}`).toBe(true);
-        expect(L.direction[a.direction].some((w) => tokens.includes(tokenize(w).join(' '))), `${lang}: ${text}`).toBe(true);
+        expect([...L.colour[a.colour], ...L.colourPost[a.colour], ...L.colourBare[a.colour]].some((w) => tokens.includes(tokenize(w).join(' '))), `${lang}: ${text}`).toBe(true);
+        expect([...L.direction[a.direction], ...(L.dirVerb[a.direction] ?? [])].some((w) => tokens.includes(tokenize(w).join(' '))), `${lang}: ${text}`).toBe(true);
       }
       const p = parallelPair(lang, { digit: 4, colour: 'blue', direction: 'up', speed: 'fast', size: 'small' }, rng, 'train', ['speed', 'colour']);
       expect(p.target).toBe('a small 4 moving up');

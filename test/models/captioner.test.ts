@@ -49,6 +49,19 @@ describe('the clip captioner', () => {
     });
     x.dispose(); opt.dispose(); m.dispose();
   }, 120_000);
+  it('word dropout hides the decoder input words but [bos]: none at p 0, every one at p 1 (whatever the draw), so the loss changes', () => {
+    const m = tiny(), { examples, frames } = new ClipSampler(digits.train, 'train', new Rng(6)).batch(2);
+    const x = tf.tensor4d(frames, [2 * 16, 64, 64, 3]), caps = examples.map((e) => englishTarget(e.attributes[0]).split(' '));
+    const loss = (d?: { p: number; rng: Rng }) => tf.tidy(() => m.loss(x, caps, d).dataSync()[0]);
+    const plain = loss();
+    expect(loss({ p: 0, rng: new Rng(1) })).toBe(plain);
+    const all = loss({ p: 1, rng: new Rng(1) });
+    expect(loss({ p: 1, rng: new Rng(2) })).toBe(all);
+    expect(Math.abs(all - plain)).toBeGreaterThan(1e-4);
+    const half = [1, 2, 3].map((s) => loss({ p: 0.5, rng: new Rng(s) }));
+    expect(new Set(half).size).toBeGreaterThan(1); // which words are hidden is drawn
+    x.dispose(); m.dispose();
+  });
   it('cuts the object out of each frame: the same digit image at both sizes gives nearly the same glimpse, another digit does not; the box measures the size', () => {
     const look = (t: string) => tf.tidy(() => objectGlimpse(tf.tensor4d(renderText(t, { seed: 5 }).frames, [16, 64, 64, 3])));
     const corr = (x: tf.Tensor, y: tf.Tensor) => tf.tidy(() => {

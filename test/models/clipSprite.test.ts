@@ -162,9 +162,9 @@ describe('the sprite VAE', () => {
 });
 
 describe('cond=heads: the generators read the clip-text heads', () => {
-  it("the condition is each attribute head's softmax of the pooled text, side by side, and the generator reads the text only through it", async () => {
+  it("the condition is each attribute head's softmax of the pooled text times headScale, side by side, and the generator reads the text only through it", async () => {
     const base = tinyClipLatent('vae', 7, 'sprite', 'text'), D = base.config.text.dim;
-    const config = { ...base.config, gen: { ...base.config.gen, cond: 'heads' as const } };
+    const config = { ...base.config, gen: { ...base.config.gen, cond: 'heads' as const, headScale: 4 } };
     const w: Weights = new Map([...base.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
     const rng = new Rng(8);
     for (const [k, v] of initClipLatentWeights(config, rng)) w.set(k, v);
@@ -183,7 +183,7 @@ describe('cond=heads: the generators read the clip-text heads', () => {
       for (let b = 0; b < texts.length; b++) {
         const logits = Array.from({ length: n }, (_, j) => pooled[b].reduce((s, x, i) => s + x * hw[i][j], 0));
         const e = logits.map((l) => Math.exp(l - Math.max(...logits))), z = e.reduce((a, c) => a + c, 0);
-        expect(maxAbsDiff(got[b].slice(at, at + n), e.map((x) => x / z))).toBeLessThan(1e-4);
+        expect(maxAbsDiff(got[b].slice(at, at + n), e.map((x) => (4 * x) / z))).toBeLessThan(1e-4);
       }
       at += n;
     }

@@ -14,11 +14,16 @@ export const LANGUAGE_NAMES: Record<Language, string> = { fr: 'French', es: 'Spa
 interface Lexicon {
   digits: string[];
   colour: Record<Colour, string[]>;
+  /** a colour after the noun as a phrase ("en rouge", "de color rojo", "in Rot"), and bare as a predicate ("ist rot") */
+  colourPost: Record<Colour, string[]>;
+  colourBare: Record<Colour, string[]>;
   /** size words before the noun and after it */
   sizePre: Record<Size, string[]>;
   sizePost: Record<Size, string[]>;
   direction: Record<Direction, string[]>;
   speed: Record<Speed, string[]>;
+  /** verbs that say the direction themselves ("monte", "baja", "steigt"), where the language has them */
+  dirVerb: Partial<Record<Direction, string[]>>;
   /** ART: articles; NOUN: a noun before the digit ("le chiffre 3"); REL/VERB: a relative clause's opening, a verb form */
   art: string[];
   noun: string[];
@@ -32,10 +37,13 @@ export const LEXICONS: Record<Language, Lexicon> = {
   fr: {
     digits: ['zéro', 'un', 'deux', 'trois', 'quatre', 'cinq', 'six', 'sept', 'huit', 'neuf'],
     colour: { white: ['blanc'], red: ['rouge'], green: ['vert'], blue: ['bleu'], yellow: ['jaune'] },
+    colourPost: { white: ['en blanc'], red: ['en rouge'], green: ['en vert'], blue: ['en bleu'], yellow: ['en jaune'] },
+    colourBare: { white: ['blanc'], red: ['rouge'], green: ['vert'], blue: ['bleu'], yellow: ['jaune'] },
     sizePre: { small: ['petit', 'minuscule'], large: ['grand', 'gros', 'énorme'] },
     sizePost: { small: ['minuscule'], large: ['énorme'] },
     direction: { left: ['vers la gauche', 'à gauche'], right: ['vers la droite', 'à droite'], up: ['vers le haut', 'en haut'], down: ['vers le bas', 'en bas'] },
     speed: { slow: ['lentement', 'doucement'], fast: ['vite', 'rapidement'] },
+    dirVerb: { up: ['monte'], down: ['descend'] },
     art: ['un', 'le'], noun: ['chiffre', 'nombre'], rel: ['qui'],
     verb: ['se déplace', 'bouge', 'glisse', 'avance', 'va'],
     ask: ['montre-moi', 'je veux voir', 'fais-moi une vidéo avec', 'affiche'],
@@ -43,10 +51,13 @@ export const LEXICONS: Record<Language, Lexicon> = {
   es: {
     digits: ['cero', 'uno', 'dos', 'tres', 'cuatro', 'cinco', 'seis', 'siete', 'ocho', 'nueve'],
     colour: { white: ['blanco'], red: ['rojo'], green: ['verde'], blue: ['azul'], yellow: ['amarillo'] },
+    colourPost: { white: ['en blanco', 'de color blanco'], red: ['en rojo', 'de color rojo'], green: ['en verde', 'de color verde'], blue: ['en azul', 'de color azul'], yellow: ['en amarillo', 'de color amarillo'] },
+    colourBare: { white: ['blanco'], red: ['rojo'], green: ['verde'], blue: ['azul'], yellow: ['amarillo'] },
     sizePre: { small: ['pequeño'], large: ['gran'] },
     sizePost: { small: ['pequeño', 'diminuto', 'chico'], large: ['grande', 'enorme'] },
     direction: { left: ['hacia la izquierda', 'a la izquierda'], right: ['hacia la derecha', 'a la derecha'], up: ['hacia arriba', 'arriba'], down: ['hacia abajo', 'abajo'] },
     speed: { slow: ['despacio', 'lentamente', 'lento'], fast: ['rápido', 'rápidamente', 'deprisa'] },
+    dirVerb: { up: ['sube'], down: ['baja'] },
     art: ['un', 'el'], noun: ['número', 'dígito'], rel: ['que'],
     verb: ['se mueve', 'va', 'se desliza', 'avanza', 'viaja'],
     ask: ['muéstrame', 'quiero ver', 'hazme un vídeo de', 'enséñame'],
@@ -55,18 +66,23 @@ export const LEXICONS: Record<Language, Lexicon> = {
     digits: ['null', 'eins', 'zwei', 'drei', 'vier', 'fünf', 'sechs', 'sieben', 'acht', 'neun'],
     // after eine/die, or with no article, a feminine noun in the nominative takes -e
     colour: { white: ['weiße'], red: ['rote'], green: ['grüne'], blue: ['blaue'], yellow: ['gelbe'] },
+    colourPost: { white: ['in Weiß'], red: ['in Rot'], green: ['in Grün'], blue: ['in Blau'], yellow: ['in Gelb'] },
+    colourBare: { white: ['weiß'], red: ['rot'], green: ['grün'], blue: ['blau'], yellow: ['gelb'] },
     sizePre: { small: ['kleine', 'winzige'], large: ['große', 'riesige'] },
     sizePost: { small: ['klein'], large: ['groß'] },
     direction: { left: ['nach links'], right: ['nach rechts'], up: ['nach oben'], down: ['nach unten'] },
     speed: { slow: ['langsam', 'gemächlich'], fast: ['schnell', 'rasch', 'flink'] },
+    dirVerb: { up: ['steigt'], down: ['sinkt', 'fällt'] },
     art: ['eine', 'die'], noun: ['Ziffer', 'Zahl'], rel: ['die'],
     verb: ['sich bewegt', 'gleitet', 'wandert', 'zieht', 'fährt'],
     ask: ['zeig mir', 'ich möchte sehen', 'mach mir ein Video mit', 'zeige'],
   },
 };
 
-// Slots: ART, NOUN? (optional noun before the digit), DIGIT, COLOUR, SIZE (before the noun), SIZEP
-// (after it), DIR, SPEED, REL, VERB, ASK; any other token is a word of the language.
+// Slots: ART, NOUN? (optional noun before the digit), DIGIT, COLOUR (agreeing, before or after the
+// noun as the language puts it), COLOURP (a phrase after it), COLOURB (bare, after "ist"), SIZE
+// (before the noun), SIZEP (after it), DIR, SPEED, REL, VERB, DIRVERB (a verb that says up or down
+// itself half the time, else VERB and DIR in the language's order), ASK; any other token is a word of the language.
 export const LANGUAGE_TEMPLATES: Record<Language, { train: string[]; eval: string[] }> = {
   fr: {
     train: [
@@ -76,9 +92,12 @@ export const LANGUAGE_TEMPLATES: Record<Language, { train: string[]; eval: strin
       'ART DIGIT COLOUR SIZEP REL VERB SPEED DIR',
       'ART SIZE DIGIT COLOUR se déplaçant DIR SPEED',
       'ASK ART SIZE NOUN DIGIT COLOUR REL VERB DIR SPEED',
+      'ART SIZE DIGIT COLOUR REL DIRVERB SPEED',
+      'ART NOUN DIGIT COLOURP SIZEP REL VERB DIR SPEED',
     ],
     eval: [
       'ART DIGIT COLOUR et SIZEP allant SPEED DIR',
+      'ASK ART SIZE DIGIT COLOURP REL DIRVERB SPEED',
       'SPEED DIR ART SIZE DIGIT COLOUR',
       'ASK ART NOUN DIGIT COLOUR SIZEP qui part DIR SPEED',
     ],
@@ -91,9 +110,12 @@ export const LANGUAGE_TEMPLATES: Record<Language, { train: string[]; eval: strin
       'ART SIZE NOUN DIGIT COLOUR REL VERB DIR SPEED',
       'ART DIGIT COLOUR SIZEP moviéndose DIR SPEED',
       'ASK ART DIGIT COLOUR SIZEP REL VERB SPEED DIR',
+      'ART DIGIT COLOUR SIZEP REL DIRVERB SPEED',
+      'ART NOUN DIGIT COLOURP SIZEP REL VERB DIR SPEED',
     ],
     eval: [
       'ART DIGIT SIZEP y COLOUR yendo SPEED DIR',
+      'ASK ART NOUN DIGIT SIZEP COLOURP REL DIRVERB SPEED',
       'SPEED DIR ART DIGIT COLOUR SIZEP',
       'ASK ART NOUN DIGIT SIZEP de color COLOUR que se va DIR SPEED',
     ],
@@ -106,16 +128,20 @@ export const LANGUAGE_TEMPLATES: Record<Language, { train: string[]; eval: strin
       'ART SIZE COLOUR DIGIT bewegt sich SPEED DIR',
       'ART COLOUR DIGIT REL SIZEP ist und sich SPEED DIR bewegt',
       'ASK ART SIZE COLOUR NOUN DIGIT REL SPEED DIR VERB',
+      'ART SIZE COLOUR DIGIT REL SPEED DIRVERB',
+      'ART SIZE NOUN DIGIT COLOURP REL SPEED DIR VERB',
+      'ART NOUN DIGIT ist SIZEP und COLOURB und bewegt sich SPEED DIR',
     ],
     eval: [
       'SPEED DIR gleitet ART SIZE COLOUR DIGIT',
+      'ASK ART SIZE DIGIT COLOURP REL SPEED DIRVERB',
       'ART SIZE COLOUR DIGIT SPEED DIR',
       'ASK ART COLOUR NOUN DIGIT REL SIZEP ist und DIR VERB SPEED',
     ],
   },
 };
 
-const SLOT_OF: Record<AttributeName, string[]> = { digit: ['DIGIT'], colour: ['COLOUR'], direction: ['DIR'], speed: ['SPEED'], size: ['SIZE', 'SIZEP'] };
+const SLOT_OF: Record<AttributeName, string[]> = { digit: ['DIGIT'], colour: ['COLOUR', 'COLOURP', 'COLOURB'], direction: ['DIR'], speed: ['SPEED'], size: ['SIZE', 'SIZEP'] };
 
 function pick<T>(rng: Rng, xs: readonly T[]): T {
   return xs[rng.int(xs.length)];
@@ -134,6 +160,8 @@ export function foreignCaption(lang: Language, a: ObjectAttributes, rng: Rng, sp
       // German nouns, a spelled digit among them, are capitalised ("eine rote Sieben")
       case 'DIGIT': words.push(rng.next() < 0.5 ? String(a.digit) : lang === 'de' ? L.digits[a.digit][0].toUpperCase() + L.digits[a.digit].slice(1) : L.digits[a.digit]); break;
       case 'COLOUR': words.push(pick(rng, L.colour[a.colour])); break;
+      case 'COLOURP': words.push(pick(rng, L.colourPost[a.colour])); break;
+      case 'COLOURB': words.push(pick(rng, L.colourBare[a.colour])); break;
       case 'SIZE': words.push(pick(rng, L.sizePre[a.size])); break;
       case 'SIZEP': words.push(pick(rng, L.sizePost[a.size])); break;
       case 'DIR': words.push(pick(rng, L.direction[a.direction])); break;
@@ -141,6 +169,13 @@ export function foreignCaption(lang: Language, a: ObjectAttributes, rng: Rng, sp
       // a German relative clause opens with a comma ("eine rote 3, die sich ... bewegt")
       case 'REL': if (lang === 'de' && words.length) words[words.length - 1] += ','; words.push(pick(rng, L.rel)); break;
       case 'VERB': words.push(pick(rng, L.verb)); break;
+      case 'DIRVERB': {
+        const implied = drop.has('DIR') ? undefined : L.dirVerb[a.direction];
+        if (implied && rng.next() < 0.5) { words.push(pick(rng, implied)); break; }
+        const verb = pick(rng, L.verb), dir = drop.has('DIR') ? [] : [pick(rng, L.direction[a.direction])];
+        words.push(...(lang === 'de' ? [...dir, verb] : [verb, ...dir])); // German puts the verb last in a relative clause
+        break;
+      }
       case 'ASK': words.push(pick(rng, L.ask)); break;
       default: words.push(slot);
     }
@@ -166,9 +201,9 @@ export function parallelPair(lang: Language, a: ObjectAttributes, rng: Rng, spli
 /** Every word the language's grammar can produce, tokenized as prompts are. */
 export function languageWords(lang: Language): Set<string> {
   const L = LEXICONS[lang];
-  const phrases = [...L.digits, 'del', 'al', ...Object.values(L.colour).flat(), ...Object.values(L.sizePre).flat(), ...Object.values(L.sizePost).flat(), ...Object.values(L.direction).flat(), ...Object.values(L.speed).flat(), ...L.art, ...L.noun, ...L.rel, ...L.verb, ...L.ask, ...Object.values(LANGUAGE_TEMPLATES[lang]).flat()];
+  const phrases = [...L.digits, 'del', 'al', ...Object.values(L.colour).flat(), ...Object.values(L.colourPost).flat(), ...Object.values(L.colourBare).flat(), ...Object.values(L.dirVerb).flat(), ...Object.values(L.sizePre).flat(), ...Object.values(L.sizePost).flat(), ...Object.values(L.direction).flat(), ...Object.values(L.speed).flat(), ...L.art, ...L.noun, ...L.rel, ...L.verb, ...L.ask, ...Object.values(LANGUAGE_TEMPLATES[lang]).flat()];
   const words = new Set(phrases.flatMap((p) => tokenize(p)));
-  for (const slot of ['ART', 'NOUN', 'DIGIT', 'COLOUR', 'SIZE', 'SIZEP', 'DIR', 'SPEED', 'REL', 'VERB', 'ASK']) words.delete(slot.toLowerCase());
+  for (const slot of ['ART', 'NOUN', 'DIGIT', 'COLOUR', 'COLOURP', 'COLOURB', 'SIZE', 'SIZEP', 'DIR', 'SPEED', 'REL', 'VERB', 'DIRVERB', 'ASK']) words.delete(slot.toLowerCase());
   return words;
 }
 
