@@ -2,6 +2,7 @@
 // synthesised utterances of the training templates in the training voices, with noise and level
 // changes, of which `refresh` are replaced by new ones each step; validation on held-out templates
 // in held-out accents and voice variants.
+import { specAugment } from './augment.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import { SPEECH_VOCAB, utterance, type VoiceSplit } from '../data/speech.js';
@@ -9,6 +10,7 @@ import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type 
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
+import { specAugment } from './augment.js';
 import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
@@ -20,6 +22,7 @@ export const AcousticTaskSchema = Type.Object({
   pool: Type.Integer({ minimum: 8, maximum: 20_000, description: 'synthesised training utterances held at once (about 0.1 s of espeak-ng and 60 KB of features each)' }),
   refresh: Type.Integer({ minimum: 0, maximum: 64, description: 'utterances of the pool replaced by new ones each step' }),
   shuffle: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances whose words are spoken in a random order' })),
+  specAugment: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'SpecAugment: this many frequency masks (up to 8 mels) and time masks (up to 20 frames) on each training utterance, drawn anew each time; 0: none' })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
 // every sentence's words in a random order, 4,000 steps: the shipped model (36% exact on held-out voices; shuffle 0.5 and 1,200 steps: 4.7%)
@@ -55,7 +58,8 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     loss: (rng, B) => {
       for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
-      return model.loss(model.batch(picked.map((p) => p.feats)), picked.map((p) => p.words));
+      const masks = task.specAugment ?? 0;
+      return model.loss(model.batch(picked.map((p) => (masks ? specAugment(p.feats, mels, rng, masks) : p.feats))), picked.map((p) => p.words));
     },
     validate: (batches) => {
       const V = 16, n = Math.max(1, Math.min(batches, 4));

@@ -54,3 +54,19 @@ export function augmentImages(x: tf.Tensor4D, p: AugmentParams): tf.Tensor4D {
     return tf.reshape(tf.sub(tf.mul(moved, tf.tensor3d(mask, [B, H, W])), 1), [B, H, W, 1]) as tf.Tensor4D;
   });
 }
+
+/**
+ * SpecAugment's masks (Park et al. 2019) on a copy of log-mel features [frames, mels] normalised
+ * per band (so 0 is the band's mean): `masks` bands of up to `maxF` mels and `masks` spans of up to
+ * `maxT` frames (at most a tenth of the utterance) set to 0.
+ */
+export function specAugment(feats: Float32Array, mels: number, rng: Rng, masks: number, maxF = 8, maxT = 20): Float32Array {
+  const out = Float32Array.from(feats), T = feats.length / mels;
+  for (let m = 0; m < masks; m++) {
+    const f = rng.int(Math.min(maxF, mels) + 1), f0 = rng.int(mels - f + 1);
+    for (let t = 0; t < T; t++) out.fill(0, t * mels + f0, t * mels + f0 + f);
+    const w = rng.int(Math.min(maxT, Math.floor(T / 10)) + 1), t0 = rng.int(T - w + 1);
+    out.fill(0, t0 * mels, (t0 + w) * mels);
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // DiffAugment for the GAN: translation and cutout by hand, their gradient, the random parameters.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { augmentImages, randomAugmentParams, type AugmentParams } from '../../src/train/augment.js';
+import { augmentImages, randomAugmentParams, specAugment, type AugmentParams } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak } from '../helpers.js';
 
@@ -60,5 +60,25 @@ describe('GAN augmentation (DiffAugment)', () => {
     const none = randomAugmentParams(new Rng(5), 50, 28, 28, 0, 0);
     expect(new Set(none.dy)).toEqual(new Set([0]));
     expect(none.size).toBe(0);
+  });
+});
+
+describe('SpecAugment', () => {
+  it('zeroes whole mel bands and whole frame spans of a copy, within their widths, and leaves the rest and the input as they were', () => {
+    const mels = 40, T = 300, x = Float32Array.from({ length: T * mels }, (_, i) => 1 + (i % 7));
+    let masked = 0;
+    for (let s = 0; s < 20; s++) {
+      const y = specAugment(x, mels, new Rng(s), 2);
+      expect(x.every((v) => v > 0)).toBe(true); // the pool's copy is untouched
+      const bands = Array.from({ length: mels }, (_, f) => Array.from({ length: T }, (_, t) => y[t * mels + f]).every((v) => v === 0));
+      const frames = Array.from({ length: T }, (_, t) => y.subarray(t * mels, (t + 1) * mels).every((v) => v === 0));
+      for (let i = 0; i < y.length; i++) if (y[i] === 0) expect(bands[i % mels] || frames[Math.floor(i / mels)]).toBe(true);
+      else expect(y[i]).toBe(x[i]);
+      expect(bands.filter(Boolean).length).toBeLessThanOrEqual(16);
+      expect(frames.filter(Boolean).length).toBeLessThanOrEqual(40);
+      masked += y.filter((v) => v === 0).length;
+    }
+    expect(masked).toBeGreaterThan(0);
+    expect(specAugment(x, mels, new Rng(1), 0)).toEqual(x);
   });
 });
