@@ -2,7 +2,6 @@
 // synthesised utterances of the training templates in the training voices, with noise and level
 // changes, of which `refresh` are replaced by new ones each step; validation on held-out templates
 // in held-out accents and voice variants.
-import { specAugment } from './augment.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
 import { SPEECH_VOCAB, utterance, type VoiceSplit } from '../data/speech.js';
