@@ -13,10 +13,9 @@ import { ATTRIBUTE_NAMES, FRAMES, SIDE, isHeldOutPair, type ObjectAttributes } f
 import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import { agreement, judgeClip } from '../eval/judge.js';
 import type { Classifier } from '../models/classifier.js';
-import type { ClipDiffusion } from '../models/clipDiffusion.js';
 import { checkGenerateOptions, clipGeneratorFrom } from '../pipelines/clipEngine.js';
 import { loadImageModel } from '../pipelines/images.js';
-import { clipDdpoTask, sampleTrajectories } from '../rl/clipDdpo.js';
+import { clipDdpoTask, decodeLatents, sampleTrajectories, type ClipDenoiser } from '../rl/clipDdpo.js';
 import { createProgress } from '../train/progress.js';
 import { resolveRunConfigs } from '../train/runConfig.js';
 import { defaultTrainConfig, Trainer, type TrainConfig } from '../train/trainer.js';
@@ -75,7 +74,7 @@ export interface ClipRlFlags { classifierGiven: boolean; out: string; kl?: numbe
 export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlags): Promise<void> {
   const refDir = resolve(resolveCheckpointDir(dir));
   const own: CheckpointData[] = [];
-  const models: ClipDiffusion[] = [];
+  const models: ClipDenoiser[] = [];
   const disposers: (() => void)[] = [];
   try {
     // the reference's sampling weights (its EMA where the run kept one); the policy starts from them or resumes its run
@@ -83,7 +82,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     if (ref0.ema) disposeMap(ref0.weights);
     disposeMap(ref0.optimizer);
     const ref = clipGeneratorFrom(ref0.meta, refWeights, refDir, 'diffusion');
-    models.push(ref.model as ClipDiffusion);
+    models.push(ref.model as ClipDenoiser);
     const run = o.resume ? loadCheckpoint(resolveCheckpointDir(o.out)) : undefined;
     if (run) {
       own.push(run);
@@ -96,7 +95,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     const classifier = resolve(saved ? saved.reward.classifier : o.classifier);
     if (saved && o.classifierGiven && resolve(o.classifier) !== classifier) throw new UserError(`--resume keeps the run's judge (--classifier ${saved.reward.classifier})`);
     const start = run ? run.weights : Object.fromEntries([...ref.model.params].map(([k, v]) => [k, tf.clone(v)]));
-    const policy = clipGeneratorFrom(run?.meta ?? ref0.meta, start, run ? o.out : refDir, 'diffusion').model as ClipDiffusion;
+    const policy = clipGeneratorFrom(run?.meta ?? ref0.meta, start, run ? o.out : refDir, 'diffusion').model as ClipDenoiser;
     models.push(policy);
     const sets = o.set.map((s) => s.split('=')[0].trim());
     const cfgs = resolveRunConfigs({
@@ -120,7 +119,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     const rl: SavedClipRl = { reference: refDir, reward: { name: 'judge', classifier }, kl, ...cfgs.task };
     const asked = new Map<string, ObjectAttributes>();
     const task = clipDdpoTask({
-      policy, reference: kl > 0 ? (ref.model as ClipDiffusion) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt, accumulate: cfgs.task.accumulate,
+      policy, reference: kl > 0 ? (ref.model as ClipDenoiser) : undefined, kl, schedule, guidance, steps: cfgs.task.ddimSteps, eta: cfgs.task.eta, clip: cfgs.task.clip, perPrompt: cfgs.task.perPrompt, accumulate: cfgs.task.accumulate,
       prompts: (rng, n) => {
         const ps = Array.from({ length: n }, () => drawPrompt(rng));
         // the key a reward is normalised by: the attributes asked for (one prompt's samples)
@@ -136,12 +135,12 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
     if (process.exitCode === 130) return;
     // measured as generate samples: DDIM with no noise, the checkpoint's steps and guidance
     const { steps } = checkGenerateOptions(ref, {});
-    const measure = (m: ClipDiffusion) => {
+    const measure = (m: ClipDenoiser) => {
       const rng = new Rng(cfg.seed ^ 0xe7a1), ps = Array.from({ length: o.evalSamples }, () => drawPrompt(rng));
       let reward = 0, exact = 0, heldOut = 0, heldOutExact = 0;
       for (const p of ps) {
         const tr = sampleTrajectories(m, [p.text], { schedule, steps, eta: 0, guidance }, rng);
-        const frames = tf.tidy(() => m.decode(tr.final).dataSync() as Float32Array);
+        const frames = tf.tidy(() => decodeLatents(m, tr.final).dataSync() as Float32Array);
         tr.final.dispose();
         const j = judgeReward(clf, frames, [p.attributes]);
         reward += j.reward[0] / ps.length;
@@ -150,7 +149,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
       }
       return { prompts: ps.length, reward, exact, heldOutPrompts: heldOut, heldOutExact: heldOut ? heldOutExact / heldOut : null };
     };
-    const before = measure(ref.model as ClipDiffusion), after = measure(policy);
+    const before = measure(ref.model as ClipDenoiser), after = measure(policy);
     // training draws every pair too, so held-out exact here is not generalisation (eval-clips' phrasings are new)
     const report = { reward: 'judge', kl, steps: cfg.steps, sampling: { steps, guidance }, note: 'prompts from the training caption grammar; RL trained on every digit-direction pair, held-out ones included', before, after };
     writeFileAtomic(join(o.out, 'rl-eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));

@@ -115,6 +115,8 @@ export function auxWeights(w: Weights, rng: Rng): void {
 /** the logits' groups, in ATTRIBUTE_NAMES' order: digit, colour, direction, speed, size */
 export const AUX_GROUPS = ATTRIBUTE_NAMES.map((k) => ATTRIBUTE_VALUES[k].length);
 const AUX_LOGITS = AUX_GROUPS.reduce((a, b) => a + b, 0);
+/** the width of headsCondition's output */
+export const HEAD_LOGITS = AUX_LOGITS;
 
 /** Each frame's ink mass [N] and centre of mass (cx, cy) [N] in pixels, of frames [N, 64, 64, 3]. */
 export function massCentres(x: tf.Tensor4D): { mass: tf.Tensor1D; cx: tf.Tensor1D; cy: tf.Tensor1D } {
@@ -182,6 +184,26 @@ export function pasteWeights(start: tf.Tensor, k: tf.Tensor): tf.Tensor3D {
   return tf.relu(tf.sub(tf.minimum(tf.add(iFull, 1), hi), tf.maximum(iFull, lo))) as tf.Tensor3D;
 }
 
+/**
+ * Frames [B*T, 64, 64, 3] of sprites: ink [B, 28, 28] in [0, 1] tinted [B, 3], `side` pixels wide
+ * [B], its top-left corner at pos [B, T, 2] (x, y) in each of T frames; differentiable in all four.
+ */
+export function pasteSprite(ink: tf.Tensor3D, tint: tf.Tensor2D, side: tf.Tensor1D, pos: tf.Tensor3D): tf.Tensor4D {
+  const [B, T] = pos.shape;
+  const k = tf.reshape(tf.tile(tf.reshape(tf.div(side, INK), [B, 1]), [1, T]), [B * T, 1, 1]);
+  const [px, py] = tf.split(tf.reshape(pos, [B * T, 2]), 2, 1).map((c) => tf.reshape(c, [B * T, 1, 1]));
+  const inkT = tf.reshape(tf.tile(tf.expandDims(ink, 1), [1, T, 1, 1]), [B * T, INK, INK]);
+  const grey = tf.matMul(tf.matMul(pasteWeights(py, k), inkT), pasteWeights(px, k), false, true); // [B*T, 64, 64]
+  const tintT = tf.reshape(tf.tile(tf.expandDims(tint, 1), [1, T, 1]), [B * T, 1, 1, 3]);
+  return tf.mul(tf.expandDims(grey, 3), tintT) as tf.Tensor4D;
+}
+
+/** The frozen clip-text heads' softmaxes of pooled encodings [B, dim], side by side and scaled: [B, 23] (AUX_GROUPS). */
+export function headsCondition(pooled: tf.Tensor2D, p: (name: string) => tf.Tensor, scale: number): tf.Tensor2D {
+  const probs = tf.concat(ATTRIBUTE_NAMES.map((k) => tf.softmax(linear(pooled, p(`head.${k}.w`), p(`head.${k}.b`)))), 1);
+  return tf.mul(probs, scale) as tf.Tensor2D;
+}
+
 export class ClipLatent extends ClipModelBase {
   constructor(readonly config: ClipLatentConfig, weights: Weights) {
     super(config, weights);
@@ -197,9 +219,7 @@ export class ClipLatent extends ClipModelBase {
   condition(texts: readonly string[]): tf.Tensor2D {
     return tf.tidy(() => {
       const pooled = this.encodeText(texts).pooled;
-      if (this.config.gen.cond !== 'heads') return pooled;
-      const probs = tf.concat(ATTRIBUTE_NAMES.map((k) => tf.softmax(linear(pooled, this.p(`head.${k}.w`), this.p(`head.${k}.b`)))), 1);
-      return tf.mul(probs, this.config.gen.headScale ?? 1) as tf.Tensor2D;
+      return this.config.gen.cond === 'heads' ? headsCondition(pooled, (n) => this.p(n), this.config.gen.headScale ?? 1) : pooled;
     });
   }
 
@@ -232,13 +252,8 @@ export class ClipLatent extends ClipModelBase {
   }
 
   private spriteFrames(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
-    const T = this.config.frames, B = z.shape[0], { ink, tint, side, pos } = this.sprite(z, pooled);
-    const k = tf.reshape(tf.tile(tf.reshape(tf.div(side, INK), [B, 1]), [1, T]), [B * T, 1, 1]);
-    const [px, py] = tf.split(tf.reshape(pos, [B * T, 2]), 2, 1).map((c) => tf.reshape(c, [B * T, 1, 1]));
-    const inkT = tf.reshape(tf.tile(tf.expandDims(ink, 1), [1, T, 1, 1]), [B * T, INK, INK]);
-    const grey = tf.matMul(tf.matMul(pasteWeights(py, k), inkT), pasteWeights(px, k), false, true); // [B*T, 64, 64]
-    const tintT = tf.reshape(tf.tile(tf.expandDims(tint, 1), [1, T, 1]), [B * T, 1, 1, 3]);
-    return tf.mul(tf.expandDims(grey, 3), tintT) as tf.Tensor4D;
+    const { ink, tint, side, pos } = this.sprite(z, pooled);
+    return pasteSprite(ink, tint, side, pos);
   }
 
   private embed(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor2D {

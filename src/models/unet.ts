@@ -91,7 +91,7 @@ export class Unet extends ParamStore {
    * x [B, 32, 32, C] noisy images, t [B] int32 timesteps, and for a class-conditional model
    * labels [B] int32 (the value `classes` for "no class") -> predicted noise, same shape as x.
    */
-  forward(x: tf.Tensor4D, t: tf.Tensor1D, labels?: tf.Tensor1D): tf.Tensor4D {
+  forward(x: tf.Tensor4D, t: tf.Tensor1D, labels?: tf.Tensor1D, extra?: tf.Tensor2D): tf.Tensor4D {
     const p = (n: string) => this.p(n);
     let temb = timestepEmbedding(t, this.config.tembDim);
     temb = linear(silu(linear(temb, p('temb.l1.w'), p('temb.l1.b'))), p('temb.l2.w'), p('temb.l2.b')) as tf.Tensor2D;
@@ -99,6 +99,7 @@ export class Unet extends ParamStore {
       if (!labels) throw new Error('unet: a class-conditional model needs labels');
       temb = tf.add(temb, tf.gather(p('class.emb'), labels)) as tf.Tensor2D;
     }
+    if (extra) temb = tf.add(temb, extra) as tf.Tensor2D; // another condition's embedding [B, tembDim] (sprite diffusion's words)
     const h0 = conv2dOnData(x, p('inp.w') as tf.Tensor4D, p('inp.b') as tf.Tensor1D, 1, 1); // x takes no gradient
     const h1 = this.resBlock('d1', h0, temb);
     const h2 = this.resBlock('d2', conv2d(h1, p('down1.w'), p('down1.b'), 2, 1), temb);

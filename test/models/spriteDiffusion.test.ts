@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_FORMAT } from '../../src/checkpoint/checkpoint.js';
+import { ClipSampler } from '../../src/data/clips/dataset.js';
+import { renderScene } from '../../src/data/clips/render.js';
+import { loadMnistPackage } from '../../src/data/mnist.js';
+import { DEFAULT_SCHEDULE } from '../../src/diffusion/schedules.js';
+import { decodeSpriteLatents, type SpriteDiffusion, SPRITE_LATENT, spriteLatent } from '../../src/models/spriteDiffusion.js';
+import { generateClip } from '../../src/pipelines/clipGenerate.js';
+import { SamplingCancelled } from '../../src/diffusion/loop.js';
+import { defaultSpriteDiffusionTask, spriteDiffusionTask } from '../../src/train/spriteDiffusionTask.js';
+import { Rng } from '../../src/util/rng.js';
+import { expectNoLeak, maxAbsDiff } from '../helpers.js';
+import { tinySpriteDiffusion } from './clipFixtures.js';
+
+const digits = loadMnistPackage();
+
+const tinySprite = tinySpriteDiffusion;
+const loaded = (m: SpriteDiffusion) => ({ kind: 'diffusion' as const, model: m, meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: '', schedule: DEFAULT_SCHEDULE }, dir: 'tiny' });
+
+describe('sprite diffusion', () => {
+  it("a clip's sprite latent, decoded by the paste, is the world renderer's clip (every size, speed and direction)", () => {
+    const s = new ClipSampler(digits.test, 'eval', new Rng(3));
+    for (let i = 0; i < 12; i++) {
+      const e = s.next(), z = spriteLatent(e.scene.objects[0]);
+      expect(z.every((v) => v >= -1 && v <= 1)).toBe(true); // what the sampler's x0 clipping keeps
+      const frames = tf.tidy(() => decodeSpriteLatents(tf.tensor2d(z, [1, SPRITE_LATENT])).dataSync());
+      expect(maxAbsDiff(frames, renderScene(e.scene))).toBeLessThan(1e-4);
+    }
+  });
+  it('its task trains the denoiser only (the text encoder and heads frozen), the loss falls on a fixed batch, validation repeats, no leak', async () => {
+    const m = tinySprite();
+    const task = spriteDiffusionTask({ model: m, train: digits.train, test: digits.test, task: defaultSpriteDiffusionTask(), schedule: DEFAULT_SCHEDULE, valClips: 4 });
+    if (!('loss' in task)) throw new Error('one phase expected');
+    expect(task.trainable.some((k) => k.startsWith('ink.')) && task.trainable.some((k) => k.startsWith('path.'))).toBe(true);
+    expect(task.trainable.some((k) => k.startsWith('text.') || k.startsWith('head.'))).toBe(false);
+    const vars = task.trainable.map((k) => m.params.get(k)!), opt = tf.train.adam(3e-3);
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => task.loss(new Rng(7), 4), vars);
+      expect(Object.keys(grads).length).toBe(vars.length);
+      opt.applyGradients(grads as unknown as Parameters<typeof opt.applyGradients>[0]);
+      const v = value.dataSync()[0];
+      value.dispose(); tf.dispose(Object.values(grads));
+      return v;
+    };
+    const first = step();
+    await expectNoLeak(() => { step(); });
+    let last = first;
+    for (let i = 0; i < 10; i++) last = step();
+    expect(last).toBeLessThan(first);
+    expect(task.validate!(1)).toBe(task.validate!(1));
+    expect(task.meta()).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite' } });
+    opt.dispose(); m.dispose();
+  });
+  it('generates 16 frames: the same seed gives the same clip, another seed another; progress step by step; cancelled between steps; no leak', async () => {
+    const m = tinySprite(), g = loaded(m), steps: number[] = [];
+    const a = await generateClip(g, 'a red 3 moving left', { seed: 1, steps: 4, guidance: 3, preview: true, onProgress: (p) => { steps.push(p.step); expect(p.preview!.length).toBe(64 * 64 * 3); } });
+    expect(a.frames.length).toBe(16 * 64 * 64 * 3);
+    expect(steps).toEqual([1, 2, 3, 4]);
+    const b = await generateClip(g, 'a red 3 moving left', { seed: 1, steps: 4, guidance: 3 }), c = await generateClip(g, 'a red 3 moving left', { seed: 2, steps: 4, guidance: 3 });
+    expect(maxAbsDiff(a.frames, b.frames)).toBe(0);
+    expect(maxAbsDiff(a.frames, c.frames)).toBeGreaterThan(0);
+    await expectNoLeak(async () => { await generateClip(g, 'a big blue 7', { seed: 3, steps: 3, guidance: 1 }); });
+    const ac = new AbortController(), seen: number[] = [];
+    await expectNoLeak(async () => {
+      await expect(generateClip(g, 'a red 3 moving left', { seed: 1, steps: 6, signal: ac.signal, onProgress: (p) => { seen.push(p.step); if (p.step === 2) ac.abort(); } })).rejects.toBeInstanceOf(SamplingCancelled);
+    });
+    expect(seen).toEqual([1, 2]);
+    m.dispose();
+  });
+});
