@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { clipTable, evalPrompts, evaluateClips, type ClipMetrics } from '../eval/clips.js';
+import { ClipFeatures, clipTable, evalPrompts, evaluateClips, type ClipMetrics } from '../eval/clips.js';
 import { renderBarChart } from '../eval/plot.js';
 import type { Classifier } from '../models/classifier.js';
 import { checkGenerateOptions, CLIP_MODELS, generateClip, loadClipGenerator, type ClipModelKind } from '../pipelines/clipEngine.js';
@@ -93,7 +93,11 @@ export function registerEvalClips(program: Command): void {
       const log = (name: string) => (i: number, n: number) => { if (!o.quiet && (i === n || i % 20 === 0)) process.stderr.write(`${name}: ${i}/${n} clips judged\n`); };
       const rows: { name: string; m: ClipMetrics; checkpoint?: string; steps?: number; guidance?: number }[] = [];
       const truth = async (text: string, seed: number) => renderText(text, { seed }).frames;
-      rows.push({ name: 'true renderer', m: await evaluateClips(truth, clf, prompts, { onClip: log('true renderer'), secondJudge }) });
+      // the Frechet distances' reference: the true clips of the same prompts; its floor, their true clips with other seeds (other digit images and places)
+      const truthFeatures = new ClipFeatures(), floorFeatures = new ClipFeatures();
+      rows.push({ name: 'true renderer', m: await evaluateClips(truth, clf, prompts, { onClip: log('true renderer'), secondJudge, features: truthFeatures }) });
+      for (let i = 0; i < prompts.length; i++) floorFeatures.add(await truth(prompts[i].text, 2_000_000 + i), clf);
+      rows[0].m.frechet = floorFeatures.fd(truthFeatures);
       if (clf2) rows.push({ name: 'true renderer, judge 2', m: { ...(await evaluateClips(truth, clf2, prompts, { secondJudge })), msPerClip: rows[0].m.msPerClip } });
       for (let i = 0; i < kinds.length; i++) {
         const g = loadClipGenerator(dirs[i], kinds[i] as ClipModelKind);
@@ -109,7 +113,9 @@ export function registerEvalClips(program: Command): void {
             if (clf2) made.set(key, c.frames);
             return c.frames;
           };
-          const m = await evaluateClips(make, clf, prompts, { onClip: log(kinds[i]), secondJudge });
+          const features = new ClipFeatures();
+          const m = await evaluateClips(make, clf, prompts, { onClip: log(kinds[i]), secondJudge, features });
+          m.frechet = features.fd(truthFeatures);
           const name = kinds[i] === 'diffusion' ? `diffusion (${last.steps} step${last.steps === 1 ? '' : 's'}, guidance ${last.guidance})` : kinds[i];
           rows.push({ name, m, checkpoint: g.dir, ...last });
           // the time is the first pass's (the second finds its clips made)

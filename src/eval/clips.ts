@@ -5,7 +5,9 @@
 // consistency across frames, diversity across seeds, temporal smoothness and time per clip.
 import { fillTemplate, EVAL_TEMPLATES } from '../data/clips/captions.js';
 import { ATTRIBUTE_NAMES, COLOURS, DIGITS, DIRECTIONS, FRAMES, isHeldOutPair, SIZES, SPEEDS, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Classifier } from '../models/classifier.js';
+import { fitGaussian, frechetDistance } from './frechet.js';
 import { Rng } from '../util/rng.js';
 import { agreement, digitCrop, judgeClip, measureFrames } from './judge.js';
 
@@ -38,6 +40,8 @@ export interface ClipMetrics {
   flicker: number;
   /** median milliseconds per clip */
   msPerClip: number;
+  /** the Frechet distance of the object crops' classifier features (4 frames a clip) to the true renderer's clips of the same prompts (fd on ClipFeatures) */
+  frechet?: number;
   /** the second judge (the clip captioner's caption, parsed), where one was given */
   captionJudge?: {
     perAttribute: Record<AttributeName, number>;
@@ -72,7 +76,7 @@ export function smoothness(frames: Float32Array): { jitter: number; flicker: num
  * Judges the clips `make` gives for `prompts` (clip i with seed i), and for diversity the first
  * `diversityPrompts` prompts again with `diversitySeeds` seeds each.
  */
-export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: EvalPrompt[], o: { diversityPrompts?: number; diversitySeeds?: number; onClip?: (i: number, n: number) => void; secondJudge?: SecondJudge } = {}): Promise<ClipMetrics> {
+export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: EvalPrompt[], o: { diversityPrompts?: number; diversitySeeds?: number; onClip?: (i: number, n: number) => void; secondJudge?: SecondJudge; features?: ClipFeatures } = {}): Promise<ClipMetrics> {
   const per = Object.fromEntries(ATTRIBUTE_NAMES.map((a) => [a, 0])) as Record<AttributeName, number>;
   const per2 = Object.fromEntries(ATTRIBUTE_NAMES.map((a) => [a, 0])) as Record<AttributeName, number>;
   let exact2 = 0, agree = 0;
@@ -100,6 +104,7 @@ export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: E
     consistency += j.digitConsistency;
     const s = smoothness(frames);
     jitter += s.jitter; flicker += s.flicker;
+    o.features?.add(frames, clf);
     o.onClip?.(i + 1, prompts.length);
   }
   const D = Math.min(o.diversityPrompts ?? 10, prompts.length), S = o.diversitySeeds ?? 4;
@@ -126,16 +131,44 @@ export async function evaluateClips(make: ClipMaker, clf: Classifier, prompts: E
   };
 }
 
+/** The frames whose object crops the Frechet distance reads: four spread over the clip. */
+const FD_FRAMES = [0, 5, 10, 15];
+
+/** The digit classifier's features of clips' object crops, collected as clips are judged, for a Frechet distance between two sets. */
+export class ClipFeatures {
+  private readonly rows: Float32Array[] = [];
+  dim = 0;
+
+  add(frames: Float32Array, clf: Classifier): void {
+    const ms = measureFrames(frames), crops = new Float32Array(FD_FRAMES.length * 784);
+    FD_FRAMES.forEach((f, i) => crops.set(digitCrop(frames, f, ms[f]), i * 784));
+    const f = tf.tidy(() => clf.features(tf.tensor4d(crops, [FD_FRAMES.length, 28, 28, 1])));
+    this.dim = f.shape[1];
+    this.rows.push(f.dataSync() as Float32Array);
+    f.dispose();
+  }
+
+  get n(): number {
+    return this.rows.length * FD_FRAMES.length;
+  }
+
+  /** The Frechet distance between this set's features and another's. */
+  fd(other: ClipFeatures): number {
+    const flat = (c: ClipFeatures) => { const out = new Float32Array(c.n * c.dim); c.rows.forEach((r, i) => out.set(r, i * r.length)); return out; };
+    return frechetDistance(fitGaussian(flat(this), this.n, this.dim), fitGaussian(flat(other), other.n, other.dim));
+  }
+}
+
 const pct = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
 
 /** The comparison as a Markdown table, one row per model. */
 export function clipTable(rows: { name: string; m: ClipMetrics }[]): string {
   const second = rows.some((r) => r.m.captionJudge);
-  const head = ['model', 'clips', ...ATTRIBUTE_NAMES, 'exact', 'exact, held-out pairs', 'exact, seen pairs', 'digit consistency', 'diversity', 'jitter (px)', 'flicker', 'ms/clip', ...(second ? ['caption judge: exact', 'judges agree'] : [])];
+  const head = ['model', 'clips', ...ATTRIBUTE_NAMES, 'exact', 'exact, held-out pairs', 'exact, seen pairs', 'digit consistency', 'diversity', 'jitter (px)', 'flicker', 'FD', 'ms/clip', ...(second ? ['caption judge: exact', 'judges agree'] : [])];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const { name, m } of rows) {
     lines.push(`| ${[name, String(m.clips), ...ATTRIBUTE_NAMES.map((k) => pct(m.perAttribute[k])), pct(m.exact), pct(m.exactHeldOut), pct(m.exactSeen), pct(m.digitConsistency),
-      m.diversity.toFixed(3), m.jitter.toFixed(2), m.flicker.toFixed(3), String(Math.round(m.msPerClip)), ...(second ? [pct(m.captionJudge?.exact ?? NaN), pct(m.captionJudge?.agreement ?? NaN)] : [])].join(' | ')} |`);
+      m.diversity.toFixed(3), m.jitter.toFixed(2), m.flicker.toFixed(3), m.frechet === undefined ? 'n/a' : m.frechet.toFixed(2), String(Math.round(m.msPerClip)), ...(second ? [pct(m.captionJudge?.exact ?? NaN), pct(m.captionJudge?.agreement ?? NaN)] : [])].join(' | ')} |`);
   }
   return lines.join('\n') + '\n';
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseText } from '../../src/data/clips/words.js';
 import { EVAL_TEMPLATES, TRAIN_TEMPLATES } from '../../src/data/clips/captions.js';
-import { clipTable, evalPrompts, evaluateClips, smoothness } from '../../src/eval/clips.js';
+import { ClipFeatures, clipTable, evalPrompts, evaluateClips, smoothness } from '../../src/eval/clips.js';
 import type { Classifier } from '../../src/models/classifier.js';
 import { renderText } from '../../src/pipelines/clips.js';
 import { loadImageModel } from '../../src/pipelines/images.js';
@@ -50,5 +50,20 @@ describe('eval-clips', () => {
     const perfect = await evaluateClips(async (t, s) => renderText(t, { seed: s }).frames, clf, ps, { diversityPrompts: 1, diversitySeeds: 2, secondJudge: (f) => { const i = ps.findIndex((p, k) => renderText(p.text, { seed: k }).frames.every((v, j) => v === f[j])); return ps[i].asked; } });
     expect(perfect.captionJudge).toEqual({ perAttribute: { digit: 1, colour: 1, direction: 1, speed: 1, size: 1 }, exact: 1, agreement: 1 });
     expect(clipTable([{ name: 'true renderer', m }])).toMatch(/caption judge: exact \| judges agree \|/);
+  }, 120_000);
+  it("the Frechet distance of the crops' features: true clips with other seeds are near the true clips, one digit everywhere farther, noise farthest", async () => {
+    const ps = evalPrompts(40), truth = new ClipFeatures(), floor = new ClipFeatures(), oneDigit = new ClipFeatures(), noise = new ClipFeatures(), rng = new Rng(5);
+    const m = await evaluateClips(async (t, s) => renderText(t, { seed: s }).frames, clf, ps, { diversityPrompts: 1, diversitySeeds: 2, features: truth });
+    expect(truth.n).toBe(40 * 4);
+    expect(m.exact).toBe(1);
+    for (let i = 0; i < ps.length; i++) {
+      floor.add(renderText(ps[i].text, { seed: 1000 + i }).frames, clf);
+      oneDigit.add(renderText(ps[i].text.replace(/\b\d\b|zero|one|two|three|four|five|six|seven|eight|nine/, '8'), { seed: 1000 + i }).frames, clf);
+      noise.add(Float32Array.from({ length: 16 * 64 * 64 * 3 }, () => rng.next()), clf);
+    }
+    const [f, d, n] = [floor.fd(truth), oneDigit.fd(truth), noise.fd(truth)];
+    expect(truth.fd(truth)).toBeCloseTo(0, 3);
+    expect(f).toBeLessThan(d);
+    expect(d).toBeLessThan(n);
   }, 120_000);
 });
