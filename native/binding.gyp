@@ -1,4 +1,7 @@
 {
+  "variables": {
+    "own_gemm": "<!(node -p \"process.env.GENLAB_OWN_GEMM === '1' ? 1 : 0\")"
+  },
   "targets": [{
     "target_name": "genlab_native",
     "sources": ["src/addon.cc"],
@@ -7,12 +10,20 @@
     "cflags_cc": ["-O3", "-std=c++17", "-pthread"],
     "ldflags": ["-pthread"],
     "conditions": [
-      ["OS=='mac'", {
-        "defines": ["GENLAB_ACCELERATE"],
-        "libraries": ["-framework Accelerate"],
-        "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
+      ["own_gemm==1", {
+        "defines": ["GENLAB_OWN_GEMM"]
       }, {
-        "libraries": ["-lopenblas"]
+        "conditions": [
+          ["OS=='mac'", {
+            "defines": ["GENLAB_ACCELERATE"],
+            "libraries": ["-framework Accelerate"]
+          }, {
+            "libraries": ["-lopenblas"]
+          }]
+        ]
+      }],
+      ["OS=='mac'", {
+        "xcode_settings": { "OTHER_CPLUSPLUSFLAGS": ["-O3", "-std=c++17"] }
       }],
       ["OS=='linux' and target_arch=='x64'", {
         "cflags_cc": ["<!(node -p \"process.env.GENLAB_PORTABLE === '1' ? '-mtune=generic' : '-march=native'\")"]

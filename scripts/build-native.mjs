@@ -18,9 +18,12 @@ function done(ok, reason) {
 }
 
 if (process.env.GENLAB_NO_NATIVE === '1') done(false, 'GENLAB_NO_NATIVE=1 was set at install');
-if (process.platform === 'linux') {
+// Without a BLAS (no cblas.h), the addon is built with genlab's own GEMM (native/src/gemm.h);
+// GENLAB_OWN_GEMM=1 forces it, to measure it beside OpenBLAS.
+let ownGemm = process.env.GENLAB_OWN_GEMM === '1';
+if (process.platform === 'linux' && !ownGemm) {
   const headers = ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h', '/usr/include/aarch64-linux-gnu/cblas.h'];
-  if (!headers.some((h) => existsSync(h))) done(false, 'no cblas.h found: install a BLAS, e.g. `apt-get install libopenblas-dev`, then `npm run build:native`');
+  ownGemm = !headers.some((h) => existsSync(h));
 }
 let gyp = process.env.npm_config_node_gyp;
 if (!gyp || !existsSync(gyp)) {
@@ -38,9 +41,12 @@ const localNode = join(dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (existsSync(join(localNode, 'include', 'node', 'node.h')) ? localNode : '');
 if (!nodedir) done(false, "Node's headers not found (set npm_config_nodedir)");
 args.push(`--nodedir=${nodedir}`);
-const r = spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf8' });
+const build = (own) => spawnSync(process.execPath, args, { cwd: nativeDir, encoding: 'utf8', env: { ...process.env, GENLAB_OWN_GEMM: own ? '1' : '0' } });
+let r = build(ownGemm);
+// a BLAS header without its library (or a broken one): genlab's own GEMM instead
+if (r.status !== 0 && !ownGemm) { ownGemm = true; r = build(true); }
 if (r.status !== 0) {
   const tail = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim().split('\n').slice(-6).join(' | ');
   done(false, `compile failed: ${tail}`);
 }
-done(true, 'native/build/Release/genlab_native.node');
+done(true, `native/build/Release/genlab_native.node${ownGemm ? ", with genlab's own GEMM (no BLAS found)" : ''}`);

@@ -12,7 +12,9 @@
 #include <vector>
 #include "direct.h"
 #include "pool.h"
-#ifdef GENLAB_ACCELERATE
+#if defined(GENLAB_OWN_GEMM)
+#include "gemm.h"
+#elif defined(GENLAB_ACCELERATE)
 #include <Accelerate/Accelerate.h>
 #else
 #include <cblas.h>
@@ -22,6 +24,17 @@ int openblas_get_num_threads(void);
 void openblas_set_num_threads(int);
 }
 #endif
+
+namespace {
+// Row-major C = alpha op(A) op(B) + beta C: the BLAS's, or genlab's own where no BLAS was found.
+inline void Sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+#if defined(GENLAB_OWN_GEMM)
+  gemm::Sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(M), int(N), int(K), alpha, A, int(lda), B, int(ldb), beta, C, int(ldc));
+#endif
+}
+}  // namespace
 
 namespace {
 
@@ -67,8 +80,7 @@ Napi::Value SgemmBatch(const Napi::CallbackInfo& info) {
     beta = 1.f;
   }
   for (int64_t i = 0; i < batch; ++i) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                M, N, K, 1.0f, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, N);
+    Sgemm(ta, tb, M, N, K, 1.0f, A + i * sA, lda, B + i * sB, ldb, beta, C + i * sC, N);
   }
   return env.Undefined();
 }
@@ -465,7 +477,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     beta = 1.f;
   }
   if (IsPointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.rows(), g.OC, g.cols(), 1.f, x, g.cols(), w, g.OC, beta, out, g.OC);
+    Sgemm(false, false, g.rows(), g.OC, g.cols(), 1.f, x, g.cols(), w, g.OC, beta, out, g.OC);
     return env.Undefined();
   }
   // Blocks of whole images, so that each block's im2col stays in cache for its GEMM.
@@ -474,7 +486,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   for (int64_t b = 0; b < g.B; b += step) {
     const int64_t n = std::min(step, g.B - b);
     Im2col(g, x, cols, b, n);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n * per, g.OC, g.cols(), 1.f, cols, g.cols(), w, g.OC, beta, out + b * per * g.OC, g.OC);
+    Sgemm(false, false, n * per, g.OC, g.cols(), 1.f, cols, g.cols(), w, g.OC, beta, out + b * per * g.OC, g.OC);
   }
   return env.Undefined();
 }
@@ -505,7 +517,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (IsPointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, g.rows(), 1.f, x, g.cols(), dy, g.OC, 0.f, dw, g.OC);
+    Sgemm(true, false, g.cols(), g.OC, g.rows(), 1.f, x, g.cols(), dy, g.OC, 0.f, dw, g.OC);
     return env.Undefined();
   }
   // Blocks of whole images (cache-sized im2col), accumulating into dw.
@@ -514,7 +526,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   for (int64_t b = 0; b < g.B; b += step) {
     const int64_t n = std::min(step, g.B - b);
     Im2col(g, x, cols, b, n);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.cols(), g.OC, n * per, 1.f, cols, g.cols(), dy + b * per * g.OC, g.OC, b == 0 ? 0.f : 1.f, dw, g.OC);
+    Sgemm(true, false, g.cols(), g.OC, n * per, 1.f, cols, g.cols(), dy + b * per * g.OC, g.OC, b == 0 ? 0.f : 1.f, dw, g.OC);
   }
   return env.Undefined();
 }
@@ -556,14 +568,14 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (IsPointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, dx, g.cols());
+    Sgemm(false, true, g.rows(), g.cols(), g.OC, 1.f, dy, g.OC, w, g.OC, 0.f, dx, g.cols());
     return env.Undefined();
   }
   const int64_t per = g.OH * g.OW, step = std::max<int64_t>(1, 4096 / per);
   float* cols = Scratch(std::min(g.B, step) * per * g.cols());
   for (int64_t b = 0; b < g.B; b += step) {
     const int64_t n = std::min(step, g.B - b);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n * per, g.cols(), g.OC, 1.f, dy + b * per * g.OC, g.OC, w, g.OC, 0.f, cols, g.cols());
+    Sgemm(false, true, n * per, g.cols(), g.OC, 1.f, dy + b * per * g.OC, g.OC, w, g.OC, 0.f, cols, g.cols());
     Col2im(g, cols, dx, b, n);
   }
   return env.Undefined();
@@ -736,7 +748,10 @@ Napi::Value ResizeNearest(const Napi::CallbackInfo& info) {
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
-#ifdef GENLAB_ACCELERATE
+#if defined(GENLAB_OWN_GEMM)
+  o.Set("blas", std::string("genlab GEMM (no BLAS found; ") + std::to_string(gemm::MR) + "x" + std::to_string(gemm::NR) + " tiles)");
+  o.Set("threads", pool::Get().Threads());
+#elif defined(GENLAB_ACCELERATE)
   o.Set("blas", "Accelerate");
   o.Set("threads", 0);
 #else
@@ -748,7 +763,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   pool::Get().SetThreads(info[0].As<Napi::Number>().Int32Value());
-#ifndef GENLAB_ACCELERATE
+#if !defined(GENLAB_ACCELERATE) && !defined(GENLAB_OWN_GEMM)
   openblas_set_num_threads(info[0].As<Napi::Number>().Int32Value());
 #endif
   return info.Env().Undefined();

@@ -126,7 +126,8 @@ function typedAddon(r: RawAddon): NativeAddon {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const addonPath = join(root, 'native', 'build', 'Release', 'genlab_native.node');
+// GENLAB_NATIVE_ADDON names another build of the addon (to measure two builds side by side: OpenBLAS against genlab's own GEMM)
+const addonPath = process.env.GENLAB_NATIVE_ADDON || join(root, 'native', 'build', 'Release', 'genlab_native.node');
 
 /**
  * OpenBLAS 0.3.21 (Debian 12) does not recognise recent Xeons and falls back to its Prescott
