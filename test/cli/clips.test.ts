@@ -323,6 +323,33 @@ describe('--set cond=heads: a one-pass generator reads the clip-text heads', () 
   }, 300_000);
 });
 
+describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the clip-text heads', () => {
+  it('trains with the heads frozen, resumes, generates, fine-tunes by DDPO; refuses what it cannot take', () => {
+    const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']), out = join(ws.dir, 'sprite-diff');
+    const small = ['--set', 'batchSize=2', '--set', 'evalBatches=1', '--quiet'];
+    const r = run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', ct, '--out', out, '--steps', '2', ...small);
+    expect(r.code, r.err).toBe(0);
+    const a = loadCheckpoint(join(ct, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
+    const frozen = Object.keys(a.weights).filter((k) => k.startsWith('head.') || k.startsWith('text.'));
+    expect(frozen.length).toBeGreaterThan(10);
+    for (const k of frozen) expect(maxAbsDiff(a.weights[k].dataSync(), b.weights[k].dataSync()), k).toBe(0);
+    expect(b.meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite', cond: 'heads' }, step: 2 });
+    expect(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
+    expectUserError(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '4', '--set', 'pathHidden=32'), /--resume keeps the model config/);
+    const gif = join(ws.dir, 'sprite.gif'), g = run('generate', 'a red 3 moving left', '--checkpoint', out, '--steps', '3', '--out', gif);
+    expect(g.code, g.err).toBe(0);
+    expect(gifInfo(new Uint8Array(readFileSync(gif))).frames).toBe(16);
+    expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'diffusion', steps: 3 });
+    const rl = run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'sprite-rl'), '--steps', '1', '--set', 'batchSize=2', '--set', 'ddimSteps=3', '--eval-samples', '1', '--quiet');
+    expect(rl.code, rl.err).toBe(0);
+    expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--out', join(ws.dir, 'sd2'), '--steps', '1'), /give --text-encoder/);
+    expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', 'models/clips-gan', '--out', join(ws.dir, 'sd3'), '--steps', '1'), /reads a clip-text run's encoder and heads/);
+    expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', ct, '--frame-ae', 'models/clips-frame-ae', '--out', join(ws.dir, 'sd4'), '--steps', '1'), /without the frame autoencoder/);
+    expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', ct, '--set', 'c1=16', '--out', join(ws.dir, 'sd5'), '--steps', '1'), /unknown --set key "c1"/);
+    for (const d of ['sd2', 'sd3', 'sd4', 'sd5']) expect(existsSync(join(ws.dir, d))).toBe(false);
+  }, 600_000);
+});
+
 describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
   it('fine-tunes a few steps, resumes, measures before and after, and refuses what does not fit', () => {
     const src = trained(), out = join(ws.dir, 'rl-clips');
