@@ -24,14 +24,25 @@ export function latentShape(m: ClipDenoiser, B: number): number[] {
   return m instanceof SpriteDiffusion ? [B, SPRITE_LATENT] : [B * m.config.frames, 16, 16, m.config.unet.latent];
 }
 
+/** Whether the model's sampler clips its x0 estimates to [-1, 1] (generateClip's DDIM does for sprite latents). */
+export function clipsX0(m: ClipDenoiser): boolean {
+  return m instanceof SpriteDiffusion;
+}
+
 /** DDPO's bound on the normalised advantages. */
 export const ADV_CLIP = 5;
 
 /** The mean and sigma of one DDIM step from x_t (noise eps, alpha-bars a at t and ap at the next timestep). */
-export function ddimStepMean(eps: tf.Tensor, x: tf.Tensor, a: number, ap: number, eta: number): { mean: tf.Tensor; sigma: number } {
+export function ddimStepMean(eps: tf.Tensor, x: tf.Tensor, a: number, ap: number, eta: number, clipX0 = false): { mean: tf.Tensor; sigma: number } {
   const sigma = eta * Math.sqrt(((1 - ap) / (1 - a)) * (1 - a / ap));
   const mean = tf.tidy(() => {
-    const x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
+    let x0 = tf.div(tf.sub(x, tf.mul(eps, Math.sqrt(1 - a))), Math.sqrt(a));
+    // as the sampler does for latents bounded in [-1, 1] (sprite diffusion): x0 clipped, and the
+    // noise direction the one the clipped x0 implies (DdimScheduler's, diffusers')
+    if (clipX0) {
+      x0 = tf.clipByValue(x0, -1, 1);
+      eps = tf.div(tf.sub(x, tf.mul(x0, Math.sqrt(a))), Math.sqrt(1 - a));
+    }
     return tf.add(tf.mul(x0, Math.sqrt(ap)), tf.mul(eps, Math.sqrt(Math.max(0, 1 - ap - sigma * sigma))));
   });
   return { mean, sigma };
@@ -120,7 +131,7 @@ export function sampleTrajectories(model: ClipDenoiser, texts: readonly string[]
       const t = ts[i], tp = i + 1 < ts.length ? ts[i + 1] : -1;
       const next = tf.tidy(() => {
         const eps = guidedClipNoise(model, x, t, enc, o.guidance, ab);
-        const { mean, sigma } = ddimStepMean(eps, x, ab[t], tp >= 0 ? ab[tp] : 1, tp >= 0 ? o.eta : 0);
+        const { mean, sigma } = ddimStepMean(eps, x, ab[t], tp >= 0 ? ab[tp] : 1, tp >= 0 ? o.eta : 0, clipsX0(model));
         if (sigma === 0) return mean; // the last step is deterministic: no action
         const prev = tf.add(mean, tf.mul(tf.tensor(rng.normalArray(mean.size), mean.shape), sigma));
         out.t.push(t); out.tPrev.push(tp);
@@ -152,7 +163,7 @@ export interface DdpoLossOptions {
 /** The step's mean under a model, for the trajectories' clips at step k. */
 function stepMean(m: ClipDenoiser, tr: Trajectories, k: number, o: Omit<DdpoSampling, 'steps'>): { mean: tf.Tensor; sigma: number } {
   const B = tr.texts.length, ab = o.schedule.alphasCumprod, x = tf.tensor(tr.x[k], latentShape(m, B));
-  return ddimStepMean(guidedClipNoise(m, x, tr.t[k], pairedTexts(m, tr.texts), o.guidance, ab), x, ab[tr.t[k]], ab[tr.tPrev[k]], o.eta);
+  return ddimStepMean(guidedClipNoise(m, x, tr.t[k], pairedTexts(m, tr.texts), o.guidance, ab), x, ab[tr.t[k]], ab[tr.tPrev[k]], o.eta, clipsX0(m));
 }
 
 /** The reference model's step means of every step (no gradient), for the KL term. */
