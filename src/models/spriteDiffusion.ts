@@ -7,7 +7,7 @@
 // the text, so one network on both would learn nothing a pair does not.
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIP_VOCAB } from '../data/clips/vocab.js';
-import { COLOUR_RGB, DIRECTION_STEP, FRAMES, SIDE, SIZE_PIXELS, SPEED_PIXELS, type SceneObject } from '../data/clips/world.js';
+import { COLOUR_RGB, DIGITS, DIRECTION_STEP, FRAMES, SIDE, SIZE_PIXELS, SPEED_PIXELS, type SceneObject } from '../data/clips/world.js';
 import { linearWeights, silu } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
@@ -19,6 +19,8 @@ import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
 import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
 
 export const INK = 28, PATH = 8, SPRITE_LATENT = INK * INK + PATH;
+/** the digit head's width, the first group of headsCondition's output */
+const DIGIT_VALUES = DIGITS.length;
 
 export const SpriteDiffusionConfigSchema = Type.Object({
   arch: Type.Literal('sprite'),
@@ -27,8 +29,9 @@ export const SpriteDiffusionConfigSchema = Type.Object({
   unet: UnetConfigSchema,
   /** the path's denoiser: an MLP this wide */
   pathHidden: Type.Integer({ minimum: 8, maximum: 4096 }),
-  /** what the denoiser reads of the text: the pooled encoding, or the frozen clip-text heads' softmaxes times headScale */
-  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')]),
+  /** what the denoiser reads of the text: the pooled encoding, or the frozen clip-text heads' softmaxes times headScale;
+   *  'factored': the heads too, the ink reading only the digit's and the path only the other four (pcond.*), as the world has them */
+  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads'), Type.Literal('factored')]),
   headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
   vocab: Type.Array(Type.String()),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')]),
@@ -47,10 +50,14 @@ export function savedSpriteDiffusionConfig(saved: Record<string, unknown>): Spri
 
 /** The denoiser's own weights (`ink.*`, `path.*`, `cond.*`); the text encoder's and heads' come from a clip-text run. */
 export function initSpriteDiffusionWeights(c: SpriteDiffusionConfig, rng: Rng): Weights {
-  const w: Weights = new Map(), T = c.unet.tembDim, H = c.pathHidden, D = c.cond === 'heads' ? HEAD_LOGITS : c.text.dim;
+  const w: Weights = new Map(), T = c.unet.tembDim, H = c.pathHidden, D = c.cond === 'pooled' ? c.text.dim : HEAD_LOGITS;
   for (const [k, v] of initUnetWeights(c.unet, rng)) w.set(`ink.${k}`, v);
   linearWeights(w, 'cond.l1', rng, D, T);
   linearWeights(w, 'cond.l2', rng, T, T);
+  if (c.cond === 'factored') {
+    linearWeights(w, 'pcond.l1', rng, D, T);
+    linearWeights(w, 'pcond.l2', rng, T, T);
+  }
   linearWeights(w, 'path.l1', rng, PATH + 2 * T, H);
   linearWeights(w, 'path.l2', rng, H, H);
   linearWeights(w, 'path.l3', rng, H, H);
@@ -111,16 +118,19 @@ export class SpriteDiffusion extends ParamStore {
   condition(texts: readonly string[]): tf.Tensor2D {
     return tf.tidy(() => {
       const pooled = this.text.encodeTexts(texts).pooled;
-      return this.config.cond === 'heads' ? headsCondition(pooled, (n) => this.p(n), this.config.headScale) : pooled;
+      return this.config.cond === 'pooled' ? pooled : headsCondition(pooled, (n) => this.p(n), this.config.headScale);
     });
   }
 
   /** The denoiser's output (eps or v) for sprite latents x [B, 792] at timesteps t [B], read with cond [B, D]. */
   predict(x: tf.Tensor2D, t: tf.Tensor1D, cond: tf.Tensor2D): tf.Tensor2D {
     const p = (n: string) => this.p(n), B = x.shape[0], T = this.config.unet.tembDim;
-    const e = linear(silu(linear(cond, p('cond.l1.w'), p('cond.l1.b'))), p('cond.l2.w'), p('cond.l2.b')) as tf.Tensor2D;
+    const mlp = (k: string, c: tf.Tensor2D) => linear(silu(linear(c, p(`${k}.l1.w`), p(`${k}.l1.b`))), p(`${k}.l2.w`), p(`${k}.l2.b`)) as tf.Tensor2D;
+    // factored: the digit's softmax for the ink, the other attributes' for the path (a held-out digit-direction pair is then two familiar inputs)
+    const factored = this.config.cond === 'factored', digitMask = factored ? tf.tensor2d(Float32Array.from({ length: HEAD_LOGITS }, (_, i) => (i < DIGIT_VALUES ? 1 : 0)), [1, HEAD_LOGITS]) : undefined;
+    const e = mlp('cond', digitMask ? tf.mul(cond, digitMask) : cond), ep = digitMask ? mlp('pcond', tf.mul(cond, tf.sub(1, digitMask))) : e;
     const ink = this.ink.forward(tf.reshape(tf.slice(x, [0, 0], [B, INK * INK]), [B, INK, INK, 1]) as tf.Tensor4D, t, undefined, e);
-    let h: tf.Tensor2D = tf.concat([tf.slice(x, [0, INK * INK], [B, PATH]), timestepEmbedding(t, T), e], 1);
+    let h: tf.Tensor2D = tf.concat([tf.slice(x, [0, INK * INK], [B, PATH]), timestepEmbedding(t, T), ep], 1);
     h = silu(linear(h, p('path.l1.w'), p('path.l1.b'))) as tf.Tensor2D;
     h = silu(linear(h, p('path.l2.w'), p('path.l2.b'))) as tf.Tensor2D;
     h = silu(linear(h, p('path.l3.w'), p('path.l3.b'))) as tf.Tensor2D;

@@ -239,7 +239,7 @@ export function spriteDiffusionTrainConfig(): TrainConfig {
 const SpriteShapeSchema = Type.Object({
   arch: Type.Literal('sprite', { description: 'sprite: the digits\' UNet and an MLP on one ink image and its path (arch=video: the space-time UNet)' }),
   pathHidden: Type.Integer({ minimum: 8, maximum: 4096, description: "the path denoiser's width" }),
-  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')], { description: "what the denoiser reads of the text: the encoder's pooled encoding, or its clip-text heads' softmax per attribute" }),
+  cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads'), Type.Literal('factored')], { description: "what the denoiser reads of the text: the encoder's pooled encoding, its clip-text heads' softmax per attribute, or those heads factored (the ink reads the digit's, the path the others'; --init may turn heads into factored)" }),
   headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'cond=heads: the softmaxes times this' }),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise (the digits' recipe) or v" }),
 }, { additionalProperties: false });
@@ -266,7 +266,8 @@ function prepareSpriteDiffusion(o: RunInput): ClipRun {
   const m0 = savedModel ?? defaultSpriteDiffusionConfig(defaultClipDiffusionConfig().text);
   const cfgs = resolveRunConfigs({
     modelSchema: SpriteShapeSchema, model: { arch: 'sprite', pathHidden: m0.pathHidden, cond: m0.cond, headScale: m0.headScale, prediction: m0.prediction },
-    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
+    modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
+    modelFixed: init ? Object.fromEntries(Object.keys(SpriteShapeSchema.properties).filter((k) => k !== 'cond').map((k) => [k, '--init keeps the model config of the checkpoint it starts from; --set may change cond (heads to factored), trainer and training keys'])) : undefined,
     train: saved?.train ?? spriteDiffusionTrainConfig(), taskSchema: SpriteDiffusionTaskSchema, task: saved?.task ?? defaultSpriteDiffusionTask(), sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -277,6 +278,12 @@ function prepareSpriteDiffusion(o: RunInput): ClipRun {
     const from = r ? r.weights : (init!.ema ?? init!.weights);
     weights = new Map(Object.entries(from));
     config = savedModel!;
+    if (init && cfgs.model.cond !== config.cond) {
+      // heads to factored: the path's reading starts as a copy of the one it had (the ink's stays)
+      if (!(config.cond === 'heads' && cfgs.model.cond === 'factored')) throw new UserError(`--init: cond ${config.cond} cannot become ${cfgs.model.cond} (only heads to factored)`);
+      for (const k of ['l1.w', 'l1.b', 'l2.w', 'l2.b']) weights.set(`pcond.${k}`, weights.get(`cond.${k}`)!.clone());
+      config = { ...config, cond: 'factored' };
+    }
     if (init) for (const m of [init.weights, init.ema, init.optimizer]) if (m) for (const [, t] of Object.entries(m)) if (m !== (init.ema ?? init.weights)) t.dispose();
   } else {
     if (o.textEncoder === undefined) throw new UserError('sprite diffusion reads a clip-text run\'s frozen encoder and heads: give --text-encoder DIR (genlab train clip-text --out runs/clip-text --seed 2, about a minute)');

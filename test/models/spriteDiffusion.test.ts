@@ -5,7 +5,7 @@ import { ClipSampler } from '../../src/data/clips/dataset.js';
 import { renderScene } from '../../src/data/clips/render.js';
 import { loadMnistPackage } from '../../src/data/mnist.js';
 import { DEFAULT_SCHEDULE } from '../../src/diffusion/schedules.js';
-import { decodeSpriteLatents, type SpriteDiffusion, SPRITE_LATENT, spriteLatent } from '../../src/models/spriteDiffusion.js';
+import { decodeSpriteLatents, initSpriteDiffusionWeights, SpriteDiffusion, SPRITE_LATENT, spriteLatent } from '../../src/models/spriteDiffusion.js';
 import { generateClip } from '../../src/pipelines/clipGenerate.js';
 import { SamplingCancelled } from '../../src/diffusion/loop.js';
 import { defaultSpriteDiffusionTask, spriteDiffusionTask } from '../../src/train/spriteDiffusionTask.js';
@@ -66,6 +66,25 @@ describe('sprite diffusion', () => {
       await expect(generateClip(g, 'a red 3 moving left', { seed: 1, steps: 6, signal: ac.signal, onProgress: (p) => { seen.push(p.step); if (p.step === 2) ac.abort(); } })).rejects.toBeInstanceOf(SamplingCancelled);
     });
     expect(seen).toEqual([1, 2]);
+    m.dispose();
+  });
+  it("cond=factored: the ink reads only the digit's softmax and the path only the other attributes'", () => {
+    const base = tinySpriteDiffusion(4), config = { ...base.config, cond: 'factored' as const };
+    const w = new Map([...base.params].map(([k, v]) => [k, tf.clone(v)] as [string, tf.Tensor]));
+    for (const [k, v] of initSpriteDiffusionWeights(config, new Rng(9))) if (k.startsWith('pcond.')) w.set(k, v); else v.dispose();
+    base.dispose();
+    const m = new SpriteDiffusion(config, w);
+    tf.tidy(() => {
+      const x = tf.randomNormal([1, SPRITE_LATENT], 0, 1, 'float32', 1) as tf.Tensor2D, t = tf.tensor1d([500], 'int32');
+      const c = m.condition(['a red 3 moving left']), cv = c.dataSync();
+      const digitOther = Float32Array.from(cv, (v, i) => (i < 10 ? cv[(i + 4) % 10] : v)), restOther = Float32Array.from(cv, (v, i) => (i < 10 ? v : 4 - v));
+      const out = (cc: Float32Array) => m.predict(x, t, tf.tensor2d(cc, [1, cv.length])).dataSync();
+      const a = out(cv), d = out(digitOther), r = out(restOther), ink = (v: Float32Array) => v.subarray(0, 784), path = (v: Float32Array) => v.subarray(784);
+      expect(maxAbsDiff(path(a), path(d))).toBe(0);
+      expect(maxAbsDiff(ink(a), ink(d))).toBeGreaterThan(0);
+      expect(maxAbsDiff(ink(a), ink(r))).toBe(0);
+      expect(maxAbsDiff(path(a), path(r))).toBeGreaterThan(0);
+    });
     m.dispose();
   });
 });
