@@ -347,15 +347,18 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
     source = resolveCheckpointDir(o.textEncoder ?? SHIPPED_CLIP_DIFFUSION);
     if (!existsSync(source)) throw new UserError(`--text-encoder: no clip-diffusion checkpoint at ${source} (train one with genlab train clip-diffusion)`);
     const ck = loadCheckpoint(source);
-    if (ck.meta.family === 'clip-text') {
-      // a text encoder of its own: the shipped frame autoencoder beside it, the latent scale measured as the diffusion run measures it
-      const text = savedClipTextConfig(ck.meta.model), aeCk = loadCheckpoint(SHIPPED_FRAME_AE), ae = new FrameAe(savedFrameAeConfig(aeCk.meta.model), new Map(Object.entries(aeCk.weights)));
+    const spriteSource = ck.meta.family === 'clip-diffusion' && (ck.meta.model as { arch?: unknown }).arch === 'sprite';
+    if (ck.meta.family === 'clip-text' || spriteSource) {
+      // a text encoder of its own (a clip-text run's, or the one a sprite diffusion model read frozen, heads included):
+      // the shipped frame autoencoder beside it, the latent scale measured as the diffusion run measures it
+      const text = spriteSource ? savedSpriteDiffusionConfig(ck.meta.model) : savedClipTextConfig(ck.meta.model), aeCk = loadCheckpoint(SHIPPED_FRAME_AE), ae = new FrameAe(savedFrameAeConfig(aeCk.meta.model), new Map(Object.entries(aeCk.weights)));
       const digits = loadMnistPackage(), probe = buildLatentCache(ae, digits.train, 32, train.seed);
       base = { text: text.text, ae: ae.config, latentScale: 1 / latentStd(probe.latents), vocab: text.vocab };
       frameAe = SHIPPED_FRAME_AE;
-      frozen = new Map([...Object.entries(ck.weights).filter(([k]) => k.startsWith('text.') || (cfgs.model.cond === 'heads' && k.startsWith('head.'))), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
+      frozen = new Map([...Object.entries(spriteSource ? (ck.ema ?? ck.weights) : ck.weights).filter(([k]) => k.startsWith('text.') || (cfgs.model.cond === 'heads' && k.startsWith('head.'))), ...[...ae.params].map(([k, v]) => [`ae.${k}`, v.clone()] as [string, tf.Tensor])]);
       ae.dispose();
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (frozen.get(k) !== t) t.dispose();
+      if (cfgs.model.cond === 'heads' && ![...frozen.keys()].some((k) => k.startsWith('head.'))) throw new UserError(`--set cond=heads: ${source} has no attribute heads`);
     } else {
       if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion or clip-text`);
       if (cfgs.model.cond === 'heads') throw new UserError(`--set cond=heads reads a clip-text run's attribute heads, and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder)`);

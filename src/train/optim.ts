@@ -107,7 +107,8 @@ export function clipScale(norm: number, maxNorm: number): number {
 /** Exponential moving average of weights (Polyak averaging), for sampling. */
 export class Ema {
   readonly shadow = new Map<string, tf.Variable>();
-  constructor(params: Map<string, tf.Variable>, readonly decay: number) {
+  /** `frozen`: weights that never change, whose shadow stays their copy */
+  constructor(params: Map<string, tf.Variable>, readonly decay: number, private readonly frozen: ReadonlySet<string> = new Set()) {
     for (const [k, p] of params) this.shadow.set(k, ownVariable(p.clone(), false));
   }
   /**
@@ -119,6 +120,7 @@ export class Ema {
     const fast = inPlaceOps(), d = step === undefined ? this.decay : Math.min(this.decay, (1 + step) / (10 + step));
     tf.tidy(() => {
       for (const [k, s] of this.shadow) {
+        if (this.frozen.has(k)) continue;
         const p = params.get(k)!;
         if (fast?.emaStep(s, p, d)) continue;
         s.assign(tf.add(tf.mul(s, d), tf.mul(p, 1 - d)));

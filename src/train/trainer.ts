@@ -138,7 +138,8 @@ export class Trainer {
         kind: cfg.optimizer as 'adam' | 'adamw', beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
       }),
     }));
-    if (cfg.emaDecay > 0) this.ema = new Ema(task.params, cfg.emaDecay);
+    // weights no phase trains (a frozen text encoder) keep their EMA equal to them, not drifting by rounding
+    if (cfg.emaDecay > 0) this.ema = new Ema(task.params, cfg.emaDecay, new Set([...task.params.keys()].filter((k) => !seen.has(k))));
     const r = opts.resume;
     if (r) {
       if (!r.optimizer) throw new Error('the checkpoint has no optimizer state; it cannot be resumed (fine-tune it instead)');

@@ -342,6 +342,11 @@ describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the
     expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'diffusion', steps: 3 });
     const rl = run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'sprite-rl'), '--steps', '1', '--set', 'batchSize=2', '--set', 'ddimSteps=3', '--eval-samples', '1', '--quiet');
     expect(rl.code, rl.err).toBe(0);
+    // a sprite diffusion checkpoint hands its frozen encoder and heads on to the one-pass generators
+    const vae = run('train', 'clip-vae', '--out', join(ws.dir, 'sprite-vae'), '--text-encoder', out, '--set', 'cond=heads', '--steps', '1', ...small);
+    expect(vae.code, vae.err).toBe(0);
+    const v = loadCheckpoint(join(ws.dir, 'sprite-vae', 'checkpoint'));
+    for (const k of frozen) expect(maxAbsDiff(a.weights[k].dataSync(), v.weights[k].dataSync()), k).toBe(0);
     expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--out', join(ws.dir, 'sd2'), '--steps', '1'), /give --text-encoder/);
     expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', 'models/clips-gan', '--out', join(ws.dir, 'sd3'), '--steps', '1'), /reads a clip-text run's encoder and heads/);
     expectUserError(run('train', 'clip-diffusion', '--set', 'arch=sprite', '--text-encoder', ct, '--frame-ae', 'models/clips-frame-ae', '--out', join(ws.dir, 'sd4'), '--steps', '1'), /without the frame autoencoder/);

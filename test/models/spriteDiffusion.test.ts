@@ -76,9 +76,9 @@ describe('sprite diffusion', () => {
     const m = new SpriteDiffusion(config, w);
     tf.tidy(() => {
       const x = tf.randomNormal([1, SPRITE_LATENT], 0, 1, 'float32', 1) as tf.Tensor2D, t = tf.tensor1d([500], 'int32');
-      const c = m.condition(['a red 3 moving left']), cv = c.dataSync();
+      const c = m.condition(['a red 3 moving left']), cv = c.dataSync() as Float32Array;
       const digitOther = Float32Array.from(cv, (v, i) => (i < 10 ? cv[(i + 4) % 10] : v)), restOther = Float32Array.from(cv, (v, i) => (i < 10 ? v : 4 - v));
-      const out = (cc: Float32Array) => m.predict(x, t, tf.tensor2d(cc, [1, cv.length])).dataSync();
+      const out = (cc: Float32Array) => m.predict(x, t, tf.tensor2d(cc, [1, cv.length])).dataSync() as Float32Array;
       const a = out(cv), d = out(digitOther), r = out(restOther), ink = (v: Float32Array) => v.subarray(0, 784), path = (v: Float32Array) => v.subarray(784);
       expect(maxAbsDiff(path(a), path(d))).toBe(0);
       expect(maxAbsDiff(ink(a), ink(d))).toBeGreaterThan(0);
