@@ -22,6 +22,9 @@ constexpr int NR = 2 * VL;                       // two vectors of C's columns
 constexpr int MR = (direct::REGS - 4) / 2;       // rows: 2*MR accumulators, 2 B vectors, a broadcast
 constexpr int KC = 256, MC = MR * 16, NC = 4096;
 
+// A vector of s in every lane: s - 0 is s exactly (vf{} + s is not: -0.0 + 0.0 is +0.0), so no arithmetic is left
+inline vf Splat(float s) { return s - vf{}; }
+
 // A's element (i, k) of op(A), row-major storage with leading dimension lda.
 inline float At(const float* A, int64_t lda, bool ta, int64_t i, int64_t k) { return ta ? A[k * lda + i] : A[i * lda + k]; }
 
@@ -61,7 +64,7 @@ inline void Kernel(int64_t kc, const float* a, const float* b, float* C, int64_t
     const vf b0 = Load(b + k * NR), b1 = Load(b + k * NR + VL);
     const float* ak = a + k * MR;
     for (int r = 0; r < MR; ++r) {
-      const vf ar = vf{} + ak[r];
+      const vf ar = Splat(ak[r]);
       acc[r][0] += ar * b0;
       acc[r][1] += ar * b1;
     }
