@@ -329,7 +329,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? 'pooled', headScale: g0.headScale ?? (savedModel ? 1 : 4) },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? (savedModel || kind === 'gan' ? 'pooled' : 'heads'), headScale: g0.headScale ?? (savedModel ? 1 : 4) },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
   });
@@ -361,7 +361,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       if (cfgs.model.cond === 'heads' && ![...frozen.keys()].some((k) => k.startsWith('head.'))) throw new UserError(`--set cond=heads: ${source} has no attribute heads`);
     } else {
       if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion or clip-text`);
-      if (cfgs.model.cond === 'heads') throw new UserError(`--set cond=heads reads a clip-text run's attribute heads, and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder)`);
+      if (cfgs.model.cond === 'heads') throw new UserError(`--set cond=heads reads a clip-text run's attribute heads (the VAE's default), and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder) or a sprite diffusion checkpoint, or --set cond=pooled`);
       const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
       base = savedClipDiffusionConfig(ck.meta.model);
       frozen = new Map(Object.entries(weights).filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')));

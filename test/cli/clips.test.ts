@@ -188,7 +188,8 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
   for (const kind of ['gan', 'vae'] as const) {
     it(`clip-${kind}: trains on the diffusion run's text encoder, resumes, and generates in one pass`, () => {
       const enc = trained(), out = join(ws.dir, kind);
-      const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, '--quiet');
+      // a video diffusion run's encoder has no attribute heads: the VAE reads its pooled encoding
+      const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, ...(kind === 'vae' ? ['--set', 'cond=pooled'] : []), '--quiet');
       expect(t.code, t.err).toBe(0);
       const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
       expect(cfg).toMatchObject({ family: `clip-${kind}`, model: { kind, gen: { c1: 8, c2: 16 } } });
@@ -248,13 +249,15 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gi6'), '--set', 'aux=1', '--steps', '1', ...small), /the auxiliary classifier is the sprite GAN's/);
     for (const d of ['gi2', 'gi3', 'gi4', 'gi5', 'gi6']) expect(existsSync(join(ws.dir, d, 'checkpoint'))).toBe(false);
   }, 180_000);
-  it("clip-vae's defaults: the glimpse encoder, the sprite decoder and the prior network, trained in pixels; it resumes and generates a clip; arch=field trains too", () => {
+  it("clip-vae's defaults: the glimpse encoder, the sprite decoder and the prior network, reading the clip-text heads, trained in pixels; it resumes and generates a clip; arch=field trains too", () => {
     const out = join(ws.dir, 'vae-sprite'), clip = join(ws.dir, 'vae-sprite.gif');
-    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', trained(), '--steps', '2', ...small, '--quiet');
+    const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']);
+    const t = run('train', 'clip-vae', '--out', out, '--text-encoder', ct, '--steps', '2', ...small, '--quiet');
     expect(t.code, t.err).toBe(0);
     const ck = loadCheckpoint(join(out, 'checkpoint'));
-    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', beta: 1e-3, gen: { arch: 'sprite', prior: 'text' } } });
-    const field = run('train', 'clip-vae', '--out', join(ws.dir, 'vae-field'), '--text-encoder', trained(), '--set', 'arch=field', '--set', 'prior=normal', '--steps', '1', ...small, '--quiet');
+    expect(ck.meta).toMatchObject({ family: 'clip-vae', model: { kind: 'vae', beta: 1e-3, gen: { arch: 'sprite', prior: 'text', cond: 'heads', headScale: 4 } } });
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'vae-noheads'), '--text-encoder', trained(), '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads.*--set cond=pooled/);
+    const field = run('train', 'clip-vae', '--out', join(ws.dir, 'vae-field'), '--text-encoder', trained(), '--set', 'arch=field', '--set', 'prior=normal', '--set', 'cond=pooled', '--steps', '1', ...small, '--quiet');
     expect(field.code, field.err).toBe(0);
     const fc = JSON.parse(readFileSync(join(ws.dir, 'vae-field', 'checkpoint', 'config.json'), 'utf8'));
     expect(fc.model.gen.arch ?? 'field').toBe('field');
@@ -318,7 +321,7 @@ describe('--set cond=heads: a one-pass generator reads the clip-text heads', () 
     const clip = join(ws.dir, 'heads.gif'), g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);
     expect(g.code, g.err).toBe(0);
     expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
-    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-heads'), '--set', 'cond=heads', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-heads'), '--text-encoder', trained(), '--set', 'cond=heads', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'vae-heads2'), '--set', 'cond=maybe', '--steps', '1', ...small), /cond/);
   }, 300_000);
 });
