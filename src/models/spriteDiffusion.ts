@@ -14,7 +14,7 @@ import { ParamStore } from '../nn/params.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 import { checkVocab } from './clipDiffusion.js';
-import { headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
+import { AUX_GROUPS as HEAD_GROUPS, headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
 import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
 import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
 
@@ -33,13 +33,15 @@ export const SpriteDiffusionConfigSchema = Type.Object({
    *  'factored': the heads too, the ink reading only the digit's and the path only the other four (pcond.*), as the world has them */
   cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads'), Type.Literal('factored')]),
   headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100 }),
+  /** heads (absent: hard): each head's softmax as it is, or (hard) one-hot at its argmax, so that a caption the heads read less surely (a held-out pair's) gives the same input as a sure one; the empty text keeps its softmax (guidance's null) */
+  reading: Type.Optional(Type.Union([Type.Literal('soft'), Type.Literal('hard')])),
   vocab: Type.Array(Type.String()),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')]),
 }, { additionalProperties: false });
 export type SpriteDiffusionConfig = Static<typeof SpriteDiffusionConfigSchema>;
 
 export function defaultSpriteDiffusionConfig(text: SpriteDiffusionConfig['text']): SpriteDiffusionConfig {
-  return { arch: 'sprite', text, unet: { channels: 1, groups: 8, tembDim: 128, classes: 0 }, pathHidden: 256, cond: 'heads', headScale: 4, vocab: [...CLIP_VOCAB], prediction: 'eps' };
+  return { arch: 'sprite', text, unet: { channels: 1, groups: 8, tembDim: 128, classes: 0 }, pathHidden: 256, cond: 'factored', headScale: 4, reading: 'hard', vocab: [...CLIP_VOCAB], prediction: 'eps' };
 }
 
 export function savedSpriteDiffusionConfig(saved: Record<string, unknown>): SpriteDiffusionConfig {
@@ -118,7 +120,18 @@ export class SpriteDiffusion extends ParamStore {
   condition(texts: readonly string[]): tf.Tensor2D {
     return tf.tidy(() => {
       const pooled = this.text.encodeTexts(texts).pooled;
-      return this.config.cond === 'pooled' ? pooled : headsCondition(pooled, (n) => this.p(n), this.config.headScale);
+      if (this.config.cond === 'pooled') return pooled;
+      const soft = headsCondition(pooled, (n) => this.p(n), this.config.headScale);
+      if (this.config.reading !== 'hard') return soft;
+      const groups: tf.Tensor[] = [];
+      let at = 0;
+      for (const n of HEAD_GROUPS) {
+        const g = tf.slice(soft, [0, at], [-1, n]);
+        groups.push(tf.mul(tf.oneHot(tf.argMax(g, 1), n), this.config.headScale));
+        at += n;
+      }
+      const hard = tf.concat(groups, 1), empty = tf.tensor2d(texts.map((t) => (t.trim() === '' ? 1 : 0)), [texts.length, 1]);
+      return tf.add(tf.mul(hard, tf.sub(1, empty)), tf.mul(soft, empty)) as tf.Tensor2D;
     });
   }
 

@@ -242,6 +242,7 @@ const SpriteShapeSchema = Type.Object({
   cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads'), Type.Literal('factored')], { description: "what the denoiser reads of the text: the encoder's pooled encoding, its clip-text heads' softmax per attribute, or those heads factored (the ink reads the digit's, the path the others'; --init may turn heads into factored)" }),
   headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'cond=heads: the softmaxes times this' }),
   prediction: Type.Union([Type.Literal('eps'), Type.Literal('v')], { description: "the denoiser's output: the noise (the digits' recipe) or v" }),
+  reading: Type.Union([Type.Literal('soft'), Type.Literal('hard')], { description: "the heads' softmaxes as they are, or one-hot at each argmax (the default: a held-out pair's less sure reading then gives a familiar input; --init may change it)" }),
 }, { additionalProperties: false });
 
 /** The frozen text encoder and heads (`text.*`, `head.*`) of a clip-text run or a sprite diffusion checkpoint. */
@@ -265,9 +266,9 @@ function prepareSpriteDiffusion(o: RunInput): ClipRun {
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, spriteDiffusionTrainConfig(), SpriteDiffusionTaskSchema, defaultSpriteDiffusionTask()) : undefined;
   const m0 = savedModel ?? defaultSpriteDiffusionConfig(defaultClipDiffusionConfig().text);
   const cfgs = resolveRunConfigs({
-    modelSchema: SpriteShapeSchema, model: { arch: 'sprite', pathHidden: m0.pathHidden, cond: m0.cond, headScale: m0.headScale, prediction: m0.prediction },
+    modelSchema: SpriteShapeSchema, model: { arch: 'sprite', pathHidden: m0.pathHidden, cond: m0.cond, headScale: m0.headScale, prediction: m0.prediction, reading: m0.reading ?? 'hard' },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : undefined,
-    modelFixed: init ? Object.fromEntries(Object.keys(SpriteShapeSchema.properties).filter((k) => k !== 'cond').map((k) => [k, '--init keeps the model config of the checkpoint it starts from; --set may change cond (heads to factored), trainer and training keys'])) : undefined,
+    modelFixed: init ? Object.fromEntries(Object.keys(SpriteShapeSchema.properties).filter((k) => k !== 'cond' && k !== 'reading').map((k) => [k, '--init keeps the model config of the checkpoint it starts from; --set may change cond (heads to factored), reading, trainer and training keys'])) : undefined,
     train: saved?.train ?? spriteDiffusionTrainConfig(), taskSchema: SpriteDiffusionTaskSchema, task: saved?.task ?? defaultSpriteDiffusionTask(), sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
@@ -284,12 +285,13 @@ function prepareSpriteDiffusion(o: RunInput): ClipRun {
       for (const k of ['l1.w', 'l1.b', 'l2.w', 'l2.b']) weights.set(`pcond.${k}`, weights.get(`cond.${k}`)!.clone());
       config = { ...config, cond: 'factored' };
     }
+    if (init && cfgs.model.reading !== (config.reading ?? 'soft')) config = { ...config, reading: cfgs.model.reading };
     if (init) for (const m of [init.weights, init.ema, init.optimizer]) if (m) for (const [, t] of Object.entries(m)) if (m !== (init.ema ?? init.weights)) t.dispose();
   } else {
     if (o.textEncoder === undefined) throw new UserError('sprite diffusion reads a clip-text run\'s frozen encoder and heads: give --text-encoder DIR (genlab train clip-text --out runs/clip-text --seed 2, about a minute)');
     source = resolveCheckpointDir(o.textEncoder);
     const t = textWithHeads(o.textEncoder);
-    config = { ...defaultSpriteDiffusionConfig(t.text), vocab: t.vocab, pathHidden: cfgs.model.pathHidden, cond: cfgs.model.cond, headScale: cfgs.model.headScale, prediction: cfgs.model.prediction };
+    config = { ...defaultSpriteDiffusionConfig(t.text), vocab: t.vocab, pathHidden: cfgs.model.pathHidden, cond: cfgs.model.cond, headScale: cfgs.model.headScale, prediction: cfgs.model.prediction, ...(cfgs.model.cond === 'pooled' ? {} : { reading: cfgs.model.reading }) };
     weights = new Map([...t.weights, ...initSpriteDiffusionWeights(config, new Rng(train.seed))]);
   }
   const model = new SpriteDiffusion(config, weights);

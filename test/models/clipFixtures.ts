@@ -29,7 +29,7 @@ export function tinyClipDiffusion(seed = 1): ClipDiffusion {
 /** A tiny sprite diffusion model with random weights over a tiny clip-text encoder and heads. */
 export function tinySpriteDiffusion(seed = 1): SpriteDiffusion {
   const text = { vocabSize: 128, dim: 16, layers: 1, heads: 2, maxLen: 24 };
-  const config = { ...defaultSpriteDiffusionConfig(text), unet: { channels: 1, groups: 8, tembDim: 16, classes: 0 }, pathHidden: 16 };
+  const config = { ...defaultSpriteDiffusionConfig(text), unet: { channels: 1, groups: 8, tembDim: 16, classes: 0 }, pathHidden: 16, cond: 'heads' as const, reading: 'soft' as const };
   const rng = new Rng(seed);
   return new SpriteDiffusion(config, new Map([...initClipTextWeights({ ...defaultClipTextConfig(), text }, rng), ...initSpriteDiffusionWeights(config, rng)]));
 }

@@ -87,4 +87,20 @@ describe('sprite diffusion', () => {
     });
     m.dispose();
   });
+  it("reading=hard: each head's argmax as a one-hot times headScale for a text, the softmaxes kept for the empty text (guidance's null)", () => {
+    const soft = tinySpriteDiffusion(5), hard = new SpriteDiffusion({ ...soft.config, reading: 'hard' }, new Map([...soft.params].map(([k, v]) => [k, tf.clone(v)] as [string, tf.Tensor])));
+    expect(soft.config.reading).toBe('soft');
+    tf.tidy(() => {
+      const s = soft.condition(['a red 3 moving left', '']).arraySync(), h = hard.condition(['a red 3 moving left', '']).arraySync();
+      let at = 0;
+      for (const n of [10, 5, 4, 2, 2]) {
+        const sg = s[0].slice(at, at + n), hg = h[0].slice(at, at + n), arg = sg.indexOf(Math.max(...sg));
+        expect(hg).toEqual(hg.map((_, i) => (i === arg ? 4 : 0)));
+        at += n;
+      }
+      expect(h[1]).toEqual(s[1]);
+      expect(s[0].some((v) => v > 0 && v < 4)).toBe(true); // the soft reading is not already one-hot
+    });
+    soft.dispose(); hard.dispose();
+  });
 });
