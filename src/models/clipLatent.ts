@@ -36,6 +36,8 @@ export const ClipGenConfigSchema = Type.Object({
   cond: Type.Optional(Type.Literal('heads')),
   /** cond=heads: the softmaxes times this (new runs: 4, so that the text's part of the input is near the pooled encoding's norm of about 12; absent: 1, the first runs) */
   headScale: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 100 })),
+  /** cond=heads: the softmaxes as they are, or one-hot at each argmax (headsCondition; absent: hard, measured better on held-out pairs for every heads checkpoint there is) */
+  reading: Type.Optional(Type.Union([Type.Literal('soft'), Type.Literal('hard')])),
 }, { additionalProperties: false });
 export type ClipGenConfig = Static<typeof ClipGenConfigSchema>;
 
@@ -198,10 +200,19 @@ export function pasteSprite(ink: tf.Tensor3D, tint: tf.Tensor2D, side: tf.Tensor
   return tf.mul(tf.expandDims(grey, 3), tintT) as tf.Tensor4D;
 }
 
-/** The frozen clip-text heads' softmaxes of pooled encodings [B, dim], side by side and scaled: [B, 23] (AUX_GROUPS). */
-export function headsCondition(pooled: tf.Tensor2D, p: (name: string) => tf.Tensor, scale: number): tf.Tensor2D {
-  const probs = tf.concat(ATTRIBUTE_NAMES.map((k) => tf.softmax(linear(pooled, p(`head.${k}.w`), p(`head.${k}.b`)))), 1);
-  return tf.mul(probs, scale) as tf.Tensor2D;
+/**
+ * The frozen clip-text heads' softmaxes of pooled encodings [B, dim], side by side and scaled: [B, 23] (AUX_GROUPS).
+ * With `hardFor` (the texts read), each head's one-hot at its argmax instead, but for the empty
+ * text, which keeps its softmaxes (guidance's null input): a held-out pair's less sure reading then
+ * gives the same input as a sure one (README: sprite diffusion).
+ */
+export function headsCondition(pooled: tf.Tensor2D, p: (name: string) => tf.Tensor, scale: number, hardFor?: readonly string[]): tf.Tensor2D {
+  const probs = ATTRIBUTE_NAMES.map((k) => tf.softmax(linear(pooled, p(`head.${k}.w`), p(`head.${k}.b`))) as tf.Tensor2D);
+  const soft = tf.mul(tf.concat(probs, 1), scale) as tf.Tensor2D;
+  if (!hardFor) return soft;
+  const hard = tf.mul(tf.concat(probs.map((g) => tf.oneHot(tf.argMax(g, 1), g.shape[1])), 1), scale);
+  const empty = tf.tensor2d(hardFor.map((t) => (t.trim() === '' ? 1 : 0)), [hardFor.length, 1]);
+  return tf.add(tf.mul(hard, tf.sub(1, empty)), tf.mul(soft, empty)) as tf.Tensor2D;
 }
 
 export class ClipLatent extends ClipModelBase {
@@ -219,7 +230,7 @@ export class ClipLatent extends ClipModelBase {
   condition(texts: readonly string[]): tf.Tensor2D {
     return tf.tidy(() => {
       const pooled = this.encodeText(texts).pooled;
-      return this.config.gen.cond === 'heads' ? headsCondition(pooled, (n) => this.p(n), this.config.gen.headScale ?? 1) : pooled;
+      return this.config.gen.cond === 'heads' ? headsCondition(pooled, (n) => this.p(n), this.config.gen.headScale ?? 1, this.config.gen.reading !== 'soft' ? texts : undefined) : pooled;
     });
   }
 

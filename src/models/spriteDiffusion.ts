@@ -14,7 +14,7 @@ import { ParamStore } from '../nn/params.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 import { checkVocab } from './clipDiffusion.js';
-import { AUX_GROUPS as HEAD_GROUPS, headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
+import { headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
 import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
 import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
 
@@ -121,17 +121,7 @@ export class SpriteDiffusion extends ParamStore {
     return tf.tidy(() => {
       const pooled = this.text.encodeTexts(texts).pooled;
       if (this.config.cond === 'pooled') return pooled;
-      const soft = headsCondition(pooled, (n) => this.p(n), this.config.headScale);
-      if (this.config.reading !== 'hard') return soft;
-      const groups: tf.Tensor[] = [];
-      let at = 0;
-      for (const n of HEAD_GROUPS) {
-        const g = tf.slice(soft, [0, at], [-1, n]);
-        groups.push(tf.mul(tf.oneHot(tf.argMax(g, 1), n), this.config.headScale));
-        at += n;
-      }
-      const hard = tf.concat(groups, 1), empty = tf.tensor2d(texts.map((t) => (t.trim() === '' ? 1 : 0)), [texts.length, 1]);
-      return tf.add(tf.mul(hard, tf.sub(1, empty)), tf.mul(soft, empty)) as tf.Tensor2D;
+      return headsCondition(pooled, (n) => this.p(n), this.config.headScale, this.config.reading === 'hard' ? texts : undefined);
     });
   }
 
