@@ -162,9 +162,9 @@ describe('the sprite VAE', () => {
 });
 
 describe('cond=heads: the generators read the clip-text heads', () => {
-  it("the condition is each attribute head's softmax of the pooled text times headScale, side by side, and the generator reads the text only through it", async () => {
+  it("the condition is each attribute head's softmax of the pooled text times headScale (reading=soft; by default the one-hot of its argmax), side by side, and the generator reads the text only through it", async () => {
     const base = tinyClipLatent('vae', 7, 'sprite', 'text'), D = base.config.text.dim;
-    const config = { ...base.config, gen: { ...base.config.gen, cond: 'heads' as const, headScale: 4 } };
+    const config = { ...base.config, gen: { ...base.config.gen, cond: 'heads' as const, headScale: 4, reading: 'soft' as const } };
     const w: Weights = new Map([...base.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
     const rng = new Rng(8);
     for (const [k, v] of initClipLatentWeights(config, rng)) w.set(k, v);
@@ -188,6 +188,19 @@ describe('cond=heads: the generators read the clip-text heads', () => {
       at += n;
     }
     expect(at).toBe(got[0].length);
+    // absent, the reading is hard: each group the one-hot of the soft reading's argmax, times headScale
+    const hardModel = new ClipLatent({ ...config, gen: { ...config.gen, reading: undefined } }, new Map([...m.params].map(([k, v]) => [k, tf.clone(v)] as [string, tf.Tensor])));
+    const hard = tf.tidy(() => hardModel.condition(texts).arraySync());
+    hardModel.dispose();
+    at = 0;
+    for (const k of ATTRIBUTE_NAMES) {
+      const n = ATTRIBUTE_VALUES[k].length;
+      for (let b = 0; b < texts.length; b++) {
+        const g = got[b].slice(at, at + n), arg = g.indexOf(Math.max(...g));
+        expect(hard[b].slice(at, at + n)).toEqual(g.map((_, i) => (i === arg ? 4 : 0)));
+      }
+      at += n;
+    }
     // the code and the frames follow the heads: with every head's weights zeroed, two texts give the same clip
     for (const k of ATTRIBUTE_NAMES) { const h = m.params.get(`head.${k}.w`)!; (h as tf.Variable).assign(tf.zerosLike(h)); }
     const [a, b] = texts.map((t) => tf.tidy(() => m.frames(m.code(tf.ones([1, 8]), m.condition([t])), m.condition([t])).dataSync()));
