@@ -19,7 +19,7 @@ import { loadImageModel } from '../src/pipelines/images.js';
 import { initBackend } from '../src/tensor/backend.js';
 import { Rng } from '../src/util/rng.js';
 
-const [dir = 'models/clips-diffusion', nArg = '16', gArg = '6'] = process.argv.slice(2);
+const [dir = 'models/clips-diffusion-video', nArg = '16', gArg = '6'] = process.argv.slice(2);
 const N = Number(nArg), G = Number(gArg), STEPS = 20;
 await initBackend();
 const g = loadClipGenerator(dir, 'diffusion'), m = g.model as ClipDiffusion;

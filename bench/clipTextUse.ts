@@ -13,7 +13,7 @@ import { loadClipGenerator } from '../src/pipelines/clipEngine.js';
 import { initBackend } from '../src/tensor/backend.js';
 import { Rng } from '../src/util/rng.js';
 
-const [dir = 'models/clips-diffusion', nArg = '16'] = process.argv.slice(2);
+const [dir = 'models/clips-diffusion-video', nArg = '16'] = process.argv.slice(2);
 const N = Number(nArg);
 if (!Number.isInteger(N) || N < 2) throw new RangeError('N: at least 2 clips');
 await initBackend();
