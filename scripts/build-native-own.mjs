@@ -20,6 +20,7 @@ let gyp = process.env.npm_config_node_gyp;
 if (!gyp || !existsSync(gyp)) {
   try { gyp = createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'); } catch { gyp = join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'); }
 }
-const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${join(dirname(process.execPath), '..')}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GENLAB_OWN_GEMM: '1' } });
+const nodedir = process.env.npm_config_nodedir || join(dirname(process.execPath), '..');
+const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, GENLAB_OWN_GEMM: '1' } });
 if (r.status !== 0) process.exit(r.status ?? 1);
 console.log(join(dir, 'build', 'Release', 'genlab_native.node'));

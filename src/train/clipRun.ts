@@ -285,7 +285,7 @@ function prepareSpriteDiffusion(o: RunInput): ClipRun {
       for (const k of ['l1.w', 'l1.b', 'l2.w', 'l2.b']) weights.set(`pcond.${k}`, weights.get(`cond.${k}`)!.clone());
       config = { ...config, cond: 'factored' };
     }
-    if (init && cfgs.model.reading !== (config.reading ?? 'soft')) config = { ...config, reading: cfgs.model.reading };
+    if (init && cfgs.model.reading !== (config.reading ?? 'hard')) config = { ...config, reading: cfgs.model.reading };
     if (init) for (const m of [init.weights, init.ema, init.optimizer]) if (m) for (const [, t] of Object.entries(m)) if (m !== (init.ema ?? init.weights)) t.dispose();
   } else {
     if (o.textEncoder === undefined) throw new UserError('sprite diffusion reads a clip-text run\'s frozen encoder and heads: give --text-encoder DIR (genlab train clip-text --out runs/clip-text --seed 2, about a minute)');

@@ -107,7 +107,7 @@ export function clipScale(norm: number, maxNorm: number): number {
 /** Exponential moving average of weights (Polyak averaging), for sampling. */
 export class Ema {
   readonly shadow = new Map<string, tf.Variable>();
-  /** `frozen`: weights that never change, whose shadow stays their copy */
+  /** `frozen`: weights no optimizer updates, whose shadow is their copy at every update */
   constructor(params: Map<string, tf.Variable>, readonly decay: number, private readonly frozen: ReadonlySet<string> = new Set()) {
     for (const [k, p] of params) this.shadow.set(k, ownVariable(p.clone(), false));
   }
@@ -120,8 +120,9 @@ export class Ema {
     const fast = inPlaceOps(), d = step === undefined ? this.decay : Math.min(this.decay, (1 + step) / (10 + step));
     tf.tidy(() => {
       for (const [k, s] of this.shadow) {
-        if (this.frozen.has(k)) continue;
         const p = params.get(k)!;
+        // a weight no phase trains (a frozen encoder, batch-norm statistics set by assign) is copied, not averaged
+        if (this.frozen.has(k)) { s.assign(p); continue; }
         if (fast?.emaStep(s, p, d)) continue;
         s.assign(tf.add(tf.mul(s, d), tf.mul(p, 1 - d)));
       }

@@ -138,7 +138,7 @@ export class Trainer {
         kind: cfg.optimizer as 'adam' | 'adamw', beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, weightDecay: cfg.weightDecay,
       }),
     }));
-    // weights no phase trains (a frozen text encoder) keep their EMA equal to them, not drifting by rounding
+    // weights no phase trains (a frozen text encoder, running statistics) have their current value as their EMA, not an average drifting by rounding
     if (cfg.emaDecay > 0) this.ema = new Ema(task.params, cfg.emaDecay, new Set([...task.params.keys()].filter((k) => !seen.has(k))));
     const r = opts.resume;
     if (r) {

@@ -336,7 +336,7 @@ describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the
     const frozen = Object.keys(a.weights).filter((k) => k.startsWith('head.') || k.startsWith('text.'));
     expect(frozen.length).toBeGreaterThan(10);
     for (const k of frozen) expect(maxAbsDiff(a.weights[k].dataSync(), b.weights[k].dataSync()), k).toBe(0);
-    expect(b.meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite', cond: 'heads' }, step: 2 });
+    expect(b.meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite', cond: 'factored', reading: 'hard' }, step: 2 });
     expect(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
     expectUserError(run('train', 'clip-diffusion', '--out', out, '--resume', '--steps', '4', '--set', 'pathHidden=32'), /--resume keeps the model config/);
     const gif = join(ws.dir, 'sprite.gif'), g = run('generate', 'a red 3 moving left', '--checkpoint', out, '--steps', '3', '--out', gif);

@@ -1,12 +1,13 @@
 // The native kernel tests run only where the addon is built; this test makes sure that is
-// everywhere it should be: a machine with the build's prerequisites (a C++ compiler; a BLAS is
+// everywhere it should be: a machine with the build's prerequisites (a C++ compiler, make and python3; a BLAS is
 // optional since genlab has its own GEMM) must have a working addon, so a broken build turns the
 // suite red instead of silently skipping the ~90 native tests.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { loadAddon } from '../../src/tensor/native.js';
 
-const compiler = spawnSync('g++', ['--version']).status === 0;
+// node-gyp needs all three
+const compiler = ['g++', 'make', 'python3'].every((c) => spawnSync(c, ['--version']).status === 0);
 const expected = process.env.GENLAB_EXPECT_NATIVE === '1' || (process.platform === 'linux' && process.env.GENLAB_NO_NATIVE !== '1' && compiler);
 
 describe('native addon', () => {

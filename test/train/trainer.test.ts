@@ -178,6 +178,18 @@ describe('EMA of the weights', () => {
     expect(ema.shadow.get('w')!.dataSync()[0]).toBeCloseTo(before * 0.999, 6);
     ema.dispose(); v.dispose();
   });
+  it('a weight no optimizer trains (a frozen encoder, running statistics set by assign) has its current value as its EMA', () => {
+    const w = tf.variable(tf.zeros([2])), stat = tf.variable(tf.fill([2], 0.1234567)), params = new Map([['w', w], ['stat', stat]]);
+    const ema = new Ema(params, 0.999, new Set(['stat']));
+    for (let i = 0; i < 5; i++) ema.update(params, i);
+    expect(Array.from(ema.shadow.get('stat')!.dataSync())).toEqual(Array.from(stat.dataSync())); // no rounding drift
+    stat.assign(tf.fill([2], 3));
+    w.assign(tf.ones([2]));
+    ema.update(params, 100);
+    expect(Array.from(ema.shadow.get('stat')!.dataSync())).toEqual([3, 3]);
+    expect(ema.shadow.get('w')!.dataSync()[0]).toBeLessThan(1); // a trained weight is averaged
+    ema.dispose(); w.dispose(); stat.dispose();
+  });
 });
 
 describe('gradient accumulation', () => {
