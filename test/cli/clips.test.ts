@@ -160,8 +160,12 @@ describe('genlab eval-clips', () => {
     const cells = (line: string) => line.split('|').slice(2, -1).map((c) => c.trim());
     const lines = j2.out.trim().split('\n').filter((l) => l.startsWith('| true') || l.startsWith('| diffusion'));
     expect(lines.map((l) => l.split('|')[1].trim().endsWith('judge 2'))).toEqual([false, true, false, true]);
-    const ms = cells(j2.out.split('\n')[0]).indexOf('ms/clip'), noMs = (l: string) => cells(l).filter((_, i) => i !== ms);
+    // the judge-2 rows measure no FD (it is the first judge's classifier's features): compare the rest
+    const head = cells(j2.out.split('\n')[0]), ms = head.indexOf('ms/clip'), fd = head.indexOf('FD'), noMs = (l: string) => cells(l).filter((_, i) => i !== ms && i !== fd);
     expect(ms).toBeGreaterThan(0);
+    expect(fd).toBeGreaterThan(0);
+    expect(cells(lines[1])[fd]).toBe('n/a');
+    expect(Number(cells(lines[2])[fd])).toBeGreaterThan(0);
     for (const k of [0, 2]) expect(noMs(lines[k + 1])).toEqual(noMs(lines[k]));
     // another judge (a classifier trained 2 steps) reads the same true renders otherwise
     const bad = run('eval-clips', '--checkpoint', ck, '--n', '4', '--steps', '1', '--judge2', ws.classifier(), '--quiet');
