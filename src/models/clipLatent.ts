@@ -18,6 +18,7 @@ import type { Rng } from '../util/rng.js';
 import { checkVocab } from './clipDiffusion.js';
 import { ClipModelBase } from './clipBase.js';
 import { FrameAeConfigSchema } from './frameAe.js';
+import { decodeSpriteLatents, INK, pasteSprite, PATH } from './spriteLatent.js';
 import { TextEncoderConfigSchema } from './textEncoder.js';
 import { timestepEmbedding } from './unet.js';
 import { stBlock, stBlockWeights } from './videoUnet.js';
@@ -28,8 +29,8 @@ export const ClipGenConfigSchema = Type.Object({
   c2: Type.Integer({ minimum: 8, maximum: 1024, description: 'channels at 4x4 and 8x8' }),
   embDim: Type.Integer({ minimum: 8, maximum: 4096, description: 'per-frame embedding width' }),
   groups: Type.Integer({ minimum: 1 }),
-  /** the generator's kind (absent: 'field', what the first checkpoints hold) */
-  arch: Type.Optional(Type.Union([Type.Literal('field'), Type.Literal('sprite')])),
+  /** the generator's kind (absent: 'field', what the first checkpoints hold); 'latent': the GAN in sprite diffusion's latent (latentGanWeights) */
+  arch: Type.Optional(Type.Union([Type.Literal('field'), Type.Literal('sprite'), Type.Literal('latent')])),
   /** VAE: 'text', a prior p(z | text) learnt from the pooled text (the CVAE's prior network, Sohn et al. 2015); absent, N(0, I) */
   prior: Type.Optional(Type.Literal('text')),
   /** what the generator reads of the text: absent, the pooled encoding [text.dim]; 'heads', the frozen clip-text heads' softmax per attribute [23] */
@@ -72,6 +73,11 @@ export function condDim(c: Pick<ClipLatentConfig, 'gen' | 'text'>): number {
 /** The generator's and the critic's weights (`gen.*`, and `disc.*` for the GAN or `enc.*` for the VAE). */
 export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text' | 'ae'>, rng: Rng): Weights {
   const w: Weights = new Map(), g = c.gen, D = condDim(c), E = g.embDim;
+  if (g.arch === 'latent') {
+    if (c.kind !== 'gan' || g.cond !== 'heads') throw new RangeError('arch=latent is a GAN reading the clip-text heads (cond=heads)');
+    latentGanWeights(w, g, rng);
+    return w;
+  }
   linearWeights(w, 'gen.e1', rng, g.zDim + D, E);
   linearWeights(w, 'gen.e2', rng, E, E);
   if (g.arch === 'sprite') {
@@ -90,6 +96,42 @@ export function initClipLatentWeights(c: Pick<ClipLatentConfig, 'kind' | 'gen' |
 }
 
 const GLIMPSE = 32, FEAT = 256, PATH_FEAT = 128;
+
+/**
+ * The latent GAN (arch=latent): G draws sprite diffusion's latent (spriteLatent.ts), the ink by a
+ * DCGAN-shaped CNN (7x7xc2, 14x14xc1, 28x28) from (z, the digit head's reading) and the path by an
+ * MLP from (z, the other four heads' reading), factored as sprite diffusion's denoiser reads them;
+ * D judges the ink with a two-layer strided CNN and the path with an MLP, each a projection discriminator on its part of the
+ * heads with an auxiliary classifier of its attributes (AC-GAN). The paste decodes the latent.
+ */
+function latentGanWeights(w: Weights, g: ClipGenConfig, rng: Rng): void {
+  const E = g.embDim;
+  linearWeights(w, 'gen.ie1', rng, g.zDim + HEAD_LOGITS, E);
+  linearWeights(w, 'gen.ie2', rng, E, E);
+  linearWeights(w, 'gen.s.map', rng, E, 7 * 7 * g.c2);
+  convWeights(w, 'gen.s.up1', rng, 3, g.c2, g.c1);
+  normWeights(w, 'gen.s.n1', g.c1);
+  convWeights(w, 'gen.s.out', rng, 3, g.c1, 1);
+  linearWeights(w, 'gen.pe1', rng, g.zDim + HEAD_LOGITS, E);
+  linearWeights(w, 'gen.pe2', rng, E, E);
+  linearWeights(w, 'gen.pout', rng, E, PATH);
+  convWeights(w, 'disc.i.c1', rng, 3, 1, g.c1);
+  convWeights(w, 'disc.i.c2', rng, 3, g.c1, g.c2);
+  linearWeights(w, 'disc.i.f', rng, 7 * 7 * g.c2, FEAT);
+  linearWeights(w, 'disc.i.out', rng, FEAT, 1);
+  linearWeights(w, 'disc.i.proj', rng, HEAD_LOGITS, FEAT);
+  linearWeights(w, 'disc.i.aux', rng, FEAT, AUX_GROUPS[0]);
+  linearWeights(w, 'disc.p.l1', rng, PATH, PATH_FEAT);
+  linearWeights(w, 'disc.p.l2', rng, PATH_FEAT, PATH_FEAT);
+  linearWeights(w, 'disc.p.out', rng, PATH_FEAT, 1);
+  linearWeights(w, 'disc.p.proj', rng, HEAD_LOGITS, PATH_FEAT);
+  linearWeights(w, 'disc.p.aux', rng, PATH_FEAT, HEAD_LOGITS - AUX_GROUPS[0]);
+}
+
+/** [1, 23]: 1 on the digit head's part of headsCondition's output (the ink's), 0 on the rest (the path's). */
+function digitPart(): tf.Tensor2D {
+  return tf.tensor2d(Float32Array.from({ length: HEAD_LOGITS }, (_, i) => (i < AUX_GROUPS[0] ? 1 : 0)), [1, HEAD_LOGITS]);
+}
 
 /** The sprite generator's pixel critic (the GAN's discriminator, the VAE's encoder): a CNN on the object's glimpse, an MLP on its path. */
 function glimpseCriticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'gen' | 'text'>, rng: Rng): void {
@@ -140,7 +182,7 @@ function windows(centres: ArrayLike<number>): tf.Tensor3D {
 /** Per clip: tint (3), size (1), velocity (2), the path's midpoint (2). */
 const SPRITE_HEAD = 8;
 /** The sprite's side in pixels spans [MIN_SIDE, MIN_SIDE + SIDE_RANGE]; speed at most MAX_SPEED pixels a frame on each axis. */
-const MIN_SIDE = 16, SIDE_RANGE = 20, MAX_SPEED = 3, INK = 28, CANVAS = 64;
+const MIN_SIDE = 16, SIDE_RANGE = 20, MAX_SPEED = 3, CANVAS = 64;
 
 function fieldWeights(w: Weights, c: Pick<ClipLatentConfig, 'gen' | 'ae'>, rng: Rng): void {
   const g = c.gen, L = c.ae.latent, E = g.embDim;
@@ -171,33 +213,6 @@ function criticWeights(w: Weights, c: Pick<ClipLatentConfig, 'kind' | 'gen' | 't
     linearWeights(w, 'disc.out', rng, g.c2, 1);
     linearWeights(w, 'disc.proj', rng, D, g.c2); // projection discriminator (Miyato & Koyama 2018)
   } else linearWeights(w, 'enc.out', rng, 16 * g.c2, 2 * g.zDim);
-}
-
-/**
- * The box-filter paste weights [N, 64, 28]: how much of output pixel i (the interval [i, i+1])
- * source pixel j of a sprite at `start` with pixels `k` wide covers, which is how the world's
- * renderer scales a digit. Differentiable in start and k. start, k: [N, 1, 1].
- */
-export function pasteWeights(start: tf.Tensor, k: tf.Tensor): tf.Tensor3D {
-  // both sides of minimum and maximum at full shape: their gradients do not sum over broadcast axes
-  const i = tf.reshape(tf.range(0, CANVAS), [1, CANVAS, 1]), j = tf.reshape(tf.range(0, INK), [1, 1, INK]), rows = tf.zeros([1, CANVAS, 1]);
-  const lo = tf.add(tf.add(start, tf.mul(j, k)), rows), hi = tf.add(lo, tf.add(k, rows));
-  const N = lo.shape[0], iFull = tf.tile(i, [N, 1, INK]);
-  return tf.relu(tf.sub(tf.minimum(tf.add(iFull, 1), hi), tf.maximum(iFull, lo))) as tf.Tensor3D;
-}
-
-/**
- * Frames [B*T, 64, 64, 3] of sprites: ink [B, 28, 28] in [0, 1] tinted [B, 3], `side` pixels wide
- * [B], its top-left corner at pos [B, T, 2] (x, y) in each of T frames; differentiable in all four.
- */
-export function pasteSprite(ink: tf.Tensor3D, tint: tf.Tensor2D, side: tf.Tensor1D, pos: tf.Tensor3D): tf.Tensor4D {
-  const [B, T] = pos.shape;
-  const k = tf.reshape(tf.tile(tf.reshape(tf.div(side, INK), [B, 1]), [1, T]), [B * T, 1, 1]);
-  const [px, py] = tf.split(tf.reshape(pos, [B * T, 2]), 2, 1).map((c) => tf.reshape(c, [B * T, 1, 1]));
-  const inkT = tf.reshape(tf.tile(tf.expandDims(ink, 1), [1, T, 1, 1]), [B * T, INK, INK]);
-  const grey = tf.matMul(tf.matMul(pasteWeights(py, k), inkT), pasteWeights(px, k), false, true); // [B*T, 64, 64]
-  const tintT = tf.reshape(tf.tile(tf.expandDims(tint, 1), [1, T, 1]), [B * T, 1, 1, 3]);
-  return tf.mul(tf.expandDims(grey, 3), tintT) as tf.Tensor4D;
 }
 
 /**
@@ -241,7 +256,44 @@ export class ClipLatent extends ClipModelBase {
 
   /** z [B, zDim] and the pooled text [B, D] -> frames [B*frames, 64, 64, 3] in [0, 1]. */
   frames(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
-    return this.config.gen.arch === 'sprite' ? this.spriteFrames(z, pooled) : this.decode(this.generate(z, pooled));
+    const arch = this.config.gen.arch;
+    if (arch === 'latent') return tf.tidy(() => decodeSpriteLatents(this.latent(z, pooled)));
+    return arch === 'sprite' ? this.spriteFrames(z, pooled) : this.decode(this.generate(z, pooled));
+  }
+
+  /** The latent GAN's generator: z [B, zDim] and the heads' reading [B, 23] -> sprite latents [B, 792] (ink in [-1, 1], then the path). */
+  latent(z: tf.Tensor2D, cond: tf.Tensor2D): tf.Tensor2D {
+    const p = (n: string) => this.p(`gen.${n}`), g = this.config.gen, B = z.shape[0], m = digitPart();
+    const embed = (k: string, c: tf.Tensor) => silu(linear(silu(linear(tf.concat([z, c], 1), p(`${k}e1.w`), p(`${k}e1.b`))), p(`${k}e2.w`), p(`${k}e2.b`))) as tf.Tensor2D;
+    let h = tf.reshape(linear(embed('i', tf.mul(cond, m)), p('s.map.w'), p('s.map.b')), [B, 7, 7, g.c2]) as tf.Tensor4D;
+    h = groupNorm(conv2d(upsample2(h), p('s.up1.w'), p('s.up1.b'), 1, 1), p('s.n1.g'), p('s.n1.b'), g.groups, { silu: true });
+    const ink = tf.reshape(tf.tanh(conv2d(upsample2(h), p('s.out.w'), p('s.out.b'), 1, 1)), [B, INK * INK]);
+    const path = linear(embed('p', tf.mul(cond, tf.sub(1, m))), p('pout.w'), p('pout.b'));
+    return tf.concat([ink, path], 1) as tf.Tensor2D;
+  }
+
+  /** The latent GAN's critic's features of sprite latents x [B, 792]: the ink's [B, 256] and the path's [B, 128]. */
+  latentFeatures(x: tf.Tensor2D): { ink: tf.Tensor2D; path: tf.Tensor2D } {
+    const p = (n: string) => this.p(`disc.${n}`), B = x.shape[0];
+    let h = tf.reshape(tf.slice(x, [0, 0], [B, INK * INK]), [B, INK, INK, 1]) as tf.Tensor4D;
+    h = tf.leakyRelu(conv2d(h, p('i.c1.w'), p('i.c1.b'), 2, 1), 0.2);
+    h = tf.leakyRelu(conv2d(h, p('i.c2.w'), p('i.c2.b'), 2, 1), 0.2);
+    const ink = tf.leakyRelu(linear(tf.reshape(h, [B, -1]), p('i.f.w'), p('i.f.b')), 0.2) as tf.Tensor2D;
+    const fp = tf.leakyRelu(linear(tf.slice(x, [0, INK * INK], [B, PATH]), p('p.l1.w'), p('p.l1.b')), 0.2) as tf.Tensor2D;
+    return { ink, path: tf.leakyRelu(linear(fp, p('p.l2.w'), p('p.l2.b')), 0.2) as tf.Tensor2D };
+  }
+
+  /** The latent GAN's scores [B] of features from latentFeatures read with the heads [B, 23] (each part with its own heads), and the auxiliary logits [B, 23] (AUX_GROUPS). */
+  latentScores(f: { ink: tf.Tensor2D; path: tf.Tensor2D }, cond: tf.Tensor2D): { ink: tf.Tensor1D; path: tf.Tensor1D; aux: tf.Tensor2D } {
+    const p = (n: string) => this.p(`disc.${n}`), m = digitPart();
+    const score = (h: tf.Tensor2D, k: string, c: tf.Tensor) => tf.reshape(tf.add(linear(h, p(`${k}.out.w`), p(`${k}.out.b`)), tf.sum(tf.mul(h, linear(c, p(`${k}.proj.w`), p(`${k}.proj.b`))), 1, true)), [-1]) as tf.Tensor1D;
+    const aux = tf.concat([linear(f.ink, p('i.aux.w'), p('i.aux.b')), linear(f.path, p('p.aux.w'), p('p.aux.b'))], 1) as tf.Tensor2D;
+    return { ink: score(f.ink, 'i', tf.mul(cond, m)), path: score(f.path, 'p', tf.mul(cond, tf.sub(1, m))), aux };
+  }
+
+  /** latentScores of latents x [B, 792]. */
+  latentCritic(x: tf.Tensor2D, cond: tf.Tensor2D): { ink: tf.Tensor1D; path: tf.Tensor1D; aux: tf.Tensor2D } {
+    return this.latentScores(this.latentFeatures(x), cond);
   }
 
   /** The sprite generator's parts: ink [B, 28, 28] in [0, 1], tint [B, 3], side [B] and top-left positions [B, frames, 2] in pixels. */
@@ -274,7 +326,7 @@ export class ClipLatent extends ClipModelBase {
 
   /** z [B, zDim] and the pooled text [B, D] -> scaled latents [B*frames, 16, 16, latent] (sprite: its frames' encodings, differentiable). */
   generate(z: tf.Tensor2D, pooled: tf.Tensor2D): tf.Tensor4D {
-    if (this.config.gen.arch === 'sprite') return tf.mul(this.ae.encode(this.spriteFrames(z, pooled), true).mu, this.config.latentScale) as tf.Tensor4D;
+    if (this.config.gen.arch === 'sprite' || this.config.gen.arch === 'latent') return tf.mul(this.ae.encode(this.frames(z, pooled), true).mu, this.config.latentScale) as tf.Tensor4D;
     const p = (n: string) => this.p(`gen.${n}`), g = this.config.gen, T = this.config.frames, B = z.shape[0];
     const e = this.embed(z, pooled);
     const ft = linear(timestepEmbedding(tf.range(0, T, 1, 'int32') as tf.Tensor1D, 128), p('ft.w'), p('ft.b')); // [T, E]

@@ -1,24 +1,22 @@
-// Sprite diffusion (clip-diffusion with arch=sprite): diffusion in the sprite GAN's layered
-// latent instead of the frame autoencoder's. A clip of the world is one 28x28 ink image moved
-// rigidly, so its latent is 792 numbers: the ink (784, in [-1, 1]) and the path (8: tint, side,
-// velocity, the centre at mid-path, each scaled to about [-1, 1]); the sprite paste (clipLatent.ts)
-// is the decoder. The denoiser is the digits' UNet on the ink and an MLP on the path, sharing one
-// timestep and one reading of the words: in this world the ink and the path are independent given
-// the text, so one network on both would learn nothing a pair does not.
+// Sprite diffusion (clip-diffusion with arch=sprite): diffusion in the sprite latent
+// (spriteLatent.ts: one 28x28 ink image and its 8-number path, decoded by the paste) instead of
+// the frame autoencoder's. The denoiser is the digits' UNet on the ink and an MLP on the path,
+// sharing one timestep and one reading of the words: in this world the ink and the path are
+// independent given the text, so one network on both would learn nothing a pair does not.
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIP_VOCAB } from '../data/clips/vocab.js';
-import { COLOUR_RGB, DIGITS, DIRECTION_STEP, FRAMES, SIDE, SIZE_PIXELS, SPEED_PIXELS, type SceneObject } from '../data/clips/world.js';
+import { DIGITS } from '../data/clips/world.js';
 import { linearWeights, silu } from '../nn/conv.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
 import { checkVocab } from './clipDiffusion.js';
-import { headsCondition, HEAD_LOGITS, pasteSprite } from './clipLatent.js';
+import { headsCondition, HEAD_LOGITS } from './clipLatent.js';
+import { decodeSpriteLatents, INK, PATH } from './spriteLatent.js';
 import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
 import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
 
-export const INK = 28, PATH = 8, SPRITE_LATENT = INK * INK + PATH;
 /** the digit head's width, the first group of headsCondition's output */
 const DIGIT_VALUES = DIGITS.length;
 
@@ -65,35 +63,6 @@ export function initSpriteDiffusionWeights(c: SpriteDiffusionConfig, rng: Rng): 
   linearWeights(w, 'path.l3', rng, H, H);
   linearWeights(w, 'path.out', rng, H, PATH);
   return w;
-}
-
-/** Mid-path centre's scale: centres lie in [10, 54] (a small digit standing still), so (c - 32) / 22 is in [-1, 1]. */
-const CENTRE = SIDE / 2, CENTRE_RANGE = 22, MID = (FRAMES - 1) / 2;
-
-/** A scene object's sprite latent: ink [784] and path [8], the target the denoiser learns to draw. */
-export function spriteLatent(o: SceneObject): Float32Array {
-  const out = new Float32Array(SPRITE_LATENT), S = SIZE_PIXELS[o.size], v = SPEED_PIXELS[o.speed], [dx, dy] = DIRECTION_STEP[o.direction];
-  for (let i = 0; i < INK * INK; i++) out[i] = 2 * o.image[i] - 1;
-  const rgb = COLOUR_RGB[o.colour], p = INK * INK;
-  out.set([2 * rgb[0] - 1, 2 * rgb[1] - 1, 2 * rgb[2] - 1, (S - 26) / 6, (dx * v) / 2, (dy * v) / 2,
-    (o.x0 + dx * v * MID + S / 2 - CENTRE) / CENTRE_RANGE, (o.y0 + dy * v * MID + S / 2 - CENTRE) / CENTRE_RANGE], p);
-  return out;
-}
-
-/** Sprite latents [B, 792] to frames [B * 16, 64, 64, 3] in [0, 1] by the paste (differentiable). */
-export function decodeSpriteLatents(z: tf.Tensor2D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const B = z.shape[0];
-    const ink = tf.reshape(tf.clipByValue(tf.div(tf.add(tf.slice(z, [0, 0], [B, INK * INK]), 1), 2), 0, 1), [B, INK, INK]) as tf.Tensor3D;
-    const path = tf.slice(z, [0, INK * INK], [B, PATH]);
-    const tint = tf.clipByValue(tf.div(tf.add(tf.slice(path, [0, 0], [B, 3]), 1), 2), 0, 1) as tf.Tensor2D;
-    const side = tf.clipByValue(tf.reshape(tf.add(26, tf.mul(6, tf.slice(path, [0, 3], [B, 1]))), [B]), 4, SIDE) as tf.Tensor1D;
-    const v = tf.mul(2, tf.slice(path, [0, 4], [B, 2]));
-    const mid = tf.sub(tf.add(CENTRE, tf.mul(CENTRE_RANGE, tf.slice(path, [0, 6], [B, 2]))), tf.div(tf.expandDims(side, 1), 2));
-    const t = tf.reshape(tf.sub(tf.range(0, FRAMES), MID), [1, FRAMES, 1]);
-    const pos = tf.add(tf.expandDims(mid, 1), tf.mul(t, tf.expandDims(v, 1))) as tf.Tensor3D;
-    return pasteSprite(ink, tint, side, pos);
-  });
 }
 
 export class SpriteDiffusion extends ParamStore {

@@ -9,7 +9,7 @@ import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type 
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { specAugment } from './augment.js';
+import { specAugment, warpFeatures } from './augment.js';
 import { applyStepsAndSeed, resolveRunConfigs, savedRunConfigs } from './runConfig.js';
 import { defaultTrainConfig, type TrainConfig, type TrainTask } from './trainer.js';
 
@@ -22,6 +22,8 @@ export const AcousticTaskSchema = Type.Object({
   refresh: Type.Integer({ minimum: 0, maximum: 64, description: 'utterances of the pool replaced by new ones each step' }),
   shuffle: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances whose words are spoken in a random order' })),
   specAugment: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'SpecAugment: this many frequency masks (up to 8 mels) and time masks (up to 20 frames) on each training utterance, drawn anew each time; 0: none' })),
+  warp: Type.Optional(Type.Number({ minimum: 0, maximum: 0.3, description: 'speaker perturbation: each training utterance\'s mel axis stretched by a factor drawn anew in [1 - warp, 1 + warp]; 0: none' })),
+  stretch: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'tempo perturbation: each training utterance\'s time axis stretched by a factor drawn anew in [1 - stretch, 1 + stretch]; 0: none' })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
 // every sentence's words in a random order, 4,000 steps: the shipped model (36% exact on held-out voices; shuffle 0.5 and 1,200 steps: 4.7%)
@@ -57,8 +59,12 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     loss: (rng, B) => {
       for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
-      const masks = task.specAugment ?? 0;
-      return model.loss(model.batch(picked.map((p) => (masks ? specAugment(p.feats, mels, rng, masks) : p.feats))), picked.map((p) => p.words));
+      const masks = task.specAugment ?? 0, warp = task.warp ?? 0, stretch = task.stretch ?? 0;
+      const feats = picked.map((p) => {
+        const f = warp || stretch ? warpFeatures(p.feats, mels, rng, warp, stretch) : p.feats;
+        return masks ? specAugment(f, mels, rng, masks) : f;
+      });
+      return model.loss(model.batch(feats), picked.map((p) => p.words));
     },
     validate: (batches) => {
       const V = 16, n = Math.max(1, Math.min(batches, 4));

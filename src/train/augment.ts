@@ -70,3 +70,24 @@ export function specAugment(feats: Float32Array, mels: number, rng: Rng, masks: 
   }
   return out;
 }
+
+/**
+ * Speaker and tempo perturbation of log-mel features [frames, mels], a copy: band f reads band
+ * f * alpha (alpha in [1 - warp, 1 + warp], vocal tract length perturbation on the mel axis, after
+ * Jaitly & Hinton 2013) and frame t reads frame t * beta (beta in [1 - stretch, 1 + stretch], so the
+ * utterance lasts 1 / beta as long), both by linear interpolation. warp = stretch = 0: the features as they are.
+ */
+export function warpFeatures(feats: Float32Array, mels: number, rng: Rng, warp: number, stretch: number): Float32Array {
+  const alpha = 1 + warp * (2 * rng.next() - 1), beta = 1 + stretch * (2 * rng.next() - 1), T = feats.length / mels;
+  const To = Math.max(1, Math.round(T / beta)), out = new Float32Array(To * mels);
+  const at = (t: number, f: number) => feats[t * mels + f];
+  for (let t = 0; t < To; t++) {
+    const st = Math.min(T - 1, t * beta), t0 = Math.floor(st), t1 = Math.min(T - 1, t0 + 1), wt = st - t0;
+    for (let f = 0; f < mels; f++) {
+      const sf = Math.min(mels - 1, f * alpha), f0 = Math.floor(sf), f1 = Math.min(mels - 1, f0 + 1), wf = sf - f0;
+      const lo = at(t0, f0) * (1 - wf) + at(t0, f1) * wf, hi = at(t1, f0) * (1 - wf) + at(t1, f1) * wf;
+      out[t * mels + f] = lo * (1 - wt) + hi * wt;
+    }
+  }
+  return out;
+}

@@ -11,6 +11,7 @@ import { ClipSampler } from '../data/clips/dataset.js';
 import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, SIDE, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import type { ImageSet } from '../data/mnist.js';
 import { AUX_GROUPS, massCentres, type ClipLatent } from '../models/clipLatent.js';
+import { SPRITE_LATENT, spriteLatent } from '../models/spriteLatent.js';
 import { Type, type Static } from '../util/config.js';
 import { Rng } from '../util/rng.js';
 import { cacheRenewer, encodeClips, trainingCaption, trainingText, type LatentCache } from './clipDiffusionTask.js';
@@ -134,6 +135,83 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
           const adv = tf.neg(tf.mean(model.pixelScore(f, pooled))) as tf.Scalar;
           // and G is asked to show what its text names
           return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(model.auxLogits(f), batch.attrs, batch.omitted), task.aux)) as tf.Scalar : adv;
+        },
+      },
+    },
+  };
+}
+
+/**
+ * The latent GAN (arch=latent), in sprite diffusion's latent: real latents are fresh training
+ * clips' own ink and path (spriteLatent), nothing rendered. The ink and the path are two GANs on
+ * one noise and one reading of the words, each with hinge loss, its own mismatched-text negatives
+ * (counted where the other text names another digit, or other path attributes) and its auxiliary
+ * classifier (`aux`); G's loss is the sum of both parts'.
+ */
+export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: ImageSet; task: ClipLatentTaskConfig; valClips?: number; extraMeta?: Record<string, unknown> }): TrainTask {
+  const { model, task } = opts, c = model.config;
+  const zOf = (rng: Rng, B: number) => tf.tensor2d(rng.normalArray(B * c.gen.zDim), [B, c.gen.zDim]);
+  const realBatch = (s: ClipSampler, B: number) => {
+    const x = new Float32Array(B * SPRITE_LATENT), attrs: ObjectAttributes[] = [];
+    for (let i = 0; i < B; i++) {
+      const e = s.next();
+      x.set(spriteLatent(e.scene.objects[0]), i * SPRITE_LATENT);
+      attrs.push(e.attributes[0]);
+    }
+    return { x: tf.tensor2d(x, [B, SPRITE_LATENT]), attrs };
+  };
+  const hinge = (real: tf.Tensor1D, fake: tf.Tensor1D) => tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake))));
+  let val: { x: tf.Tensor2D; texts: string[] } | undefined;
+  // the mean hinge margin by which D tells held-out real latents (test digits, evaluation templates) from the generator's, both parts
+  const validate = (batches: number) => {
+    if (!val) {
+      const s = new ClipSampler(opts.test, 'eval', new Rng(4242)), texts: string[] = [], n = opts.valClips ?? 32, xs = new Float32Array(n * SPRITE_LATENT);
+      for (let i = 0; i < n; i++) { const e = s.next(); xs.set(spriteLatent(e.scene.objects[0]), i * SPRITE_LATENT); texts.push(e.caption); }
+      val = { x: tf.keep(tf.tensor2d(xs, [n, SPRITE_LATENT])), texts };
+    }
+    const v = val;
+    return meanLoss(Math.max(1, Math.min(batches, 4)), 9876, (_b, rng) => {
+      const cond = model.condition(v.texts), B = v.texts.length;
+      const r = model.latentCritic(v.x, cond), f = model.latentCritic(model.latent(zOf(rng, B), cond), cond);
+      return tf.add(hinge(r.ink, f.ink), hinge(r.path, f.path)) as tf.Scalar;
+    });
+  };
+  let fakeBatch: { words: string[]; attrs: ObjectAttributes[]; omitted: AttributeName[][] } | undefined;
+  const PATH_ATTRS = ATTRIBUTE_NAMES.filter((k) => k !== 'digit');
+  return {
+    params: model.params, validate,
+    meta: () => ({ family: 'clip-gan', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
+    phases: {
+      D: {
+        trainable: model.names('disc.'), decay: new Set(),
+        loss: (rng, B) => {
+          // clips drawn from the trainer's generator, so that a resumed run continues the same stream
+          const s = new ClipSampler(opts.train, 'train', new Rng(rng.int(2 ** 31))), { x, attrs } = realBatch(s, B);
+          const said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit)), words = said.map((t) => t.text), cond = model.condition(words);
+          const other = Array.from({ length: B }, () => s.drawAttributes()), otherCond = model.condition(other.map((a) => trainingText(a, rng, 0, task.pOmit)));
+          const fr = model.latentFeatures(x), real = model.latentScores(fr, cond), mis = model.latentScores(fr, otherCond);
+          const fake = model.latentCritic(tf.tidy(() => model.latent(zOf(rng, B), cond)), cond);
+          const differs = (keys: readonly AttributeName[]) => tf.tensor1d(attrs.map((a, i) => (keys.some((k) => a[k] !== other[i][k]) ? 1 : 0)));
+          const neg = (f: tf.Tensor1D, m: tf.Tensor1D, d: tf.Tensor1D) => tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, f))), 1 - task.mismatch), tf.mul(tf.mean(tf.mul(tf.relu(tf.add(1, m)), d)), task.mismatch));
+          const ink = tf.add(tf.mean(tf.relu(tf.sub(1, real.ink))), neg(fake.ink, mis.ink, differs(['digit'])));
+          const path = tf.add(tf.mean(tf.relu(tf.sub(1, real.path))), neg(fake.path, mis.path, differs(PATH_ATTRS)));
+          fakeBatch = { words, attrs, omitted: said.map((t) => t.omitted) };
+          const adv = tf.add(ink, path) as tf.Scalar;
+          // the classifiers learn what real latents show (all five attributes, whatever the text says)
+          return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(real.aux, attrs), task.aux)) as tf.Scalar : adv;
+        },
+      },
+      G: {
+        trainable: model.names('gen.'), decay: new Set(),
+        loss: (rng, B) => {
+          const batch = fakeBatch ?? (() => {
+            const attrs = Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit));
+            return { words: said.map((t) => t.text), attrs, omitted: said.map((t) => t.omitted) };
+          })();
+          const cond = model.condition(batch.words), f = model.latentCritic(model.latent(zOf(rng, batch.words.length), cond), cond);
+          const adv = tf.neg(tf.add(tf.mean(f.ink), tf.mean(f.path))) as tf.Scalar;
+          // and G is asked to show what its text names
+          return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(f.aux, batch.attrs, batch.omitted), task.aux)) as tf.Scalar : adv;
         },
       },
     },

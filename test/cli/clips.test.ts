@@ -330,6 +330,25 @@ describe('--set cond=heads: a one-pass generator reads the clip-text heads', () 
   }, 300_000);
 });
 
+describe('genlab train clip-gan --set arch=latent: the GAN in sprite diffusion\'s latent', () => {
+  it('reads the clip-text heads by default, trains, resumes, generates in one pass; refuses what it cannot take', () => {
+    const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']), out = join(ws.dir, 'gan-latent');
+    const r = run('train', 'clip-gan', '--out', out, '--text-encoder', ct, '--set', 'arch=latent', '--set', 'aux=1', '--steps', '2', ...small, '--quiet');
+    expect(r.code, r.err).toBe(0);
+    const ck = loadCheckpoint(join(out, 'checkpoint'));
+    expect(ck.meta).toMatchObject({ family: 'clip-gan', step: 2, model: { gen: { arch: 'latent', cond: 'heads', headScale: 4 } }, task: { aux: 1 } });
+    expect(Object.keys(ck.weights)).toEqual(expect.arrayContaining(['gen.pout.w', 'disc.i.aux.w', 'head.digit.w']));
+    expect(run('train', 'clip-gan', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
+    const clip = join(ws.dir, 'latent.gif'), g = run('generate', 'a red 3 moving left', '--model', 'gan', '--checkpoint', out, '--out', clip);
+    expect(g.code, g.err).toBe(0);
+    expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'gan' });
+    expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl2'), '--text-encoder', ct, '--set', 'arch=latent', '--set', 'cond=pooled', '--steps', '1', ...small), /arch=latent reads the clip-text heads/);
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gl3'), '--text-encoder', ct, '--set', 'arch=latent', '--steps', '1', ...small), /the VAE's kinds are field and sprite/);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl4'), '--text-encoder', trained(), '--set', 'arch=latent', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
+  }, 300_000);
+});
+
 describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the clip-text heads', () => {
   it('trains with the heads frozen, resumes, generates, fine-tunes by DDPO; refuses what it cannot take', () => {
     const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']), out = join(ws.dir, 'sprite-diff');

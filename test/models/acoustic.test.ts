@@ -50,7 +50,7 @@ describe('the acoustic model', () => {
     expect(tf.tidy(() => m.loss(fb, words).dataSync()[0])).toBeLessThan(before / 2);
     const got = heard();
     got.forEach((h, i) => expect(wordEdits(h.split(' '), words[i]), `heard "${h}"`).toBeLessThanOrEqual(1));
-    const task = acousticTask(m, { pool: 8, refresh: 1, specAugment: 2 }, 1); // the masked path, in the leak check
+    const task = acousticTask(m, { pool: 8, refresh: 1, specAugment: 2, warp: 0.1, stretch: 0.1 }, 1); // the masked path, in the leak check
     task.validate!(1);
     await expectNoLeak(() => {
       tf.tidy(() => tf.variableGrads(() => (task as { loss: (r: Rng, b: number) => tf.Scalar }).loss(new Rng(1), 2)).value).dispose();

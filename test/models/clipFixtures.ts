@@ -12,6 +12,7 @@ import { defaultSpriteDiffusionConfig, initSpriteDiffusionWeights, SpriteDiffusi
 import { initVideoUnetWeights } from '../../src/models/videoUnet.js';
 import type { Weights } from '../../src/nn/layers.js';
 import { Rng } from '../../src/util/rng.js';
+import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES } from '../../src/data/clips/world.js';
 
 /** A tiny clip diffusion model with random weights (frames 16, as the world has). */
 export function tinyClipDiffusion(seed = 1): ClipDiffusion {
@@ -88,4 +89,20 @@ export async function expectVaeLearns(m: ClipLatent, task: TrainTask): Promise<v
   expect(last).toBeLessThan(first);
   expect(task.validate!(1)).toBe(task.validate!(1));
   opt.dispose();
+}
+
+/** A tiny latent GAN (arch=latent) over a tiny clip-text encoder and random heads (read hard, as the default). */
+export function tinyLatentGan(seed = 3): ClipLatent {
+  const base = tinyClipLatent('gan', seed, 'sprite'), D = base.config.text.dim;
+  const config: ClipLatentConfig = { ...base.config, gen: { zDim: 8, c1: 8, c2: 16, embDim: 16, groups: 8, arch: 'latent', cond: 'heads', headScale: 4 } };
+  const w: Weights = new Map([...base.params].filter(([k]) => k.startsWith('text.') || k.startsWith('ae.')).map(([k, v]) => [k, tf.clone(v)]));
+  base.dispose();
+  const rng = new Rng(seed + 5);
+  for (const [k, v] of initClipLatentWeights(config, rng)) w.set(k, v);
+  for (const k of ATTRIBUTE_NAMES) {
+    const n = ATTRIBUTE_VALUES[k].length;
+    w.set(`head.${k}.w`, tf.tensor2d(rng.normalArray(D * n), [D, n]));
+    w.set(`head.${k}.b`, tf.zeros([n]));
+  }
+  return new ClipLatent(config, w);
 }

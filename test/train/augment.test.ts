@@ -1,7 +1,7 @@
 // DiffAugment for the GAN: translation and cutout by hand, their gradient, the random parameters.
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { augmentImages, randomAugmentParams, specAugment, type AugmentParams } from '../../src/train/augment.js';
+import { augmentImages, randomAugmentParams, specAugment, warpFeatures, type AugmentParams } from '../../src/train/augment.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak } from '../helpers.js';
 
@@ -80,5 +80,32 @@ describe('SpecAugment', () => {
     }
     expect(masked).toBeGreaterThan(0);
     expect(specAugment(x, mels, new Rng(1), 0)).toEqual(x);
+  });
+});
+
+describe('warpFeatures', () => {
+  it('stretches the mel axis and the time axis by factors within their ranges, by interpolation, and leaves the input as it was', () => {
+    const mels = 40, T = 200, x = Float32Array.from({ length: T * mels }, (_, i) => (i % mels) + 1000 * Math.floor(i / mels)); // band f, frame t: f + 1000 t
+    expect(warpFeatures(x, mels, new Rng(3), 0, 0)).toEqual(x);
+    const lengths = new Set<number>();
+    for (let s = 0; s < 30; s++) {
+      const y = warpFeatures(x, mels, new Rng(s), 0.1, 0.2), To = y.length / mels;
+      expect(To).toBeGreaterThanOrEqual(Math.round(T / 1.2));
+      expect(To).toBeLessThanOrEqual(Math.round(T / 0.8));
+      lengths.add(To);
+      // frame 0 band f reads band f * alpha: the same alpha for every band below the clamp
+      const alpha = y[1] - y[0];
+      expect(alpha).toBeGreaterThanOrEqual(0.9 - 1e-4);
+      expect(alpha).toBeLessThanOrEqual(1.1 + 1e-4);
+      for (let f = 0; f < 30; f++) expect(y[f]).toBeCloseTo(f * alpha, 3);
+      // band 0 of frame t reads frame t * beta: 1000 t beta
+      const beta = y[mels] / 1000;
+      expect(beta).toBeGreaterThanOrEqual(0.8 - 1e-4);
+      expect(beta).toBeLessThanOrEqual(1.2 + 1e-4);
+      expect(Math.abs(To - T / beta)).toBeLessThanOrEqual(1);
+      expect(y[10 * mels] / 1000).toBeCloseTo(10 * beta, 2);
+    }
+    expect(lengths.size).toBeGreaterThan(5);
+    expect(x[mels + 1]).toBe(1001);
   });
 });
