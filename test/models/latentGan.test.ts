@@ -62,7 +62,7 @@ describe('the latent GAN (clip-gan, arch=latent)', () => {
     expect(task.validate!(1)).toBe(task.validate!(1));
     expect(task.meta()).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'latent', cond: 'heads' } } });
     const plain = latentGanTask({ model: m, train: digits.train, test: digits.test, task: defaultClipLatentTask(), valClips: 2 });
-    const gLoss = (t: typeof task) => {
+    const gLoss = (t: ReturnType<typeof latentGanTask>) => {
       if (!('phases' in t)) throw new Error('two phases expected');
       tf.tidy(() => { t.phases.D.loss(new Rng(9), 4); }); // sets the batch G is asked for
       return tf.tidy(() => t.phases.G.loss(new Rng(10), 4).dataSync()[0]);
