@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
-import { samplesFromEma } from '../models/images.js';
+import { isImageFamily, samplesFromEma } from '../models/images.js';
 import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint, type SamplingDefaults } from '../checkpoint/checkpoint.js';
 import type { ImageEvalReport } from '../eval/images.js';
 import { enclosingCheckpoint, overlaps } from '../util/files.js';
@@ -77,7 +77,8 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
       }
-      const all = samplesFromEma(ck.meta.family) && ck.ema ? ck.ema : ck.weights;
+      // the weights the family's loader samples with: the EMA where the run kept one, but for the image families that sample raw (samplesFromEma)
+      const all = ck.ema && (!isImageFamily(ck.meta.family) || samplesFromEma(ck.meta.family)) ? ck.ema : ck.weights;
       // a clip GAN samples without its discriminator (a page that draws drafts fetches less)
       const weights = ck.meta.family === 'clip-gan' ? Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('disc.'))) : all;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;

@@ -5,6 +5,8 @@ import { ClipSampler } from '../../src/data/clips/dataset.js';
 import { loadMnistPackage } from '../../src/data/mnist.js';
 import { encodeGif } from '../../src/media/gif.js';
 import { Rng } from '../../src/util/rng.js';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
+import { maxAbsDiff } from '../helpers.js';
 import { expectUserError, run, workspace } from './fixtures.js';
 
 describe('genlab caption', () => {
@@ -22,6 +24,18 @@ describe('genlab caption', () => {
       expect(typeof line.attributes).toBe('object');
       expect(line.beam).toBe(Number(beam));
     }
+  });
+
+  it('a run with an EMA exports the EMA weights, which are what captioning reads', () => {
+    const runDir = ws.runDir('captioner-ema', ['captioner', '--steps', '2', '--set', 'dim=16', '--set', 'c1=4', '--set', 'c2=8', '--set', 'c3=8', '--set', 'batchSize=2', '--set', 'evalBatches=1', '--set', 'emaDecay=0.5']);
+    const out = join(ws.dir, 'captioner-export');
+    expect(run('export', runDir, '--out', out, '--precision', 'float32').code).toBe(0);
+    const ck = loadCheckpoint(join(runDir, 'checkpoint')), x = loadCheckpoint(out);
+    expect(ck.ema).toBeDefined();
+    const names = Object.keys(x.weights);
+    expect(names.length).toBe(Object.keys(ck.weights).length);
+    expect(names.some((k) => maxAbsDiff(ck.ema![k].dataSync(), ck.weights[k].dataSync()) > 1e-6)).toBe(true);
+    for (const k of names) expect(maxAbsDiff(x.weights[k].dataSync(), ck.ema![k].dataSync()), k).toBe(0);
   });
 
   it('bad input: one clear line', () => {
