@@ -43,6 +43,11 @@ export function clipGanTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta1: 0.5, beta2: 0.999, weightDecay: 0, steps: 8000, batchSize: 16, lr: 2e-4, minLr: 2e-4, warmupSteps: 0, gradClip: 0, emaDecay: 0.999, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
 }
 
+/** The latent GAN's recipe: the clip GAN's Adams and EMA, 64 clips a step (a step costs one 28x28 image a clip), 6,000 steps (the shipped models/clips-gan's run; README). */
+export function latentGanTrainConfig(): TrainConfig {
+  return { ...clipGanTrainConfig(), steps: 6000, batchSize: 64 };
+}
+
 /** The VAE's recipe: Adam at 5e-4 with a cosine decay over 3,000 steps, batch 16 clips (the shipped sprite VAE's run; README). */
 export function clipVaeTrainConfig(): TrainConfig {
   return { ...defaultTrainConfig(), optimizer: 'adam', beta2: 0.999, weightDecay: 0, steps: 3000, batchSize: 16, lr: 5e-4, minLr: 5e-5, warmupSteps: 100, gradClip: 1, emaDecay: 0, evalEvery: 500, evalBatches: 2, checkpointEvery: 250, logEvery: 10 };
@@ -327,15 +332,18 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   if (init && init.meta.family !== family) throw new UserError(`--init: ${o.init!.dir} holds a ${init.meta.family} model, not ${family}`);
   if (init && o.textEncoder !== undefined) throw new UserError('--init: the run keeps the text encoder of the checkpoint it starts from');
   const savedModel = r ? savedClipLatentConfig(r.meta.model) : init ? savedClipLatentConfig(init.meta.model) : undefined;
-  const recipe = kind === 'gan' ? clipGanTrainConfig() : clipVaeTrainConfig();
+  // a fresh run's kind: the last --set arch, else the GAN's latent (the shipped models/clips-gan) or the VAE's sprite; its
+  // defaults follow it (a --set still wins): the latent GAN reads the heads, with its own widths and recipe
+  const asked = [...o.sets].reverse().map((s) => s.replace(/\s/g, '')).find((s) => s.startsWith('arch='))?.slice(5);
+  const arch = savedModel ? (savedModel.gen.arch ?? 'field') : asked ?? (kind === 'gan' ? 'latent' : 'sprite'), latentRun = kind === 'gan' && arch === 'latent';
+  const recipe = latentRun ? latentGanTrainConfig() : kind === 'vae' ? clipVaeTrainConfig() : clipGanTrainConfig();
+  const taskDefault = latentRun ? { ...defaultClipLatentTask(), aux: 1 } : defaultClipLatentTask();
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
-  const g0 = savedModel?.gen ?? defaultClipGenConfig();
-  // arch=latent reads the heads: its cond default follows it (a --set cond still wins, and is checked below)
-  const latentAsked = !savedModel && o.sets.some((s) => s.replace(/\s/g, '') === 'arch=latent');
+  const g0 = savedModel?.gen ?? (latentRun ? { ...defaultClipGenConfig(), c1: 64, c2: 128 } : defaultClipGenConfig());
   const cfgs = resolveRunConfigs({
-    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (g0.arch ?? 'field') : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? (savedModel || (kind === 'gan' && !latentAsked) ? 'pooled' : 'heads'), headScale: g0.headScale ?? (savedModel ? 1 : 4) },
+    modelSchema: ClipGenShapeSchema, model: { zDim: g0.zDim, c1: g0.c1, c2: g0.c2, embDim: g0.embDim, beta: savedModel?.beta ?? 1e-3, arch: savedModel ? (savedModel.gen.arch ?? 'field') : kind === 'gan' ? 'latent' : 'sprite', prior: savedModel ? (g0.prior ?? 'normal') : kind === 'vae' ? 'text' : 'normal', cond: g0.cond ?? (savedModel || (kind === 'gan' && !latentRun) ? 'pooled' : 'heads'), headScale: g0.headScale ?? (savedModel ? 1 : 4) },
     modelFrozen: r ? '--resume keeps the model config; --set may change only trainer keys' : init ? '--init keeps the model config of the checkpoint it starts from; --set may change trainer and training keys' : undefined,
-    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? defaultClipLatentTask(), taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
+    train: saved?.train ?? recipe, taskSchema: ClipLatentTaskSchema, task: saved?.task ?? taskDefault, taskFixed: r ? KEEP_LATENT : undefined, sets: o.sets,
   });
   const train = applyRunFlags(cfgs.train, o);
   if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
@@ -368,6 +376,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
       if (cfgs.model.cond === 'heads' && ![...frozen.keys()].some((k) => k.startsWith('head.'))) throw new UserError(`--set cond=heads: ${source} has no attribute heads`);
     } else {
       if (ck.meta.family !== 'clip-diffusion') throw new UserError(`--text-encoder: ${source} holds a ${ck.meta.family} model, not clip-diffusion or clip-text`);
+      if (cfgs.model.arch === 'latent') throw new UserError(`the latent GAN (clip-gan's default arch) reads a clip-text run's attribute heads, and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder) or a sprite diffusion checkpoint, or --set arch=sprite`);
       if (cfgs.model.cond === 'heads') throw new UserError(`--set cond=heads reads a clip-text run's attribute heads (the VAE's default), and ${source} is a clip-diffusion checkpoint without them: give --text-encoder a clip-text run (genlab train clip-text --out runs/clip-text --seed 2 is the shipped models' encoder) or a sprite diffusion checkpoint, or --set cond=pooled`);
       const weights = ck.ema ?? ck.weights; // the weights the diffusion model samples with
       base = savedClipDiffusionConfig(ck.meta.model);

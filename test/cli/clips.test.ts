@@ -192,8 +192,8 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
   for (const kind of ['gan', 'vae'] as const) {
     it(`clip-${kind}: trains on the diffusion run's text encoder, resumes, and generates in one pass`, () => {
       const enc = trained(), out = join(ws.dir, kind);
-      // a video diffusion run's encoder has no attribute heads: the VAE reads its pooled encoding
-      const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, ...(kind === 'vae' ? ['--set', 'cond=pooled'] : []), '--quiet');
+      // a video diffusion run's encoder has no attribute heads: the VAE and the sprite GAN read its pooled encoding
+      const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, ...(kind === 'vae' ? ['--set', 'cond=pooled'] : ['--set', 'arch=sprite']), '--quiet');
       expect(t.code, t.err).toBe(0);
       const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
       expect(cfg).toMatchObject({ family: `clip-${kind}`, model: { kind, gen: { c1: 8, c2: 16 } } });
@@ -236,7 +236,7 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
   }, 120_000);
   it('clip-gan --init: a new run from a GAN\'s generator (its EMA) with a fresh discriminator, here with the auxiliary classifier; refusals', async () => {
     const src = join(ws.dir, 'gan-src'), out = join(ws.dir, 'gan-init');
-    expect(run('train', 'clip-gan', '--out', src, '--text-encoder', trained(), '--steps', '2', ...small, '--quiet').code).toBe(0);
+    expect(run('train', 'clip-gan', '--out', src, '--text-encoder', trained(), '--set', 'arch=sprite', '--steps', '2', ...small, '--quiet').code).toBe(0);
     const i = run('train', 'clip-gan', '--init', src, '--out', out, '--steps', '1', '--seed', '7', '--set', 'aux=1', '--set', 'lr=1e-9', '--set', 'batchSize=2', '--set', 'evalBatches=1', '--quiet');
     expect(i.code, i.err).toBe(0);
     const a = loadCheckpoint(join(src, 'checkpoint')), b = loadCheckpoint(join(out, 'checkpoint'));
@@ -250,7 +250,7 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
     expectUserError(run('train', 'clip-gan', '--init', src, '--out', join(ws.dir, 'gi3'), '--text-encoder', trained()), /keeps the text encoder/);
     expectUserError(run('train', 'clip-gan', '--init', trained(), '--out', join(ws.dir, 'gi4')), /holds a clip-diffusion model, not clip-gan/);
     expectUserError(run('train', 'clip-vae', '--init', src, '--out', join(ws.dir, 'gi5')), /--init is for clip-diffusion and clip-gan/);
-    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gi6'), '--set', 'aux=1', '--steps', '1', ...small), /the auxiliary classifier is the sprite GAN's/);
+    expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gi6'), '--set', 'aux=1', '--steps', '1', ...small), /the auxiliary classifier is the sprite and latent GANs'/);
     for (const d of ['gi2', 'gi3', 'gi4', 'gi5', 'gi6']) expect(existsSync(join(ws.dir, d, 'checkpoint'))).toBe(false);
   }, 180_000);
   it("clip-vae's defaults: the glimpse encoder, the sprite decoder and the prior network, reading the clip-text heads, trained in pixels; it resumes and generates a clip; arch=field trains too", () => {
@@ -306,7 +306,7 @@ describe('genlab train clip-text, and the generators that read it frozen', () =>
     expectUserError(run('train', 'clip-diffusion', '--out', join(ws.dir, 'diff-ct2'), '--text-encoder', ct, '--steps', '1', ...tiny), /the denoiser reads/);
     const g = run('train', 'clip-gan', '--out', join(ws.dir, 'gan-ct'), '--text-encoder', ct, '--steps', '2', ...small, '--quiet');
     expect(g.code, g.err).toBe(0);
-    expect(JSON.parse(readFileSync(join(ws.dir, 'gan-ct', 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'sprite' }, text: cfg.model.text }, textEncoder: join(ct, 'checkpoint'), frameAe: expect.stringMatching(/models[\/]clips-frame-ae$/) });
+    expect(JSON.parse(readFileSync(join(ws.dir, 'gan-ct', 'checkpoint', 'config.json'), 'utf8'))).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'latent', cond: 'heads' }, text: cfg.model.text }, textEncoder: join(ct, 'checkpoint'), frameAe: expect.stringMatching(/models[\/]clips-frame-ae$/) });
   }, 300_000);
 });
 
@@ -325,18 +325,22 @@ describe('--set cond=heads: a one-pass generator reads the clip-text heads', () 
     const clip = join(ws.dir, 'heads.gif'), g = run('generate', 'a red 3 moving left', '--model', 'vae', '--checkpoint', out, '--out', clip);
     expect(g.code, g.err).toBe(0);
     expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
-    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-heads'), '--text-encoder', trained(), '--set', 'cond=heads', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gan-heads'), '--text-encoder', trained(), '--set', 'arch=sprite', '--set', 'cond=heads', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'vae-heads2'), '--set', 'cond=maybe', '--steps', '1', ...small), /cond/);
   }, 300_000);
 });
 
-describe('genlab train clip-gan --set arch=latent: the GAN in sprite diffusion\'s latent', () => {
-  it('reads the clip-text heads by default, trains, resumes, generates in one pass; refuses what it cannot take', () => {
+describe('genlab train clip-gan: the latent GAN (the default arch) in sprite diffusion\'s latent', () => {
+  it('reads the clip-text heads with the auxiliary classifier by default, trains, resumes, generates in one pass; refuses what it cannot take', () => {
     const ct = ws.runDir('cliptext', ['clip-text', '--steps', '3', '--set', 'batchSize=4', '--set', 'evalBatches=1']), out = join(ws.dir, 'gan-latent');
-    const r = run('train', 'clip-gan', '--out', out, '--text-encoder', ct, '--set', 'arch=latent', '--set', 'aux=1', '--steps', '2', ...small, '--quiet');
+    const r = run('train', 'clip-gan', '--out', out, '--text-encoder', ct, '--steps', '2', ...small, '--quiet');
     expect(r.code, r.err).toBe(0);
     const ck = loadCheckpoint(join(out, 'checkpoint'));
-    expect(ck.meta).toMatchObject({ family: 'clip-gan', step: 2, model: { gen: { arch: 'latent', cond: 'heads', headScale: 4 } }, task: { aux: 1 } });
+    expect(ck.meta).toMatchObject({ family: 'clip-gan', step: 2, model: { gen: { arch: 'latent', cond: 'heads', headScale: 4, c1: 8, zDim: 8 } }, task: { aux: 1 }, train: { lr: 2e-4, emaDecay: 0.999 } });
+    // the recipe's own widths and batch where the test's small ones are not given
+    const d = run('train', 'clip-gan', '--out', join(ws.dir, 'gl1'), '--text-encoder', ct, '--steps', '1', '--set', 'evalBatches=1', '--set', 'batchSize=2', '--quiet');
+    expect(d.code, d.err).toBe(0);
+    expect(loadCheckpoint(join(ws.dir, 'gl1', 'checkpoint')).meta).toMatchObject({ model: { gen: { c1: 64, c2: 128 } } });
     expect(Object.keys(ck.weights)).toEqual(expect.arrayContaining(['gen.pout.w', 'disc.i.aux.w', 'head.digit.w']));
     expect(run('train', 'clip-gan', '--out', out, '--resume', '--steps', '3', '--quiet').code).toBe(0);
     const clip = join(ws.dir, 'latent.gif'), g = run('generate', 'a red 3 moving left', '--model', 'gan', '--checkpoint', out, '--out', clip);
@@ -345,7 +349,7 @@ describe('genlab train clip-gan --set arch=latent: the GAN in sprite diffusion\'
     expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
     expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl2'), '--text-encoder', ct, '--set', 'arch=latent', '--set', 'cond=pooled', '--steps', '1', ...small), /arch=latent reads the clip-text heads/);
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gl3'), '--text-encoder', ct, '--set', 'arch=latent', '--steps', '1', ...small), /the VAE's kinds are field and sprite/);
-    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl4'), '--text-encoder', trained(), '--set', 'arch=latent', '--steps', '1', ...small), /cond=heads reads a clip-text run's attribute heads/);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl4'), '--text-encoder', trained(), '--steps', '1', ...small), /latent GAN.*reads a clip-text run's attribute heads.*--set arch=sprite/);
   }, 300_000);
 });
 

@@ -15,7 +15,7 @@ import { Rng } from '../../src/util/rng.js';
 import { AcousticModel, initAcousticWeights } from '../../src/models/acoustic.js';
 import { defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { buildApp } from '../../src/server/app.js';
-import { tinyClipDiffusion, tinyClipLatent } from '../models/clipFixtures.js';
+import { tinyClipDiffusion, tinyLatentGan } from '../models/clipFixtures.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const artifacts = join(import.meta.dirname, '..', '..', 'test-artifacts');
@@ -30,8 +30,8 @@ beforeAll(async () => {
   const models = mkdtempSync(join(tmpdir(), 'genlab-models-')), m = tinyClipDiffusion(3);
   await saveCheckpoint(join(models, 'clips-diffusion'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-diffusion', model: { ...m.config }, step: 0, created: new Date().toISOString(), sampling: { steps: 60, guidance: 2 } }, weights: Object.fromEntries(m.params) as tf.NamedTensorMap });
   m.dispose();
-  // a GAN for the in-browser draft (TensorFlow.js's weights format, fetched by the page)
-  const g = tinyClipLatent('gan', 4);
+  // a GAN for the in-browser draft (TensorFlow.js's weights format, fetched by the page), of the shipped kind (the latent GAN)
+  const g = tinyLatentGan(4);
   await saveCheckpoint(join(models, 'clips-gan'), { meta: { format: CHECKPOINT_FORMAT, family: 'clip-gan', model: { ...g.config }, step: 0, created: new Date().toISOString() }, weights: Object.fromEntries(g.params) as tf.NamedTensorMap }, { half: true });
   g.dispose();
   // a tiny random digits diffusion model for the digits panel
