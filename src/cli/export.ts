@@ -7,6 +7,12 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { isImageFamily, samplesFromEma } from '../models/images.js';
+
+/** Whether the family's loader samples with a run's EMA: the image models of samplesFromEma, the clip generators (clipEngine) and those loadInferenceWeights reads (captioner, voice, summariser); translators and text models sample raw. */
+function readsEma(family: string): boolean {
+  if (isImageFamily(family)) return samplesFromEma(family);
+  return family.startsWith('clip-') || family === 'captioner' || family === 'voice' || family === 'summariser';
+}
 import { disposeMap, loadCheckpoint, readCheckpointMeta, resolveCheckpointDir, saveCheckpoint, type SamplingDefaults } from '../checkpoint/checkpoint.js';
 import type { ImageEvalReport } from '../eval/images.js';
 import { enclosingCheckpoint, overlaps } from '../util/files.js';
@@ -77,8 +83,8 @@ export function registerExport(program: Command): void {
       } catch (e) {
         throw new UserError(`${evalPath} is not valid JSON (${(e as Error).message})`);
       }
-      // the weights the family's loader samples with: the EMA where the run kept one, but for the image families that sample raw (samplesFromEma)
-      const all = ck.ema && (!isImageFamily(ck.meta.family) || samplesFromEma(ck.meta.family)) ? ck.ema : ck.weights;
+      // the weights the family's loader samples with: the EMA where the run kept one for the families whose loaders read it
+      const all = ck.ema && readsEma(ck.meta.family) ? ck.ema : ck.weights;
       // a clip GAN samples without its discriminator (a page that draws drafts fetches less)
       const weights = ck.meta.family === 'clip-gan' ? Object.fromEntries(Object.entries(all).filter(([k]) => !k.startsWith('disc.'))) : all;
       const { rng: _rng, optimizerStep: _o, ...meta } = ck.meta;

@@ -72,7 +72,8 @@ export function specAugment(feats: Float32Array, mels: number, rng: Rng, masks: 
 }
 
 /**
- * Speaker and tempo perturbation of log-mel features [frames, mels], a copy: band f reads band
+ * Speaker and tempo perturbation of log-mel features [frames, mels], a copy (a plain linear warp: with
+ * alpha > 1 the top bands repeat the last one, where VTLP's piecewise warp keeps the band edges): band f reads band
  * f * alpha (alpha in [1 - warp, 1 + warp], vocal tract length perturbation on the mel axis, after
  * Jaitly & Hinton 2013) and frame t reads frame t * beta (beta in [1 - stretch, 1 + stretch], so the
  * utterance lasts 1 / beta as long), both by linear interpolation. warp = stretch = 0: the features as they are.

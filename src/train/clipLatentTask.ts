@@ -161,18 +161,18 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
     return { x: tf.tensor2d(x, [B, SPRITE_LATENT]), attrs };
   };
   const hinge = (real: tf.Tensor1D, fake: tf.Tensor1D) => tf.add(tf.mean(tf.relu(tf.sub(1, real))), tf.mean(tf.relu(tf.add(1, fake))));
-  let val: { x: tf.Tensor2D; texts: string[] } | undefined;
+  let val: { x: Float32Array; texts: string[] } | undefined;
   // the mean hinge margin by which D tells held-out real latents (test digits, evaluation templates) from the generator's, both parts
   const validate = (batches: number) => {
     if (!val) {
       const s = new ClipSampler(opts.test, 'eval', new Rng(4242)), texts: string[] = [], n = opts.valClips ?? 32, xs = new Float32Array(n * SPRITE_LATENT);
       for (let i = 0; i < n; i++) { const e = s.next(); xs.set(spriteLatent(e.scene.objects[0]), i * SPRITE_LATENT); texts.push(e.caption); }
-      val = { x: tf.keep(tf.tensor2d(xs, [n, SPRITE_LATENT])), texts };
+      val = { x: xs, texts };
     }
     const v = val;
     return meanLoss(Math.max(1, Math.min(batches, 4)), 9876, (_b, rng) => {
       const cond = model.condition(v.texts), B = v.texts.length;
-      const r = model.latentCritic(v.x, cond), f = model.latentCritic(model.latent(zOf(rng, B), cond), cond);
+      const r = model.latentCritic(tf.tensor2d(v.x, [B, SPRITE_LATENT]), cond), f = model.latentCritic(model.latent(zOf(rng, B), cond), cond);
       return tf.add(hinge(r.ink, f.ink), hinge(r.path, f.path)) as tf.Scalar;
     });
   };
@@ -183,7 +183,8 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
     meta: () => ({ family: 'clip-gan', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
     phases: {
       D: {
-        trainable: model.names('disc.'), decay: new Set(),
+        // aux 0: the classifiers' weights get no gradient, so they are not trained
+        trainable: model.names('disc.').filter((k) => task.aux > 0 || !/^disc\.[ip]\.aux\./.test(k)), decay: new Set(),
         loss: (rng, B) => {
           // clips drawn from the trainer's generator, so that a resumed run continues the same stream
           const s = new ClipSampler(opts.train, 'train', new Rng(rng.int(2 ** 31))), { x, attrs } = realBatch(s, B);

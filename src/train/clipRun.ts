@@ -349,7 +349,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   if (kind === 'gan' && cfgs.model.prior !== 'normal') throw new UserError('--set prior=text is for the VAE: the GAN draws its noise from N(0, I)');
   if (cfgs.task.aux > 0 && !(kind === 'gan' && cfgs.model.arch !== 'field')) throw new UserError(`--set aux: the auxiliary classifier is the sprite and latent GANs' (clip-gan with arch=sprite or latent), not ${kind === 'vae' ? 'the VAE\'s' : 'arch=field\'s'}`);
   if (cfgs.model.arch === 'latent' && kind !== 'gan') throw new UserError('--set arch=latent is the GAN in sprite diffusion\'s latent; the VAE\'s kinds are field and sprite');
-  if (cfgs.model.arch === 'latent' && cfgs.model.cond !== 'heads') throw new UserError('--set arch=latent reads the clip-text heads (the digit\'s for the ink, the others\' for the path): leave cond at heads');
+  if (cfgs.model.arch === 'latent' && cfgs.model.cond !== 'heads') throw new UserError('the latent GAN (clip-gan\'s default arch) reads the clip-text heads (the digit\'s for the ink, the others\' for the path): leave cond at heads, or add --set arch=sprite for cond=pooled');
   for (const [k, v] of [['c1', cfgs.model.c1], ['c2', cfgs.model.c2]] as const) if (v % 8) throw new UserError(`--set ${k}=${v}: it must be a multiple of 8 (GroupNorm groups)`);
   // a clip's activations: 16 frames of 64x64 (field, sprite), or one 28x28 ink image (latent)
   checkBudget(train.batchSize * (cfgs.model.arch === 'latent' ? 2e6 : 30e6) * (cfgs.model.c2 / 96) ** 2 * (kind === 'gan' ? 3 : 2), `a ${family} training step with batchSize ${train.batchSize}`, 'batchSize');

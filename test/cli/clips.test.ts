@@ -196,7 +196,9 @@ describe('genlab train clip-gan / clip-vae and generate with them', () => {
       const t = run('train', `clip-${kind}`, '--out', out, '--text-encoder', enc, '--steps', '2', ...small, ...(kind === 'vae' ? ['--set', 'cond=pooled'] : ['--set', 'arch=sprite']), '--quiet');
       expect(t.code, t.err).toBe(0);
       const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8'));
-      expect(cfg).toMatchObject({ family: `clip-${kind}`, model: { kind, gen: { c1: 8, c2: 16 } } });
+      expect(cfg).toMatchObject({ family: `clip-${kind}`, model: { kind, gen: { c1: 8, c2: 16, arch: 'sprite' } } });
+      expect(cfg.model.gen.cond).toBeUndefined(); // the pooled encoding
+      if (kind === 'gan') expect(cfg).toMatchObject({ task: { aux: 0 }, train: { steps: 2, emaDecay: 0.999 } });
       const diff = JSON.parse(readFileSync(join(enc, 'checkpoint', 'config.json'), 'utf8'));
       expect(cfg.model.text).toEqual(diff.model.text);
       expect(cfg.model.latentScale).toBe(diff.model.latentScale);
@@ -347,7 +349,7 @@ describe('genlab train clip-gan: the latent GAN (the default arch) in sprite dif
     expect(g.code, g.err).toBe(0);
     expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'gan' });
     expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
-    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl2'), '--text-encoder', ct, '--set', 'arch=latent', '--set', 'cond=pooled', '--steps', '1', ...small), /arch=latent reads the clip-text heads/);
+    expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl2'), '--text-encoder', ct, '--set', 'arch=latent', '--set', 'cond=pooled', '--steps', '1', ...small), /latent GAN.*reads the clip-text heads.*--set arch=sprite for cond=pooled/);
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gl3'), '--text-encoder', ct, '--set', 'arch=latent', '--steps', '1', ...small), /the VAE's kinds are field and sprite/);
     expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl4'), '--text-encoder', trained(), '--steps', '1', ...small), /latent GAN.*reads a clip-text run's attribute heads.*--set arch=sprite/);
   }, 300_000);

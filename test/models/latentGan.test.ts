@@ -62,6 +62,10 @@ describe('the latent GAN (clip-gan, arch=latent)', () => {
     expect(task.validate!(1)).toBe(task.validate!(1));
     expect(task.meta()).toMatchObject({ family: 'clip-gan', model: { gen: { arch: 'latent', cond: 'heads' } } });
     const plain = latentGanTask({ model: m, train: digits.train, test: digits.test, task: defaultClipLatentTask(), valClips: 2 });
+    // aux 0: the classifiers are not trained (every trainable weight must get a gradient)
+    if (!('phases' in plain)) throw new Error('two phases expected');
+    expect(plain.phases.D.trainable.some((k) => k.includes('.aux.'))).toBe(false);
+    await expectGanPhases(m, plain);
     const gLoss = (t: ReturnType<typeof latentGanTask>) => {
       if (!('phases' in t)) throw new Error('two phases expected');
       tf.tidy(() => { t.phases.D.loss(new Rng(9), 4); }); // sets the batch G is asked for
