@@ -84,6 +84,17 @@ export function auxLoss(logits: tf.Tensor2D, attrs: ObjectAttributes[], omitted?
   return tf.div(tf.sum(tf.mul(ce, m)), Math.max(1, mask.reduce((x, y) => x + y, 0))) as tf.Scalar;
 }
 
+/** A GAN batch's texts: training captions of the attributes, and the attributes each leaves unsaid (G is not asked for those). */
+type CaptionedBatch = { words: string[]; attrs: ObjectAttributes[]; omitted: AttributeName[][] };
+function captioned(attrs: ObjectAttributes[], rng: Rng, pOmit: number): CaptionedBatch {
+  const said = attrs.map((a) => trainingCaption(a, rng, 0, pOmit));
+  return { words: said.map((c) => c.text), attrs, omitted: said.map((c) => c.omitted) };
+}
+/** G's batch: the one D's phase just drew, or (G trained alone) captions of fresh training attributes. */
+function gBatch(last: CaptionedBatch | undefined, train: ImageSet, rng: Rng, B: number, pOmit: number): CaptionedBatch {
+  return last ?? captioned(Array.from({ length: B }, () => new ClipSampler(train, 'train', rng).drawAttributes()), rng, pOmit);
+}
+
 /**
  * The sprite GAN, in pixels: real clips rendered fresh every step (the world's renderer is cheaper
  * than a latent cache), the generator's frames as they are, the glimpse critic on both; hinge loss
@@ -101,7 +112,7 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
     const fake = model.pixelScore(model.pixelFeatures(model.frames(zOf(rng, B), pooled)), pooled);
     return tf.mean(tf.add(tf.relu(tf.sub(1, real)), tf.relu(tf.add(1, fake)))) as tf.Scalar;
   });
-  let fakeBatch: { words: string[]; attrs: ObjectAttributes[]; omitted: AttributeName[][] } | undefined;
+  let fakeBatch: CaptionedBatch | undefined;
   return {
     params: model.params, validate,
     meta: () => ({ family: 'clip-gan', model: { ...c }, task: { ...task }, image: { height: SIDE, width: SIDE, classes: 10 }, ...opts.extraMeta }),
@@ -110,14 +121,14 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
         trainable: model.names('disc.').filter((k) => task.aux > 0 || !k.startsWith('disc.aux.')), decay: new Set(),
         loss: (rng, B) => {
           const s = new ClipSampler(opts.train, 'train', rng), { examples, frames } = s.batch(B), attrs = examples.map((e) => e.attributes[0]);
-          const other = Array.from({ length: B }, () => s.drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit)), words = said.map((c) => c.text);
+          const other = Array.from({ length: B }, () => s.drawAttributes()), batch = captioned(attrs, rng, task.pOmit), words = batch.words;
           const pooled = model.condition(words), fr = model.pixelFeatures(pix(frames, B));
           const real = model.pixelScore(fr, pooled);
           const fake = model.pixelScore(model.pixelFeatures(tf.tidy(() => model.frames(zOf(rng, B), pooled))), pooled);
           // a mismatched text counts only where it names other attributes than the clip's
           const differs = tf.tensor1d(attrs.map((a, i) => (JSON.stringify(a) === JSON.stringify(other[i]) ? 0 : 1)));
           const mis = tf.mul(tf.relu(tf.add(1, model.pixelScore(fr, model.condition(texts(other, rng))))), differs);
-          fakeBatch = { words, attrs, omitted: said.map((c) => c.omitted) };
+          fakeBatch = batch;
           const neg = tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, fake))), 1 - task.mismatch), tf.mul(tf.mean(mis), task.mismatch));
           const hinge = tf.add(tf.mean(tf.relu(tf.sub(1, real))), neg) as tf.Scalar;
           // the classifier learns what real clips show (all five attributes, whatever the text says)
@@ -127,10 +138,7 @@ export function spriteGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
       G: {
         trainable: model.names('gen.'), decay: new Set(),
         loss: (rng, B) => {
-          const batch = fakeBatch ?? (() => {
-            const attrs = Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit));
-            return { words: said.map((c) => c.text), attrs, omitted: said.map((c) => c.omitted) };
-          })();
+          const batch = gBatch(fakeBatch, opts.train, rng, B, task.pOmit);
           const pooled = model.condition(batch.words), f = model.pixelFeatures(model.frames(zOf(rng, B), pooled));
           const adv = tf.neg(tf.mean(model.pixelScore(f, pooled))) as tf.Scalar;
           // and G is asked to show what its text names
@@ -176,7 +184,7 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
       return tf.add(hinge(r.ink, f.ink), hinge(r.path, f.path)) as tf.Scalar;
     });
   };
-  let fakeBatch: { words: string[]; attrs: ObjectAttributes[]; omitted: AttributeName[][] } | undefined;
+  let fakeBatch: CaptionedBatch | undefined;
   const PATH_ATTRS = ATTRIBUTE_NAMES.filter((k) => k !== 'digit');
   return {
     params: model.params, validate,
@@ -188,7 +196,7 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
         loss: (rng, B) => {
           // clips drawn from the trainer's generator, so that a resumed run continues the same stream
           const s = new ClipSampler(opts.train, 'train', new Rng(rng.int(2 ** 31))), { x, attrs } = realBatch(s, B);
-          const said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit)), words = said.map((t) => t.text), cond = model.condition(words);
+          const batch = captioned(attrs, rng, task.pOmit), words = batch.words, cond = model.condition(words);
           const other = Array.from({ length: B }, () => s.drawAttributes()), otherCond = model.condition(other.map((a) => trainingText(a, rng, 0, task.pOmit)));
           const fr = model.latentFeatures(x), real = model.latentScores(fr, cond), mis = model.latentScores(fr, otherCond);
           const fake = model.latentCritic(tf.tidy(() => model.latent(zOf(rng, B), cond)), cond);
@@ -196,7 +204,7 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
           const neg = (f: tf.Tensor1D, m: tf.Tensor1D, d: tf.Tensor1D) => tf.add(tf.mul(tf.mean(tf.relu(tf.add(1, f))), 1 - task.mismatch), tf.mul(tf.mean(tf.mul(tf.relu(tf.add(1, m)), d)), task.mismatch));
           const ink = tf.add(tf.mean(tf.relu(tf.sub(1, real.ink))), neg(fake.ink, mis.ink, differs(['digit'])));
           const path = tf.add(tf.mean(tf.relu(tf.sub(1, real.path))), neg(fake.path, mis.path, differs(PATH_ATTRS)));
-          fakeBatch = { words, attrs, omitted: said.map((t) => t.omitted) };
+          fakeBatch = batch;
           const adv = tf.add(ink, path) as tf.Scalar;
           // the classifiers learn what real latents show (all five attributes, whatever the text says)
           return task.aux > 0 ? tf.add(adv, tf.mul(auxLoss(real.aux, attrs), task.aux)) as tf.Scalar : adv;
@@ -205,10 +213,7 @@ export function latentGanTask(opts: { model: ClipLatent; train: ImageSet; test: 
       G: {
         trainable: model.names('gen.'), decay: new Set(),
         loss: (rng, B) => {
-          const batch = fakeBatch ?? (() => {
-            const attrs = Array.from({ length: B }, () => new ClipSampler(opts.train, 'train', rng).drawAttributes()), said = attrs.map((a) => trainingCaption(a, rng, 0, task.pOmit));
-            return { words: said.map((t) => t.text), attrs, omitted: said.map((t) => t.omitted) };
-          })();
+          const batch = gBatch(fakeBatch, opts.train, rng, B, task.pOmit);
           const cond = model.condition(batch.words), f = model.latentCritic(model.latent(zOf(rng, batch.words.length), cond), cond);
           const adv = tf.neg(tf.add(tf.mean(f.ink), tf.mean(f.path))) as tf.Scalar;
           // and G is asked to show what its text names

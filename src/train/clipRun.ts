@@ -232,8 +232,12 @@ function prepareClipDiffusion(o: RunInput): ClipRun {
 function spriteArch(o: RunInput): boolean {
   const from = (o.resume ?? o.init?.data)?.meta.model as { arch?: unknown } | undefined;
   if (from) return from.arch === 'sprite';
-  const last = [...o.sets].reverse().find((s) => s.startsWith('arch='));
-  return last === 'arch=sprite';
+  return askedArch(o.sets) === 'sprite';
+}
+
+/** The value of the last `--set arch=...`, if any (the config parser reads the same one). */
+function askedArch(sets: readonly string[]): string | undefined {
+  return [...sets].reverse().map((s) => s.replace(/\s/g, '')).find((s) => s.startsWith('arch='))?.slice(5);
 }
 
 /** Sprite diffusion's recipe: the digits diffusion's (Adam 1e-3 with a cosine decay to 1e-4, batch 32, EMA 0.998). */
@@ -334,8 +338,7 @@ function prepareClipLatent(kind: 'gan' | 'vae', o: RunInput): ClipRun {
   const savedModel = r ? savedClipLatentConfig(r.meta.model) : init ? savedClipLatentConfig(init.meta.model) : undefined;
   // a fresh run's kind: the last --set arch, else the GAN's latent (the shipped models/clips-gan) or the VAE's sprite; its
   // defaults follow it (a --set still wins): the latent GAN reads the heads, with its own widths and recipe
-  const asked = [...o.sets].reverse().map((s) => s.replace(/\s/g, '')).find((s) => s.startsWith('arch='))?.slice(5);
-  const arch = savedModel ? (savedModel.gen.arch ?? 'field') : asked ?? (kind === 'gan' ? 'latent' : 'sprite'), latentRun = kind === 'gan' && arch === 'latent';
+  const arch = savedModel ? (savedModel.gen.arch ?? 'field') : askedArch(o.sets) ?? (kind === 'gan' ? 'latent' : 'sprite'), latentRun = kind === 'gan' && arch === 'latent';
   const recipe = latentRun ? latentGanTrainConfig() : kind === 'vae' ? clipVaeTrainConfig() : clipGanTrainConfig();
   const taskDefault = latentRun ? { ...defaultClipLatentTask(), aux: 1 } : defaultClipLatentTask();
   const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, recipe, ClipLatentTaskSchema, defaultClipLatentTask()) : undefined;
