@@ -1,8 +1,12 @@
 // Spoken prompts for the acoustic model (issue 15): captions of the clip grammar synthesised by
 // Debian's espeak-ng in many accents, voice variants, rates and pitches, with noise and level
-// changes added here. Training speaks the training templates in the training voices; evaluation
-// the held-out templates in accents and variants that training never uses, and festival's voice.
+// changes added here, and (a share set by the run) by Debian's flite in two of its voices.
+// Training speaks the training templates in the training voices; evaluation the held-out templates
+// in accents and variants that training never uses, flite's third voice, and festival's voice.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { caption } from './clips/captions.js';
@@ -41,6 +45,18 @@ export function randomVoice(rng: Rng, split: VoiceSplit): Voice {
   return { accent: s.accents[rng.int(s.accents.length)], variant: s.variants[rng.int(s.variants.length)], rate: 130 + rng.int(61), pitch: 25 + rng.int(51) };
 }
 
+/**
+ * flite's voices (Debian's flite 2.2): awb and rms speak training sentences, slt is kept aside for
+ * the measurement. Its kal voices are left out: they are festival's kal diphone voice.
+ */
+export const FLITE_VOICES = { train: ['awb', 'rms'], heldOut: ['slt'] } as const;
+export interface FliteVoice { flite: string; stretch: number }
+
+export function randomFliteVoice(rng: Rng, split: VoiceSplit): FliteVoice {
+  const names = FLITE_VOICES[split];
+  return { flite: names[rng.int(names.length)], stretch: 0.8 + 0.45 * rng.next() };
+}
+
 export function randomAttributes(rng: Rng): ObjectAttributes {
   const p = <T>(xs: readonly T[]) => xs[rng.int(xs.length)];
   return { digit: p(DIGITS), colour: p(COLOURS), direction: p(DIRECTIONS), speed: p(SPEEDS), size: p(SIZES) };
@@ -71,6 +87,27 @@ export function festival(text: string): Float32Array {
   }
 }
 
+let haveFlite: boolean | undefined;
+/** Mono 16 kHz samples of `text` spoken by flite (its duration_stretch sets the rate). */
+export function flite(text: string, v: FliteVoice): Float32Array {
+  if (haveFlite === false) throw new UserError('flite is not installed: apt-get install flite');
+  try {
+    // flite writes only to a file: Node's pipes are sockets, which /dev/stdout cannot be opened on
+    const dir = mkdtempSync(join(tmpdir(), 'genlab-flite-'));
+    try {
+      const file = join(dir, 'say.wav');
+      execFileSync('flite', ['-voice', v.flite, '--setf', `duration_stretch=${v.stretch.toFixed(3)}`, '-t', text, '-o', file], { stdio: 'ignore' });
+      haveFlite = true;
+      return resample(decodeWav(readFileSync(file), 'flite output'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFlite = false; throw new UserError('flite is not installed: apt-get install flite'); }
+    throw e;
+  }
+}
+
 /** Level change (x0.25 to x1) and white noise at 10 to 40 dB below the speech, in place. */
 export function augment(x: Float32Array, rng: Rng): Float32Array {
   let power = 0;
@@ -81,10 +118,14 @@ export function augment(x: Float32Array, rng: Rng): Float32Array {
   return x;
 }
 
-export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | 'festival' }
+export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | FliteVoice | 'festival' }
 
-/** One spoken caption: train = training templates and voices; heldOut = held-out templates in held-out voices; festival = held-out templates in festival's voice (`templates` overrides the templates). */
-export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0): Utterance {
+/**
+ * One spoken caption: train = training templates and voices; heldOut = held-out templates in
+ * held-out voices; festival = held-out templates in festival's voice (`templates` overrides the
+ * templates). A share `pFlite` of them is spoken by flite's voices of the split instead of espeak-ng.
+ */
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0, pFlite = 0): Utterance {
   const a = randomAttributes(rng);
   let text = caption(a, rng, templates);
   // the caption's words in a random order: a recurrent model cannot lean on the templates' word order
@@ -93,8 +134,9 @@ export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = spli
     for (let i = w.length - 1; i > 0; i--) { const j = rng.int(i + 1); [w[i], w[j]] = [w[j], w[i]]; }
     text = w.join(' ');
   }
-  const voice = split === 'festival' ? 'festival' as const : randomVoice(rng, split);
-  const samples = voice === 'festival' ? festival(text) : espeak(text, voice);
+  // the draw only where flite is asked for, so that runs without it keep their random stream
+  const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split);
+  const samples = voice === 'festival' ? festival(text) : 'flite' in voice ? flite(text, voice) : espeak(text, voice);
   if (noisy) augment(samples, rng);
   return { text, words: spokenWords(text), attributes: a, samples, voice };
 }

@@ -1,7 +1,7 @@
 // The acoustic model measured: word error rate and exact attribute match of the parsed transcript,
 // on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
 // spoken by festival, a synthesiser the model never heard.
-import { festival, spokenWords, utterance, type Utterance } from '../data/speech.js';
+import { festival, flite, randomFliteVoice, spokenWords, utterance, type Utterance } from '../data/speech.js';
 import { ATTRIBUTE_NAMES, type AttributeName } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
 import { transcribeWav, type LoadedAcoustic } from '../pipelines/transcribe.js';
@@ -36,15 +36,21 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], beam: number): Voice
   return { utterances: n, wer: edits / words, exact: exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>, msPerPrompt: (performance.now() - t0) / n, examples };
 }
 
+export interface AcousticScores { espeak: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
+
 /**
  * n held-out sentences in held-out espeak-ng voices (no added noise); the same sentences by festival
- * (where `withFestival`); and n other held-out sentences in the training voices (where the model's
- * trouble is the voice rather than the words).
+ * (where `withFestival`) and by flite's held-out voice slt (where `withFlite`); and n other held-out
+ * sentences in the training voices (where the model's trouble is the voice rather than the words).
  */
-export function scoreAcoustic(a: LoadedAcoustic, n: number, beam: number, withFestival: boolean, seed = 4242): { espeak: VoiceScores; festival?: VoiceScores; trainingVoices: VoiceScores } {
+export function scoreAcoustic(a: LoadedAcoustic, n: number, beam: number, withFestival: boolean, seed = 4242, withFlite = false): AcousticScores {
   const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', false));
   const seen = Array.from({ length: n }, () => utterance(rng, 'train', false, 'eval'));
-  const out: { espeak: VoiceScores; festival?: VoiceScores; trainingVoices: VoiceScores } = { espeak: score(a, held, beam), trainingVoices: score(a, seen, beam) };
+  const out: AcousticScores = { espeak: score(a, held, beam), trainingVoices: score(a, seen, beam) };
   if (withFestival) out.festival = score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), beam);
+  if (withFlite) {
+    const r = new Rng(seed ^ 0xf117e);
+    out.flite = score(a, held.map((u) => { const v = randomFliteVoice(r, 'heldOut'); return { ...u, samples: flite(u.text, v), voice: v }; }), beam);
+  }
   return out;
 }

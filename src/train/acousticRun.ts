@@ -24,6 +24,7 @@ export const AcousticTaskSchema = Type.Object({
   specAugment: Type.Optional(Type.Integer({ minimum: 0, maximum: 8, description: 'SpecAugment: this many frequency masks (up to 8 mels) and time masks (up to 20 frames) on each training utterance, drawn anew each time; 0: none' })),
   warp: Type.Optional(Type.Number({ minimum: 0, maximum: 0.3, description: 'speaker perturbation: each training utterance\'s mel axis stretched by a factor drawn anew in [1 - warp, 1 + warp]; 0: none' })),
   stretch: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'tempo perturbation: each training utterance\'s time axis stretched by a factor drawn anew in [1 - stretch, 1 + stretch]; 0: none' })),
+  flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
 // every sentence's words in a random order, each utterance's mel and time axes stretched anew, SpecAugment's masks, 4 new
@@ -38,8 +39,8 @@ export function acousticTrainConfig(): TrainConfig {
 export interface SpokenExample { words: string[]; feats: Float32Array }
 
 /** One synthesised utterance as features. */
-export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
-  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle);
+export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0, pFlite = 0): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
+  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle, pFlite);
   const f = logMel(u.samples, mels), feats = f.dataSync() as Float32Array;
   f.dispose();
   return { text: u.text, words: u.words, attributes: u.attributes, feats };
@@ -49,7 +50,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
   const t0 = performance.now();
   for (let i = 0; i < task.pool; i++) {
-    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0));
+    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0, task.flite ?? 0));
     if ((i + 1) % 500 === 0) log(`synthesised ${i + 1} of ${task.pool} training utterances (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   let val: SpokenExample[] | undefined;
@@ -58,7 +59,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     trainable: [...model.params.keys()],
     decay: new Set(),
     loss: (rng, B) => {
-      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0);
+      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0, task.flite ?? 0);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
       const masks = task.specAugment ?? 0, warp = task.warp ?? 0, stretch = task.stretch ?? 0;
       const feats = picked.map((p) => {
@@ -80,7 +81,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       }
       return s / n;
     },
-    meta: () => ({ family: 'voice', model: { ...model.config }, task: { ...task }, data: 'captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)' }),
+    meta: () => ({ family: 'voice', model: { ...model.config }, task: { ...task }, data: (task.flite ?? 0) > 0 ? `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51) and, ${Math.round((task.flite ?? 0) * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : 'captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)' }),
   };
 }
 
@@ -88,7 +89,7 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const r = o.resume;
   if (r && r.meta.family !== 'voice') throw new UserError(`--resume: the run holds a ${r.meta.family} model, not an acoustic model`);
   // a run saved before a key existed ran without it: its sentences in order, no masks, no perturbation
-  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0 }) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0 }) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: AcousticConfigSchema, model: r ? (r.meta.model as AcousticConfig) : defaultAcousticConfig(),
     modelFixed: { vocab: 'the vocabulary is the spoken prompt words' },
@@ -101,5 +102,5 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
   // a resumed run draws a new pool (the step count seeds it), so it does not replay the first one
   const task = acousticTask(model, cfgs.task, train.seed + (r?.meta.step ?? 0), o.log);
-  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng` };
+  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng${(cfgs.task.flite ?? 0) > 0 ? ' and flite' : ''}` };
 }

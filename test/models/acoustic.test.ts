@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { espeak, SPEECH_VOCAB, spokenWords, utterance } from '../../src/data/speech.js';
+import { espeak, FLITE_VOICES, SPEECH_VOCAB, spokenWords, utterance } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
 import { acousticTask, defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { wordEdits } from '../../src/eval/voice.js';
@@ -31,6 +31,22 @@ describe('the acoustic model', () => {
       expect(u.words.every((w) => SPEECH_VOCAB.includes(w))).toBe(true);
       expect(u.samples.length).toBeGreaterThan(8000);
     }
+  });
+
+  it('flite: a share of the training utterances in its training voices, never in the voice kept aside; without it the random stream is as before', () => {
+    const voices = new Set<string>();
+    const r = new Rng(3);
+    for (let i = 0; i < 12; i++) {
+      const u = utterance(r, 'train', true, 'train', 0, 0.5);
+      expect(u.samples.length).toBeGreaterThan(8000);
+      voices.add(typeof u.voice === 'object' && 'flite' in u.voice ? `flite:${u.voice.flite}` : 'espeak');
+    }
+    expect(voices.has('espeak')).toBe(true);
+    expect([...voices].some((v) => v.startsWith('flite:'))).toBe(true);
+    for (const v of voices) if (v.startsWith('flite:')) expect(FLITE_VOICES.train as readonly string[]).toContain(v.slice(6));
+    const a = utterance(new Rng(5), 'train', false), b = utterance(new Rng(5), 'train', false, 'train', 0, 0);
+    expect(b.text).toBe(a.text);
+    expect(b.voice).toEqual(a.voice);
   });
 
   it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right but for at most one word) and leaks nothing in training steps, validation and transcription', async () => {
