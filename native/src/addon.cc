@@ -412,8 +412,16 @@ bool DirectOff() {  // GENLAB_NO_DIRECT=1: im2col everywhere, for comparison
   static const bool off = std::getenv("GENLAB_NO_DIRECT") != nullptr;
   return off;
 }
+// The direct tiles win for few output channels OR a short inner dimension (measured on AVX-512 and
+// on AVX2). GENLAB_DIRECT_RULE=both takes them only where both hold, for comparison: on AVX2 that
+// sped clip_sample's 192 -> 64 layers but slowed unet and ddim (README, session 18).
+bool WideRule() {
+  static const bool wide = [] { const char* r = std::getenv("GENLAB_DIRECT_RULE"); return !(r && std::strcmp(r, "both") == 0); }();
+  return wide;
+}
 bool UseDirect(int64_t channels, int64_t inner) {
-  return !DirectOff() && channels % direct::VL == 0 && (channels <= 64 || inner <= 576);
+  if (DirectOff() || channels % direct::VL != 0) return false;
+  return WideRule() ? channels <= 64 || inner <= 576 : channels <= 64 && inner <= 576;
 }
 bool UseNarrow(int64_t channels, int64_t inputChannels) {
   return !DirectOff() && channels < direct::VL && inputChannels % direct::VL == 0;
