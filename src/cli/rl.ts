@@ -20,6 +20,7 @@ import { Rng } from '../util/rng.js';
 import { action, checkRunDir, collect, commandLine, int, num, setup } from './common.js';
 import { runTraining } from './runTraining.js';
 import { runClipRl } from './rlClips.js';
+import { DEFAULT_READING_KL, runClipReadingRl } from './rlReading.js';
 
 const MODELS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'models');
 
@@ -76,14 +77,14 @@ interface SavedRl { reference: string; reward: RewardSpec; kl: number; tokens: n
 export function registerRl(program: Command): void {
   program
     .command('rl')
-    .description('fine-tune a trained GPT or LSTM toward a reward with REINFORCE (baseline: the batch mean, normalised), on a KL leash to the model in DIR; or a clip diffusion model with DDPO toward the clip judge')
-    .argument('<dir>', 'run or checkpoint directory of the trained text or clip-diffusion model (the policy starts here and the KL is measured to it)')
+    .description(`fine-tune a trained GPT or LSTM toward a reward with REINFORCE (baseline: the batch mean, normalised), on a KL leash to the model in DIR; or a clip generator toward the clip judge: DDPO over a diffusion model's denoising chain, or (the GAN's; --set method=reading for sprite diffusion) a policy gradient on the text encoder's reading of the words`)
+    .argument('<dir>', 'run or checkpoint directory of the trained text model or clip generator (the policy starts here and the KL is measured to it)')
     .option('--reward <name>', `text: word:WORD (share of words that are WORD), rhyme (adjacent lines whose last words rhyme), style (a classifier's log-odds of --toward over --away); clips: judge (the share of the prompt's attributes the clip judge reads back)`)
     .option('--classifier <dir>', "judge: the judge's digit classifier", join(MODELS_DIR, 'digits-classifier'))
     .option('--toward <file>', 'style: a UTF-8 corpus of the style to move toward')
     .option('--away <file>', 'style: a UTF-8 corpus of the style to move away from')
     .requiredOption('--out <dir>', 'run directory for the fine-tuned model')
-    .option('--kl <c>', `KL coefficient (default ${DEFAULT_KL} for text, 0 for clips)`, num('--kl'))
+    .option('--kl <c>', `KL coefficient (default ${DEFAULT_KL} for text, 0 for DDPO, ${DEFAULT_READING_KL} for the reading of a clip generator)`, num('--kl'))
     .option('--steps <n>', 'optimizer steps (default 200)', int('--steps', 1))
     .option('--tokens <n>', 'characters generated per sample (default 64)', int('--tokens', 1))
     .option('--prompt <text>', 'text every sample continues (default: none, the first character of the vocabulary)')
@@ -102,15 +103,25 @@ export function registerRl(program: Command): void {
       if (!o.resume && !o.reward) throw new UserError(`--reward is required: ${REWARDS.join(', ')}`);
       await setup();
       const family = readFamily(dir);
-      if (family === 'clip-diffusion') {
-        if (o.reward !== undefined && o.reward !== 'judge') throw new UserError(`${dir} holds a clip diffusion model; its reward is judge, not "${o.reward}"`);
-        if (!o.resume && o.reward === undefined) throw new UserError('--reward is required: judge (for a clip diffusion model)');
-        for (const [flag, v] of [['--tokens', o.tokens], ['--prompt', o.prompt], ['--toward', o.toward], ['--away', o.away]] as const) if (v !== undefined) throw new UserError(`${flag} is for text models; ${dir} holds a clip diffusion model`);
+      if (family === 'clip-diffusion' || family === 'clip-gan' || family === 'clip-vae') {
+        const what = family.replace('-', ' ');
+        if (o.reward !== undefined && o.reward !== 'judge') throw new UserError(`${dir} holds a ${what} model; its reward is judge, not "${o.reward}"`);
+        if (!o.resume && o.reward === undefined) throw new UserError(`--reward is required: judge (for a ${what} model)`);
+        for (const [flag, v] of [['--tokens', o.tokens], ['--prompt', o.prompt], ['--toward', o.toward], ['--away', o.away]] as const) if (v !== undefined) throw new UserError(`${flag} is for text models; ${dir} holds a ${what} model`);
         if (!existsSync(o.classifier)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
-        await runClipRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), { ...o, classifierGiven: resolve(o.classifier) !== resolve(MODELS_DIR, 'digits-classifier') });
+        // DDPO over the denoising chain (diffusion's default), or the policy gradient on the encoder's reading (the one-pass generators'; --set method=reading for sprite diffusion)
+        const methods = o.set.filter((x) => x.split('=')[0].trim() === 'method').map((x) => x.slice(x.indexOf('=') + 1).trim());
+        const savedMethod = o.resume && existsSync(ck) ? (readCheckpointMeta(ck) as { rl?: { method?: string } }).rl?.method ?? 'ddpo' : undefined;
+        const method = savedMethod ?? methods.at(-1) ?? (family === 'clip-diffusion' ? 'ddpo' : 'reading');
+        if (!['ddpo', 'reading'].includes(method)) throw new UserError(`--set method must be ddpo or reading, got "${method}"`);
+        if (savedMethod && methods.length && methods.at(-1) !== savedMethod) throw new UserError(`--resume keeps the run's method (${savedMethod})`);
+        if (method === 'ddpo' && family !== 'clip-diffusion') throw new UserError(`DDPO fine-tunes a diffusion model's denoising chain; ${dir} holds a ${what} model (its RL is method=reading)`);
+        const flags = { ...o, set: o.set.filter((x) => x.split('=')[0].trim() !== 'method' || method === 'reading'), classifierGiven: resolve(o.classifier) !== resolve(MODELS_DIR, 'digits-classifier') };
+        if (method === 'reading') await runClipReadingRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), flags);
+        else await runClipRl(dir, loadCheckpoint(resolveCheckpointDir(dir)), flags);
         return;
       }
-      if (o.reward === 'judge') throw new UserError('--reward judge is for a clip diffusion model; text models take word:WORD, rhyme or style');
+      if (o.reward === 'judge') throw new UserError('--reward judge is for a clip generator; text models take word:WORD, rhyme or style');
       const loaded: LoadedTextModel[] = [];
       try {
         const ref = loaded[loaded.push(loadTextModel(dir)) - 1];

@@ -42,14 +42,21 @@ const defaultClipRl = () => ({ ddimSteps: 10, eta: 1, clip: 1e-4, perPrompt: 2, 
 
 export interface SavedClipRl { reference: string; reward: { name: 'judge'; classifier: string }; kl: number; ddimSteps: number; eta: number; clip: number; perPrompt: number; accumulate?: boolean }
 
-/** A prompt from the caption grammar: every digit-direction pair, held-out ones included. */
-function drawPrompt(rng: Rng): { text: string; attributes: ObjectAttributes } {
-  const a = randomAttributes(rng);
+/**
+ * A prompt from the caption grammar: every digit-direction pair, held-out ones included; with
+ * `heldOutShare`, a held-out pair that share of the time and a seen one otherwise.
+ */
+export function drawPrompt(rng: Rng, heldOutShare?: number): { text: string; attributes: ObjectAttributes } {
+  let a = randomAttributes(rng);
+  if (heldOutShare !== undefined) {
+    const want = rng.next() < heldOutShare;
+    while (isHeldOutPair(a.digit, a.direction) !== want) a = randomAttributes(rng);
+  }
   return { text: resolveText(parseText(captionOmitting(a, [], rng)), 0).encoderText, attributes: a };
 }
 
 /** The judge's reward of each clip: the share of its prompt's attributes read back. */
-function judgeReward(clf: Classifier, frames: Float32Array, asked: readonly ObjectAttributes[]): { reward: Float32Array; exact: number } {
+export function judgeReward(clf: Classifier, frames: Float32Array, asked: readonly ObjectAttributes[]): { reward: Float32Array; exact: number } {
   const per = FRAMES * SIDE * SIDE * 3;
   let exact = 0;
   const reward = Float32Array.from(asked, (a, i) => {
@@ -61,12 +68,23 @@ function judgeReward(clf: Classifier, frames: Float32Array, asked: readonly Obje
 }
 
 /** What of the reference's config.json the fine-tuned run keeps (the model's world: schedule, sampling, data), not its run record. */
-function referenceMeta(meta: Record<string, unknown>): Record<string, unknown> {
+export function referenceMeta(meta: Record<string, unknown>): Record<string, unknown> {
   const run = new Set(['train', 'task', 'step', 'metrics', 'command', 'commands', 'seed', 'trainSeconds', 'created', 'evaluation', 'exported', 'rl', 'finetunedFrom']);
   const kept = Object.fromEntries(Object.entries(meta).filter(([k]) => !run.has(k)));
   // the settings stay; the figures that chose them were the reference's
   if (kept.sampling && typeof kept.sampling === 'object') kept.sampling = Object.fromEntries(Object.entries(kept.sampling).filter(([k]) => k !== 'chosenBy'));
   return kept;
+}
+
+/** --steps and --seed on a clip RL run's trainer config (a resumed run keeps its seed); the batch must hold whole prompts. */
+export function applyRunFlags(cfg: TrainConfig, perPrompt: number, o: { steps?: number; seed?: number }, resumed: boolean): TrainConfig {
+  if (o.steps !== undefined) cfg.steps = o.steps;
+  if (o.seed !== undefined) {
+    if (resumed && o.seed !== cfg.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
+    cfg.seed = o.seed;
+  }
+  if (cfg.batchSize % perPrompt !== 0) throw new UserError(`batchSize ${cfg.batchSize} is not a multiple of perPrompt ${perPrompt}`);
+  return cfg;
 }
 
 export interface ClipRlFlags { classifierGiven: boolean; out: string; kl?: number; steps?: number; seed?: number; set: string[]; resume?: boolean; quiet?: boolean; evalSamples: number; classifier: string }
@@ -104,13 +122,7 @@ export async function runClipRl(dir: string, ref0: CheckpointData, o: ClipRlFlag
       taskSchema: ClipRlSchema, task: saved ? { ddimSteps: saved.ddimSteps, eta: saved.eta, clip: saved.clip, perPrompt: saved.perPrompt, accumulate: saved.accumulate ?? false } : defaultClipRl(), sets: o.set,
     });
     if (saved && sets.some((k) => k in ClipRlSchema.properties)) throw new UserError('--resume keeps the run\'s DDPO settings (ddimSteps, eta, clip, perPrompt, accumulate); --set may change only trainer keys');
-    const cfg = cfgs.train;
-    if (o.steps !== undefined) cfg.steps = o.steps;
-    if (o.seed !== undefined) {
-      if (run && o.seed !== cfg.seed) throw new UserError('--resume continues the saved run; its seed cannot change');
-      cfg.seed = o.seed;
-    }
-    if (cfg.batchSize % cfgs.task.perPrompt !== 0) throw new UserError(`batchSize ${cfg.batchSize} is not a multiple of perPrompt ${cfgs.task.perPrompt}`);
+    const cfg = applyRunFlags(cfgs.train, cfgs.task.perPrompt, o, run !== undefined);
     const { guidance } = checkGenerateOptions(ref, {});
     const schedule = scheduleFrom(ref0.meta.schedule ?? DEFAULT_SCHEDULE);
     const clfModel = loadImageModel(classifier, ['classifier']), clf = clfModel.model as Classifier;

@@ -349,6 +349,26 @@ describe('genlab train clip-gan: the latent GAN (the default arch) in sprite dif
     expect(g.code, g.err).toBe(0);
     expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'gan' });
     expect(gifInfo(new Uint8Array(readFileSync(clip))).frames).toBe(16);
+    // RL on its reading of the words: only the encoder and its heads move; it resumes and generates
+    const rlOut = join(ws.dir, 'gan-rl'), rlArgs = ['--set', 'batchSize=4', '--eval-samples', '2', '--quiet'];
+    const rl = run('rl', out, '--reward', 'judge', '--out', rlOut, '--steps', '2', ...rlArgs);
+    expect(rl.code, rl.err).toBe(0);
+    expect(JSON.parse(rl.out.trim().split('\n').pop()!)).toMatchObject({ method: 'reading', before: { prompts: 2 }, after: { prompts: 2 } });
+    const src = loadCheckpoint(join(out, 'checkpoint')), tuned = loadCheckpoint(join(rlOut, 'checkpoint')), srcW = src.ema ?? src.weights;
+    expect(tuned.meta).toMatchObject({ family: 'clip-gan', step: 2, rl: { method: 'reading', reward: { name: 'judge' }, heldOut: 0.5, temperature: 2 } });
+    let moved = 0;
+    for (const [k, v] of Object.entries(tuned.weights)) {
+      const d = maxAbsDiff(v.dataSync(), srcW[k].dataSync());
+      if (k.startsWith('text.') || k.startsWith('head.')) moved = Math.max(moved, d);
+      else expect(d, k).toBe(0);
+    }
+    expect(moved).toBeGreaterThan(0);
+    expect(existsSync(join(rlOut, 'rl-eval.json'))).toBe(true);
+    expect(run('rl', out, '--out', rlOut, '--resume', '--steps', '3', ...rlArgs).code).toBe(0);
+    expectUserError(run('rl', out, '--out', rlOut, '--resume', '--steps', '4', '--set', 'temperature=3', ...rlArgs), /--resume keeps the run's settings/);
+    expect(run('generate', 'a red 3 moving left', '--model', 'gan', '--checkpoint', rlOut, '--out', join(ws.dir, 'rl.gif')).code).toBe(0);
+    expectUserError(run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'gan-rl2'), '--set', 'method=ddpo', '--steps', '1'), /DDPO fine-tunes a diffusion model's denoising chain/);
+    expect(existsSync(join(ws.dir, 'gan-rl2'))).toBe(false);
     expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl2'), '--text-encoder', ct, '--set', 'arch=latent', '--set', 'cond=pooled', '--steps', '1', ...small), /latent GAN.*reads the clip-text heads.*--set arch=sprite for cond=pooled/);
     expectUserError(run('train', 'clip-vae', '--out', join(ws.dir, 'gl3'), '--text-encoder', ct, '--set', 'arch=latent', '--steps', '1', ...small), /the VAE's kinds are field and sprite/);
     expectUserError(run('train', 'clip-gan', '--out', join(ws.dir, 'gl4'), '--text-encoder', trained(), '--steps', '1', ...small), /latent GAN.*reads a clip-text run's attribute heads.*--set arch=sprite/);
@@ -374,6 +394,10 @@ describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the
     expect(JSON.parse(g.out.trim())).toMatchObject({ model: 'diffusion', steps: 3 });
     const rl = run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'sprite-rl'), '--steps', '1', '--set', 'batchSize=2', '--set', 'ddimSteps=3', '--eval-samples', '1', '--quiet');
     expect(rl.code, rl.err).toBe(0);
+    // or RL on its reading of the words (the encoder and heads), the denoiser frozen
+    const rr = run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'sprite-read'), '--set', 'method=reading', '--steps', '1', '--set', 'batchSize=4', '--eval-samples', '1', '--quiet');
+    expect(rr.code, rr.err).toBe(0);
+    expect(loadCheckpoint(join(ws.dir, 'sprite-read', 'checkpoint')).meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite' }, rl: { method: 'reading' } });
     // a sprite diffusion checkpoint hands its frozen encoder and heads on to the one-pass generators
     const vae = run('train', 'clip-vae', '--out', join(ws.dir, 'sprite-vae'), '--text-encoder', out, '--set', 'cond=heads', '--steps', '1', ...small);
     expect(vae.code, vae.err).toBe(0);
@@ -398,6 +422,9 @@ describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
     for (const m of [line.before, line.after]) expect(m.reward).toBeGreaterThanOrEqual(0);
     const cfg = JSON.parse(readFileSync(join(out, 'checkpoint', 'config.json'), 'utf8')) as { family: string; step: number; rl: { reward: { name: string }; ddimSteps: number }; schedule: unknown };
     expect([cfg.family, cfg.step, cfg.rl.reward.name, cfg.rl.ddimSteps]).toEqual(['clip-diffusion', 2, 'judge', 3]);
+    expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl-read-x'), '--set', 'method=reading', '--steps', '1'), /does not read the text encoder's heads one-hot/);
+    expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl-read-y'), '--set', 'method=best', '--steps', '1'), /method must be ddpo or reading/);
+    for (const d of ['rl-read-x', 'rl-read-y']) expect(existsSync(join(ws.dir, d))).toBe(false);
     expect(cfg.schedule).toBeDefined();
     expect(existsSync(join(out, 'rl-eval.json'))).toBe(true);
     const again = run('rl', src, '--out', out, '--steps', '3', '--resume', '--eval-samples', '1', '--quiet');
@@ -414,6 +441,6 @@ describe('genlab rl on a clip diffusion model (DDPO toward the judge)', () => {
     expectUserError(run('rl', src, '--out', out, '--resume', '--classifier', 'models/fashion-classifier'), /keeps the run's judge/);
     expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl4'), '--set', 'batchSize=3'), /not a multiple of perPrompt 2/);
     expectUserError(run('rl', src, '--reward', 'judge', '--out', join(ws.dir, 'rl5'), '--set', 'eta=0'), /eta/);
-    expectUserError(run('rl', ws.gpt(), '--reward', 'judge', '--out', join(ws.dir, 'rl6')), /judge is for a clip diffusion model/);
+    expectUserError(run('rl', ws.gpt(), '--reward', 'judge', '--out', join(ws.dir, 'rl6')), /judge is for a clip generator/);
   }, 600_000);
 });
