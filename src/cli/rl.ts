@@ -104,7 +104,7 @@ export function registerRl(program: Command): void {
       await setup();
       const family = readFamily(dir);
       if (family === 'clip-diffusion' || family === 'clip-gan' || family === 'clip-vae') {
-        const what = family.replace('-', ' ');
+        const what = family;
         if (o.reward !== undefined && o.reward !== 'judge') throw new UserError(`${dir} holds a ${what} model; its reward is judge, not "${o.reward}"`);
         if (!o.resume && o.reward === undefined) throw new UserError(`--reward is required: judge (for a ${what} model)`);
         for (const [flag, v] of [['--tokens', o.tokens], ['--prompt', o.prompt], ['--toward', o.toward], ['--away', o.away]] as const) if (v !== undefined) throw new UserError(`${flag} is for text models; ${dir} holds a ${what} model`);

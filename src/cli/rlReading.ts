@@ -46,7 +46,7 @@ function asReadingGenerator(g: LoadedClipGenerator, label: string): ReadingGener
   const m = g.model as ReadingGenerator;
   const oneHot = g.kind === 'diffusion' ? (g.meta.model as { arch?: unknown }).arch === 'sprite' && readsHeadsHard(m) : readsHeadsHard(m);
   if (!oneHot) {
-    throw new UserError(`${label} does not read the text encoder's heads one-hot (reading RL needs the latent GAN, or sprite diffusion)`);
+    throw new UserError(`${label} does not read the text encoder's heads one-hot (reading RL needs a generator that reads them so: the latent GAN, a VAE on the heads, or sprite diffusion)`);
   }
   return m;
 }
