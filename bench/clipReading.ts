@@ -44,6 +44,7 @@ console.log('|---|---|---|---|---|---|');
 for (const dir of dirs) {
   const ck = loadCheckpoint(resolveCheckpointDir(dir)), g = clipGeneratorFrom(ck.meta, ck.ema ?? ck.weights, dir);
   const m = g.model as ReadingGenerator;
+  if (!('text' in m) || !m.params.has('head.digit.w')) { process.stderr.write(`${dir}: this generator does not read the text encoder's heads\n`); process.exit(2); }
   for (const [name, set] of [['evaluation', evalSet], ['training', trainSet]] as const) {
     const s = score(m, set);
     console.log(`| ${dir} | ${name} | ${set.length} | ${pct(s.exact)} | ${pct(s.heldOut)} | ${pct(s.seen)} |`);

@@ -111,7 +111,9 @@ export function registerRl(program: Command): void {
         if (!existsSync(o.classifier)) throw new UserError(`--classifier: no checkpoint at ${o.classifier}`);
         // DDPO over the denoising chain (diffusion's default), or the policy gradient on the encoder's reading (the one-pass generators'; --set method=reading for sprite diffusion)
         const methods = o.set.filter((x) => x.split('=')[0].trim() === 'method').map((x) => x.slice(x.indexOf('=') + 1).trim());
-        const savedMethod = o.resume && existsSync(ck) ? (readCheckpointMeta(ck) as { rl?: { method?: string } }).rl?.method ?? 'ddpo' : undefined;
+        const savedRl = o.resume && existsSync(ck) ? (readCheckpointMeta(ck) as { rl?: { method?: string } }).rl : undefined;
+        // a DDPO run of before this session has no method; a run without an rl record is refused by the runner
+        const savedMethod = savedRl ? savedRl.method ?? 'ddpo' : undefined;
         const method = savedMethod ?? methods.at(-1) ?? (family === 'clip-diffusion' ? 'ddpo' : 'reading');
         if (!['ddpo', 'reading'].includes(method)) throw new UserError(`--set method must be ddpo or reading, got "${method}"`);
         if (savedMethod && methods.length && methods.at(-1) !== savedMethod) throw new UserError(`--resume keeps the run's method (${savedMethod})`);

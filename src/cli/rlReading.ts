@@ -11,7 +11,7 @@ import { DEFAULT_SCHEDULE, scheduleFrom } from '../diffusion/schedules.js';
 import type { Classifier } from '../models/classifier.js';
 import { checkGenerateOptions, clipGeneratorFrom, type LoadedClipGenerator } from '../pipelines/clipEngine.js';
 import { loadImageModel } from '../pipelines/images.js';
-import { clipReadingTask, greedyReading, readsHeadsHard, renderReading, type ReadingGenerator, type ReadingSampling } from '../rl/clipReading.js';
+import { clipReadingTask, greedyReading, headProbs, readingKl, readsHeadsHard, renderReading, type ReadingGenerator, type ReadingSampling } from '../rl/clipReading.js';
 import { createProgress } from '../train/progress.js';
 import { resolveRunConfigs } from '../train/runConfig.js';
 import { defaultTrainConfig, Trainer, type TrainConfig } from '../train/trainer.js';
@@ -117,7 +117,9 @@ export async function runClipReadingRl(dir: string, ref0: CheckpointData, o: Cli
       return { prompts: ps.length, reward, exact, heldOutPrompts: heldOut, heldOutExact: heldOut ? heldOutExact / heldOut : null };
     };
     const before = measure(ref), after = measure(policy);
-    const report = { method: 'reading', reward: 'judge', kl, steps: cfg.steps, note: 'prompts from the training caption grammar; RL trained on every digit-direction pair, held-out ones included (eval-clips phrases prompts anew)', before, after };
+    // guidance's empty prompt is read by the same encoder, which RL moved (no KL term holds it): how far
+    const emptyTextKl = readingKl(headProbs(policy, ['']), headProbs(ref, ['']));
+    const report = { method: 'reading', reward: 'judge', kl, steps: cfg.steps, note: 'prompts from the training caption grammar; RL trained on every digit-direction pair, held-out ones included (eval-clips phrases prompts anew)', before, after, emptyTextKl };
     writeFileAtomic(join(o.out, 'rl-eval.json'), Buffer.from(JSON.stringify(report, null, 2) + '\n'));
     process.stdout.write(JSON.stringify({ out: o.out, method: 'reading', reward: 'judge', kl, before, after }) + '\n');
   } finally {

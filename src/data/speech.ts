@@ -91,20 +91,23 @@ let haveFlite: boolean | undefined;
 /** Mono 16 kHz samples of `text` spoken by flite (its duration_stretch sets the rate). */
 export function flite(text: string, v: FliteVoice): Float32Array {
   if (haveFlite === false) throw new UserError('flite is not installed: apt-get install flite');
+  // flite writes only to a file: Node's pipes are sockets, which /dev/stdout cannot be opened on
+  const dir = mkdtempSync(join(tmpdir(), 'genlab-flite-'));
   try {
-    // flite writes only to a file: Node's pipes are sockets, which /dev/stdout cannot be opened on
-    const dir = mkdtempSync(join(tmpdir(), 'genlab-flite-'));
+    const file = join(dir, 'say.wav');
     try {
-      const file = join(dir, 'say.wav');
       execFileSync('flite', ['-voice', v.flite, '--setf', `duration_stretch=${v.stretch.toFixed(3)}`, '-t', text, '-o', file], { stdio: 'ignore' });
-      haveFlite = true;
-      return resample(decodeWav(readFileSync(file), 'flite output'));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFlite = false; throw new UserError('flite is not installed: apt-get install flite'); }
+      throw e;
     }
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFlite = false; throw new UserError('flite is not installed: apt-get install flite'); }
-    throw e;
+    haveFlite = true;
+    const audio = decodeWav(readFileSync(file), 'flite output');
+    // flite speaks an unknown voice name in its 8 kHz kal voice (festival's speaker) without an error
+    if (audio.rate !== 16000) throw new UserError(`flite has no voice "${v.flite}" (it answered at ${audio.rate} Hz); Debian's flite has awb, rms and slt`);
+    return resample(audio);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -97,6 +97,13 @@ export function headProbs(m: ReadingGenerator, texts: readonly string[], tempera
   }) as Record<AttributeName, Float32Array>;
 }
 
+/** sum_k KL(p_k || q_k) of one text's head probabilities (row 0 of each). */
+export function readingKl(p: Record<AttributeName, Float32Array>, q: Record<AttributeName, Float32Array>): number {
+  let kl = 0;
+  for (const k of ATTRIBUTE_NAMES) for (let v = 0; v < ATTRIBUTE_VALUES[k].length; v++) kl += p[k][v] * Math.log(Math.max(p[k][v], 1e-12) / Math.max(q[k][v], 1e-12));
+  return kl;
+}
+
 /** Draws a reading from the heads' softmaxes at `temperature`; returns it with each head's probabilities at temperature 1 (row-major [B * values]). */
 export function sampleReading(m: ReadingGenerator, texts: readonly string[], temperature: number, rng: Rng): { reading: Reading; probs: Record<AttributeName, Float32Array> } {
   const probs = tf.tidy(() => {
@@ -158,6 +165,7 @@ export interface ClipReadingOptions extends ReadingSampling {
 /** The reading policy as a TrainTask: `prepare` draws prompts, samples readings, renders and judges them (no gradient); `loss` is readingLoss. */
 export function clipReadingTask(o: ClipReadingOptions): TrainTask & TrainPhase & { stats(): Record<string, number> } {
   if (!readsHeadsHard(o.policy)) throw new RangeError('reading RL needs a generator that reads the clip-text heads one-hot (reading=hard)');
+  if (o.kl > 0 && !o.reference) throw new RangeError('reading RL: a KL coefficient needs the reference model');
   const trainable = [...o.policy.params.keys()].filter((k) => k.startsWith('text.') || k.startsWith('head.'));
   let batch: { texts: string[]; reading: Reading; adv: Float32Array; refProbs?: Record<AttributeName, Float32Array> } | undefined;
   let last = { reward: NaN, exact: NaN, kl: NaN, entropy: NaN };

@@ -365,6 +365,8 @@ describe('genlab train clip-gan: the latent GAN (the default arch) in sprite dif
     expect(moved).toBeGreaterThan(0);
     expect(existsSync(join(rlOut, 'rl-eval.json'))).toBe(true);
     expect(run('rl', out, '--out', rlOut, '--resume', '--steps', '3', ...rlArgs).code).toBe(0);
+    expect(loadCheckpoint(join(rlOut, 'checkpoint')).meta).toMatchObject({ step: 3, seed: tuned.meta.seed, rl: (tuned.meta as unknown as { rl: object }).rl });
+    expect(JSON.parse(readFileSync(join(rlOut, 'rl-eval.json'), 'utf8')).emptyTextKl).toBeGreaterThanOrEqual(0);
     expectUserError(run('rl', out, '--out', rlOut, '--resume', '--steps', '4', '--set', 'temperature=3', ...rlArgs), /--resume keeps the run's settings/);
     expect(run('generate', 'a red 3 moving left', '--model', 'gan', '--checkpoint', rlOut, '--out', join(ws.dir, 'rl.gif')).code).toBe(0);
     expectUserError(run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'gan-rl2'), '--set', 'method=ddpo', '--steps', '1'), /DDPO fine-tunes a diffusion model's denoising chain/);
@@ -397,7 +399,9 @@ describe('genlab train clip-diffusion --set arch=sprite: sprite diffusion on the
     // or RL on its reading of the words (the encoder and heads), the denoiser frozen
     const rr = run('rl', out, '--reward', 'judge', '--out', join(ws.dir, 'sprite-read'), '--set', 'method=reading', '--steps', '1', '--set', 'batchSize=4', '--eval-samples', '1', '--quiet');
     expect(rr.code, rr.err).toBe(0);
-    expect(loadCheckpoint(join(ws.dir, 'sprite-read', 'checkpoint')).meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite' }, rl: { method: 'reading' } });
+    const sr = loadCheckpoint(join(ws.dir, 'sprite-read', 'checkpoint')), sSrc = loadCheckpoint(join(out, 'checkpoint')), sW = sSrc.ema ?? sSrc.weights;
+    expect(sr.meta).toMatchObject({ family: 'clip-diffusion', model: { arch: 'sprite' }, rl: { method: 'reading' } });
+    for (const [k, v] of Object.entries(sr.weights)) if (!k.startsWith('text.') && !k.startsWith('head.')) expect(maxAbsDiff(v.dataSync(), sW[k].dataSync()), k).toBe(0);
     // a sprite diffusion checkpoint hands its frozen encoder and heads on to the one-pass generators
     const vae = run('train', 'clip-vae', '--out', join(ws.dir, 'sprite-vae'), '--text-encoder', out, '--set', 'cond=heads', '--steps', '1', ...small);
     expect(vae.code, vae.err).toBe(0);

@@ -34,6 +34,34 @@ describe('RL on the reading of the words', () => {
     m.dispose();
   });
 
+  it("the KL term: sum_k KL(pi_k || ref_k) at temperature 1, averaged over texts, and its gradient in the biases p (log p - log q - KL)", () => {
+    const m = tinyLatentGan(), ref = tinyLatentGan(), c = 0.5;
+    ref.p('head.colour.b').assign(tf.tensor1d([0.7, -0.3, 0, 0.2, 0]));
+    ref.p('head.direction.b').assign(tf.tensor1d([0, 0, -0.9, 0.4]));
+    const q = headProbs(ref, texts), p = headProbs(m, texts), B = texts.length, zero = new Float32Array(B);
+    const { reading } = sampleReading(m, texts, 1, new Rng(2));
+    const vars = ATTRIBUTE_NAMES.map((k) => m.p(`head.${k}.b`));
+    const out = tf.tidy(() => {
+      let kl = 0;
+      const { grads } = tf.variableGrads(() => { const r = readingLoss(m, texts, reading, zero, { temperature: 2, kl: c, refProbs: q }); kl = r.kl; return r.loss; }, vars);
+      return { kl, g: vars.map((v) => grads[v.name].dataSync() as Float32Array) };
+    });
+    let want = 0;
+    ATTRIBUTE_NAMES.forEach((k, h) => {
+      const V = ATTRIBUTE_VALUES[k].length, g = new Float32Array(V);
+      for (let i = 0; i < B; i++) {
+        let klk = 0;
+        for (let v = 0; v < V; v++) klk += p[k][i * V + v] * Math.log(p[k][i * V + v] / q[k][i * V + v]);
+        want += klk / B;
+        for (let v = 0; v < V; v++) g[v] += (c * p[k][i * V + v] * (Math.log(p[k][i * V + v] / q[k][i * V + v]) - klk)) / B;
+      }
+      expect(maxAbsDiff(out.g[h], g), k).toBeLessThan(1e-5);
+    });
+    expect(want).toBeGreaterThan(0.01);
+    expect(out.kl).toBeCloseTo(want, 5);
+    m.dispose(); ref.dispose();
+  });
+
   it("the clips of the heads' argmax are generate's clips of the same text and seed (RL trains the reading generate uses)", async () => {
     const m = tinyLatentGan(), g = { kind: 'gan' as const, model: m, meta: { family: 'clip-gan', model: m.config } as never, dir: 'tiny' };
     const made = await generateClip(g, texts[0], { seed: 9 });
