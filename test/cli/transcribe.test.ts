@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCheckpoint } from '../../src/checkpoint/checkpoint.js';
 import { espeak } from '../../src/data/speech.js';
 import { encodeWav } from '../../src/data/wav.js';
 import { expectUserError, run, workspace } from './fixtures.js';
@@ -22,6 +23,12 @@ describe('genlab transcribe', () => {
       expect(line.seconds).toBeCloseTo(mono.length / 16000, 1);
       expect(line.beam).toBe(Number(beam));
     }
+  });
+
+  it("trains by default on espeak-ng and, 30% of its utterances, flite's training voices (the shipped recipe)", () => {
+    const meta = loadCheckpoint(join(voice(), 'checkpoint')).meta as unknown as { task: { flite: number }; data: string };
+    expect(meta.task.flite).toBe(0.3);
+    expect(meta.data).toMatch(/30% of them, by flite's awb and rms voices/);
   });
 
   it('uses the shipped acoustic model (models/voice) when no --checkpoint is given', () => {
