@@ -11,9 +11,12 @@ import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import { Type, withDefaults, type Static } from '../util/config.js';
 import type { Rng } from '../util/rng.js';
+import { denoiseLoop, type LoopOptions } from '../diffusion/loop.js';
+import { DdimScheduler } from '../diffusion/schedulers.js';
+import type { NoiseSchedule } from '../diffusion/schedules.js';
 import { checkVocab } from './clipDiffusion.js';
 import { headsCondition, HEAD_LOGITS } from './clipLatent.js';
-import { decodeSpriteLatents, INK, PATH } from './spriteLatent.js';
+import { decodeSpriteLatents, INK, PATH, SPRITE_LATENT } from './spriteLatent.js';
 import { TextEncoder, TextEncoderConfigSchema } from './textEncoder.js';
 import { initUnetWeights, timestepEmbedding, Unet, UnetConfigSchema } from './unet.js';
 
@@ -117,6 +120,28 @@ export class SpriteDiffusion extends ParamStore {
       const a = tf.tensor2d(Float32Array.from(t.dataSync(), (ti) => alphasCumprod[ti]), [x.shape[0], 1]);
       return tf.add(tf.mul(out, tf.sqrt(a)), tf.mul(x, tf.sqrt(tf.sub(1, a)))) as tf.Tensor2D;
     });
+  }
+
+  /**
+   * Guided DDIM over sprite latents [B, 792], x0 clipped to [-1, 1] (every latent value lies there):
+   * cond [B, D] read with guidance against the empty text's uncond [1, D]. What `generate` and the
+   * reading RL both sample with.
+   */
+  sampleLatents(cond: tf.Tensor2D, uncond: tf.Tensor2D, s: { schedule: NoiseSchedule; steps: number; guidance: number }, rng: Rng,
+    o: Pick<LoopOptions, 'signal' | 'onStep'> = {}): tf.Tensor2D {
+    const B = cond.shape[0], ab = s.schedule.alphasCumprod, scheduler = new DdimScheduler(s.schedule, true);
+    scheduler.setTimesteps(s.steps);
+    const both = tf.tidy(() => tf.concat([cond, tf.tile(uncond, [B, 1])]) as tf.Tensor2D);
+    try {
+      const predict = (x: tf.Tensor, t: tf.Tensor1D) => tf.tidy(() => {
+        if (s.guidance === 1) return this.predictNoise(x as tf.Tensor2D, t, cond, ab);
+        const [c, u] = tf.split(this.predictNoise(tf.concat([x, x]) as tf.Tensor2D, tf.concat([t, t]), both, ab), 2, 0);
+        return tf.add(u, tf.mul(tf.sub(c, u), s.guidance));
+      });
+      return denoiseLoop({ scheduler, x: tf.tensor2d(rng.normalArray(B * SPRITE_LATENT), [B, SPRITE_LATENT]), predict, rng, ...o }) as tf.Tensor2D;
+    } finally {
+      both.dispose();
+    }
   }
 
   decode(z: tf.Tensor2D): tf.Tensor4D {

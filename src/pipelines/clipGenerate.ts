@@ -13,7 +13,6 @@ import { ClipDiffusion, savedClipDiffusionConfig } from '../models/clipDiffusion
 import type { TextEncoding } from '../models/textEncoder.js';
 import { ClipLatent, savedClipLatentConfig } from '../models/clipLatent.js';
 import { savedSpriteDiffusionConfig, SpriteDiffusion } from '../models/spriteDiffusion.js';
-import { SPRITE_LATENT } from '../models/spriteLatent.js';
 import { UserError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 import type { Clip, ClipReport } from './clips.js';
@@ -130,26 +129,20 @@ export async function generateClip(g: LoadedClipGenerator, text: string, o: Gene
 
 /** Sprite diffusion: DDIM over one sprite latent [1, 792] with classifier-free guidance, then the paste; frames [16 * 64 * 64 * 3]. */
 function sampleSprite(m: SpriteDiffusion, meta: CheckpointMeta, text: string, s: { seed: number; steps: number; guidance: number }, o: GenerateOptions): Float32Array {
-  const schedule = scheduleFrom(meta.schedule ?? DEFAULT_SCHEDULE), scheduler = new DdimScheduler(schedule, true); // every latent value lies in [-1, 1]
-  scheduler.setTimesteps(s.steps);
-  const rng = new Rng(s.seed), both = m.condition([text, '']);
+  const schedule = scheduleFrom(meta.schedule ?? DEFAULT_SCHEDULE), both = m.condition([text, '']);
+  const [c, u] = [tf.slice(both, 0, 1), tf.slice(both, 1, 1)];
   try {
-    const predict = (x: tf.Tensor, t: tf.Tensor1D) => tf.tidy(() => {
-      if (s.guidance === 1) return m.predictNoise(x as tf.Tensor2D, t, tf.slice(both, 0, 1), schedule.alphasCumprod);
-      const [c, u] = tf.split(m.predictNoise(tf.concat([x, x]) as tf.Tensor2D, tf.concat([t, t]), both, schedule.alphasCumprod), 2, 0);
-      return tf.add(u, tf.mul(tf.sub(c, u), s.guidance));
-    });
-    const z = denoiseLoop({
-      scheduler, x: tf.tensor2d(rng.normalArray(SPRITE_LATENT), [1, SPRITE_LATENT]), predict, rng, signal: o.signal,
+    const z = m.sampleLatents(c, u, { schedule, steps: s.steps, guidance: s.guidance }, new Rng(s.seed), {
+      signal: o.signal,
       onStep: (k, n, x0) => {
         const preview = o.preview ? tf.tidy(() => tf.slice(m.decode(x0 as tf.Tensor2D), [FRAMES >> 1, 0, 0, 0], [1, -1, -1, -1]).dataSync() as Float32Array) : undefined;
         o.onProgress?.({ step: k, steps: n, preview });
       },
     });
-    const frames = tf.tidy(() => tf.clipByValue(m.decode(z as tf.Tensor2D), 0, 1).dataSync() as Float32Array);
+    const frames = tf.tidy(() => tf.clipByValue(m.decode(z), 0, 1).dataSync() as Float32Array);
     z.dispose();
     return frames;
   } finally {
-    both.dispose();
+    tf.dispose([both, c, u]);
   }
 }

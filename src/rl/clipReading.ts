@@ -8,12 +8,9 @@
 // are the encoder's misreadings (README), which a denoising-chain policy (DDPO) cannot reach.
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTRIBUTE_NAMES, ATTRIBUTE_VALUES, type AttributeName } from '../data/clips/world.js';
-import { denoiseLoop } from '../diffusion/loop.js';
-import { DdimScheduler } from '../diffusion/schedulers.js';
 import type { NoiseSchedule } from '../diffusion/schedules.js';
 import { ClipLatent } from '../models/clipLatent.js';
 import { SpriteDiffusion } from '../models/spriteDiffusion.js';
-import { SPRITE_LATENT } from '../models/spriteLatent.js';
 import { linear } from '../nn/layers.js';
 import type { TrainPhase, TrainTask } from '../train/trainer.js';
 import type { Rng } from '../util/rng.js';
@@ -60,21 +57,14 @@ export function renderReading(m: ReadingGenerator, r: Reading, rng: Rng, s: Read
       });
     }
     if (!s.schedule || !s.steps || !s.guidance) throw new RangeError('sprite diffusion needs its schedule, steps and guidance');
-    const { schedule, guidance } = s, scheduler = new DdimScheduler(schedule, true);
-    scheduler.setTimesteps(s.steps);
-    const both = tf.tidy(() => tf.concat([cond, tf.tile(m.condition(['']), [B, 1])]) as tf.Tensor2D);
+    const uncond = m.condition(['']);
     try {
-      const predict = (x: tf.Tensor, t: tf.Tensor1D) => tf.tidy(() => {
-        if (guidance === 1) return m.predictNoise(x as tf.Tensor2D, t, cond, schedule.alphasCumprod);
-        const [c, u] = tf.split(m.predictNoise(tf.concat([x, x]) as tf.Tensor2D, tf.concat([t, t]), both, schedule.alphasCumprod), 2, 0);
-        return tf.add(u, tf.mul(tf.sub(c, u), guidance));
-      });
-      const z = denoiseLoop({ scheduler, x: tf.tensor2d(rng.normalArray(B * SPRITE_LATENT), [B, SPRITE_LATENT]), predict, rng });
-      const frames = tf.tidy(() => tf.clipByValue(m.decode(z as tf.Tensor2D), 0, 1).dataSync() as Float32Array);
+      const z = m.sampleLatents(cond, uncond, { schedule: s.schedule, steps: s.steps, guidance: s.guidance }, rng);
+      const frames = tf.tidy(() => tf.clipByValue(m.decode(z), 0, 1).dataSync() as Float32Array);
       z.dispose();
       return frames;
     } finally {
-      both.dispose();
+      uncond.dispose();
     }
   } finally {
     cond.dispose();
@@ -104,15 +94,11 @@ export function readingKl(p: Record<AttributeName, Float32Array>, q: Record<Attr
   return kl;
 }
 
-/** Draws a reading from the heads' softmaxes at `temperature`; returns it with each head's probabilities at temperature 1 (row-major [B * values]). */
-export function sampleReading(m: ReadingGenerator, texts: readonly string[], temperature: number, rng: Rng): { reading: Reading; probs: Record<AttributeName, Float32Array> } {
-  const probs = tf.tidy(() => {
-    const l = headLogits(m, texts);
-    return Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, [tf.softmax(l[k]).dataSync() as Float32Array, tf.softmax(tf.div(l[k], temperature)).dataSync() as Float32Array]]));
-  }) as Record<AttributeName, [Float32Array, Float32Array]>;
-  const B = texts.length, reading = {} as Reading;
+/** Draws a reading from the heads' softmaxes at `temperature`. */
+export function sampleReading(m: ReadingGenerator, texts: readonly string[], temperature: number, rng: Rng): Reading {
+  const probs = headProbs(m, texts, temperature), B = texts.length, reading = {} as Reading;
   for (const k of ATTRIBUTE_NAMES) {
-    const V = ATTRIBUTE_VALUES[k].length, p = probs[k][1], out = new Int32Array(B);
+    const V = ATTRIBUTE_VALUES[k].length, p = probs[k], out = new Int32Array(B);
     for (let i = 0; i < B; i++) {
       let u = rng.next(), v = 0;
       while (v < V - 1 && u >= p[i * V + v]) { u -= p[i * V + v]; v++; }
@@ -120,7 +106,7 @@ export function sampleReading(m: ReadingGenerator, texts: readonly string[], tem
     }
     reading[k] = out;
   }
-  return { reading, probs: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, probs[k][0]])) as Record<AttributeName, Float32Array> };
+  return reading;
 }
 
 /**
@@ -176,7 +162,7 @@ export function clipReadingTask(o: ClipReadingOptions): TrainTask & TrainPhase &
     prepare: (rng, B) => {
       const n = Math.max(1, Math.floor(B / o.perPrompt)), p = o.prompts(rng, n);
       const texts = p.texts.flatMap((t) => Array<string>(o.perPrompt).fill(t)), keys = p.keys.flatMap((k) => Array<string>(o.perPrompt).fill(k));
-      const { reading } = sampleReading(o.policy, texts, o.temperature, rng);
+      const reading = sampleReading(o.policy, texts, o.temperature, rng);
       const r = o.reward(o.render ? o.render(reading, rng) : renderReading(o.policy, reading, rng, o), keys);
       const refProbs = o.kl > 0 && o.reference ? headProbs(o.reference, texts) : undefined;
       batch = { texts, reading, adv: perPromptAdvantages(r.reward, keys), refProbs };

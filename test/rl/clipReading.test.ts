@@ -18,7 +18,7 @@ const texts = ['a red 3 moving left', 'a small blue 7 going up fast'];
 describe('RL on the reading of the words', () => {
   it("the loss's gradient in the heads' biases is REINFORCE's, -mean_i A_i (onehot(a_i) - softmax(l_i / T)) / T per head; the KL to an equal reference is 0", () => {
     const m = tinyLatentGan(), T = 2, adv = new Float32Array([1.5, -0.5]);
-    const { reading } = sampleReading(m, texts, T, new Rng(4));
+    const reading = sampleReading(m, texts, T, new Rng(4));
     const grads = tf.tidy(() => {
       const vars = ATTRIBUTE_NAMES.map((k) => m.p(`head.${k}.b`)), { grads: g } = tf.variableGrads(() => readingLoss(m, texts, reading, adv, { temperature: T, kl: 1, refProbs: headProbs(m, texts) }).loss, vars);
       return Object.fromEntries(ATTRIBUTE_NAMES.map((k, i) => [`head.${k}.b`, g[vars[i].name].dataSync() as Float32Array]));
@@ -39,7 +39,7 @@ describe('RL on the reading of the words', () => {
     ref.p('head.colour.b').assign(tf.tensor1d([0.7, -0.3, 0, 0.2, 0]));
     ref.p('head.direction.b').assign(tf.tensor1d([0, 0, -0.9, 0.4]));
     const q = headProbs(ref, texts), p = headProbs(m, texts), B = texts.length, zero = new Float32Array(B);
-    const { reading } = sampleReading(m, texts, 1, new Rng(2));
+    const reading = sampleReading(m, texts, 1, new Rng(2));
     const vars = ATTRIBUTE_NAMES.map((k) => m.p(`head.${k}.b`));
     const out = tf.tidy(() => {
       let kl = 0;
