@@ -28,7 +28,11 @@ export function spokenWords(text: string): string[] {
 export const VOICE_SPLITS = {
   train: {
     accents: ['en-us', 'en-gb', 'en-gb-x-rp', 'en-029', 'en-gb-x-gbclan'],
-    variants: ['', 'm1', 'm2', 'm3', 'm4', 'm5', 'f1', 'f2', 'f3', 'f5', 'klatt', 'klatt2', 'klatt4', 'adam', 'Alex', 'Andy', 'Annie', 'aunty', 'benjamin', 'david', 'ed', 'edward', 'john', 'linda', 'michel', 'paul', 'robert', 'steph', 'travis', 'zac'],
+    // the first 30 are the voices of runs before session 19; `--set variants=N` trains on the first N
+    variants: ['', 'm1', 'm2', 'm3', 'm4', 'm5', 'f1', 'f2', 'f3', 'f5', 'klatt', 'klatt2', 'klatt4', 'adam', 'Alex', 'Andy', 'Annie', 'aunty', 'benjamin', 'david', 'ed', 'edward', 'john', 'linda', 'michel', 'paul', 'robert', 'steph', 'travis', 'zac',
+      'Andrea', 'AnxiousAndy', 'Demonic', 'Denis', 'Diogo', 'Gene', 'Gene2', 'Henrique', 'Hugo', 'Jacky', 'Lee', 'Marco', 'Mario', 'Michael', 'Mike', 'RicishayMax', 'RicishayMax2', 'RicishayMax3', 'Storm', 'Tweaky',
+      'UniRobot', 'anika', 'anikaRobot', 'announcer', 'antonio', 'boris', 'caleb', 'croak', 'edward2', 'fast', 'grandma', 'grandpa', 'gustave', 'iven', 'iven2', 'iven3', 'iven4', 'kaukovalta', 'klatt5', 'klatt6',
+      'm8', 'marcelo', 'miguel', 'norbert', 'pablo', 'pedro', 'rob', 'robosoft', 'robosoft2', 'robosoft3', 'robosoft4', 'robosoft5', 'robosoft6', 'robosoft7', 'robosoft8', 'sandro', 'shelby', 'steph3', 'whisper', 'whisperf'],
   },
   // accents and variants that training never hears
   heldOut: {
@@ -40,9 +44,13 @@ export type VoiceSplit = keyof typeof VOICE_SPLITS;
 
 export interface Voice { accent: string; variant: string; rate: number; pitch: number }
 
-export function randomVoice(rng: Rng, split: VoiceSplit): Voice {
-  const s = VOICE_SPLITS[split];
-  return { accent: s.accents[rng.int(s.accents.length)], variant: s.variants[rng.int(s.variants.length)], rate: 130 + rng.int(61), pitch: 25 + rng.int(51) };
+/** The training variants of runs before session 19. */
+export const BASE_TRAIN_VARIANTS = 30;
+
+/** A voice of the split; training draws from the first `variants` training variants (all held-out ones for heldOut). */
+export function randomVoice(rng: Rng, split: VoiceSplit, variants = BASE_TRAIN_VARIANTS): Voice {
+  const s = VOICE_SPLITS[split], n = split === 'train' ? Math.min(variants, s.variants.length) : s.variants.length;
+  return { accent: s.accents[rng.int(s.accents.length)], variant: s.variants[rng.int(n)], rate: 130 + rng.int(61), pitch: 25 + rng.int(51) };
 }
 
 /**
@@ -128,7 +136,7 @@ export interface Utterance { text: string; words: string[]; attributes: ObjectAt
  * held-out voices; festival = held-out templates in festival's voice (`templates` overrides the
  * templates). A share `pFlite` of them is spoken by flite's voices of the split instead of espeak-ng.
  */
-export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0, pFlite = 0): Utterance {
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0, pFlite = 0, variants = BASE_TRAIN_VARIANTS): Utterance {
   const a = randomAttributes(rng);
   let text = caption(a, rng, templates);
   // the caption's words in a random order: a recurrent model cannot lean on the templates' word order
@@ -138,7 +146,7 @@ export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = spli
     text = w.join(' ');
   }
   // the draw only where flite is asked for, so that runs without it keep their random stream
-  const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split);
+  const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split, variants);
   const samples = voice === 'festival' ? festival(text) : 'flite' in voice ? flite(text, voice) : espeak(text, voice);
   if (noisy) augment(samples, rng);
   return { text, words: spokenWords(text), attributes: a, samples, voice };

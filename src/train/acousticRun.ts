@@ -4,7 +4,7 @@
 // in held-out accents and voice variants.
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
-import { SPEECH_VOCAB, utterance, type VoiceSplit } from '../data/speech.js';
+import { BASE_TRAIN_VARIANTS, SPEECH_VOCAB, utterance, VOICE_SPLITS, type VoiceSplit } from '../data/speech.js';
 import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type AcousticConfig } from '../models/acoustic.js';
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -25,6 +25,7 @@ export const AcousticTaskSchema = Type.Object({
   warp: Type.Optional(Type.Number({ minimum: 0, maximum: 0.3, description: 'speaker perturbation: each training utterance\'s mel axis stretched by a factor drawn anew in [1 - warp, 1 + warp]; 0: none' })),
   stretch: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'tempo perturbation: each training utterance\'s time axis stretched by a factor drawn anew in [1 - stretch, 1 + stretch]; 0: none' })),
   flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
+  variants: Type.Optional(Type.Integer({ minimum: 1, maximum: VOICE_SPLITS.train.variants.length, description: `espeak-ng voice variants training speaks in: the first N of its ${VOICE_SPLITS.train.variants.length} (runs before session 19: ${BASE_TRAIN_VARIANTS})` })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
 // every sentence's words in a random order, each utterance's mel and time axes stretched anew, SpecAugment's masks, 4 new
@@ -40,8 +41,8 @@ export function acousticTrainConfig(): TrainConfig {
 export interface SpokenExample { words: string[]; feats: Float32Array }
 
 /** One synthesised utterance as features. */
-export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0, pFlite = 0): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
-  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle, pFlite);
+export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0, pFlite = 0, variants = BASE_TRAIN_VARIANTS): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
+  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle, pFlite, variants);
   const f = logMel(u.samples, mels), feats = f.dataSync() as Float32Array;
   f.dispose();
   return { text: u.text, words: u.words, attributes: u.attributes, feats };
@@ -51,7 +52,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
   const t0 = performance.now();
   for (let i = 0; i < task.pool; i++) {
-    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0, task.flite ?? 0));
+    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0, task.flite ?? 0, task.variants ?? BASE_TRAIN_VARIANTS));
     if ((i + 1) % 500 === 0) log(`synthesised ${i + 1} of ${task.pool} training utterances (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   let val: SpokenExample[] | undefined;
@@ -60,7 +61,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     trainable: [...model.params.keys()],
     decay: new Set(),
     loss: (rng, B) => {
-      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0, task.flite ?? 0);
+      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0, task.flite ?? 0, task.variants ?? BASE_TRAIN_VARIANTS);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
       const masks = task.specAugment ?? 0, warp = task.warp ?? 0, stretch = task.stretch ?? 0;
       const feats = picked.map((p) => {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { espeak, flite, FLITE_VOICES, SPEECH_VOCAB, spokenWords, utterance } from '../../src/data/speech.js';
+import { espeak, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
 import { acousticTask, defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { wordEdits } from '../../src/eval/voice.js';
@@ -31,6 +31,17 @@ describe('the acoustic model', () => {
       expect(u.words.every((w) => SPEECH_VOCAB.includes(w))).toBe(true);
       expect(u.samples.length).toBeGreaterThan(8000);
     }
+    const train = VOICE_SPLITS.train, held = VOICE_SPLITS.heldOut;
+    expect(train.variants.filter((v) => (held.variants as readonly string[]).includes(v))).toEqual([]);
+    expect(train.accents.filter((v) => (held.accents as readonly string[]).includes(v))).toEqual([]);
+    expect(new Set(train.variants).size).toBe(train.variants.length);
+    // `variants=N` draws from the first N training variants only; all of them are reached
+    const first = new Set<string>(), all = new Set<string>(), v = new Rng(6);
+    for (let i = 0; i < 3000; i++) { first.add(randomVoice(v, 'train', 5).variant); all.add(randomVoice(v, 'train', train.variants.length).variant); }
+    expect([...first].sort()).toEqual(train.variants.slice(0, 5).sort());
+    expect(all.size).toBe(train.variants.length);
+    // every variant speaks (an espeak-ng without one would say nothing or fail)
+    for (const variant of train.variants) expect(espeak('a red seven', { accent: 'en-us', variant, rate: 160, pitch: 50 }).length, variant).toBeGreaterThan(4000);
   });
 
   it('flite: a share of the training utterances in its training voices, never in the voice kept aside; without it the random stream is as before', () => {
