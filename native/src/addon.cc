@@ -405,12 +405,32 @@ const float* PaddedInput(const ConvGeom& g, const float* x, direct::Geo& d) {
   return xp;
 }
 
+bool ColumnPadOn();
+// The direct forward's input with its left and right padding written out (into scratch slot 0),
+// so that every output column of a row takes the wide register tiles: a border column alone in a
+// tile has too few accumulators to hide the FMA latency (at 16 wide the two took ~22% of the
+// time, perf). Only from 10 columns on: narrower rows split into tiles of 4 or fewer once
+// padded, slower than one wide tile and two borders. Rows keep their padding virtual.
+const float* ColumnPadded(direct::Geo& d, const float* x) {
+  const int64_t Wp = (d.OW - 1) * d.SW + (d.KW - 1) * d.DW + 1;
+  if (!ColumnPadOn() || d.OW < 10 || (d.PL == 0 && Wp <= d.W)) return x;
+  float* xp = Scratch(d.B * d.H * Wp * d.C);
+  ParallelFor(d.B, d.H * Wp * d.C, [&](int64_t b0, int64_t b1) { direct::Pad(x, d.H, d.W, d.C, xp, d.H, Wp, 0, d.PL, b0, b1); });
+  d.W = Wp;
+  d.PL = 0;
+  return xp;
+}
+
 // The direct kernels win where im2col's GEMM is skinny: few output channels, or a short inner
 // dimension (OpenBLAS packs the whole im2col matrix for few FLOPs per element). dcgan's 128-channel
 // layers over 1,024 inputs keep the GEMM (150-175 GFLOP/s there against 115 direct).
 bool DirectOff() {  // GENLAB_NO_DIRECT=1: im2col everywhere, for comparison
   static const bool off = std::getenv("GENLAB_NO_DIRECT") != nullptr;
   return off;
+}
+bool ColumnPadOn() {  // GENLAB_NO_COLUMN_PAD=1: border columns in one-pixel tiles, for comparison
+  static const bool on = std::getenv("GENLAB_NO_COLUMN_PAD") == nullptr;
+  return on;
 }
 // The direct tiles win for few output channels OR a short inner dimension (measured on AVX-512 and
 // on AVX2). GENLAB_DIRECT_RULE=both takes them only where both hold, for comparison: on AVX2 that
@@ -461,8 +481,9 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     if (!add) return env.Undefined();
   }
   if (UseDirect(g.OC, g.cols())) {
-    const direct::Geo d = DirectGeo(g);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, x, w, out, bias, r0, r1, biasStride, add); });
+    direct::Geo d = DirectGeo(g);
+    const float* xs = ColumnPadded(d, x);
+    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xs, w, out, bias, r0, r1, biasStride, add); });
     return env.Undefined();
   }
   if (UseNarrow(g.OC, g.C)) {
@@ -571,8 +592,9 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
       ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::ForwardNarrow(d, dyp, wf, dx, nullptr, r0, r1); });
       return env.Undefined();
     }
-    const direct::Geo d{g.B, g.OH, g.OW, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW, padT, padL};
-    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dy, wf, dx, nullptr, r0, r1); });
+    direct::Geo d{g.B, g.OH, g.OW, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW, padT, padL};
+    const float* dys = ColumnPadded(d, dy);
+    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dys, wf, dx, nullptr, r0, r1); });
     return env.Undefined();
   }
   if (IsPointwise(g)) {

@@ -26,6 +26,9 @@ inline void Store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
 
 // Pixels per register tile for NB vectors of output channels: as many accumulators as fit.
 constexpr int TileFor(int nb) { return std::max(1, std::min(8, (REGS - nb - 4) / nb)); }
+// The forward's tile may use every register but the NB weights and one broadcast (on AVX2 6 pixels
+// x 2 vectors: 12 FMA chains, more than latency x throughput = 8).
+constexpr int FwdTileFor(int nb) { return REGS == 16 ? std::max(1, std::min(8, (REGS - nb - 1) / nb)) : TileFor(nb); }
 
 // Geometry: x [B, H, W, C] -> out [B, OH, OW, OC]; out pixel (oh, ow) reads x at
 // (oh*SH - PT + kh*DH, ow*SW - PL + kw*DW), taps outside x counting as zeros (the padding, never
@@ -72,7 +75,7 @@ inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, c
 
 template <int NB>
 void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r, int64_t o0, const float* add) {
-  constexpr int T = TileFor(NB);
+  constexpr int T = FwdTileFor(NB);
   const int64_t b = r / g.OH, oh = r % g.OH, ih = oh * g.SH - g.PT;
   int64_t kh0, kh1;
   TapRange(ih, g.KH, g.DH, g.H, kh0, kh1);
@@ -96,10 +99,24 @@ void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const
   const int64_t hi = std::max<int64_t>(lo, right < 0 ? 0 : std::min<int64_t>(g.OW, right / g.SW + 1));
   int64_t ow = 0;
   for (; ow < lo; ++ow) border(ow);
-  for (; ow + T <= hi; ow += T) tile(std::integral_constant<int, T>{}, ow);
-  if (T > 4 && ow + 4 <= hi) { tile(std::integral_constant<int, 4>{}, ow); ow += 4; }
-  if (T > 2 && ow + 2 <= hi) { tile(std::integral_constant<int, 2>{}, ow); ow += 2; }
-  for (; ow < hi; ++ow) tile(std::integral_constant<int, 1>{}, ow);
+  // the interior in tiles of near-equal width (16 = 4+4+4+4, not 5+5+5+1): a narrow tile has too
+  // few accumulators to hide the FMA latency
+  const int64_t n = hi - lo, k = (n + T - 1) / T;
+  for (int64_t i = 0; i < k; ++i) {
+    const int s = int(n / k + (i < n % k ? 1 : 0));
+    auto as = [&](auto c) { constexpr int S = decltype(c)::value; if constexpr (S <= T) tile(c, ow); };
+    switch (s) {
+      case 8: as(std::integral_constant<int, 8>{}); break;
+      case 7: as(std::integral_constant<int, 7>{}); break;
+      case 6: as(std::integral_constant<int, 6>{}); break;
+      case 5: as(std::integral_constant<int, 5>{}); break;
+      case 4: as(std::integral_constant<int, 4>{}); break;
+      case 3: as(std::integral_constant<int, 3>{}); break;
+      case 2: as(std::integral_constant<int, 2>{}); break;
+      default: as(std::integral_constant<int, 1>{}); break;
+    }
+    ow += s;
+  }
   for (; ow < g.OW; ++ow) border(ow);
 }
 

@@ -69,6 +69,7 @@ export async function profileOne(name: string): Promise<string[]> {
     const p = await tf.profile(() => { w.step(); });
     const agg = new Map<string, { ms: number; n: number }>();
     for (const k of p.kernels) {
+      if (k.name.endsWith('__op')) continue; // an op's scope around its kernel: counted once, as the kernel
       const a = agg.get(k.name) ?? { ms: 0, n: 0 };
       a.ms += Number(k.kernelTimeMs) || 0;
       a.n += 1;
@@ -83,7 +84,7 @@ export async function profileOne(name: string): Promise<string[]> {
   }
 }
 
-const CONV_KERNELS = ['FusedConv2D', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
+const CONV_KERNELS = ['FusedConv2D', 'GenlabConv2DAdd', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter'];
 
 /** Per convolution kernel and shape: time and GFLOP/s (2 multiply-adds per filter tap and channel pair). */
 function convRates(kernels: { name: string; kernelTimeMs: unknown; inputShapes: number[][]; outputShapes: number[][] }[]): string[] {

@@ -155,6 +155,9 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 9, w: 10, ci: 16, co: 16, f: 4, s: 2, pad: 'same' }, // asymmetric padding, stride 2
     { b: 1, h: 20, w: 23, ci: 16, co: 64, f: 3, s: 1, pad: 1 }, // full tiles between the borders
     { b: 2, h: 11, w: 11, ci: 16, co: 32, f: 3, s: 1, pad: 'same', d: 3 }, // dilated borders
+    // from 10 output columns the forward (and the input gradient) pad the columns into scratch: all wide tiles
+    { b: 2, h: 5, w: 16, ci: 32, co: 16, f: 5, s: 1, pad: 2 }, // two columns of padding each side, both ways
+    { b: 2, h: 7, w: 21, ci: 16, co: 48, f: 3, s: 2, pad: 'same' }, // strided, 11 columns
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
@@ -216,8 +219,8 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       }
     });
   }
-  // direct (OC 32), narrow (OC 3), im2col (OC 96 over 128 inputs), pointwise, strided
-  for (const [b, h, ci, co, k, s] of [[3, 8, 16, 32, 3, 1], [2, 7, 32, 3, 3, 1], [2, 6, 128, 96, 3, 1], [2, 5, 32, 64, 1, 1], [3, 9, 16, 32, 3, 2]]) {
+  // direct (OC 32), narrow (OC 3), im2col (OC 96 over 128 inputs), pointwise, strided, direct on padded columns (16 wide)
+  for (const [b, h, ci, co, k, s] of [[3, 8, 16, 32, 3, 1], [2, 7, 32, 3, 3, 1], [2, 6, 128, 96, 3, 1], [2, 5, 32, 64, 1, 1], [3, 9, 16, 32, 3, 2], [2, 16, 24, 64, 3, 1]]) {
     it(`convolution plus a residual addend (${b}x${h}x${h}x${ci} -> ${co}, filter ${k}, stride ${s}) and its gradients`, async () => {
       const pad = (k - 1) / 2, oh = Math.floor((h + 2 * pad - k) / s) + 1;
       const x = rand([b, h, h, ci]), w = rand([k, k, ci, co]), bias = rand([co]), r = rand([b, oh, oh, co]), m = rand([b, oh, oh, co]);
