@@ -382,8 +382,8 @@ void Col2im(const ConvGeom& g, const float* cols, float* dx, int64_t first = 0, 
 // A scratch buffer kept between calls: a fresh 40 MB im2col buffer per call costs more in page
 // faults and zeroing than the GEMM itself. JS calls into the addon from one thread.
 float* Scratch(size_t n, int slot = 0) {
-  static std::unique_ptr<float[]> buf[2];
-  static size_t cap[2] = {0, 0};
+  static std::unique_ptr<float[]> buf[3];
+  static size_t cap[3] = {0, 0, 0};
   if (n > cap[slot]) { buf[slot].reset(new float[n]); cap[slot] = n; }
   return buf[slot].get();
 }
@@ -421,6 +421,20 @@ const float* ColumnPadded(direct::Geo& d, const float* x) {
   return xp;
 }
 
+// A 1x1 convolution's pixels are independent: narrow images (8x8) are regrouped into rows of up
+// to 96 pixels, so that the register tiles are wide (an 8-pixel row splits into two 4-pixel tiles,
+// too few accumulators for the FMA latency). Not with a bias per image, which is found by row.
+void PointwiseRows(direct::Geo& d) {
+  if (d.KH != 1 || d.KW != 1 || d.SH != 1 || d.SW != 1 || d.PT != 0 || d.PL != 0 || d.OH != d.H || d.OW != d.W || d.W >= 24) return;
+  const int64_t P = d.B * d.H * d.W;
+  int64_t w = d.W;
+  for (int64_t c = 96; c > d.W; --c)
+    if (P % c == 0) { w = c; break; }
+  d.B = 1;
+  d.H = d.OH = P / w;
+  d.W = d.OW = w;
+}
+
 // The direct kernels win where im2col's GEMM is skinny: few output channels, or a short inner
 // dimension (OpenBLAS packs the whole im2col matrix for few FLOPs per element). dcgan's 128-channel
 // layers over 1,024 inputs keep the GEMM (150-175 GFLOP/s there against 115 direct).
@@ -433,15 +447,25 @@ bool ColumnPadOn() {  // GENLAB_NO_COLUMN_PAD=1: border columns in one-pixel til
   return on;
 }
 // The direct tiles win for few output channels OR a short inner dimension (measured on AVX-512 and
-// on AVX2). GENLAB_DIRECT_RULE=both takes them only where both hold, for comparison: on AVX2 that
-// sped clip_sample's 192 -> 64 layers but slowed unet and ddim (README, session 18).
-bool WideRule() {
-  static const bool wide = [] { const char* r = std::getenv("GENLAB_DIRECT_RULE"); return !(r && std::strcmp(r, "both") == 0); }();
-  return wide;
+// on AVX2). GENLAB_DIRECT_RULE=both takes them only where both hold, =all wherever the channels
+// fit the vectors: comparison switches (README's speed section).
+int DirectRule() {  // 0: either, 1: both, 2: all
+  static const int rule = [] {
+    const char* r = std::getenv("GENLAB_DIRECT_RULE");
+    return r && std::strcmp(r, "both") == 0 ? 1 : r && std::strcmp(r, "all") == 0 ? 2 : 0;
+  }();
+  return rule;
 }
-bool UseDirect(int64_t channels, int64_t inner) {
+// The forward tiles (packed weights, padded columns) also beat im2col on rows of 16 or more
+// pixels with AVX2's 16 registers (128 -> 128 at 16x16: 33 against 39 ms, one thread; at 8x8 they
+// lose); `width` is the output row's (0: the filter gradient's kernel, which this does not cover).
+// AVX-512's rule stays as it was measured.
+bool UseDirect(int64_t channels, int64_t inner, int64_t width = 0) {
   if (DirectOff() || channels % direct::VL != 0) return false;
-  return WideRule() ? channels <= 64 || inner <= 576 : channels <= 64 && inner <= 576;
+  const int rule = DirectRule();
+  if (rule == 2) return true;
+  if (rule == 1) return channels <= 64 && inner <= 576;
+  return channels <= 64 || inner <= 576 || (direct::REGS == 16 && width >= 16);
 }
 bool UseNarrow(int64_t channels, int64_t inputChannels) {
   return !DirectOff() && channels < direct::VL && inputChannels % direct::VL == 0;
@@ -480,10 +504,13 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     add = F32(info[6], 0, g.rows() * g.OC, "add");
     if (!add) return env.Undefined();
   }
-  if (UseDirect(g.OC, g.cols())) {
+  if (UseDirect(g.OC, g.cols(), g.OW)) {
     direct::Geo d = DirectGeo(g);
+    if (!biasStride) PointwiseRows(d);
     const float* xs = ColumnPadded(d, x);
-    ParallelFor(g.B * g.OH, g.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xs, w, out, bias, r0, r1, biasStride, add); });
+    float* wp = Scratch(g.cols() * g.OC, 2);
+    direct::PackWeights(w, g.cols(), g.OC, wp);
+    ParallelFor(d.B * d.OH, d.OW * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, xs, wp, out, bias, r0, r1, biasStride, add); });
     return env.Undefined();
   }
   if (UseNarrow(g.OC, g.C)) {
@@ -571,7 +598,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
   // Stride 1: dx is the convolution of dy, padded by (K-1)*D - P, with the flipped, transposed filter.
   const int64_t padT = (g.KH - 1) * g.DH - g.PT, padL = (g.KW - 1) * g.DW - g.PL;
   const bool narrow = UseNarrow(g.C, g.OC);
-  if (g.SH == 1 && g.SW == 1 && padT >= 0 && padL >= 0 && (narrow || UseDirect(g.C, g.KH * g.KW * g.OC))) {
+  if (g.SH == 1 && g.SW == 1 && padT >= 0 && padL >= 0 && (narrow || UseDirect(g.C, g.KH * g.KW * g.OC, g.W))) {
     float* wf = Scratch(g.cols() * g.OC, 1);
     // wf [KH, KW, OC, C] flipped, or for the narrow kernel [C, KH*KW, OC] flipped
     const int64_t taps = g.KH * g.KW;
@@ -594,7 +621,9 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     }
     direct::Geo d{g.B, g.OH, g.OW, g.OC, g.H, g.W, g.C, g.KH, g.KW, 1, 1, g.DH, g.DW, padT, padL};
     const float* dys = ColumnPadded(d, dy);
-    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dys, wf, dx, nullptr, r0, r1); });
+    float* wp = Scratch(g.cols() * g.OC, 2);
+    direct::PackWeights(wf, g.cols() / g.C * g.OC, g.C, wp);
+    ParallelFor(g.B * g.H, g.W * g.cols() * g.OC, [&](int64_t r0, int64_t r1) { direct::Forward(d, dys, wp, dx, nullptr, r0, r1); });
     return env.Undefined();
   }
   if (IsPointwise(g)) {

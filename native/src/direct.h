@@ -44,7 +44,8 @@ inline void TapRange(int64_t base, int64_t K, int64_t D, int64_t N, int64_t& k0,
   if (k1 < k0) k1 = k0;
 }
 
-// T output pixels of one row x NB vectors of channels starting at o0.
+// T output pixels of one row x NB vectors of channels starting at o0. w is the block of packed
+// weights of these channels (PackWeights): [KH, KW, C, NB * VL], read as one contiguous stream.
 // With `add`, the tile starts from add (laid out as out) plus the bias: a residual connection.
 // Taps [kh0, kh1) x [kw0, kw1) are inside x for all T pixels; x0 is the first pixel's tap (kh0, kw0).
 template <int NB, int T>
@@ -59,10 +60,10 @@ inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, c
   for (int64_t kh = kh0; kh < kh1; ++kh)
     for (int64_t kw = kw0; kw < kw1; ++kw) {
       const float* xp = x0 + ((kh - kh0) * g.DH * g.W + (kw - kw0) * g.DW) * g.C;
-      const float* wp = w + (kh * g.KW + kw) * g.C * g.OC + o0;
+      const float* wp = w + (kh * g.KW + kw) * g.C * (NB * VL);
       for (int64_t c = 0; c < g.C; ++c) {
         vf wv[NB];
-        for (int n = 0; n < NB; ++n) wv[n] = Load(wp + c * g.OC + n * VL);
+        for (int n = 0; n < NB; ++n) wv[n] = Load(wp + c * (NB * VL) + n * VL);
         for (int t = 0; t < T; ++t) {
           const float xv = xp[t * sx + c];
           for (int n = 0; n < NB; ++n) acc[t][n] += xv * wv[n];
@@ -80,6 +81,7 @@ void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const
   int64_t kh0, kh1;
   TapRange(ih, g.KH, g.DH, g.H, kh0, kh1);
   const float* ximg = x + b * g.H * g.W * g.C;
+  w += o0 * g.KH * g.KW * g.C;  // this block's packed weights
   float* orow = out + r * g.OW * g.OC;
   const float* arow = add ? add + r * g.OW * g.OC : nullptr;
   // the pixel ow's tap (kh0, kw0); computed only where that tap is inside x
@@ -120,17 +122,35 @@ void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const
   for (; ow < g.OW; ++ow) border(ow);
 }
 
-// Output rows [r0, r1) of the convolution (OC a multiple of VL). The bias of image b starts at
-// bias + b * biasStride (0: one bias for all); `add` (shaped as out) is added when given.
+// The forward's blocks of output channels: NB vectors from channel o0 (OC a multiple of VL).
+inline int BlockAt(int64_t OC, int64_t o0) {
+  const int64_t left = (OC - o0) / VL;
+  return left >= 4 && MAXNB >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+// w [K, OC] (K = KH * KW * C) -> wp: each block of output channels' weights contiguous,
+// [K, NB * VL] from wp + o0 * K. Strided by OC, a block's rows fell into few cache sets
+// (every 8th at OC = 128) and were read from L2 in every tile.
+inline void PackWeights(const float* w, int64_t K, int64_t OC, float* wp) {
+  for (int64_t o0 = 0; o0 < OC;) {
+    const int nb = BlockAt(OC, o0);
+    for (int64_t k = 0; k < K; ++k) std::memcpy(wp + o0 * K + k * nb * VL, w + k * OC + o0, nb * VL * sizeof(float));
+    o0 += nb * VL;
+  }
+}
+
+// Output rows [r0, r1) of the convolution (OC a multiple of VL), w packed by PackWeights. The bias
+// of image b starts at bias + b * biasStride (0: one bias for all); `add` (shaped as out) is added when given.
 inline void Forward(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r0, int64_t r1,
                     int64_t biasStride = 0, const float* add = nullptr) {
   for (int64_t r = r0; r < r1; ++r) {
     const float* rb = bias ? bias + (r / g.OH) * biasStride : nullptr;
     for (int64_t o0 = 0; o0 < g.OC;) {
-      const int64_t left = (g.OC - o0) / VL;
-      if (left >= 4 && MAXNB >= 4) { FwdRowBlock<4>(g, x, w, out, rb, r, o0, add); o0 += 4 * VL; }
-      else if (left >= 2) { FwdRowBlock<2>(g, x, w, out, rb, r, o0, add); o0 += 2 * VL; }
-      else { FwdRowBlock<1>(g, x, w, out, rb, r, o0, add); o0 += VL; }
+      const int nb = BlockAt(g.OC, o0);
+      if (nb == 4) { if constexpr (MAXNB >= 4) FwdRowBlock<4>(g, x, w, out, rb, r, o0, add); }
+      else if (nb == 2) FwdRowBlock<2>(g, x, w, out, rb, r, o0, add);
+      else FwdRowBlock<1>(g, x, w, out, rb, r, o0, add);
+      o0 += nb * VL;
     }
   }
 }

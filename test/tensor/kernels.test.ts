@@ -158,6 +158,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     // from 10 output columns the forward (and the input gradient) pad the columns into scratch: all wide tiles
     { b: 2, h: 5, w: 16, ci: 32, co: 16, f: 5, s: 1, pad: 2 }, // two columns of padding each side, both ways
     { b: 2, h: 7, w: 21, ci: 16, co: 48, f: 3, s: 2, pad: 'same' }, // strided, 11 columns
+    { b: 2, h: 4, w: 16, ci: 80, co: 80, f: 3, s: 1, pad: 1 }, // many channels over a long inner dimension, but 16 wide: direct on AVX2
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
