@@ -380,10 +380,11 @@ void Col2im(const ConvGeom& g, const float* cols, float* dx, int64_t first = 0, 
 }
 
 // A scratch buffer kept between calls: a fresh 40 MB im2col buffer per call costs more in page
-// faults and zeroing than the GEMM itself. JS calls into the addon from one thread.
+// faults and zeroing than the GEMM itself. One set per JS thread: the server's worker threads
+// load this addon too, and call it at the same time (the pool's workers never call this).
 float* Scratch(size_t n, int slot = 0) {
-  static std::unique_ptr<float[]> buf[3];
-  static size_t cap[3] = {0, 0, 0};
+  thread_local std::unique_ptr<float[]> buf[3];
+  thread_local size_t cap[3] = {0, 0, 0};
   if (n > cap[slot]) { buf[slot].reset(new float[n]); cap[slot] = n; }
   return buf[slot].get();
 }

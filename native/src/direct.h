@@ -293,7 +293,7 @@ inline void Pad(const float* src, int64_t H, int64_t W, int64_t C, float* dst, i
       float* d = dst + (b * Hp + hp) * Wp * C;
       const int64_t h = hp - top;
       if (h < 0 || h >= H) { std::fill(d, d + Wp * C, 0.f); continue; }
-      const int64_t w0 = std::max<int64_t>(0, left), w1 = std::min<int64_t>(Wp, W + left);
+      const int64_t w0 = std::min<int64_t>(Wp, std::max<int64_t>(0, left)), w1 = std::min<int64_t>(Wp, W + left);
       std::fill(d, d + w0 * C, 0.f);
       if (w1 > w0) std::memcpy(d + w0 * C, src + ((b * H + h) * W + (w0 - left)) * C, (w1 - w0) * C * sizeof(float));
       std::fill(d + std::max(w0, w1) * C, d + Wp * C, 0.f);

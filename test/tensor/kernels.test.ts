@@ -159,6 +159,13 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 5, w: 16, ci: 32, co: 16, f: 5, s: 1, pad: 2 }, // two columns of padding each side, both ways
     { b: 2, h: 7, w: 21, ci: 16, co: 48, f: 3, s: 2, pad: 'same' }, // strided, 11 columns
     { b: 2, h: 4, w: 16, ci: 80, co: 80, f: 3, s: 1, pad: 1 }, // many channels over a long inner dimension, but 16 wide: direct on AVX2
+    { b: 1, h: 3, w: 16, ci: 96, co: 96, f: 3, s: 1, pad: 1 }, // the same, its input gradient direct too
+    { b: 2, h: 6, w: 20, ci: 16, co: 16, f: 3, s: 2, pad: 'same' }, // 'same' padding on the right only, 10 columns
+    { b: 2, h: 6, w: 12, ci: 16, co: 16, f: 4, s: 1, pad: 'same' }, // uneven 'same' padding (1 left, 2 right)
+    { b: 1, h: 5, w: 33, ci: 16, co: 16, f: 3, s: 3, pad: 1 }, // the padded copy drops input columns no tap reads
+    { b: 2, h: 4, w: 16, ci: 16, co: 8, f: 3, s: 1, pad: 1 }, // one vector of output channels (AVX2)
+    { b: 1, h: 97, w: 1, ci: 16, co: 16, f: 1, s: 1, pad: 0 }, // a 1x1 convolution regrouped: 97 pixels, no divisor up to 96
+    { b: 3, h: 8, w: 8, ci: 16, co: 32, f: 1, s: 1, pad: 0 }, // a 1x1 convolution regrouped into rows of 96 pixels
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
@@ -204,17 +211,17 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [upsample2(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsample2(v as tf.Tensor4D), tf.tensor4d(w, [3, 8, 10, 2]))))(xt)];
     });
   });
-  // direct (OC 32), narrow (OC 3) and im2col (OC 96 over 128 inputs) paths, stride 1 and 2
-  for (const [b, h, ci, co, s] of [[3, 8, 16, 32, 1], [2, 7, 32, 3, 1], [2, 6, 128, 96, 1], [3, 9, 16, 32, 2]]) {
-    it(`convolution with a bias per image (${b}x${h}x${h}x${ci} -> ${co}, stride ${s}) and its gradients, native and wasm`, async () => {
-      const x = rand([b, h, h, ci]), k = rand([3, 3, ci, co]), bias = rand([b, co]);
+  // direct (OC 32), narrow (OC 3) and im2col (OC 96 over 128 inputs) paths, stride 1 and 2, and a 1x1 (not regrouped: the bias is found by image)
+  for (const [b, h, ci, co, s, kk] of [[3, 8, 16, 32, 1, 3], [2, 7, 32, 3, 1, 3], [2, 6, 128, 96, 1, 3], [3, 9, 16, 32, 2, 3], [3, 8, 16, 32, 1, 1]]) {
+    it(`convolution with a bias per image (${b}x${h}x${h}x${ci} -> ${co}, filter ${kk}, stride ${s}) and its gradients, native and wasm`, async () => {
+      const pad = (kk - 1) / 2, x = rand([b, h, h, ci]), k = rand([kk, kk, ci, co]), bias = rand([b, co]);
       for (const backend of ['native', 'wasm'] as const) {
         await expectSameAsCpu(backend, () => {
-          const xt = tf.tensor4d(x, [b, h, h, ci]), kt = tf.tensor4d(k, [3, 3, ci, co]), bt = tf.tensor2d(bias, [b, co]);
-          const f = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(conv2dImageBias(u as tf.Tensor4D, v as tf.Tensor4D, w as tf.Tensor2D, s, 1)));
+          const xt = tf.tensor4d(x, [b, h, h, ci]), kt = tf.tensor4d(k, [kk, kk, ci, co]), bt = tf.tensor2d(bias, [b, co]);
+          const f = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(conv2dImageBias(u as tf.Tensor4D, v as tf.Tensor4D, w as tf.Tensor2D, s, pad)));
           // the reference: the same convolution, then the bias added as a broadcast
-          const y = conv2dImageBias(xt, kt, bt, s, 1);
-          const ref = tf.add(tf.conv2d(xt, kt, s, 1 as unknown as 'same'), tf.reshape(bt, [b, 1, 1, co]));
+          const y = conv2dImageBias(xt, kt, bt, s, pad);
+          const ref = tf.add(tf.conv2d(xt, kt, s, pad as unknown as 'same'), tf.reshape(bt, [b, 1, 1, co]));
           return [y, tf.sub(y, ref), ...tf.grads(f)([xt, kt, bt])];
         });
       }
