@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 namespace direct {
 
@@ -156,7 +157,8 @@ inline void Forward(const Geo& g, const float* x, const float* w, float* out, co
 }
 
 // dw tile: TC input channels (from c0) x NB vectors of output channels (from o0), for one tap
-// (kh, kw), accumulated over the output rows [r0, r1).
+// (kh, kw), accumulated over the output rows [r0, r1). dy is these channels' block packed from
+// row r0 on: [rows * OW, NB * VL] (Filter packs it, as the forward packs its weights).
 template <int NB, int TC>
 inline void FilterTile(const Geo& g, const float* x, const float* dy, float* dw, int64_t kh, int64_t kw, int64_t c0, int64_t o0,
                        int64_t r0, int64_t r1) {
@@ -173,10 +175,10 @@ inline void FilterTile(const Geo& g, const float* x, const float* dy, float* dw,
     const int64_t b = r / g.OH, oh = r % g.OH, ih = oh * g.SH - g.PT + kh * g.DH;
     if (ih < 0 || ih >= g.H) continue;
     const float* xp = x + ((b * g.H + ih) * g.W + lo * g.SW - g.PL + kw * g.DW) * g.C + c0;
-    const float* dp = dy + (r * g.OW + lo) * g.OC + o0;
+    const float* dp = dy + ((r - r0) * g.OW + lo) * (NB * VL);
     for (int64_t ow = 0; ow < hi - lo; ++ow) {
       vf dv[NB];
-      for (int n = 0; n < NB; ++n) dv[n] = Load(dp + ow * g.OC + n * VL);
+      for (int n = 0; n < NB; ++n) dv[n] = Load(dp + ow * (NB * VL) + n * VL);
       for (int t = 0; t < TC; ++t) {
         const float xv = xp[ow * sx + t];
         for (int n = 0; n < NB; ++n) acc[t][n] += xv * dv[n];
@@ -189,7 +191,7 @@ inline void FilterTile(const Geo& g, const float* x, const float* dy, float* dw,
 
 template <int NB>
 void FilterBlock(const Geo& g, const float* x, const float* dy, float* dw, int64_t o0, int64_t r0, int64_t r1) {
-  constexpr int TC = TileFor(NB);
+  constexpr int TC = FwdTileFor(NB);
   for (int64_t kh = 0; kh < g.KH; ++kh)
     for (int64_t kw = 0; kw < g.KW; ++kw) {
       int64_t c = 0;
@@ -200,16 +202,20 @@ void FilterBlock(const Geo& g, const float* x, const float* dy, float* dw, int64
     }
 }
 
-// dw += the filter gradient over output rows [r0, r1), in blocks of rows that stay in cache.
+// dw += the filter gradient over output rows [r0, r1), in blocks of rows that stay in cache; each
+// block's dy packed per block of output channels (strided by OC, its rows fell into few cache sets).
 inline void Filter(const Geo& g, const float* x, const float* dy, float* dw, int64_t r0, int64_t r1) {
   const int64_t rowsPerBlock = std::max<int64_t>(1, 256 / g.OW);
+  std::vector<float> pk(rowsPerBlock * g.OW * std::min<int64_t>(g.OC, MAXNB * VL));
   for (int64_t rb = r0; rb < r1; rb += rowsPerBlock) {
-    const int64_t re = std::min(r1, rb + rowsPerBlock);
+    const int64_t re = std::min(r1, rb + rowsPerBlock), pixels = (re - rb) * g.OW;
     for (int64_t o0 = 0; o0 < g.OC;) {
-      const int64_t left = (g.OC - o0) / VL;
-      if (left >= 4 && MAXNB >= 4) { FilterBlock<4>(g, x, dy, dw, o0, rb, re); o0 += 4 * VL; }
-      else if (left >= 2) { FilterBlock<2>(g, x, dy, dw, o0, rb, re); o0 += 2 * VL; }
-      else { FilterBlock<1>(g, x, dy, dw, o0, rb, re); o0 += VL; }
+      const int nb = BlockAt(g.OC, o0);
+      for (int64_t p = 0; p < pixels; ++p) std::memcpy(pk.data() + p * nb * VL, dy + (rb * g.OW + p) * g.OC + o0, nb * VL * sizeof(float));
+      if (nb == 4) { if constexpr (MAXNB >= 4) FilterBlock<4>(g, x, pk.data(), dw, o0, rb, re); }
+      else if (nb == 2) FilterBlock<2>(g, x, pk.data(), dw, o0, rb, re);
+      else FilterBlock<1>(g, x, pk.data(), dw, o0, rb, re);
+      o0 += nb * VL;
     }
   }
 }
