@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { espeak, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
-import { acousticTask, defaultAcousticConfig } from '../../src/train/acousticRun.js';
+import { acousticTask, defaultAcousticConfig, prepareAcousticRun } from '../../src/train/acousticRun.js';
+import type { CheckpointData } from '../../src/checkpoint/checkpoint.js';
 import { wordEdits } from '../../src/eval/voice.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak } from '../helpers.js';
@@ -42,6 +43,17 @@ describe('the acoustic model', () => {
     expect(all.size).toBe(train.variants.length);
     // every variant speaks (an espeak-ng without one would say nothing or fail)
     for (const variant of train.variants) expect(espeak('a red seven', { accent: 'en-us', variant, rate: 160, pitch: 50 }).length, variant).toBeGreaterThan(4000);
+  });
+
+  it('a new run trains in all 90 espeak-ng variants; a run saved before the key existed resumes in its 30', () => {
+    const fresh = prepareAcousticRun({ sets: ['pool=8', 'dim=8', 'layers=1'] });
+    expect(fresh.summary).toContain('(90 voice variants)');
+    const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 };
+    const w = initAcousticWeights(c, new Rng(1));
+    const old: CheckpointData = { meta: { format: 'genlab-checkpoint/1', family: 'voice', model: c, task: { pool: 8, refresh: 1, flite: 0.3 }, train: { steps: 10 }, step: 5 } as unknown as CheckpointData['meta'], weights: Object.fromEntries(w) };
+    const resumed = prepareAcousticRun({ sets: [], resume: old });
+    expect(resumed.summary).toContain('(30 voice variants)');
+    fresh.model.dispose(); resumed.model.dispose();
   });
 
   it('flite: a share of the training utterances in its training voices, never in the voice kept aside; without it the random stream is as before', () => {
