@@ -25,11 +25,10 @@ typedef float vfu __attribute__((vector_size(VL * 4), aligned(4)));
 inline vf Load(const float* p) { return *reinterpret_cast<const vfu*>(p); }
 inline void Store(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
 
-// Pixels per register tile for NB vectors of output channels: as many accumulators as fit.
-constexpr int TileFor(int nb) { return std::max(1, std::min(8, (REGS - nb - 4) / nb)); }
-// The forward's tile may use every register but the NB weights and one broadcast (on AVX2 6 pixels
-// x 2 vectors: 12 FMA chains, more than latency x throughput = 8).
-constexpr int FwdTileFor(int nb) { return REGS == 16 ? std::max(1, std::min(8, (REGS - nb - 1) / nb)) : TileFor(nb); }
+// Pixels (or input channels) per register tile for NB vectors of output channels: as many
+// accumulators as fit. With 16 registers every one but the NB vectors and one broadcast (AVX2:
+// 6 x 2, 12 FMA chains, more than latency x throughput = 8); AVX-512 keeps its measured tiles.
+constexpr int TileFor(int nb) { return std::max(1, std::min(8, (REGS - nb - (REGS == 16 ? 1 : 4)) / nb)); }
 
 // Geometry: x [B, H, W, C] -> out [B, OH, OW, OC]; out pixel (oh, ow) reads x at
 // (oh*SH - PT + kh*DH, ow*SW - PL + kw*DW), taps outside x counting as zeros (the padding, never
@@ -77,7 +76,7 @@ inline void FwdTile(const Geo& g, const float* x0, const float* w, float* out, c
 
 template <int NB>
 void FwdRowBlock(const Geo& g, const float* x, const float* w, float* out, const float* bias, int64_t r, int64_t o0, const float* add) {
-  constexpr int T = FwdTileFor(NB);
+  constexpr int T = TileFor(NB);
   const int64_t b = r / g.OH, oh = r % g.OH, ih = oh * g.SH - g.PT;
   int64_t kh0, kh1;
   TapRange(ih, g.KH, g.DH, g.H, kh0, kh1);
@@ -191,7 +190,7 @@ inline void FilterTile(const Geo& g, const float* x, const float* dy, float* dw,
 
 template <int NB>
 void FilterBlock(const Geo& g, const float* x, const float* dy, float* dw, int64_t o0, int64_t r0, int64_t r1) {
-  constexpr int TC = FwdTileFor(NB);
+  constexpr int TC = TileFor(NB);
   for (int64_t kh = 0; kh < g.KH; ++kh)
     for (int64_t kw = 0; kw < g.KW; ++kw) {
       int64_t c = 0;
