@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
-import { caption } from './clips/captions.js';
+import { caption, captionLeaving } from './clips/captions.js';
 import { CLIP_VOCAB } from './clips/vocab.js';
 import { tokenize } from './clips/words.js';
-import { COLOURS, DIGITS, DIRECTIONS, SIZES, SPEEDS, type ObjectAttributes } from './clips/world.js';
+import { ATTRIBUTE_NAMES, COLOURS, DIGITS, DIRECTIONS, SIZES, SPEEDS, type AttributeName, type ObjectAttributes } from './clips/world.js';
 import { decodeWav, resample } from './wav.js';
 
 const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
@@ -129,7 +129,7 @@ export function augment(x: Float32Array, rng: Rng): Float32Array {
   return x;
 }
 
-export interface Utterance { text: string; words: string[]; attributes: ObjectAttributes; samples: Float32Array; voice: Voice | FliteVoice | 'festival' }
+export interface Utterance { text: string; words: string[]; attributes: Partial<ObjectAttributes>; samples: Float32Array; voice: Voice | FliteVoice | 'festival' }
 
 /**
  * One spoken caption: train = training templates and voices; heldOut = held-out templates in
@@ -152,3 +152,14 @@ export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = spli
   return { text, words: spokenWords(text), attributes: a, samples, voice };
 }
 
+/**
+ * A held-out template with 1 to 3 attributes left unsaid, in a held-out espeak-ng voice, without
+ * noise: `attributes` holds only what is said (the decoder's grammar prior must not invent the rest).
+ */
+export function partialUtterance(rng: Rng): Utterance {
+  const a = randomAttributes(rng), unsaid = new Set<AttributeName>(), k = 1 + rng.int(3);
+  while (unsaid.size < k) unsaid.add(ATTRIBUTE_NAMES[rng.int(ATTRIBUTE_NAMES.length)]);
+  const text = captionLeaving(a, [...unsaid], rng), voice = randomVoice(rng, 'heldOut');
+  const said = Object.fromEntries(ATTRIBUTE_NAMES.filter((n) => !unsaid.has(n)).map((n) => [n, a[n]])) as Partial<ObjectAttributes>;
+  return { text, words: spokenWords(text), attributes: said, samples: espeak(text, voice), voice };
+}

@@ -4,7 +4,7 @@
 // prompt words plus CTC's blank. Word units, not letters: the prompt vocabulary is closed (CLIPS.md).
 import * as tf from '@tensorflow/tfjs-core';
 import { linearWeights } from '../nn/conv.js';
-import { ctcBeam, ctcGreedy, ctcLoss } from '../nn/ctc.js';
+import { ctcBeam, ctcGreedy, ctcLoss, type BeamPrior } from '../nn/ctc.js';
 import { linear, type Weights } from '../nn/layers.js';
 import { ParamStore } from '../nn/params.js';
 import { Type, type Static } from '../util/config.js';
@@ -111,13 +111,13 @@ export class AcousticModel extends ParamStore {
     return ctcLoss(this.logits(fb), labels, fb.steps);
   }
 
-  /** Transcripts (word lists) of a batch, greedy (beam 1) or by prefix beam search. */
-  transcribe(fb: FeatureBatch, beam = 1): string[][] {
+  /** Transcripts (word lists) of a batch, greedy (beam 1 without a prior) or by prefix beam search, with a prior over label-id lists where given. */
+  transcribe(fb: FeatureBatch, beam = 1, prior?: BeamPrior): string[][] {
     const lp = tf.tidy(() => this.logits(fb)), rows = lp.arraySync() as number[][][];
     lp.dispose();
     return rows.map((r, b) => {
       const valid = r.slice(0, fb.steps[b]);
-      return (beam === 1 ? ctcGreedy(valid) : ctcBeam(valid, beam)).map((id) => this.config.vocab[id]);
+      return (beam === 1 && !prior ? ctcGreedy(valid) : ctcBeam(valid, beam, prior)).map((id) => this.config.vocab[id]);
     });
   }
 }

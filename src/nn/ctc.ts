@@ -60,26 +60,48 @@ export function ctcGreedy(rows: readonly ArrayLike<number>[]): number[] {
   return out;
 }
 
-/** Prefix beam search (Hannun et al., 2014) over log-probability rows [T][V]; no language model. */
-export function ctcBeam(logRows: readonly ArrayLike<number>[], beam: number): number[] {
+/**
+ * A prior over transcripts for beam search (shallow fusion): `prefix` scores a prefix of label ids
+ * (added to its CTC log-probability when the beam is ranked; -Infinity drops it), `final` a whole
+ * transcript when the best is chosen. Both are log-scores and are called once per distinct prefix.
+ */
+export interface BeamPrior {
+  prefix?(ids: readonly number[]): number;
+  final?(ids: readonly number[]): number;
+}
+
+/**
+ * Prefix beam search (Hannun et al., 2014) over log-probability rows [T][V], with an optional prior
+ * (a language model or a grammar). A label is tried only where its log-probability in the frame
+ * is above `floor` (e^-16: a path through it could not outweigh one without it).
+ */
+export function ctcBeam(logRows: readonly ArrayLike<number>[], beam: number, prior: BeamPrior = {}, floor = -16): number[] {
   if (!Number.isInteger(beam) || beam < 1 || beam > 64) throw new RangeError(`beam must be a whole number from 1 to 64, got ${beam}`);
   const lse = (a: number, b: number) => (a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
-  // each prefix: log p ending in blank, log p ending in its last label
-  let beams = new Map<string, { ids: number[]; pb: number; pnb: number }>([['', { ids: [], pb: 0, pnb: -Infinity }]]);
+  const priorOf = new Map<string, number>();
+  const scoreOf = (k: string, ids: number[]) => { let s = priorOf.get(k); if (s === undefined) { s = prior.prefix ? prior.prefix(ids) : 0; priorOf.set(k, s); } return s; };
+  // each prefix: log p ending in blank, log p ending in its last label, the prior's score
+  type Entry = { ids: number[]; pb: number; pnb: number; lm: number };
+  let beams = new Map<string, Entry>([['', { ids: [], pb: 0, pnb: -Infinity, lm: scoreOf('', []) }]]);
   for (const r of logRows) {
-    const next = new Map<string, { ids: number[]; pb: number; pnb: number }>();
-    const at = (ids: number[]) => { const k = ids.join(','); let e = next.get(k); if (!e) { e = { ids, pb: -Infinity, pnb: -Infinity }; next.set(k, e); } return e; };
-    for (const { ids, pb, pnb } of beams.values()) {
+    const next = new Map<string, Entry>();
+    const at = (k: string, ids: number[]) => { let e = next.get(k); if (!e) { e = { ids, pb: -Infinity, pnb: -Infinity, lm: scoreOf(k, ids) }; next.set(k, e); } return e; };
+    for (const [key, { ids, pb, pnb }] of beams) {
       const total = lse(pb, pnb), lastId = ids.length ? ids[ids.length - 1] : -1;
-      const same = at(ids);
+      const same = at(key, ids);
       same.pb = lse(same.pb, total + r[0]);
       if (lastId >= 0) same.pnb = lse(same.pnb, pnb + r[lastId]);
       for (let v = 1; v < r.length; v++) {
-        const ext = at([...ids, v]);
+        if (r[v] < floor) continue;
+        const k = key ? `${key},${v}` : String(v), ext = at(k, [...ids, v]);
+        if (ext.lm === -Infinity) continue;
         ext.pnb = lse(ext.pnb, (v === lastId ? pb : total) + r[v]);
       }
     }
-    beams = new Map([...next.entries()].sort((a, b) => lse(b[1].pb, b[1].pnb) - lse(a[1].pb, a[1].pnb)).slice(0, beam));
+    const live = [...next.entries()].filter(([, e]) => e.lm > -Infinity && lse(e.pb, e.pnb) > -Infinity);
+    beams = new Map(live.sort((a, b) => lse(b[1].pb, b[1].pnb) + b[1].lm - lse(a[1].pb, a[1].pnb) - a[1].lm).slice(0, beam));
   }
-  return [...beams.values()][0].ids;
+  const ends = [...beams.values()].map((e) => ({ ids: e.ids, s: lse(e.pb, e.pnb) + e.lm + (prior.final ? prior.final(e.ids) : 0) }));
+  if (!ends.length) return [];
+  return ends.reduce((a, b) => (b.s > a.s ? b : a)).ids;
 }

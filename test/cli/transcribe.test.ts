@@ -13,15 +13,20 @@ describe('genlab transcribe', () => {
   const mono = espeak('a big red seven moving left', { accent: 'en-us', variant: '', rate: 160, pitch: 50 });
   writeFileSync(wav, encodeWav(mono, 16000));
 
-  it('prints the transcript of a WAV file and the attributes it parses to, greedy or by beam', () => {
-    for (const beam of ['1', '4']) {
-      const r = run('transcribe', wav, '--checkpoint', voice(), '--beam', beam);
+  it('prints the transcript of a WAV file and the attributes it parses to, greedy or by beam, with the grammar prior by default', () => {
+    const runs: [string[], { beam: number; grammar: boolean; unsaid: number }][] = [
+      [[], { beam: 16, grammar: true, unsaid: 1 }],
+      [['--beam', '1', '--no-grammar'], { beam: 1, grammar: false, unsaid: 1 }],
+      [['--beam', '4', '--unsaid', '0'], { beam: 4, grammar: true, unsaid: 0 }],
+    ];
+    for (const [flags, decode] of runs) {
+      const r = run('transcribe', wav, '--checkpoint', voice(), ...flags);
       expect(r.code, r.err).toBe(0);
-      const line = JSON.parse(r.out.trim()) as { text: string; attributes: Record<string, unknown>; seconds: number; beam: number };
+      const line = JSON.parse(r.out.trim()) as { text: string; attributes: Record<string, unknown>; seconds: number; decode: unknown };
       expect(typeof line.text).toBe('string');
       expect(typeof line.attributes).toBe('object');
       expect(line.seconds).toBeCloseTo(mono.length / 16000, 1);
-      expect(line.beam).toBe(Number(beam));
+      expect(line.decode).toEqual(decode);
     }
   });
 
@@ -50,6 +55,10 @@ describe('genlab transcribe', () => {
     expectUserError(run('transcribe', empty, '--checkpoint', voice()), /no samples/);
     expectUserError(run('transcribe', wav, '--checkpoint', ws.gpt()), /not an acoustic model/);
     expectUserError(run('transcribe', wav, '--checkpoint', voice(), '--beam', '99'), /at most 64/);
+    expectUserError(run('transcribe', wav, '--checkpoint', voice(), '--unsaid', '-1'), /--unsaid: a number from 0 to 20/);
+    const lots = run('transcribe', wav, '--checkpoint', voice(), '--unsaid', 'lots');
+    expect(lots.code).toBe(2); // a usage error, as commander reports every malformed option
+    expect(lots.err).toMatch(/--unsaid must be a number/);
     expectUserError(run('train', 'voice', '--data', ws.corpus, '--out', join(ws.dir, 'v2')), /takes no --data/);
   });
 });

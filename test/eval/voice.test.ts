@@ -15,13 +15,15 @@ describe('the acoustic model measured', () => {
 
   it('an untrained model: its scores are rates in [0, 1] (WER may pass 1), over the utterances asked for', () => {
     const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, m = new AcousticModel(c, initAcousticWeights(c, new Rng(1)));
-    const s = scoreAcoustic({ model: m, dir: 'x' }, 3, 2, false);
+    const s = scoreAcoustic({ model: m, dir: 'x' }, 3, { beam: 2, grammar: true, unsaid: 1 }, false);
     expect(s.festival).toBeUndefined();
     expect(s.espeak.utterances).toBe(3);
     expect(s.espeak.wer).toBeGreaterThan(0.5);
     expect(s.espeak.exact).toBeGreaterThanOrEqual(0);
     expect(s.espeak.exact).toBeLessThanOrEqual(1);
     expect(s.espeak.examples).toHaveLength(3);
+    expect(s.partial.utterances).toBe(3);
+    expect(s.partial.invented).toBeGreaterThanOrEqual(0);
     m.dispose();
   });
 });

@@ -57,4 +57,24 @@ describe('CTC', () => {
     }
     expect(() => ctcBeam(rows[0], 0)).toThrow(/beam/);
   });
+
+  it('beam search with a prior finds the labelling best by CTC probability plus the prior, never one the prior drops', () => {
+    // the prior drops any labelling where a 2 follows a 1, and rewards (at the end) those holding a 3
+    const conflict = (ids: readonly number[]) => ids.some((v, i) => v === 2 && ids.slice(0, i).includes(1));
+    const prior = { prefix: (ids: readonly number[]) => (conflict(ids) ? -Infinity : 0), final: (ids: readonly number[]) => (ids.includes(3) ? 1.5 : 0) };
+    const best = (lp: number[][]) => [...allPaths(lp, lp.length).entries()].filter(([l]) => !conflict(l ? l.split(',').map(Number) : []))
+      .map(([l, p]) => [l, Math.log(p) + (l.split(',').includes('3') ? 1.5 : 0)] as const).sort((p, q) => q[1] - p[1])[0][0];
+    const row = (...p: number[]) => p.map(Math.log);
+    // a 1, then a 2 more likely than a 3: the 2 is dropped
+    const drop = [row(0.05, 0.9, 0.03, 0.02), row(0.9, 0.05, 0.03, 0.02), row(0.02, 0.02, 0.56, 0.4), row(0.9, 0.04, 0.03, 0.03)];
+    // a 3 less likely than the blank: the reward at the end keeps it
+    const reward = [row(0.9, 0.05, 0.03, 0.02), row(0.6, 0.02, 0.02, 0.36), row(0.9, 0.04, 0.03, 0.03)];
+    expect(ctcBeam(drop, 16)).toEqual([1, 2]);
+    expect(ctcBeam(drop, 16, prior)).toEqual([1, 3]);
+    expect(ctcBeam(reward, 16)).toEqual([]);
+    expect(ctcBeam(reward, 16, prior)).toEqual([3]);
+    for (const lp of [drop, reward, ...rows]) expect(ctcBeam(lp, 64, prior).join(',')).toBe(best(lp));
+    // a prior that drops everything but the empty labelling leaves it
+    expect(ctcBeam(rows[0], 8, { prefix: (ids) => (ids.length ? -Infinity : 0) })).toEqual([]);
+  });
 });

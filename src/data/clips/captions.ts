@@ -74,3 +74,9 @@ export function captionOmitting(a: ObjectAttributes, omit: readonly AttributeNam
 export function caption(a: ObjectAttributes, rng: Rng, split: 'train' | 'eval' = 'train'): string {
   return fillTemplate(pick(rng, split === 'train' ? TRAIN_TEMPLATES : EVAL_TEMPLATES), a, rng);
 }
+
+/** A caption from a held-out template ('eval') or a training one with the slots of `unsaid` left out ("a red 3 moving left": no size, no speed). */
+export function captionLeaving(a: ObjectAttributes, unsaid: readonly AttributeName[], rng: Rng, split: 'train' | 'eval' = 'eval'): string {
+  const drop = new Set(unsaid.map((k) => SLOT_OF[k]));
+  return fillTemplate(pick(rng, split === 'train' ? TRAIN_TEMPLATES : EVAL_TEMPLATES).split(' ').filter((w) => !drop.has(w)).join(' '), a, rng);
+}

@@ -36,6 +36,8 @@ type Phrase = { words: string[]; attr: AttributeName; value: string };
 const PHRASES: Phrase[] = ATTRIBUTE_NAMES.flatMap((attr) =>
   Object.entries(SYNONYMS[attr] as Record<string, string[]>).flatMap(([value, words]) => words.map((w) => ({ words: w.split(' '), attr, value })))).sort((a, b) => b.words.length - a.words.length);
 const FILLER_SET = new Set(FILLERS);
+const PHRASES_BY_FIRST = new Map<string, Phrase[]>();
+for (const p of PHRASES) PHRASES_BY_FIRST.set(p.words[0], [...(PHRASES_BY_FIRST.get(p.words[0]) ?? []), p]);
 
 /** Lower case, punctuation to spaces (digits and letters kept), split on spaces. */
 export function tokenize(text: string): string[] {
@@ -56,18 +58,15 @@ function toValue(attr: AttributeName, v: string): ObjectAttributes[AttributeName
   return (attr === 'digit' ? Number(v) : v) as ObjectAttributes[AttributeName];
 }
 
-/** Parses a description; empty or over-long text and contradictions ("a red blue 3") are UserErrors. */
-export function parseText(text: string): ParsedText {
-  if (typeof text !== 'string' || !text.trim()) throw new UserError('the description is empty: say what to show, for example "a red 3 moving left"');
-  if (text.length > MAX_PROMPT_CHARS) throw new UserError(`the description has ${text.length} characters; at most ${MAX_PROMPT_CHARS}`);
-  const tokens = tokenize(text);
+/** Attribute phrases and fillers of tokens, left to right (longest phrase first); stops at the first contradiction. */
+function scan(tokens: readonly string[]): { named: Partial<Record<AttributeName, { value: string; word: string }>>; conflict?: { attr: AttributeName; first: string; second: string }; ignored: string[]; words: string[] } {
   const named: Partial<Record<AttributeName, { value: string; word: string }>> = {};
   const ignored: string[] = [], words: string[] = [];
   for (let i = 0; i < tokens.length;) {
-    const p = PHRASES.find((ph) => ph.words.every((w, k) => tokens[i + k] === w));
+    const p = PHRASES_BY_FIRST.get(tokens[i])?.find((ph) => ph.words.every((w, k) => tokens[i + k] === w));
     if (p) {
       const prev = named[p.attr], word = p.words.join(' ');
-      if (prev && prev.value !== p.value) throw new UserError(`the description names two ${p.attr === 'colour' ? 'colours' : `${p.attr}s`} for one object: "${prev.word}" and "${word}"`);
+      if (prev && prev.value !== p.value) return { named, conflict: { attr: p.attr, first: prev.word, second: word }, ignored, words };
       named[p.attr] = { value: p.value, word };
       words.push(...p.words);
       i += p.words.length;
@@ -77,6 +76,25 @@ export function parseText(text: string): ParsedText {
     if (FILLER_SET.has(t)) words.push(t);
     else if (!ignored.includes(t)) ignored.push(t);
   }
+  return { named, ignored, words };
+}
+
+/** What lower-case tokens name, or undefined where they name two values of one attribute ("red blue"): the speech decoder's grammar check. */
+export function namedAttributes(tokens: readonly string[]): Partial<ObjectAttributes> | undefined {
+  const s = scan(tokens);
+  if (s.conflict) return undefined;
+  const obj: Partial<ObjectAttributes> = {};
+  for (const a of ATTRIBUTE_NAMES) if (s.named[a]) (obj as Record<string, unknown>)[a] = toValue(a, s.named[a]!.value);
+  return obj;
+}
+
+/** Parses a description; empty or over-long text and contradictions ("a red blue 3") are UserErrors. */
+export function parseText(text: string): ParsedText {
+  if (typeof text !== 'string' || !text.trim()) throw new UserError('the description is empty: say what to show, for example "a red 3 moving left"');
+  if (text.length > MAX_PROMPT_CHARS) throw new UserError(`the description has ${text.length} characters; at most ${MAX_PROMPT_CHARS}`);
+  const tokens = tokenize(text);
+  const { named, conflict, ignored, words } = scan(tokens);
+  if (conflict) throw new UserError(`the description names two ${conflict.attr === 'colour' ? 'colours' : `${conflict.attr}s`} for one object: "${conflict.first}" and "${conflict.second}"`);
   if (!tokens.length) throw new UserError('the description has no words');
   const obj: Partial<ObjectAttributes> = {};
   for (const a of ATTRIBUTE_NAMES) if (named[a]) (obj as Record<string, unknown>)[a] = toValue(a, named[a]!.value);
