@@ -1,11 +1,13 @@
 // The acoustic model measured (a benchmark: prints figures, asserts nothing):
-//   npm run bench:voice -- RUN_OR_MODEL [--n 300] [--beam 16] [--unsaid 1] [--no-grammar] [--no-festival] [--no-flite] [--write-eval]
+//   npm run bench:voice -- RUN_OR_MODEL [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode LIST] [--no-festival] [--no-flite] [--write-eval]
 // Held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences by
 // festival (apt-get install festival festvox-kallpc16k) and by flite's slt voice, which training never
 // uses (apt-get install flite): word error rate, exact attribute match of
 // the parsed transcript, per attribute; ms per prompt; and prompts that leave attributes unsaid (how
 // often the decoder invents one). The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
-// --write-eval writes RUN/eval.json for `genlab export`.
+// --decode compares decodings on the same audio: a comma list of plain:BEAM and grammar:BEAM:UNSAID
+// (--seed 777 is the development set that chose the default). --write-eval writes RUN/eval.json
+// (the first decoding's scores) for `genlab export`.
 import { join } from 'node:path';
 import { ATTRIBUTE_NAMES } from '../src/data/clips/world.js';
 import { scoreAcoustic, type VoiceScores } from '../src/eval/voice.js';
@@ -16,21 +18,31 @@ import { writeFileAtomic } from '../src/util/files.js';
 const args = process.argv.slice(2);
 const flag = (k: string, d: number) => { const i = args.indexOf(k); return i >= 0 ? Number(args[i + 1]) : d; };
 const n = flag('--n', 300), writeEval = args.includes('--write-eval'), withFestival = !args.includes('--no-festival'), withFlite = !args.includes('--no-flite');
-const decode: DecodeOptions = { beam: flag('--beam', DEFAULT_DECODE.beam), unsaid: flag('--unsaid', DEFAULT_DECODE.unsaid), grammar: !args.includes('--no-grammar') };
-const dir = args.find((a, i) => !a.startsWith('--') && !['--n', '--beam', '--unsaid'].includes(args[i - 1] ?? ''));
-if (!dir) { process.stderr.write('usage: npm run bench:voice -- DIR [--n 300] [--beam 16] [--unsaid 1] [--no-grammar] [--no-festival] [--no-flite] [--write-eval]\n'); process.exit(2); }
+const one: DecodeOptions = { beam: flag('--beam', DEFAULT_DECODE.beam), unsaid: flag('--unsaid', DEFAULT_DECODE.unsaid), grammar: !args.includes('--no-grammar') };
+const list = args.includes('--decode') ? args[args.indexOf('--decode') + 1] ?? '' : undefined;
+const decodes: DecodeOptions[] = list === undefined ? [one] : list.split(',').map((d) => {
+  const [kind, b, u] = d.split(':'), beam = Number(b), unsaid = Number(u ?? 0);
+  if (!(kind === 'plain' || kind === 'grammar') || !Number.isInteger(beam) || beam < 1 || beam > 64 || !(unsaid >= 0)) { process.stderr.write(`--decode: "${d}" is not plain:BEAM or grammar:BEAM:UNSAID\n`); process.exit(2); }
+  return { beam, grammar: kind === 'grammar', unsaid: kind === 'grammar' ? unsaid : 0 };
+});
+const seed = flag('--seed', 4242);
+const dir = args.find((a, i) => !a.startsWith('--') && !['--n', '--beam', '--unsaid', '--seed', '--decode'].includes(args[i - 1] ?? ''));
+if (!dir) { process.stderr.write('usage: npm run bench:voice -- DIR [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode plain:8,grammar:16:1,...] [--no-festival] [--no-flite] [--write-eval]\n'); process.exit(2); }
 await initBackend();
-const a = loadAcoustic(dir), s = scoreAcoustic(a, n, decode, withFestival, 4242, withFlite);
+const a = loadAcoustic(dir), all = scoreAcoustic(a, n, decodes, withFestival, seed, withFlite);
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 console.log(`| acoustic model | decoding | speech | utterances | WER | exact | ${ATTRIBUTE_NAMES.join(' | ')} | invented | ms/prompt |`);
 console.log(`|---|---|---|---|---|---|${ATTRIBUTE_NAMES.map(() => '---').join('|')}|---|---|`);
-const how = `beam ${decode.beam}, ${decode.grammar ? `grammar, unsaid ${decode.unsaid}` : 'no grammar'}`;
-const row = (what: string, v: VoiceScores) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${pct(v.invented)} | ${v.msPerPrompt.toFixed(0)} |`);
-row('espeak-ng, held-out voices', s.espeak);
-row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial);
-if (s.festival) row('festival (never heard)', s.festival);
-if (s.flite) row('flite slt (a voice never heard)', s.flite);
-row('espeak-ng, training voices', s.trainingVoices);
+all.forEach((s, d) => {
+  const o = decodes[d], how = `beam ${o.beam}, ${o.grammar ? `grammar, unsaid ${o.unsaid}` : 'no grammar'}`;
+  const row = (what: string, v: VoiceScores) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${pct(v.invented)} | ${v.msPerPrompt.toFixed(0)} |`);
+  row('espeak-ng, held-out voices', s.espeak);
+  row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial);
+  if (s.festival) row('festival (never heard)', s.festival);
+  if (s.flite) row('flite slt (a voice never heard)', s.flite);
+  row('espeak-ng, training voices', s.trainingVoices);
+});
+const s = all[0];
 for (const e of [...s.espeak.examples, ...(s.festival?.examples ?? []), ...(s.flite?.examples ?? [])]) console.log(`  said "${e.said}"  heard "${e.heard}"`);
-if (writeEval) writeFileAtomic(join(dir, 'eval.json'), Buffer.from(JSON.stringify({ family: 'voice', step: a.step, decode, ...s, command: `npm run bench:voice -- ${args.join(' ')}` }, null, 2) + '\n'));
+if (writeEval) writeFileAtomic(join(dir, 'eval.json'), Buffer.from(JSON.stringify({ family: 'voice', step: a.step, decode: decodes[0], ...s, command: `npm run bench:voice -- ${args.join(' ')}` }, null, 2) + '\n'));
 a.model.dispose();

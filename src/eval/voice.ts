@@ -4,7 +4,7 @@
 import { festival, flite, partialUtterance, randomFliteVoice, spokenWords, utterance, type Utterance } from '../data/speech.js';
 import { ATTRIBUTE_NAMES, type AttributeName } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
-import { transcribeWav, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
+import { transcribeWavEach, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
 import { Rng } from '../util/rng.js';
 
 /** Word-level Levenshtein distance. */
@@ -25,21 +25,24 @@ export function wordEdits(hyp: readonly string[], ref: readonly string[]): numbe
  */
 export interface VoiceScores { utterances: number; wer: number; exact: number; perAttribute: Record<AttributeName, number>; invented: number; msPerPrompt: number; examples: { said: string; heard: string }[] }
 
-function score(a: LoadedAcoustic, us: readonly Utterance[], decode: DecodeOptions): VoiceScores {
-  let edits = 0, words = 0, exact = 0, invented = 0;
-  const per = Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: VoiceScores['examples'] = [];
-  const t0 = performance.now();
+/** The utterances scored under each decoding (the acoustic model runs once an utterance). */
+function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly DecodeOptions[]): VoiceScores[] {
+  const acc = decodes.map(() => ({ edits: 0, words: 0, exact: 0, invented: 0, ms: 0, per: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: [] as VoiceScores['examples'] }));
   for (const u of us) {
-    const t = transcribeWav(a, encodeWav(u.samples, SPEECH_RATE), 'utterance', decode), heard = spokenWords(t.text);
-    edits += wordEdits(heard, u.words); words += u.words.length;
-    let all = true;
-    for (const k of ATTRIBUTE_NAMES) { const ok = t.attributes[k] === u.attributes[k]; per[k] += ok ? 1 : 0; all &&= ok; }
-    exact += all ? 1 : 0;
-    invented += ATTRIBUTE_NAMES.some((k) => u.attributes[k] === undefined && t.attributes[k] !== undefined) ? 1 : 0;
-    if (examples.length < 5) examples.push({ said: u.text, heard: t.text });
+    const { transcripts, ms } = transcribeWavEach(a, encodeWav(u.samples, SPEECH_RATE), 'utterance', decodes);
+    transcripts.forEach((t, d) => {
+      const s = acc[d], heard = spokenWords(t.text);
+      s.edits += wordEdits(heard, u.words); s.words += u.words.length;
+      s.ms += ms.model + ms.decode[d];
+      let all = true;
+      for (const k of ATTRIBUTE_NAMES) { const ok = t.attributes[k] === u.attributes[k]; s.per[k] += ok ? 1 : 0; all &&= ok; }
+      s.exact += all ? 1 : 0;
+      s.invented += ATTRIBUTE_NAMES.some((k) => u.attributes[k] === undefined && t.attributes[k] !== undefined) ? 1 : 0;
+      if (s.examples.length < 5) s.examples.push({ said: u.text, heard: t.text });
+    });
   }
   const n = us.length;
-  return { utterances: n, wer: edits / words, exact: exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, per[k] / n])) as Record<AttributeName, number>, invented: invented / n, msPerPrompt: (performance.now() - t0) / n, examples };
+  return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples }));
 }
 
 export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
@@ -49,16 +52,15 @@ export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; fes
  * (where `withFestival`) and by flite's held-out voice slt (where `withFlite`); n other held-out
  * sentences in the training voices (where the model's trouble is the voice rather than the words);
  * and n prompts in held-out voices that leave 1 to 3 attributes unsaid (what a grammar prior may invent).
+ * One score per decoding, all on the same audio.
  */
-export function scoreAcoustic(a: LoadedAcoustic, n: number, decode: DecodeOptions, withFestival: boolean, seed = 4242, withFlite = false): AcousticScores {
+export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false): AcousticScores[] {
   const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', false));
   const seen = Array.from({ length: n }, () => utterance(rng, 'train', false, 'eval'));
   const r2 = new Rng(seed ^ 0x9a27), partial = Array.from({ length: n }, () => partialUtterance(r2));
-  const out: AcousticScores = { espeak: score(a, held, decode), partial: score(a, partial, decode), trainingVoices: score(a, seen, decode) };
-  if (withFestival) out.festival = score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), decode);
-  if (withFlite) {
-    const r = new Rng(seed ^ 0xf117e);
-    out.flite = score(a, held.map((u) => { const v = randomFliteVoice(r, 'heldOut'); return { ...u, samples: flite(u.text, v), voice: v }; }), decode);
-  }
-  return out;
+  const espeak = score(a, held, decodes), part = score(a, partial, decodes), trainingVoices = score(a, seen, decodes);
+  const fest = withFestival ? score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), decodes) : undefined;
+  const r = new Rng(seed ^ 0xf117e);
+  const fl = withFlite ? score(a, held.map((u) => { const v = randomFliteVoice(r, 'heldOut'); return { ...u, samples: flite(u.text, v), voice: v }; }), decodes) : undefined;
+  return decodes.map((_, d) => ({ espeak: espeak[d], partial: part[d], trainingVoices: trainingVoices[d], ...(fest ? { festival: fest[d] } : {}), ...(fl ? { flite: fl[d] } : {}) }));
 }

@@ -111,13 +111,20 @@ export class AcousticModel extends ParamStore {
     return ctcLoss(this.logits(fb), labels, fb.steps);
   }
 
-  /** Transcripts (word lists) of a batch, greedy (beam 1 without a prior) or by prefix beam search, with a prior over label-id lists where given. */
-  transcribe(fb: FeatureBatch, beam = 1, prior?: BeamPrior): string[][] {
+  /** Each utterance's log-probability rows [steps][vocab], its padding cut off. */
+  logRows(fb: FeatureBatch): number[][][] {
     const lp = tf.tidy(() => this.logits(fb)), rows = lp.arraySync() as number[][][];
     lp.dispose();
-    return rows.map((r, b) => {
-      const valid = r.slice(0, fb.steps[b]);
-      return (beam === 1 && !prior ? ctcGreedy(valid) : ctcBeam(valid, beam, prior)).map((id) => this.config.vocab[id]);
-    });
+    return rows.map((r, b) => r.slice(0, fb.steps[b]));
+  }
+
+  /** One utterance's words from its rows: greedy (beam 1 without a prior) or prefix beam search, with a prior over label-id lists where given. */
+  decode(rows: readonly number[][], beam = 1, prior?: BeamPrior): string[] {
+    return (beam === 1 && !prior ? ctcGreedy(rows) : ctcBeam(rows, beam, prior)).map((id) => this.config.vocab[id]);
+  }
+
+  /** Transcripts (word lists) of a batch (decode). */
+  transcribe(fb: FeatureBatch, beam = 1, prior?: BeamPrior): string[][] {
+    return this.logRows(fb).map((r) => this.decode(r, beam, prior));
   }
 }

@@ -49,26 +49,35 @@ export function grammarPrior(vocab: readonly string[], unsaid: number): BeamPrio
 
 /** Transcribes one WAV file's bytes (any common rate, mono or stereo). */
 export function transcribeWav(a: LoadedAcoustic, wav: Uint8Array, what = 'the audio', options: Partial<DecodeOptions> = {}): Transcript {
-  const o = { ...DEFAULT_DECODE, ...options };
-  const audio = decodeWav(wav, what), seconds = audio.samples.length / audio.rate;
+  return transcribeWavEach(a, wav, what, [{ ...DEFAULT_DECODE, ...options }]).transcripts[0];
+}
+
+/** One WAV file's transcript under each decoding, the acoustic model run once (the benchmark compares decodings on the same audio), and the ms each part took. */
+export function transcribeWavEach(a: LoadedAcoustic, wav: Uint8Array, what: string, decodes: readonly DecodeOptions[]): { transcripts: Transcript[]; ms: { model: number; decode: number[] } } {
+  const t0 = performance.now(), audio = decodeWav(wav, what), seconds = audio.samples.length / audio.rate;
   if (seconds > MAX_SECONDS) throw new UserError(`${what} lasts ${seconds.toFixed(1)} s; a spoken prompt may last at most ${MAX_SECONDS} s`);
   if (seconds < 0.1) throw new UserError(`${what} lasts ${Math.round(seconds * 1000)} ms: too short to hold a prompt`);
   const samples = resample(audio, SPEECH_RATE);
   const f = logMel(samples, a.model.config.mels), feats = f.dataSync() as Float32Array;
   f.dispose();
   const fb = a.model.batch([feats]);
-  let words: string[];
+  let rows: number[][];
   try {
-    words = a.model.transcribe(fb, o.beam, o.grammar ? grammarPrior(a.model.config.vocab, o.unsaid) : undefined)[0];
+    rows = a.model.logRows(fb)[0];
   } finally {
     tf.dispose(fb.x);
   }
-  const text = words.join(' ');
-  let attributes: Partial<ObjectAttributes> = {};
-  try {
-    attributes = parseText(text).objects[0] ?? {};
-  } catch (e) {
-    if (!(e instanceof UserError)) throw e;
-  }
-  return { text, attributes, seconds: +seconds.toFixed(2) };
+  const model = performance.now() - t0, decode: number[] = [];
+  const transcripts = decodes.map((o) => {
+    const t1 = performance.now(), text = a.model.decode(rows, o.beam, o.grammar ? grammarPrior(a.model.config.vocab, o.unsaid) : undefined).join(' ');
+    let attributes: Partial<ObjectAttributes> = {};
+    try {
+      attributes = parseText(text).objects[0] ?? {};
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+    }
+    decode.push(performance.now() - t1);
+    return { text, attributes, seconds: +seconds.toFixed(2) };
+  });
+  return { transcripts, ms: { model, decode } };
 }
