@@ -32,7 +32,7 @@ export function registerTranscribe(program: Command): void {
       await setup();
       const t0 = performance.now(), a = loadAcoustic(dir);
       try {
-        const decode = { beam: o.beam, grammar: o.grammar, unsaid: o.unsaid };
+        const decode = { beam: o.beam, grammar: o.grammar, unsaid: o.grammar ? o.unsaid : 0 };
         const r = transcribeWav(a, bytes, file, decode);
         process.stdout.write(JSON.stringify({ file, ...r, checkpoint: dir, decode, ms: Math.round(performance.now() - t0) }) + '\n');
       } finally {

@@ -16,7 +16,7 @@ describe('genlab transcribe', () => {
   it('prints the transcript of a WAV file and the attributes it parses to, greedy or by beam, with the grammar prior by default', () => {
     const runs: [string[], { beam: number; grammar: boolean; unsaid: number }][] = [
       [[], { beam: 16, grammar: true, unsaid: 1 }],
-      [['--beam', '1', '--no-grammar'], { beam: 1, grammar: false, unsaid: 1 }],
+      [['--beam', '1', '--no-grammar'], { beam: 1, grammar: false, unsaid: 0 }],
       [['--beam', '4', '--unsaid', '0'], { beam: 4, grammar: true, unsaid: 0 }],
     ];
     for (const [flags, decode] of runs) {
