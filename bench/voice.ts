@@ -5,7 +5,7 @@
 // uses (apt-get install flite): word error rate, exact attribute match of
 // the parsed transcript, per attribute; ms per prompt; and prompts that leave attributes unsaid (how
 // often the decoder invents one). The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
-// --decode compares decodings on the same audio: a comma list of plain:BEAM and grammar:BEAM:UNSAID
+// --decode compares decodings on the same audio: a comma list of plain:BEAM and grammar:BEAM[:UNSAID]
 // (--seed 777 is the development set that chose the default). --write-eval writes RUN/eval.json
 // (the first decoding's scores) for `genlab export`.
 import { join } from 'node:path';
@@ -20,14 +20,17 @@ const flag = (k: string, d: number) => { const i = args.indexOf(k); return i >= 
 const n = flag('--n', 300), writeEval = args.includes('--write-eval'), withFestival = !args.includes('--no-festival'), withFlite = !args.includes('--no-flite');
 const one: DecodeOptions = { beam: flag('--beam', DEFAULT_DECODE.beam), unsaid: flag('--unsaid', DEFAULT_DECODE.unsaid), grammar: !args.includes('--no-grammar') };
 const list = args.includes('--decode') ? args[args.indexOf('--decode') + 1] ?? '' : undefined;
+function usage(m: string): never { process.stderr.write(`${m}\n`); process.exit(2); }
+if (list !== undefined && ['--beam', '--unsaid', '--no-grammar'].some((f) => args.includes(f))) usage('--decode names every decoding: leave out --beam, --unsaid and --no-grammar');
 const decodes: DecodeOptions[] = list === undefined ? [one] : list.split(',').map((d) => {
-  const [kind, b, u] = d.split(':'), beam = Number(b), unsaid = Number(u ?? 0);
-  if (!(kind === 'plain' || kind === 'grammar') || !Number.isInteger(beam) || beam < 1 || beam > 64 || !(unsaid >= 0)) { process.stderr.write(`--decode: "${d}" is not plain:BEAM or grammar:BEAM:UNSAID\n`); process.exit(2); }
+  const parts = d.split(':'), [kind, b] = parts, beam = Number(b), unsaid = Number(parts[2] ?? DEFAULT_DECODE.unsaid);
+  const ok = (kind === 'plain' && parts.length === 2) || (kind === 'grammar' && parts.length <= 3);
+  if (!ok || !Number.isInteger(beam) || beam < 1 || beam > 64 || !(unsaid >= 0 && unsaid <= 20)) usage(`--decode: "${d}" is not plain:BEAM or grammar:BEAM[:UNSAID]`);
   return { beam, grammar: kind === 'grammar', unsaid: kind === 'grammar' ? unsaid : 0 };
 });
 const seed = flag('--seed', 4242);
 const dir = args.find((a, i) => !a.startsWith('--') && !['--n', '--beam', '--unsaid', '--seed', '--decode'].includes(args[i - 1] ?? ''));
-if (!dir) { process.stderr.write('usage: npm run bench:voice -- DIR [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode plain:8,grammar:16:1,...] [--no-festival] [--no-flite] [--write-eval]\n'); process.exit(2); }
+if (!dir) usage('usage: npm run bench:voice -- DIR [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode plain:8,grammar:16:1,...] [--no-festival] [--no-flite] [--write-eval]');
 await initBackend();
 const a = loadAcoustic(dir), all = scoreAcoustic(a, n, decodes, withFestival, seed, withFlite);
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -35,9 +38,10 @@ console.log(`| acoustic model | decoding | speech | utterances | WER | exact | $
 console.log(`|---|---|---|---|---|---|${ATTRIBUTE_NAMES.map(() => '---').join('|')}|---|---|`);
 all.forEach((s, d) => {
   const o = decodes[d], how = `beam ${o.beam}, ${o.grammar ? `grammar, unsaid ${o.unsaid}` : 'no grammar'}`;
-  const row = (what: string, v: VoiceScores) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${pct(v.invented)} | ${v.msPerPrompt.toFixed(0)} |`);
+  // only the prompts that leave attributes unsaid can have one invented
+  const row = (what: string, v: VoiceScores, unsaid = false) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${unsaid ? pct(v.invented) : '-'} | ${v.msPerPrompt.toFixed(0)} |`);
   row('espeak-ng, held-out voices', s.espeak);
-  row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial);
+  row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial, true);
   if (s.festival) row('festival (never heard)', s.festival);
   if (s.flite) row('flite slt (a voice never heard)', s.flite);
   row('espeak-ng, training voices', s.trainingVoices);

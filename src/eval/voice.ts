@@ -2,7 +2,7 @@
 // on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
 // spoken by festival, a synthesiser the model never heard.
 import { festival, flite, partialUtterance, randomFliteVoice, spokenWords, utterance, type Utterance } from '../data/speech.js';
-import { ATTRIBUTE_NAMES, type AttributeName } from '../data/clips/world.js';
+import { ATTRIBUTE_NAMES, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
 import { transcribeWavEach, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
 import { Rng } from '../util/rng.js';
@@ -25,6 +25,12 @@ export function wordEdits(hyp: readonly string[], ref: readonly string[]): numbe
  */
 export interface VoiceScores { utterances: number; wer: number; exact: number; perAttribute: Record<AttributeName, number>; invented: number; msPerPrompt: number; examples: { said: string; heard: string }[] }
 
+/** What a transcript's attributes get right of what was said: each attribute (one unsaid is right when left unsaid), all of them, and whether it names one not said. */
+export function judgeTranscript(said: Partial<ObjectAttributes>, heard: Partial<ObjectAttributes>): { right: Record<AttributeName, boolean>; exact: boolean; invented: boolean } {
+  const right = Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, heard[k] === said[k]])) as Record<AttributeName, boolean>;
+  return { right, exact: ATTRIBUTE_NAMES.every((k) => right[k]), invented: ATTRIBUTE_NAMES.some((k) => said[k] === undefined && heard[k] !== undefined) };
+}
+
 /** The utterances scored under each decoding (the acoustic model runs once an utterance). */
 function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly DecodeOptions[]): VoiceScores[] {
   const acc = decodes.map(() => ({ edits: 0, words: 0, exact: 0, invented: 0, ms: 0, per: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: [] as VoiceScores['examples'] }));
@@ -34,10 +40,10 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly De
       const s = acc[d], heard = spokenWords(t.text);
       s.edits += wordEdits(heard, u.words); s.words += u.words.length;
       s.ms += ms.model + ms.decode[d];
-      let all = true;
-      for (const k of ATTRIBUTE_NAMES) { const ok = t.attributes[k] === u.attributes[k]; s.per[k] += ok ? 1 : 0; all &&= ok; }
-      s.exact += all ? 1 : 0;
-      s.invented += ATTRIBUTE_NAMES.some((k) => u.attributes[k] === undefined && t.attributes[k] !== undefined) ? 1 : 0;
+      const j = judgeTranscript(u.attributes, t.attributes);
+      for (const k of ATTRIBUTE_NAMES) s.per[k] += j.right[k] ? 1 : 0;
+      s.exact += j.exact ? 1 : 0;
+      s.invented += j.invented ? 1 : 0;
       if (s.examples.length < 5) s.examples.push({ said: u.text, heard: t.text });
     });
   }

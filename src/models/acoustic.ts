@@ -119,8 +119,8 @@ export class AcousticModel extends ParamStore {
   }
 
   /** One utterance's words from its rows: greedy (beam 1 without a prior) or prefix beam search, with a prior over label-id lists where given. */
-  decode(rows: readonly number[][], beam = 1, prior?: BeamPrior): string[] {
-    return (beam === 1 && !prior ? ctcGreedy(rows) : ctcBeam(rows, beam, prior)).map((id) => this.config.vocab[id]);
+  decode(rows: readonly number[][], beam = 1, prior?: BeamPrior, floor?: number): string[] {
+    return (beam === 1 && !prior ? ctcGreedy(rows) : ctcBeam(rows, beam, prior, floor)).map((id) => this.config.vocab[id]);
   }
 
   /** Transcripts (word lists) of a batch (decode). */

@@ -63,7 +63,7 @@ export function ctcGreedy(rows: readonly ArrayLike<number>[]): number[] {
 /**
  * A prior over transcripts for beam search (shallow fusion): `prefix` scores a prefix of label ids
  * (added to its CTC log-probability when the beam is ranked; -Infinity drops it), `final` a whole
- * transcript when the best is chosen. Both are log-scores and are called once per distinct prefix.
+ * transcript when the best is chosen. Both are log-scores.
  */
 export interface BeamPrior {
   prefix?(ids: readonly number[]): number;
@@ -72,29 +72,38 @@ export interface BeamPrior {
 
 /**
  * Prefix beam search (Hannun et al., 2014) over log-probability rows [T][V], with an optional prior
- * (a language model or a grammar). A label is tried only where its log-probability in the frame
- * is above `floor` (e^-16: a path through it could not outweigh one without it).
+ * (a language model or a grammar). In each frame only the `beam` likeliest labels above `floor`
+ * are tried (a label at e^-16 cannot outweigh the path without it unless a prior rewards it by as
+ * much: a caller whose `final` rewards a label lowers the floor by that reward).
  */
 export function ctcBeam(logRows: readonly ArrayLike<number>[], beam: number, prior: BeamPrior = {}, floor = -16): number[] {
   if (!Number.isInteger(beam) || beam < 1 || beam > 64) throw new RangeError(`beam must be a whole number from 1 to 64, got ${beam}`);
   const lse = (a: number, b: number) => (a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
-  const priorOf = new Map<string, number>();
-  const scoreOf = (k: string, ids: number[]) => { let s = priorOf.get(k); if (s === undefined) { s = prior.prefix ? prior.prefix(ids) : 0; priorOf.set(k, s); } return s; };
-  // each prefix: log p ending in blank, log p ending in its last label, the prior's score
-  type Entry = { ids: number[]; pb: number; pnb: number; lm: number };
-  let beams = new Map<string, Entry>([['', { ids: [], pb: 0, pnb: -Infinity, lm: scoreOf('', []) }]]);
+  const score = (ids: number[]) => (prior.prefix ? prior.prefix(ids) : 0);
+  // each prefix: log p ending in blank, log p ending in its last label, the prior's score, and the
+  // prior's scores of its extensions (kept while the prefix stays in the beam, so memory stays beam x V)
+  type Entry = { ids: number[]; pb: number; pnb: number; lm: number; kids: Map<number, number> };
+  let beams = new Map<string, Entry>([['', { ids: [], pb: 0, pnb: -Infinity, lm: score([]), kids: new Map() }]]);
   for (const r of logRows) {
     const next = new Map<string, Entry>();
-    const at = (k: string, ids: number[]) => { let e = next.get(k); if (!e) { e = { ids, pb: -Infinity, pnb: -Infinity, lm: scoreOf(k, ids) }; next.set(k, e); } return e; };
-    for (const [key, { ids, pb, pnb }] of beams) {
+    const at = (k: string, ids: number[], lm: number, kids?: Map<number, number>) => {
+      let e = next.get(k);
+      if (!e) { e = { ids, pb: -Infinity, pnb: -Infinity, lm, kids: kids ?? new Map() }; next.set(k, e); } else if (kids && !e.kids.size) e.kids = kids;
+      return e;
+    };
+    const labels: number[] = [];
+    for (let v = 1; v < r.length; v++) if (r[v] >= floor) labels.push(v);
+    if (labels.length > beam) labels.sort((a, b) => r[b] - r[a]).length = beam;
+    for (const [key, { ids, pb, pnb, lm, kids }] of beams) {
       const total = lse(pb, pnb), lastId = ids.length ? ids[ids.length - 1] : -1;
-      const same = at(key, ids);
+      const same = at(key, ids, lm, kids);
       same.pb = lse(same.pb, total + r[0]);
       if (lastId >= 0) same.pnb = lse(same.pnb, pnb + r[lastId]);
-      for (let v = 1; v < r.length; v++) {
-        if (r[v] < floor) continue;
-        const k = key ? `${key},${v}` : String(v), ext = at(k, [...ids, v]);
-        if (ext.lm === -Infinity) continue;
+      for (const v of labels) {
+        let klm = kids.get(v);
+        if (klm === undefined) { klm = score([...ids, v]); kids.set(v, klm); }
+        if (klm === -Infinity) continue;
+        const ext = at(key ? `${key},${v}` : String(v), [...ids, v], klm);
         ext.pnb = lse(ext.pnb, (v === lastId ? pb : total) + r[v]);
       }
     }

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { wordEdits, scoreAcoustic } from '../../src/eval/voice.js';
+import { namedAttributes } from '../../src/data/clips/words.js';
+import { encodeWav } from '../../src/data/wav.js';
+import { espeak } from '../../src/data/speech.js';
+import { judgeTranscript, wordEdits, scoreAcoustic } from '../../src/eval/voice.js';
+import { transcribeWavEach } from '../../src/pipelines/transcribe.js';
 import { AcousticModel, initAcousticWeights } from '../../src/models/acoustic.js';
 import { defaultAcousticConfig } from '../../src/train/acousticRun.js';
 import { Rng } from '../../src/util/rng.js';
@@ -26,5 +30,29 @@ describe('the acoustic model measured', () => {
     expect(s.partial.utterances).toBe(3);
     expect(s.partial.invented).toBeGreaterThanOrEqual(0);
     m.dispose();
+  });
+
+  it('judges a transcript: exact only with every said attribute and nothing more; an attribute named but not said is invented', () => {
+    const said = { digit: 3, colour: 'red' } as const;
+    expect(judgeTranscript(said, { digit: 3, colour: 'red' })).toMatchObject({ exact: true, invented: false });
+    const more = judgeTranscript(said, { digit: 3, colour: 'red', size: 'small' });
+    expect(more).toMatchObject({ exact: false, invented: true });
+    expect(more.right).toEqual({ digit: true, colour: true, direction: true, speed: true, size: false });
+    expect(judgeTranscript(said, { digit: 3 })).toMatchObject({ exact: false, invented: false });
+    expect(judgeTranscript(said, { digit: 8, colour: 'red' }).right.digit).toBe(false);
+  });
+
+  it('transcribes with the decoding asked for: with the grammar no transcript contradicts itself, where the plain search does', () => {
+    const wav = encodeWav(espeak('a big red seven moving left fast', { accent: 'en-us', variant: '', rate: 160, pitch: 50 }), 16000);
+    let contradicted = 0;
+    for (let seed = 1; seed <= 6; seed++) {
+      const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, m = new AcousticModel(c, initAcousticWeights(c, new Rng(seed)));
+      const { transcripts: [plain, grammar], ms } = transcribeWavEach({ model: m, dir: 'x' }, wav, 'prompt', [{ beam: 16, grammar: false, unsaid: 0 }, { beam: 16, grammar: true, unsaid: 0 }]);
+      expect(ms.decode).toHaveLength(2);
+      if (!namedAttributes(plain.text.split(' '))) contradicted++;
+      expect(namedAttributes(grammar.text.split(' ')), grammar.text).toBeDefined();
+      m.dispose();
+    }
+    expect(contradicted).toBeGreaterThan(0); // else this test would show nothing
   });
 });

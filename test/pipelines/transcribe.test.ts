@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { namedAttributes } from '../../src/data/clips/words.js';
-import { SPEECH_VOCAB } from '../../src/data/speech.js';
+import { captionLeaving } from '../../src/data/clips/captions.js';
+import { ATTRIBUTE_NAMES, type AttributeName } from '../../src/data/clips/world.js';
+import { randomAttributes, SPEECH_VOCAB, spokenWords } from '../../src/data/speech.js';
+import { Rng } from '../../src/util/rng.js';
 import { ctcBeam } from '../../src/nn/ctc.js';
 import { grammarPrior } from '../../src/pipelines/transcribe.js';
 
@@ -34,5 +37,16 @@ describe('the grammar prior of voice prompts', () => {
     const rows = frames({ a: 0.9 }, { big: 0.9 }, { blue: 0.2 }, { three: 0.9 }, { moving: 0.9 }, { up: 0.9 }, { fast: 0.9 });
     expect(say(rows, grammarPrior(V, 0))).toBe('a big three moving up fast');
     expect(say(rows, grammarPrior(V, 3))).toBe('a big blue three moving up fast');
+  });
+
+  it('prompts that leave attributes unsaid name exactly the others, in words the acoustic model has', () => {
+    const rng = new Rng(5), vocab = new Set(V);
+    for (let i = 0; i < 500; i++) {
+      const a = randomAttributes(rng), unsaid = ATTRIBUTE_NAMES.filter(() => rng.next() < 0.4) as AttributeName[];
+      const text = captionLeaving(a, unsaid, rng), words = spokenWords(text);
+      const said = Object.fromEntries(ATTRIBUTE_NAMES.filter((k) => !unsaid.includes(k)).map((k) => [k, a[k]]));
+      expect(namedAttributes(words), text).toEqual(said);
+      for (const w of words) expect(vocab.has(w), w).toBe(true);
+    }
   });
 });
