@@ -119,12 +119,12 @@ export class AcousticModel extends ParamStore {
   }
 
   /** One utterance's words from its rows: greedy (beam 1 without a prior) or prefix beam search, with a prior over label-id lists where given. */
-  decode(rows: readonly number[][], beam = 1, prior?: BeamPrior, floor?: number): string[] {
-    return (beam === 1 && !prior ? ctcGreedy(rows) : ctcBeam(rows, beam, prior, floor)).map((id) => this.config.vocab[id]);
+  decode(rows: readonly number[][], beam = 1, prior?: BeamPrior): string[] {
+    return (beam === 1 && !prior ? ctcGreedy(rows) : ctcBeam(rows, beam, prior)).map((id) => this.config.vocab[id]);
   }
 
-  /** Transcripts (word lists) of a batch (decode). */
-  transcribe(fb: FeatureBatch, beam = 1, prior?: BeamPrior): string[][] {
-    return this.logRows(fb).map((r) => this.decode(r, beam, prior));
+  /** Transcripts (word lists) of a batch (decode, without a prior). */
+  transcribe(fb: FeatureBatch, beam = 1): string[][] {
+    return this.logRows(fb).map((r) => this.decode(r, beam));
   }
 }

@@ -68,18 +68,20 @@ export function ctcGreedy(rows: readonly ArrayLike<number>[]): number[] {
 export interface BeamPrior {
   prefix?(ids: readonly number[]): number;
   final?(ids: readonly number[]): number;
+  /** the most that `final` can gain from one more label (the search's floor drops by as much) */
+  bonus?: number;
 }
 
 /**
  * Prefix beam search (Hannun et al., 2014) over log-probability rows [T][V], with an optional prior
  * (a language model or a grammar). In each frame only the `beam` likeliest labels above `floor`
- * are tried (a label at e^-16 cannot outweigh the path without it unless a prior rewards it by as
- * much: a caller whose `final` rewards a label lowers the floor by that reward).
+ * minus the prior's `bonus` are tried (a label at e^-16 cannot outweigh the path without it,
+ * unless the prior rewards it).
  */
 export function ctcBeam(logRows: readonly ArrayLike<number>[], beam: number, prior: BeamPrior = {}, floor = -16): number[] {
   if (!Number.isInteger(beam) || beam < 1 || beam > 64) throw new RangeError(`beam must be a whole number from 1 to 64, got ${beam}`);
   const lse = (a: number, b: number) => (a === -Infinity ? b : b === -Infinity ? a : Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b))));
-  const score = (ids: number[]) => (prior.prefix ? prior.prefix(ids) : 0);
+  const score = (ids: number[]) => (prior.prefix ? prior.prefix(ids) : 0), lowest = floor - (prior.bonus ?? 0);
   // each prefix: log p ending in blank, log p ending in its last label, the prior's score, and the
   // prior's scores of its extensions (kept while the prefix stays in the beam, so memory stays beam x V)
   type Entry = { ids: number[]; pb: number; pnb: number; lm: number; kids: Map<number, number> };
@@ -92,7 +94,7 @@ export function ctcBeam(logRows: readonly ArrayLike<number>[], beam: number, pri
       return e;
     };
     const labels: number[] = [];
-    for (let v = 1; v < r.length; v++) if (r[v] >= floor) labels.push(v);
+    for (let v = 1; v < r.length; v++) if (r[v] >= lowest) labels.push(v);
     if (labels.length > beam) labels.sort((a, b) => r[b] - r[a]).length = beam;
     for (const [key, { ids, pb, pnb, lm, kids }] of beams) {
       const total = lse(pb, pnb), lastId = ids.length ? ids[ids.length - 1] : -1;

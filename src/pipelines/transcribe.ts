@@ -44,6 +44,8 @@ export function grammarPrior(vocab: readonly string[], unsaid: number): BeamPrio
       const named = namedAttributes(words(ids)) ?? {};
       return -unsaid * ATTRIBUTE_NAMES.filter((k) => named[k] === undefined).length;
     },
+    // one more word names at most one more attribute
+    bonus: unsaid,
   };
 }
 
@@ -69,8 +71,7 @@ export function transcribeWavEach(a: LoadedAcoustic, wav: Uint8Array, what: stri
   }
   const model = performance.now() - t0, decode: number[] = [];
   const transcripts = decodes.map((o) => {
-    // one word names at most one more attribute, so the prior rewards it by at most `unsaid`: the floor drops by as much
-    const t1 = performance.now(), text = a.model.decode(rows, o.beam, o.grammar ? grammarPrior(a.model.config.vocab, o.unsaid) : undefined, o.grammar ? -16 - o.unsaid : undefined).join(' ');
+    const t1 = performance.now(), text = a.model.decode(rows, o.beam, o.grammar ? grammarPrior(a.model.config.vocab, o.unsaid) : undefined).join(' ');
     let attributes: Partial<ObjectAttributes> = {};
     try {
       attributes = parseText(text).objects[0] ?? {};

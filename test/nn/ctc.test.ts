@@ -74,6 +74,11 @@ describe('CTC', () => {
     expect(ctcBeam(reward, 16)).toEqual([]);
     expect(ctcBeam(reward, 16, prior)).toEqual([3]);
     for (const lp of [drop, reward, ...rows]) expect(ctcBeam(lp, 64, prior).join(',')).toBe(best(lp));
+    // a label below the floor (e^-16) is tried only where the prior's bonus says a reward could carry it
+    const faint = [row(0.9, 0.05, 0.05 - 1e-7, 1e-7), row(0.9, 0.05, 0.05, 1e-12)];
+    const reward3 = { final: (ids: readonly number[]) => (ids.includes(3) ? 20 : 0) };
+    expect(ctcBeam(faint, 8, reward3)).toEqual([]);
+    expect(ctcBeam(faint, 8, { ...reward3, bonus: 20 })).toEqual([3]);
     // a prior that drops everything but the empty labelling leaves it
     expect(ctcBeam(rows[0], 8, { prefix: (ids) => (ids.length ? -Infinity : 0) })).toEqual([]);
   });

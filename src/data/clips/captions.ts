@@ -64,10 +64,8 @@ const SLOT_OF: Record<AttributeName, string> = { digit: 'DIGIT', colour: 'COLOUR
  * the encoder reads a prompt whose defaults and seeded draws joined it (resolveText).
  */
 export function captionOmitting(a: ObjectAttributes, omit: readonly AttributeName[], rng: Rng): string {
-  const drop = new Set(omit.map((k) => SLOT_OF[k]));
-  const template = pick(rng, TRAIN_TEMPLATES).split(' ').filter((w) => !drop.has(w)).join(' ');
   const extra = canonicalWords(Object.fromEntries(omit.map((k) => [k, a[k]])) as Partial<ObjectAttributes>);
-  return [fillTemplate(template, a, rng), ...extra].join(' ');
+  return [captionLeaving(a, omit, rng, 'train'), ...extra].join(' ');
 }
 
 /** A caption from one of the training templates (split 'train') or the held-out ones ('eval'). */
