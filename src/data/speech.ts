@@ -119,6 +119,45 @@ export function flite(text: string, v: FliteVoice): Float32Array {
   }
 }
 
+/**
+ * Speech codecs of telephones and radios (ffmpeg's, at 8 kHz; 1.2 to 13 kbit/s): a channel that none of
+ * training's synthesisers has. Most model speech as an excitation through an LPC filter, as diphone
+ * synthesisers do, so a share of the training utterances passed through them teaches the model to
+ * ignore how a synthesiser renders a voice rather than to learn espeak-ng's and flite's renderings.
+ */
+export const CODECS = [
+  { name: 'codec2 3200', format: 'codec2', args: ['-c:a', 'libcodec2', '-mode', '3200'] },
+  { name: 'codec2 1600', format: 'codec2', args: ['-c:a', 'libcodec2', '-mode', '1600'] },
+  { name: 'codec2 1200', format: 'codec2', args: ['-c:a', 'libcodec2', '-mode', '1200'] },
+  { name: 'gsm 06.10', format: 'gsm', args: ['-c:a', 'libgsm'] },
+  { name: 'g.723.1', format: 'g723_1', args: ['-c:a', 'g723_1', '-b:a', '6300'] },
+  { name: 'speex', format: 'ogg', args: ['-c:a', 'libspeex'] },
+  { name: 'opus 6k', format: 'ogg', args: ['-c:a', 'libopus', '-b:a', '6k'] },
+] as const;
+export type Codec = (typeof CODECS)[number];
+
+let haveFfmpeg: boolean | undefined;
+/** 16 kHz samples encoded with `codec` and decoded back to 16 kHz (the band above 4 kHz is gone). */
+export function codecRoundTrip(x: Float32Array, codec: Codec): Float32Array {
+  const missing = () => new UserError('ffmpeg is not installed (the codec augmentation needs it): apt-get install ffmpeg');
+  if (haveFfmpeg === false) throw missing();
+  const run = (args: string[], input: Uint8Array): Buffer => {
+    try {
+      return execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { input, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFfmpeg = false; throw missing(); }
+      throw new UserError(`ffmpeg could not round-trip audio through ${codec.name}: ${String((e as { stderr?: Buffer }).stderr ?? e).trim().slice(0, 300)}`);
+    }
+  };
+  const pcm = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+  const coded = run(['-f', 'f32le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-ar', '8000', ...codec.args, '-f', codec.format, 'pipe:1'], pcm);
+  const back = run(['-f', codec.format, '-i', 'pipe:0', '-ar', '16000', '-ac', '1', '-f', 'f32le', 'pipe:1'], coded);
+  haveFfmpeg = true;
+  const out = new Float32Array(back.byteLength >> 2);
+  new Uint8Array(out.buffer).set(back.subarray(0, out.length * 4));
+  return out;
+}
+
 /** Level change (x0.25 to x1) and white noise at 10 to 40 dB below the speech, in place. */
 export function augment(x: Float32Array, rng: Rng): Float32Array {
   let power = 0;
@@ -129,27 +168,45 @@ export function augment(x: Float32Array, rng: Rng): Float32Array {
   return x;
 }
 
-export interface Utterance { text: string; words: string[]; attributes: Partial<ObjectAttributes>; samples: Float32Array; voice: Voice | FliteVoice | 'festival' }
+export interface Utterance { text: string; words: string[]; attributes: Partial<ObjectAttributes>; samples: Float32Array; voice: Voice | FliteVoice | 'festival'; codec?: Codec['name'] }
+
+/** How a spoken caption is drawn beyond its split (every share 0 and 30 variants unless given). */
+export interface UtteranceOptions {
+  /** add level changes and noise (default: for the training split) */
+  noisy?: boolean;
+  /** which templates the caption comes from (default: training ones for the training split) */
+  templates?: 'train' | 'eval';
+  /** share of captions whose words are spoken in a random order */
+  shuffle?: number;
+  /** share spoken by flite's voices of the split instead of espeak-ng */
+  flite?: number;
+  /** espeak-ng training variants drawn from (the first N) */
+  variants?: number;
+  /** share passed through one of the CODECS */
+  codec?: number;
+}
 
 /**
  * One spoken caption: train = training templates and voices; heldOut = held-out templates in
- * held-out voices; festival = held-out templates in festival's voice (`templates` overrides the
- * templates). A share `pFlite` of them is spoken by flite's voices of the split instead of espeak-ng.
+ * held-out voices; festival = held-out templates in festival's voice.
  */
-export function utterance(rng: Rng, split: VoiceSplit | 'festival', noisy = split === 'train', templates: 'train' | 'eval' = split === 'train' ? 'train' : 'eval', pShuffle = 0, pFlite = 0, variants = BASE_TRAIN_VARIANTS): Utterance {
+export function utterance(rng: Rng, split: VoiceSplit | 'festival', o: UtteranceOptions = {}): Utterance {
+  const noisy = o.noisy ?? split === 'train', pShuffle = o.shuffle ?? 0, pFlite = o.flite ?? 0, pCodec = o.codec ?? 0;
   const a = randomAttributes(rng);
-  let text = caption(a, rng, templates);
+  let text = caption(a, rng, o.templates ?? (split === 'train' ? 'train' : 'eval'));
   // the caption's words in a random order: a recurrent model cannot lean on the templates' word order
   if (rng.next() < pShuffle) {
     const w = text.split(' ');
     for (let i = w.length - 1; i > 0; i--) { const j = rng.int(i + 1); [w[i], w[j]] = [w[j], w[i]]; }
     text = w.join(' ');
   }
-  // the draw only where flite is asked for, so that runs without it keep their random stream
-  const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split, variants);
-  const samples = voice === 'festival' ? festival(text) : 'flite' in voice ? flite(text, voice) : espeak(text, voice);
+  // draws only where flite or a codec is asked for, so that runs without them keep their random stream
+  const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split, o.variants ?? BASE_TRAIN_VARIANTS);
+  let samples = voice === 'festival' ? festival(text) : 'flite' in voice ? flite(text, voice) : espeak(text, voice);
+  let codec: Codec['name'] | undefined;
+  if (pCodec > 0 && rng.next() < pCodec) { const c = CODECS[rng.int(CODECS.length)]; samples = codecRoundTrip(samples, c); codec = c.name; }
   if (noisy) augment(samples, rng);
-  return { text, words: spokenWords(text), attributes: a, samples, voice };
+  return { text, words: spokenWords(text), attributes: a, samples, voice, ...(codec ? { codec } : {}) };
 }
 
 /**

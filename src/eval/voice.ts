@@ -61,8 +61,8 @@ export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; fes
  * One score per decoding, all on the same audio.
  */
 export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false): AcousticScores[] {
-  const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', false));
-  const seen = Array.from({ length: n }, () => utterance(rng, 'train', false, 'eval'));
+  const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', { noisy: false }));
+  const seen = Array.from({ length: n }, () => utterance(rng, 'train', { noisy: false, templates: 'eval' }));
   const r2 = new Rng(seed ^ 0x9a27), partial = Array.from({ length: n }, () => partialUtterance(r2));
   const espeak = score(a, held, decodes), part = score(a, partial, decodes), trainingVoices = score(a, seen, decodes);
   const fest = withFestival ? score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), decodes) : undefined;

@@ -4,7 +4,7 @@
 // in held-out accents and voice variants.
 import * as tf from '@tensorflow/tfjs-core';
 import type { CheckpointData } from '../checkpoint/checkpoint.js';
-import { BASE_TRAIN_VARIANTS, SPEECH_VOCAB, utterance, VOICE_SPLITS, type VoiceSplit } from '../data/speech.js';
+import { BASE_TRAIN_VARIANTS, CODECS, SPEECH_VOCAB, utterance, VOICE_SPLITS, type UtteranceOptions, type VoiceSplit } from '../data/speech.js';
 import { AcousticConfigSchema, AcousticModel, initAcousticWeights, logMel, type AcousticConfig } from '../models/acoustic.js';
 import { Type, type Static } from '../util/config.js';
 import { UserError } from '../util/errors.js';
@@ -25,6 +25,7 @@ export const AcousticTaskSchema = Type.Object({
   warp: Type.Optional(Type.Number({ minimum: 0, maximum: 0.3, description: 'speaker perturbation: each training utterance\'s mel axis stretched by a factor drawn anew in [1 - warp, 1 + warp]; 0: none' })),
   stretch: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'tempo perturbation: each training utterance\'s time axis stretched by a factor drawn anew in [1 - stretch, 1 + stretch]; 0: none' })),
   flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
+  codec: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `share of training utterances passed through one of ${CODECS.length} speech codecs at 8 kHz (codec2, GSM, G.723.1, Speex, Opus; needs ffmpeg); 0: none` })),
   variants: Type.Optional(Type.Integer({ minimum: 1, maximum: VOICE_SPLITS.train.variants.length, description: `espeak-ng voice variants training speaks in: the first N of its ${VOICE_SPLITS.train.variants.length} (runs before session 19: ${BASE_TRAIN_VARIANTS})` })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
@@ -41,8 +42,8 @@ export function acousticTrainConfig(): TrainConfig {
 export interface SpokenExample { words: string[]; feats: Float32Array }
 
 /** One synthesised utterance as features. */
-export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, pShuffle = 0, pFlite = 0, variants = BASE_TRAIN_VARIANTS): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
-  const u = utterance(rng, split, split === 'train', split === 'train' ? 'train' : 'eval', pShuffle, pFlite, variants);
+export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: number, o: UtteranceOptions = {}): SpokenExample & { text: string; attributes: ReturnType<typeof utterance>['attributes'] } {
+  const u = utterance(rng, split, o);
   const f = logMel(u.samples, mels), feats = f.dataSync() as Float32Array;
   f.dispose();
   return { text: u.text, words: u.words, attributes: u.attributes, feats };
@@ -50,9 +51,10 @@ export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: nu
 
 export function acousticTask(model: AcousticModel, task: AcousticTask, seed: number, log: (s: string) => void = () => {}): TrainTask {
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
+  const mix: UtteranceOptions = { shuffle: task.shuffle ?? 0, flite: task.flite ?? 0, variants: task.variants ?? BASE_TRAIN_VARIANTS, codec: task.codec ?? 0 };
   const t0 = performance.now();
   for (let i = 0; i < task.pool; i++) {
-    pool.push(spokenExample(fill, 'train', mels, task.shuffle ?? 0, task.flite ?? 0, task.variants ?? BASE_TRAIN_VARIANTS));
+    pool.push(spokenExample(fill, 'train', mels, mix));
     if ((i + 1) % 500 === 0) log(`synthesised ${i + 1} of ${task.pool} training utterances (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
   }
   let val: SpokenExample[] | undefined;
@@ -61,7 +63,7 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
     trainable: [...model.params.keys()],
     decay: new Set(),
     loss: (rng, B) => {
-      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, task.shuffle ?? 0, task.flite ?? 0, task.variants ?? BASE_TRAIN_VARIANTS);
+      for (let k = 0; k < task.refresh; k++) pool[rng.int(pool.length)] = spokenExample(rng, 'train', mels, mix);
       const picked = Array.from({ length: B }, () => pool[rng.int(pool.length)]);
       const masks = task.specAugment ?? 0, warp = task.warp ?? 0, stretch = task.stretch ?? 0;
       const feats = picked.map((p) => {
@@ -83,7 +85,11 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       }
       return s / n;
     },
-    meta: () => ({ family: 'voice', model: { ...model.config }, task: { ...task }, data: (task.flite ?? 0) > 0 ? `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51) and, ${Math.round((task.flite ?? 0) * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : 'captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)' }),
+    meta: () => {
+      const fl = task.flite ?? 0, co = task.codec ?? 0;
+      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
+      return { family: 'voice', model: { ...model.config }, task: { ...task }, data };
+    },
   };
 }
 
@@ -91,7 +97,7 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const r = o.resume;
   if (r && r.meta.family !== 'voice') throw new UserError(`--resume: the run holds a ${r.meta.family} model, not an acoustic model`);
   // a run saved before a key existed ran without it: its sentences in order, no masks, no perturbation
-  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS }) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS, codec: 0 }) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: AcousticConfigSchema, model: r ? (r.meta.model as AcousticConfig) : defaultAcousticConfig(),
     modelFixed: { vocab: 'the vocabulary is the spoken prompt words' },

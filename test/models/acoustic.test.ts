@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { espeak, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
+import { CODECS, codecRoundTrip, espeak, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
 import { acousticTask, defaultAcousticConfig, prepareAcousticRun } from '../../src/train/acousticRun.js';
 import type { CheckpointData } from '../../src/checkpoint/checkpoint.js';
@@ -60,7 +60,7 @@ describe('the acoustic model', () => {
     const voices = new Set<string>();
     const r = new Rng(3);
     for (let i = 0; i < 12; i++) {
-      const u = utterance(r, 'train', true, 'train', 0, 0.5);
+      const u = utterance(r, 'train', { flite: 0.5 });
       expect(u.samples.length).toBeGreaterThan(8000);
       voices.add(typeof u.voice === 'object' && 'flite' in u.voice ? `flite:${u.voice.flite}` : 'espeak');
     }
@@ -69,10 +69,29 @@ describe('the acoustic model', () => {
     for (const v of voices) if (v.startsWith('flite:')) expect(FLITE_VOICES.train as readonly string[]).toContain(v.slice(6));
     expect(FLITE_VOICES.train.filter((v) => (FLITE_VOICES.heldOut as readonly string[]).includes(v))).toEqual([]);
     // what this seed drew before flite existed (commit 4fdf12d): runs without flite resume on the same stream
-    const a = utterance(new Rng(5), 'train', false);
+    const a = utterance(new Rng(5), 'train', { noisy: false });
     expect(a.text).toBe('the video of a yellow small 8 going towards the top slowly');
     expect(a.voice).toEqual({ accent: 'en-gb-x-gbclan', variant: 'f3', rate: 171, pitch: 42 });
     expect(() => flite('a red 3', { flite: 'nosuch', stretch: 1 })).toThrow(/flite has no voice "nosuch"/);
+  });
+
+  it('codecs: each gives back the speech at its length and about its level, with nothing above 4 kHz; a share of the training utterances goes through them', () => {
+    const speech = espeak('a huge white seven moving left', { accent: 'en-us', variant: '', rate: 160, pitch: 50 });
+    const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+    const high = Float32Array.from({ length: 8000 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 6000 * i) / 16000));
+    for (const c of CODECS) {
+      const y = codecRoundTrip(speech, c);
+      expect(Math.abs(y.length - speech.length), c.name).toBeLessThan(0.15 * 16000);
+      expect(rms(y) / rms(speech), c.name).toBeGreaterThan(0.3);
+      expect(rms(y) / rms(speech), c.name).toBeLessThan(3);
+      expect(rms(codecRoundTrip(high, c)), c.name).toBeLessThan(0.05 * rms(high));
+    }
+    const r = new Rng(8), seen = new Set<string>();
+    let none = 0;
+    for (let i = 0; i < 12; i++) { const u = utterance(r, 'train', { codec: 0.5 }); if (u.codec) seen.add(u.codec); else none++; }
+    expect(none).toBeGreaterThan(0);
+    expect(seen.size).toBeGreaterThan(1);
+    for (const n of seen) expect(CODECS.map((c) => c.name as string)).toContain(n);
   });
 
   it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right but for at most one word) and leaks nothing in training steps, validation and transcription', async () => {
