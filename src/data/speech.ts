@@ -11,11 +11,9 @@ import { UserError } from '../util/errors.js';
 import type { Rng } from '../util/rng.js';
 import { caption, captionLeaving } from './clips/captions.js';
 import { CLIP_VOCAB } from './clips/vocab.js';
-import { tokenize } from './clips/words.js';
+import { DIGIT_WORDS, tokenize } from './clips/words.js';
 import { ATTRIBUTE_NAMES, COLOURS, DIGITS, DIRECTIONS, SIZES, SPEEDS, type AttributeName, type ObjectAttributes } from './clips/world.js';
 import { decodeWav, resample } from './wav.js';
-
-const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
 /** What the acoustic model writes: the clip vocabulary's words with digits as words ("3" sounds as "three"). Index 0 is CTC's blank. */
 export const SPEECH_VOCAB: readonly string[] = ['[blank]', ...CLIP_VOCAB.filter((w) => !w.startsWith('[') && !/^[0-9]$/.test(w))];

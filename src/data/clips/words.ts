@@ -8,7 +8,8 @@ import { ATTRIBUTE_NAMES, DEFAULTS, DIGITS, DIRECTIONS, type AttributeName, type
 
 export const MAX_PROMPT_CHARS = 500;
 
-const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+/** The digits' names, by value. */
+export const DIGIT_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
 
 /** Every accepted word or phrase of each value, the canonical form first. */
 export const SYNONYMS = {
