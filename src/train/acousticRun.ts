@@ -26,6 +26,7 @@ export const AcousticTaskSchema = Type.Object({
   stretch: Type.Optional(Type.Number({ minimum: 0, maximum: 0.5, description: 'tempo perturbation: each training utterance\'s time axis stretched by a factor drawn anew in [1 - stretch, 1 + stretch]; 0: none' })),
   flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
   codec: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `share of training utterances passed through one of ${CODECS.length} speech codecs at 8 kHz (codec2, GSM, G.723.1, Speex, Opus; needs ffmpeg); 0: none` })),
+  room: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances given a room: an echo (20-150 ms, fed back at 0.1-0.6) or a reverberation tail (0.1-0.8 s); 0: none' })),
   variants: Type.Optional(Type.Integer({ minimum: 1, maximum: VOICE_SPLITS.train.variants.length, description: `espeak-ng voice variants training speaks in: the first N of its ${VOICE_SPLITS.train.variants.length} (runs before session 19: ${BASE_TRAIN_VARIANTS})` })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
@@ -51,7 +52,7 @@ export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: nu
 
 export function acousticTask(model: AcousticModel, task: AcousticTask, seed: number, log: (s: string) => void = () => {}): TrainTask {
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
-  const mix: UtteranceOptions = { shuffle: task.shuffle ?? 0, flite: task.flite ?? 0, variants: task.variants ?? BASE_TRAIN_VARIANTS, codec: task.codec ?? 0 };
+  const mix: UtteranceOptions = { shuffle: task.shuffle ?? 0, flite: task.flite ?? 0, variants: task.variants ?? BASE_TRAIN_VARIANTS, codec: task.codec ?? 0, room: task.room ?? 0 };
   const t0 = performance.now();
   for (let i = 0; i < task.pool; i++) {
     pool.push(spokenExample(fill, 'train', mels, mix));
@@ -86,8 +87,8 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       return s / n;
     },
     meta: () => {
-      const fl = task.flite ?? 0, co = task.codec ?? 0;
-      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
+      const fl = task.flite ?? 0, co = task.codec ?? 0, ro = task.room ?? 0;
+      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${ro > 0 ? `; ${Math.round(ro * 100)}% given a room's echo or reverberation` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
       return { family: 'voice', model: { ...model.config }, task: { ...task }, data };
     },
   };
@@ -97,7 +98,7 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const r = o.resume;
   if (r && r.meta.family !== 'voice') throw new UserError(`--resume: the run holds a ${r.meta.family} model, not an acoustic model`);
   // a run saved before a key existed ran without it: its sentences in order, no masks, no perturbation
-  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS, codec: 0 }) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS, codec: 0, room: 0 }) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: AcousticConfigSchema, model: r ? (r.meta.model as AcousticConfig) : defaultAcousticConfig(),
     modelFixed: { vocab: 'the vocabulary is the spoken prompt words' },

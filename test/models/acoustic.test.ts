@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { CODECS, codecRoundTrip, espeak, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
+import { CODECS, codecRoundTrip, espeak, room, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
 import { acousticTask, defaultAcousticConfig, prepareAcousticRun } from '../../src/train/acousticRun.js';
 import type { CheckpointData } from '../../src/checkpoint/checkpoint.js';
@@ -92,6 +92,26 @@ describe('the acoustic model', () => {
     expect(none).toBeGreaterThan(0);
     expect(seen.size).toBeGreaterThan(1);
     for (const n of seen) expect(CODECS.map((c) => c.name as string)).toContain(n);
+  });
+
+  it('a room: a click comes back later (an echo or a tail), the length stays, nothing clips; a share of the training utterances gets one', () => {
+    const r = new Rng(9);
+    for (let i = 0; i < 8; i++) {
+      const click = new Float32Array(16000);
+      click[0] = 0.9;
+      const y = room(click, r);
+      expect(y.length).toBe(16000);
+      let late = 0;
+      for (let t = 16 * 15; t < y.length; t++) late += y[t] * y[t];
+      expect(late).toBeGreaterThan(1e-4);
+      expect(Math.max(...y.map(Math.abs))).toBeLessThanOrEqual(1);
+      expect(click[5000]).toBe(0);
+    }
+    const u = new Rng(10);
+    let inRoom = 0;
+    for (let i = 0; i < 10; i++) if (utterance(u, 'train', { room: 0.5 }).room) inRoom++;
+    expect(inRoom).toBeGreaterThan(0);
+    expect(inRoom).toBeLessThan(10);
   });
 
   it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right but for at most one word) and leaks nothing in training steps, validation and transcription', async () => {
