@@ -42,11 +42,14 @@ all.forEach((s, d) => {
   const row = (what: string, v: VoiceScores, unsaid = false) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${unsaid ? pct(v.invented) : '-'} | ${v.msPerPrompt.toFixed(0)} |`);
   row('espeak-ng, held-out voices', s.espeak);
   row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial, true);
+  row('espeak-ng, held-out voices, in a room (echo or reverberation)', s.room);
   if (s.festival) row('festival (never heard)', s.festival);
   if (s.flite) row('flite slt (a voice never heard)', s.flite);
   row('espeak-ng, training voices', s.trainingVoices);
 });
 const s = all[0];
+// where the held-out voices' misses are: one variant can hold most of them
+console.log(`\nexact by held-out espeak-ng variant (${decodes.length > 1 ? 'first decoding' : 'this decoding'}): ${Object.entries(s.espeak.byVariant ?? {}).map(([v, x]) => `${v || '(accent\'s own)'} ${pct(x.exact)} of ${x.utterances}`).join(', ')}\n`);
 for (const e of [...s.espeak.examples, ...(s.festival?.examples ?? []), ...(s.flite?.examples ?? [])]) console.log(`  said "${e.said}"  heard "${e.heard}"`);
 if (writeEval) writeFileAtomic(join(dir, 'eval.json'), Buffer.from(JSON.stringify({ family: 'voice', step: a.step, decode: decodes[0], ...s, command: `npm run bench:voice -- ${args.join(' ')}` }, null, 2) + '\n'));
 a.model.dispose();

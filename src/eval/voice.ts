@@ -1,7 +1,7 @@
 // The acoustic model measured: word error rate and exact attribute match of the parsed transcript,
 // on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
 // spoken by festival, a synthesiser the model never heard.
-import { festival, flite, partialUtterance, randomFliteVoice, spokenWords, utterance, type Utterance } from '../data/speech.js';
+import { festival, flite, partialUtterance, randomFliteVoice, room, spokenWords, utterance, type Utterance, type Voice } from '../data/speech.js';
 import { ATTRIBUTE_NAMES, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
 import { transcribeWavEach, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
@@ -23,7 +23,11 @@ export function wordEdits(hyp: readonly string[], ref: readonly string[]): numbe
  * added); perAttribute: the share right (an unsaid one is right when left unsaid); invented: the
  * share of utterances whose transcript names an attribute that was not said.
  */
-export interface VoiceScores { utterances: number; wer: number; exact: number; perAttribute: Record<AttributeName, number>; invented: number; msPerPrompt: number; examples: { said: string; heard: string }[] }
+export interface VoiceScores {
+  utterances: number; wer: number; exact: number; perAttribute: Record<AttributeName, number>; invented: number; msPerPrompt: number; examples: { said: string; heard: string }[];
+  /** exact match by espeak-ng voice variant ('' is the accent's own voice), where the utterances are espeak-ng's */
+  byVariant?: Record<string, { utterances: number; exact: number }>;
+}
 
 /** What a transcript's attributes get right of what was said: each attribute (one unsaid is right when left unsaid), all of them, and whether it names one not said. */
 export function judgeTranscript(said: Partial<ObjectAttributes>, heard: Partial<ObjectAttributes>): { right: Record<AttributeName, boolean>; exact: boolean; invented: boolean } {
@@ -33,7 +37,7 @@ export function judgeTranscript(said: Partial<ObjectAttributes>, heard: Partial<
 
 /** The utterances scored under each decoding (the acoustic model runs once an utterance). */
 function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly DecodeOptions[]): VoiceScores[] {
-  const acc = decodes.map(() => ({ edits: 0, words: 0, exact: 0, invented: 0, ms: 0, per: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: [] as VoiceScores['examples'] }));
+  const acc = decodes.map(() => ({ edits: 0, words: 0, exact: 0, invented: 0, ms: 0, variants: new Map<string, [number, number]>(), per: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, 0])) as Record<AttributeName, number>, examples: [] as VoiceScores['examples'] }));
   for (const u of us) {
     const { transcripts, ms } = transcribeWavEach(a, encodeWav(u.samples, SPEECH_RATE), 'utterance', decodes);
     transcripts.forEach((t, d) => {
@@ -43,21 +47,27 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly De
       const j = judgeTranscript(u.attributes, t.attributes);
       for (const k of ATTRIBUTE_NAMES) s.per[k] += j.right[k] ? 1 : 0;
       s.exact += j.exact ? 1 : 0;
+      if (typeof u.voice === 'object' && 'variant' in u.voice) {
+        const v = s.variants.get((u.voice as Voice).variant) ?? [0, 0];
+        v[0] += j.exact ? 1 : 0; v[1]++;
+        s.variants.set((u.voice as Voice).variant, v);
+      }
       s.invented += j.invented ? 1 : 0;
       if (s.examples.length < 5) s.examples.push({ said: u.text, heard: t.text });
     });
   }
   const n = us.length;
-  return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples }));
+  return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples, ...(s.variants.size ? { byVariant: Object.fromEntries([...s.variants].sort().map(([k, [ok, m]]) => [k, { utterances: m, exact: ok / m }])) } : {}) }));
 }
 
-export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
+export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; room: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
 
 /**
  * n held-out sentences in held-out espeak-ng voices (no added noise); the same sentences by festival
  * (where `withFestival`) and by flite's held-out voice slt (where `withFlite`); n other held-out
  * sentences in the training voices (where the model's trouble is the voice rather than the words);
- * and n prompts in held-out voices that leave 1 to 3 attributes unsaid (what a grammar prior may invent).
+ * n prompts in held-out voices that leave 1 to 3 attributes unsaid (what a grammar prior may invent);
+ * and the first sentences again, each in a room (an echo or a reverberation tail, as a microphone hears).
  * One score per decoding, all on the same audio.
  */
 export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false): AcousticScores[] {
@@ -65,8 +75,9 @@ export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly De
   const seen = Array.from({ length: n }, () => utterance(rng, 'train', { noisy: false, templates: 'eval' }));
   const r2 = new Rng(seed ^ 0x9a27), partial = Array.from({ length: n }, () => partialUtterance(r2));
   const espeak = score(a, held, decodes), part = score(a, partial, decodes), trainingVoices = score(a, seen, decodes);
+  const r3 = new Rng(seed ^ 0x4004), inRoom = score(a, held.map((u) => ({ ...u, samples: room(u.samples, r3), room: true })), decodes);
   const fest = withFestival ? score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), decodes) : undefined;
   const r = new Rng(seed ^ 0xf117e);
   const fl = withFlite ? score(a, held.map((u) => { const v = randomFliteVoice(r, 'heldOut'); return { ...u, samples: flite(u.text, v), voice: v }; }), decodes) : undefined;
-  return decodes.map((_, d) => ({ espeak: espeak[d], partial: part[d], trainingVoices: trainingVoices[d], ...(fest ? { festival: fest[d] } : {}), ...(fl ? { flite: fl[d] } : {}) }));
+  return decodes.map((_, d) => ({ espeak: espeak[d], partial: part[d], room: inRoom[d], trainingVoices: trainingVoices[d], ...(fest ? { festival: fest[d] } : {}), ...(fl ? { flite: fl[d] } : {}) }));
 }

@@ -17,7 +17,7 @@ describe('the acoustic model measured', () => {
     expect(wordEdits([], ['a', 'b'])).toBe(2);
   });
 
-  it('an untrained model: its scores are rates in [0, 1] (WER may pass 1), over the utterances asked for', () => {
+  it('an untrained model: its scores are rates in [0, 1] (WER may pass 1), over the utterances asked for, and by variant they add up', () => {
     const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, m = new AcousticModel(c, initAcousticWeights(c, new Rng(1)));
     const [s, plain] = scoreAcoustic({ model: m, dir: 'x' }, 3, [{ beam: 2, grammar: true, unsaid: 1 }, { beam: 1, grammar: false, unsaid: 0 }], false);
     expect(plain.espeak.utterances).toBe(3);
@@ -29,6 +29,12 @@ describe('the acoustic model measured', () => {
     expect(s.espeak.examples).toHaveLength(3);
     expect(s.partial.utterances).toBe(3);
     expect(s.partial.invented).toBeGreaterThanOrEqual(0);
+    expect(s.room.utterances).toBe(3);
+    // the exact match by variant adds up to the whole
+    const by = Object.values(s.espeak.byVariant ?? {});
+    expect(by.reduce((n, v) => n + v.utterances, 0)).toBe(3);
+    expect(by.reduce((n, v) => n + v.exact * v.utterances, 0)).toBeCloseTo(3 * s.espeak.exact);
+    expect(s.trainingVoices.byVariant).toBeDefined();
     m.dispose();
   });
 
