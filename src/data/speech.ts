@@ -157,7 +157,7 @@ export function codecRoundTrip(x: Float32Array, codec: Codec): Float32Array {
 }
 
 /**
- * A room, in place: an echo (one reflection fed back, 20-150 ms late at 0.1-0.6 of the level) or,
+ * A copy of the speech in a room: an echo (one reflection fed back, 20-150 ms late at 0.1-0.6 of the level) or,
  * as often, a reverberation tail of sparse random taps decaying 60 dB in 0.1-0.8 s. espeak-ng's
  * held-out "Alicia" speaks with a 40 ms echo, and an echo alone took the model from 95% to 31%.
  */

@@ -45,14 +45,14 @@ describe('the acoustic model', () => {
     for (const variant of train.variants) expect(espeak('a red seven', { accent: 'en-us', variant, rate: 160, pitch: 50 }).length, variant).toBeGreaterThan(4000);
   });
 
-  it('a new run trains in all 90 espeak-ng variants; a run saved before the key existed resumes in its 30', () => {
+  it('a new run trains in all 90 espeak-ng variants, rooms and codecs; a run saved before those keys existed resumes in its 30, without them', () => {
     const fresh = prepareAcousticRun({ sets: ['pool=8', 'dim=8', 'layers=1'] });
-    expect(fresh.summary).toContain('(90 voice variants)');
+    expect(fresh.summary).toContain('(90 voice variants) and flite, 30% in a room, 30% through a codec');
     const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 };
     const w = initAcousticWeights(c, new Rng(1));
     const old: CheckpointData = { meta: { format: 'genlab-checkpoint/1', family: 'voice', model: c, task: { pool: 8, refresh: 1, flite: 0.3 }, train: { steps: 10 }, step: 5 } as unknown as CheckpointData['meta'], weights: Object.fromEntries(w) };
     const resumed = prepareAcousticRun({ sets: [], resume: old });
-    expect(resumed.summary).toContain('(30 voice variants)');
+    expect(resumed.summary).toMatch(/\(30 voice variants\) and flite$/);
     fresh.model.dispose(); resumed.model.dispose();
   });
 
