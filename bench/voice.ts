@@ -4,7 +4,8 @@
 // festival (apt-get install festival festvox-kallpc16k) and by flite's slt voice, which training never
 // uses (apt-get install flite): word error rate, exact attribute match of
 // the parsed transcript, per attribute; ms per prompt; and prompts that leave attributes unsaid (how
-// often the decoder invents one). The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
+// often the decoder invents one); the held-out sentences again, each in a room drawn by training's own
+// room generator; exact match by held-out variant. The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
 // --decode compares decodings on the same audio: a comma list of plain:BEAM and grammar:BEAM[:UNSAID]
 // (--seed 777 is the development set that chose the default). --write-eval writes RUN/eval.json
 // (the first decoding's scores) for `genlab export`.
@@ -42,7 +43,7 @@ all.forEach((s, d) => {
   const row = (what: string, v: VoiceScores, unsaid = false) => console.log(`| ${dir} (step ${a.step}) | ${how} | ${what} | ${v.utterances} | ${pct(v.wer)} | ${pct(v.exact)} | ${ATTRIBUTE_NAMES.map((k) => pct(v.perAttribute[k])).join(' | ')} | ${unsaid ? pct(v.invented) : '-'} | ${v.msPerPrompt.toFixed(0)} |`);
   row('espeak-ng, held-out voices', s.espeak);
   row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial, true);
-  row('espeak-ng, held-out voices, in a room (echo or reverberation)', s.room);
+  row('espeak-ng, held-out voices, in a room (training\'s room generator)', s.room);
   if (s.festival) row('festival (never heard)', s.festival);
   if (s.flite) row('flite slt (a voice never heard)', s.flite);
   row('espeak-ng, training voices', s.trainingVoices);

@@ -1,7 +1,7 @@
 // The acoustic model measured: word error rate and exact attribute match of the parsed transcript,
 // on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
-// spoken by festival, a synthesiser the model never heard.
-import { festival, flite, partialUtterance, randomFliteVoice, room, spokenWords, utterance, type Utterance, type Voice } from '../data/speech.js';
+// spoken by festival, a synthesiser the model never heard, and in rooms.
+import { festival, flite, partialUtterance, randomFliteVoice, room, spokenWords, utterance, type Utterance } from '../data/speech.js';
 import { ATTRIBUTE_NAMES, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
 import { transcribeWavEach, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
@@ -48,16 +48,16 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly De
       for (const k of ATTRIBUTE_NAMES) s.per[k] += j.right[k] ? 1 : 0;
       s.exact += j.exact ? 1 : 0;
       if (typeof u.voice === 'object' && 'variant' in u.voice) {
-        const v = s.variants.get((u.voice as Voice).variant) ?? [0, 0];
+        const v = s.variants.get(u.voice.variant) ?? [0, 0];
         v[0] += j.exact ? 1 : 0; v[1]++;
-        s.variants.set((u.voice as Voice).variant, v);
+        s.variants.set(u.voice.variant, v);
       }
       s.invented += j.invented ? 1 : 0;
       if (s.examples.length < 5) s.examples.push({ said: u.text, heard: t.text });
     });
   }
   const n = us.length;
-  return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples, ...(s.variants.size ? { byVariant: Object.fromEntries([...s.variants].sort().map(([k, [ok, m]]) => [k, { utterances: m, exact: ok / m }])) } : {}) }));
+  return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples, ...(s.variants.size ? { byVariant: Object.fromEntries([...s.variants].sort(([x], [y]) => x.localeCompare(y)).map(([k, [ok, m]]) => [k, { utterances: m, exact: ok / m }])) } : {}) }));
 }
 
 export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; room: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
@@ -67,7 +67,8 @@ export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; roo
  * (where `withFestival`) and by flite's held-out voice slt (where `withFlite`); n other held-out
  * sentences in the training voices (where the model's trouble is the voice rather than the words);
  * n prompts in held-out voices that leave 1 to 3 attributes unsaid (what a grammar prior may invent);
- * and the first sentences again, each in a room (an echo or a reverberation tail, as a microphone hears).
+ * and the first sentences again, each in a room drawn by the training's own room() (other draws): it
+ * shows whether the model learnt those rooms, not how it copes with a real one.
  * One score per decoding, all on the same audio.
  */
 export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false): AcousticScores[] {
