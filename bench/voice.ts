@@ -1,11 +1,11 @@
 // The acoustic model measured (a benchmark: prints figures, asserts nothing):
-//   npm run bench:voice -- RUN_OR_MODEL [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode LIST] [--no-festival] [--no-flite] [--write-eval]
+//   npm run bench:voice -- RUN_OR_MODEL [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode LIST] [--no-festival] [--no-flite] [--no-sox] [--write-eval]
 // Held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences by
 // festival (apt-get install festival festvox-kallpc16k) and by flite's slt voice, which training never
 // uses (apt-get install flite): word error rate, exact attribute match of
 // the parsed transcript, per attribute; ms per prompt; and prompts that leave attributes unsaid (how
 // often the decoder invents one); the held-out sentences again, each in a room drawn by training's own
-// room generator; exact match by held-out variant. The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
+// room generator, and through sox's reverb (apt-get install sox), which training never used; exact match by held-out variant. The decoding defaults are `genlab transcribe`'s (DEFAULT_DECODE).
 // --decode compares decodings on the same audio: a comma list of plain:BEAM and grammar:BEAM[:UNSAID]
 // (--seed 777 is the development set that chose the default). --write-eval writes RUN/eval.json
 // (the first decoding's scores) for `genlab export`.
@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../src/util/files.js';
 
 const args = process.argv.slice(2);
 const flag = (k: string, d: number) => { const i = args.indexOf(k); return i >= 0 ? Number(args[i + 1]) : d; };
-const n = flag('--n', 300), writeEval = args.includes('--write-eval'), withFestival = !args.includes('--no-festival'), withFlite = !args.includes('--no-flite');
+const n = flag('--n', 300), writeEval = args.includes('--write-eval'), withFestival = !args.includes('--no-festival'), withFlite = !args.includes('--no-flite'), withSox = !args.includes('--no-sox');
 const one: DecodeOptions = { beam: flag('--beam', DEFAULT_DECODE.beam), unsaid: flag('--unsaid', DEFAULT_DECODE.unsaid), grammar: !args.includes('--no-grammar') };
 const list = args.includes('--decode') ? args[args.indexOf('--decode') + 1] ?? '' : undefined;
 function usage(m: string): never { process.stderr.write(`${m}\n`); process.exit(2); }
@@ -31,9 +31,9 @@ const decodes: DecodeOptions[] = list === undefined ? [one] : list.split(',').ma
 });
 const seed = flag('--seed', 4242);
 const dir = args.find((a, i) => !a.startsWith('--') && !['--n', '--beam', '--unsaid', '--seed', '--decode'].includes(args[i - 1] ?? ''));
-if (!dir) usage('usage: npm run bench:voice -- DIR [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode plain:8,grammar:16:1,...] [--no-festival] [--no-flite] [--write-eval]');
+if (!dir) usage('usage: npm run bench:voice -- DIR [--n 300] [--seed 4242] [--beam 16] [--unsaid 1] [--no-grammar] [--decode plain:8,grammar:16:1,...] [--no-festival] [--no-flite] [--no-sox] [--write-eval]');
 await initBackend();
-const a = loadAcoustic(dir), all = scoreAcoustic(a, n, decodes, withFestival, seed, withFlite);
+const a = loadAcoustic(dir), all = scoreAcoustic(a, n, decodes, withFestival, seed, withFlite, withSox);
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 console.log(`| acoustic model | decoding | speech | utterances | WER | exact | ${ATTRIBUTE_NAMES.join(' | ')} | invented | ms/prompt |`);
 console.log(`|---|---|---|---|---|---|${ATTRIBUTE_NAMES.map(() => '---').join('|')}|---|---|`);
@@ -44,6 +44,7 @@ all.forEach((s, d) => {
   row('espeak-ng, held-out voices', s.espeak);
   row('espeak-ng, held-out voices, 1-3 attributes unsaid', s.partial, true);
   row('espeak-ng, held-out voices, in a room (training\'s room generator)', s.room);
+  if (s.soxRoom) row('espeak-ng, held-out voices, in a room (sox reverb, never trained on)', s.soxRoom);
   if (s.festival) row('festival (never heard)', s.festival);
   if (s.flite) row('flite slt (a voice never heard)', s.flite);
   row('espeak-ng, training voices', s.trainingVoices);

@@ -4,7 +4,7 @@
 // Training speaks the training templates in the training voices; evaluation the held-out templates
 // in accents and variants that training never uses, flite's third voice, and festival's voice.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -40,7 +40,8 @@ export const VOICE_SPLITS = {
 } as const;
 export type VoiceSplit = keyof typeof VOICE_SPLITS;
 
-export interface Voice { accent: string; variant: string; rate: number; pitch: number }
+/** An espeak-ng voice; `spec` is a variant file of its own (randomVariant), spoken as variant "random". */
+export interface Voice { accent: string; variant: string; rate: number; pitch: number; spec?: string }
 
 /** The training variants of runs before session 19. */
 export const BASE_TRAIN_VARIANTS = 30;
@@ -68,46 +69,75 @@ export function randomAttributes(rng: Rng): ObjectAttributes {
   return { digit: p(DIGITS), colour: p(COLOURS), direction: p(DIRECTIONS), speed: p(SPEEDS), size: p(SIZES) };
 }
 
-let haveEspeak: boolean | undefined;
-/** Mono 16 kHz samples of `text` spoken by espeak-ng. */
-export function espeak(text: string, v: Voice): Float32Array {
-  if (haveEspeak === false) throw new UserError('espeak-ng is not installed: apt-get install espeak-ng');
+/**
+ * A voice variant file of random settings, each drawn from about the span of espeak-ng's training variants (never
+ * beyond it by design): the first four formants moved 75-145% each on its own (a named variant moves them
+ * together), their heights and widths, the pitch, voicing, consonant level, roughness, flutter, breath in two of
+ * five, and one of the klatt synthesisers that training variants use in one of five. Named variants are 90 points in
+ * this space; random ones fill it.
+ */
+export function randomVariant(rng: Rng): string {
+  const u = (lo: number, hi: number) => Math.round(lo + (hi - lo) * rng.next());
+  const base = u(60, 200), lines = ['language variant', 'name random', `pitch ${base} ${base + u(30, 120)}`];
+  for (let k = 0; k <= 8; k++) lines.push(`formant ${k} ${k <= 3 ? u(75, 145) : u(80, 125)} ${u(50, 150)} ${u(80, 160)}`);
+  lines.push(`voicing ${u(30, 165)}`, `consonants ${u(50, 130)} ${u(40, 130)}`, `roughness ${u(0, 5)}`, `flutter ${u(0, 20)}`);
+  if (rng.next() < 0.4) lines.push(`breath ${Array.from({ length: 8 }, () => u(0, 12)).join(' ')}`);
+  if (rng.next() < 0.2) lines.push(`klatt ${[1, 2, 4, 5, 6][rng.int(5)]}`);
+  return lines.join('\n') + '\n';
+}
+
+const missingTools = new Set<string>();
+/**
+ * One run of a Debian tool, its stdout returned; a missing tool is `missing` as a UserError, remembered so that
+ * the next call fails at once. Other failures are thrown as they are (execFileSync's error, with stderr).
+ */
+function runTool(cmd: string, args: readonly string[], missing: string, input?: Uint8Array | string): Buffer {
+  if (missingTools.has(cmd)) throw new UserError(missing);
   try {
-    const wav = execFileSync('espeak-ng', ['-v', v.variant ? `${v.accent}+${v.variant}` : v.accent, '-s', String(v.rate), '-p', String(v.pitch), '--stdout', text], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
-    haveEspeak = true;
-    return resample(decodeWav(wav, 'espeak-ng output'));
+    return execFileSync(cmd, args, { input, maxBuffer: 64 << 20, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveEspeak = false; throw new UserError('espeak-ng is not installed: apt-get install espeak-ng'); }
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') { missingTools.add(cmd); throw new UserError(missing); }
     throw e;
   }
+}
+const NO_ESPEAK = 'espeak-ng is not installed: apt-get install espeak-ng';
+
+let randomDir: string | undefined;
+/** A private espeak-ng data dir (English only, 1.5 MB) where a random variant file is written before each utterance. */
+function randomVariantPath(spec: string): string {
+  if (!randomDir) {
+    const at = /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];
+    if (!at) throw new UserError('espeak-ng did not say where its data is (espeak-ng --version): random voices need a copy of it');
+    const dir = mkdtempSync(join(tmpdir(), 'genlab-espeak-')), data = join(dir, 'espeak-ng-data');
+    mkdirSync(join(data, 'voices', '!v'), { recursive: true });
+    for (const f of ['phontab', 'phonindex', 'phondata', 'intonations', 'en_dict', 'lang']) cpSync(join(at, f), join(data, f), { recursive: true });
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    randomDir = dir;
+  }
+  writeFileSync(join(randomDir, 'espeak-ng-data', 'voices', '!v', 'random'), spec);
+  return randomDir;
+}
+
+/** Mono 16 kHz samples of `text` spoken by espeak-ng. */
+export function espeak(text: string, v: Voice): Float32Array {
+  const path = v.spec === undefined ? [] : [`--path=${randomVariantPath(v.spec)}`];
+  const wav = runTool('espeak-ng', [...path, '-v', v.variant ? `${v.accent}+${v.variant}` : v.accent, '-s', String(v.rate), '-p', String(v.pitch), '--stdout', text], NO_ESPEAK);
+  return resample(decodeWav(wav, 'espeak-ng output'));
 }
 
 /** Mono 16 kHz samples of `text` spoken by festival's text2wave (its one English diphone voice). */
 export function festival(text: string): Float32Array {
-  try {
-    const wav = execFileSync('text2wave', ['-o', '-'], { input: text, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'ignore'] });
-    return resample(decodeWav(wav, 'festival output'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError('festival is not installed: apt-get install festival festvox-kallpc16k');
-    throw e;
-  }
+  const wav = runTool('text2wave', ['-o', '-'], 'festival is not installed: apt-get install festival festvox-kallpc16k', text);
+  return resample(decodeWav(wav, 'festival output'));
 }
 
-let haveFlite: boolean | undefined;
 /** Mono 16 kHz samples of `text` spoken by flite (its duration_stretch sets the rate). */
 export function flite(text: string, v: FliteVoice): Float32Array {
-  if (haveFlite === false) throw new UserError('flite is not installed: apt-get install flite');
   // flite writes only to a file: Node's pipes are sockets, which /dev/stdout cannot be opened on
   const dir = mkdtempSync(join(tmpdir(), 'genlab-flite-'));
   try {
     const file = join(dir, 'say.wav');
-    try {
-      execFileSync('flite', ['-voice', v.flite, '--setf', `duration_stretch=${v.stretch.toFixed(3)}`, '-t', text, '-o', file], { stdio: 'ignore' });
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFlite = false; throw new UserError('flite is not installed: apt-get install flite'); }
-      throw e;
-    }
-    haveFlite = true;
+    runTool('flite', ['-voice', v.flite, '--setf', `duration_stretch=${v.stretch.toFixed(3)}`, '-t', text, '-o', file], 'flite is not installed: apt-get install flite');
     const audio = decodeWav(readFileSync(file), 'flite output');
     // flite speaks an unknown voice name in its 8 kHz kal voice (festival's speaker) without an error
     if (audio.rate !== 16000) throw new UserError(`flite has no voice "${v.flite}" (it answered at ${audio.rate} Hz); Debian's flite has awb, rms and slt`);
@@ -134,27 +164,46 @@ export const CODECS = [
 ] as const;
 export type Codec = (typeof CODECS)[number];
 
-let haveFfmpeg: boolean | undefined;
 /** 16 kHz samples encoded with `codec` and decoded back to 16 kHz (the band above 4 kHz is gone). */
 export function codecRoundTrip(x: Float32Array, codec: Codec): Float32Array {
-  const missing = () => new UserError('ffmpeg is not installed (the codec augmentation needs it): apt-get install ffmpeg, or train without codecs: --set codec=0');
-  if (haveFfmpeg === false) throw missing();
   const run = (args: string[], input: Uint8Array): Buffer => {
     try {
-      return execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], { input, maxBuffer: 64 << 20, stdio: ['pipe', 'pipe', 'pipe'] });
+      return runTool('ffmpeg', ['-hide_banner', '-loglevel', 'error', ...args], 'ffmpeg is not installed (the codec augmentation needs it): apt-get install ffmpeg, or train without codecs: --set codec=0', input);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') { haveFfmpeg = false; throw missing(); }
+      if (e instanceof UserError) throw e;
       const why = String((e as { stderr?: Buffer }).stderr ?? '').trim().slice(0, 300) || String(e);
       throw new UserError(`ffmpeg could not round-trip audio through ${codec.name} (${why}); a Debian ffmpeg has every codec here, or train without codecs: --set codec=0`);
     }
   };
-  const pcm = new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  const coded = run(['-f', 'f32le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-ar', '8000', ...codec.args, '-f', codec.format, 'pipe:1'], pcm);
-  const back = run(['-f', codec.format, '-i', 'pipe:0', '-ar', '16000', '-ac', '1', '-f', 'f32le', 'pipe:1'], coded);
-  haveFfmpeg = true;
-  const out = new Float32Array(back.byteLength >> 2);
-  new Uint8Array(out.buffer).set(back.subarray(0, out.length * 4));
+  const coded = run(['-f', 'f32le', '-ar', '16000', '-ac', '1', '-i', 'pipe:0', '-ar', '8000', ...codec.args, '-f', codec.format, 'pipe:1'], f32Bytes(x));
+  return bytesF32(run(['-f', codec.format, '-i', 'pipe:0', '-ar', '16000', '-ac', '1', '-f', 'f32le', 'pipe:1'], coded));
+}
+
+const f32Bytes = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
+function bytesF32(b: Buffer): Float32Array {
+  const out = new Float32Array(b.byteLength >> 2);
+  new Uint8Array(out.buffer).set(b.subarray(0, out.length * 4));
   return out;
+}
+
+/**
+ * A copy of the speech through sox's reverb (Freeverb's comb and all-pass filters, not room()'s taps): a room the
+ * model never trained in, for the measurement. Reverberance 20-90%, damping 20-80%, room scale 20-100%, pre-delay
+ * 0-40 ms, wet gain -6 to 0 dB; scaled back under 1 where it would clip.
+ */
+export function soxRoom(x: Float32Array, rng: Rng): Float32Array {
+  const u = (lo: number, hi: number) => Math.round(lo + (hi - lo) * rng.next());
+  const raw = ['-t', 'raw', '-e', 'floating-point', '-b', '32', '-r', '16000', '-c', '1', '-'];
+  // sox clips at full scale inside: it gets the speech 12 dB down, and the level comes back here
+  const y = bytesF32(runTool('sox', [...raw, ...raw, 'reverb', String(u(20, 90)), String(u(20, 80)), String(u(20, 100)), '100', String(u(0, 40)), String(-u(0, 6))], 'sox is not installed (the room the model never trained in needs it): apt-get install sox', f32Bytes(x.map((v) => v / 4))));
+  return peakNormalise(y.map((v) => v * 4));
+}
+
+function peakNormalise(y: Float32Array): Float32Array {
+  let peak = 0;
+  for (const v of y) peak = Math.max(peak, Math.abs(v));
+  if (peak > 1) for (let t = 0; t < y.length; t++) y[t] /= peak;
+  return y;
 }
 
 /**
@@ -180,10 +229,7 @@ export function room(x: Float32Array, rng: Rng): Float32Array {
       y[t] += acc;
     }
   }
-  let peak = 0;
-  for (const v of y) peak = Math.max(peak, Math.abs(v));
-  if (peak > 1) for (let t = 0; t < y.length; t++) y[t] /= peak;
-  return y;
+  return peakNormalise(y);
 }
 
 /** Level change (x0.25 to x1) and white noise at 10 to 40 dB below the speech, in place. */
@@ -214,6 +260,8 @@ export interface UtteranceOptions {
   codec?: number;
   /** share given a room's echo or reverberation (before any codec) */
   room?: number;
+  /** share of the espeak-ng utterances spoken in a random variant (randomVariant) instead of a named one */
+  random?: number;
 }
 
 /**
@@ -232,6 +280,7 @@ export function utterance(rng: Rng, split: VoiceSplit | 'festival', o: Utterance
   }
   // draws only where flite, a room or a codec is asked for, so that runs without them keep their random stream
   const voice = split === 'festival' ? 'festival' as const : pFlite > 0 && rng.next() < pFlite ? randomFliteVoice(rng, split) : randomVoice(rng, split, o.variants ?? BASE_TRAIN_VARIANTS);
+  if (typeof voice === 'object' && 'accent' in voice && (o.random ?? 0) > 0 && rng.next() < (o.random ?? 0)) { voice.variant = 'random'; voice.spec = randomVariant(rng); }
   let samples = voice === 'festival' ? festival(text) : 'flite' in voice ? flite(text, voice) : espeak(text, voice);
   let codec: Codec['name'] | undefined, inRoom = false;
   if (pRoom > 0 && rng.next() < pRoom) { samples = room(samples, rng); inRoom = true; }

@@ -1,7 +1,7 @@
 // The acoustic model measured: word error rate and exact attribute match of the parsed transcript,
 // on held-out templates spoken in held-out espeak-ng accents and variants, and the same sentences
 // spoken by festival, a synthesiser the model never heard, and in rooms.
-import { festival, flite, partialUtterance, randomFliteVoice, room, spokenWords, utterance, type Utterance } from '../data/speech.js';
+import { festival, flite, partialUtterance, randomFliteVoice, room, soxRoom, spokenWords, utterance, type Utterance } from '../data/speech.js';
 import { ATTRIBUTE_NAMES, type AttributeName, type ObjectAttributes } from '../data/clips/world.js';
 import { encodeWav, SPEECH_RATE } from '../data/wav.js';
 import { transcribeWavEach, type DecodeOptions, type LoadedAcoustic } from '../pipelines/transcribe.js';
@@ -60,7 +60,7 @@ function score(a: LoadedAcoustic, us: readonly Utterance[], decodes: readonly De
   return acc.map((s) => ({ utterances: n, wer: s.edits / s.words, exact: s.exact / n, perAttribute: Object.fromEntries(ATTRIBUTE_NAMES.map((k) => [k, s.per[k] / n])) as Record<AttributeName, number>, invented: s.invented / n, msPerPrompt: s.ms / n, examples: s.examples, ...(s.variants.size ? { byVariant: Object.fromEntries([...s.variants].sort(([x], [y]) => x.localeCompare(y)).map(([k, [ok, m]]) => [k, { utterances: m, exact: ok / m }])) } : {}) }));
 }
 
-export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; room: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
+export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; room: VoiceScores; soxRoom?: VoiceScores; festival?: VoiceScores; flite?: VoiceScores; trainingVoices: VoiceScores }
 
 /**
  * n held-out sentences in held-out espeak-ng voices (no added noise); the same sentences by festival
@@ -68,17 +68,19 @@ export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; roo
  * sentences in the training voices (where the model's trouble is the voice rather than the words);
  * n prompts in held-out voices that leave 1 to 3 attributes unsaid (what a grammar prior may invent);
  * and the first sentences again, each in a room drawn by the training's own room() (other draws): it
- * shows whether the model learnt those rooms, not how it copes with a real one.
+ * shows whether the model learnt those rooms, not how it copes with another; and (where `withSox`) the first
+ * sentences through sox's reverb, a room generator training never used.
  * One score per decoding, all on the same audio.
  */
-export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false): AcousticScores[] {
+export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false, withSox = false): AcousticScores[] {
   const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', { noisy: false }));
   const seen = Array.from({ length: n }, () => utterance(rng, 'train', { noisy: false, templates: 'eval' }));
   const r2 = new Rng(seed ^ 0x9a27), partial = Array.from({ length: n }, () => partialUtterance(r2));
   const espeak = score(a, held, decodes), part = score(a, partial, decodes), trainingVoices = score(a, seen, decodes);
   const r3 = new Rng(seed ^ 0x4004), inRoom = score(a, held.map((u) => ({ ...u, samples: room(u.samples, r3), room: true })), decodes);
+  const r4 = new Rng(seed ^ 0x50c5), inSox = withSox ? score(a, held.map((u) => ({ ...u, samples: soxRoom(u.samples, r4), room: true })), decodes) : undefined;
   const fest = withFestival ? score(a, held.map((u) => ({ ...u, samples: festival(u.text), voice: 'festival' as const })), decodes) : undefined;
   const r = new Rng(seed ^ 0xf117e);
   const fl = withFlite ? score(a, held.map((u) => { const v = randomFliteVoice(r, 'heldOut'); return { ...u, samples: flite(u.text, v), voice: v }; }), decodes) : undefined;
-  return decodes.map((_, d) => ({ espeak: espeak[d], partial: part[d], room: inRoom[d], trainingVoices: trainingVoices[d], ...(fest ? { festival: fest[d] } : {}), ...(fl ? { flite: fl[d] } : {}) }));
+  return decodes.map((_, d) => ({ espeak: espeak[d], partial: part[d], room: inRoom[d], ...(inSox ? { soxRoom: inSox[d] } : {}), trainingVoices: trainingVoices[d], ...(fest ? { festival: fest[d] } : {}), ...(fl ? { flite: fl[d] } : {}) }));
 }

@@ -27,6 +27,7 @@ export const AcousticTaskSchema = Type.Object({
   flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
   codec: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `share of training utterances passed through one of ${CODECS.length} speech codecs at 8 kHz (codec2, GSM, G.723.1, Speex, Opus; needs ffmpeg); 0: none` })),
   room: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances given a room: an echo (20-150 ms, fed back at 0.1-0.6) or a reverberation tail (0.1-0.8 s); 0: none' })),
+  random: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of espeak-ng training utterances spoken in a voice variant of random formants, pitch, voicing and breath (within the span of the named training variants) instead of a named variant; 0: none' })),
   variants: Type.Optional(Type.Integer({ minimum: 1, maximum: VOICE_SPLITS.train.variants.length, description: `espeak-ng voice variants training speaks in: the first N of its ${VOICE_SPLITS.train.variants.length} (runs before session 19: ${BASE_TRAIN_VARIANTS})` })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
@@ -53,7 +54,7 @@ export function spokenExample(rng: Rng, split: VoiceSplit | 'festival', mels: nu
 
 export function acousticTask(model: AcousticModel, task: AcousticTask, seed: number, log: (s: string) => void = () => {}): TrainTask {
   const mels = model.config.mels, fill = new Rng(seed ^ 0x5eec4), pool: SpokenExample[] = [];
-  const mix: UtteranceOptions = { shuffle: task.shuffle ?? 0, flite: task.flite ?? 0, variants: task.variants ?? BASE_TRAIN_VARIANTS, codec: task.codec ?? 0, room: task.room ?? 0 };
+  const mix: UtteranceOptions = { shuffle: task.shuffle ?? 0, flite: task.flite ?? 0, variants: task.variants ?? BASE_TRAIN_VARIANTS, codec: task.codec ?? 0, room: task.room ?? 0, random: task.random ?? 0 };
   // every codec once on a tenth of a second of silence: a missing ffmpeg or encoder fails here, not minutes into the pool
   if ((task.codec ?? 0) > 0) for (const c of CODECS) codecRoundTrip(new Float32Array(1600), c);
   const t0 = performance.now();
@@ -90,8 +91,8 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       return s / n;
     },
     meta: () => {
-      const fl = task.flite ?? 0, co = task.codec ?? 0, ro = task.room ?? 0;
-      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${ro > 0 ? `; ${Math.round(ro * 100)}% given a room's echo or reverberation` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
+      const fl = task.flite ?? 0, co = task.codec ?? 0, ro = task.room ?? 0, ra = task.random ?? 0;
+      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${ra > 0 ? ` (${Math.round(ra * 100)}% of its utterances in random voice variants)` : ''}${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${ro > 0 ? `; ${Math.round(ro * 100)}% given a room's echo or reverberation` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
       return { family: 'voice', model: { ...model.config }, task: { ...task }, data };
     },
   };
@@ -101,7 +102,7 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const r = o.resume;
   if (r && r.meta.family !== 'voice') throw new UserError(`--resume: the run holds a ${r.meta.family} model, not an acoustic model`);
   // a run saved before a key existed ran without it: its sentences in order, no masks, no perturbation
-  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS, codec: 0, room: 0 }) : undefined;
+  const saved = r ? savedRunConfigs(r.meta as { train?: Record<string, unknown>; task?: Record<string, unknown> }, acousticTrainConfig(), AcousticTaskSchema, { ...defaultAcousticTask(), shuffle: 0, specAugment: 0, warp: 0, stretch: 0, flite: 0, variants: BASE_TRAIN_VARIANTS, codec: 0, room: 0, random: 0 }) : undefined;
   const cfgs = resolveRunConfigs({
     modelSchema: AcousticConfigSchema, model: r ? (r.meta.model as AcousticConfig) : defaultAcousticConfig(),
     modelFixed: { vocab: 'the vocabulary is the spoken prompt words' },
@@ -114,5 +115,5 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
   // a resumed run draws a new pool (the step count seeds it), so it does not replay the first one
   const task = acousticTask(model, cfgs.task, train.seed + (r?.meta.step ?? 0), o.log);
-  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng (${cfgs.task.variants ?? BASE_TRAIN_VARIANTS} voice variants)${(cfgs.task.flite ?? 0) > 0 ? ' and flite' : ''}${(cfgs.task.room ?? 0) > 0 ? `, ${Math.round((cfgs.task.room ?? 0) * 100)}% in a room` : ''}${(cfgs.task.codec ?? 0) > 0 ? `, ${Math.round((cfgs.task.codec ?? 0) * 100)}% through a codec` : ''}` };
+  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng (${cfgs.task.variants ?? BASE_TRAIN_VARIANTS} voice variants${(cfgs.task.random ?? 0) > 0 ? `, ${Math.round((cfgs.task.random ?? 0) * 100)}% random ones` : ''})${(cfgs.task.flite ?? 0) > 0 ? ' and flite' : ''}${(cfgs.task.room ?? 0) > 0 ? `, ${Math.round((cfgs.task.room ?? 0) * 100)}% in a room` : ''}${(cfgs.task.codec ?? 0) > 0 ? `, ${Math.round((cfgs.task.codec ?? 0) * 100)}% through a codec` : ''}` };
 }

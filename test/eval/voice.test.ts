@@ -19,8 +19,9 @@ describe('the acoustic model measured', () => {
 
   it('an untrained model: its scores are rates in [0, 1] (WER may pass 1), over the utterances asked for, and by variant they add up', () => {
     const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 }, m = new AcousticModel(c, initAcousticWeights(c, new Rng(1)));
-    const [s, plain] = scoreAcoustic({ model: m, dir: 'x' }, 3, [{ beam: 2, grammar: true, unsaid: 1 }, { beam: 1, grammar: false, unsaid: 0 }], false);
+    const [s, plain] = scoreAcoustic({ model: m, dir: 'x' }, 3, [{ beam: 2, grammar: true, unsaid: 1 }, { beam: 1, grammar: false, unsaid: 0 }], false, 4242, false, true);
     expect(plain.espeak.utterances).toBe(3);
+    expect(s.soxRoom?.utterances).toBe(3);
     expect(s.festival).toBeUndefined();
     expect(s.espeak.utterances).toBe(3);
     expect(s.espeak.wer).toBeGreaterThan(0.5);

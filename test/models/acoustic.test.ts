@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { CODECS, codecRoundTrip, espeak, room, flite, FLITE_VOICES, randomVoice, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CODECS, codecRoundTrip, espeak, room, flite, FLITE_VOICES, randomVariant, randomVoice, soxRoom, SPEECH_VOCAB, spokenWords, utterance, VOICE_SPLITS } from '../../src/data/speech.js';
 import { AcousticModel, initAcousticWeights, logMel, melFilterbank } from '../../src/models/acoustic.js';
 import { acousticTask, defaultAcousticConfig, prepareAcousticRun } from '../../src/train/acousticRun.js';
 import type { CheckpointData } from '../../src/checkpoint/checkpoint.js';
@@ -121,6 +125,68 @@ describe('the acoustic model', () => {
     expect(inRoom).toBeGreaterThan(0);
     expect(inRoom).toBeLessThan(10);
   });
+
+  it('random voices: each a variant file of its own, its formants within the training variants\' span, spoken differently from the named voice and from another draw', () => {
+    const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+    const r = new Rng(11), specs: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const spec = randomVariant(r);
+      specs.push(spec);
+      const formants = [...spec.matchAll(/^formant (\d) (\d+) (\d+) (\d+)$/gm)].map((m) => m.slice(1).map(Number));
+      expect(formants.map((f) => f[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      for (const [k, freq] of formants) { expect(freq).toBeGreaterThanOrEqual(k <= 3 ? 75 : 80); expect(freq).toBeLessThanOrEqual(k <= 3 ? 145 : 125); }
+    }
+    expect(specs.some((s) => /^breath /m.test(s)) && specs.some((s) => !/^breath /m.test(s))).toBe(true);
+    const v = { accent: 'en-us', variant: '', rate: 160, pitch: 50 }, said = 'a huge white seven moving left';
+    const named = espeak(said, v), a = espeak(said, { ...v, variant: 'random', spec: specs[0] }), b = espeak(said, { ...v, variant: 'random', spec: specs[1] });
+    for (const x of [a, b]) { expect(rms(x)).toBeGreaterThan(0.2 * rms(named)); expect(Math.abs(x.length - named.length)).toBeLessThan(0.3 * named.length); }
+    // espeak-ng speaks an unknown variant in the accent's own voice without a word: the file must be the one read
+    const differ = (x: Float32Array, y: Float32Array) => x.length !== y.length || x.some((s, i) => s !== y[i]);
+    expect(differ(a, named) && differ(b, named) && differ(a, b)).toBe(true);
+    const u = new Rng(12);
+    let random = 0;
+    for (let i = 0; i < 10; i++) {
+      const w = utterance(u, 'train', { random: 0.5, noisy: false }).voice;
+      if (typeof w === 'object' && 'accent' in w && w.variant === 'random') { random++; expect(w.spec).toMatch(/^name random$/m); }
+    }
+    expect(random).toBeGreaterThan(0);
+    expect(random).toBeLessThan(10);
+  });
+
+  it('sox\'s room: a click comes back later, the length stays, a loud one is scaled back under 1, the input is kept', () => {
+    const r = new Rng(13);
+    for (let i = 0; i < 4; i++) {
+      const click = new Float32Array(16000);
+      click[0] = 0.9;
+      const y = soxRoom(click, r);
+      expect(y.length).toBe(16000);
+      let late = 0;
+      for (let t = 16 * 50; t < y.length; t++) late += y[t] * y[t];
+      expect(late).toBeGreaterThan(1e-5);
+      const tone = Float32Array.from({ length: 8000 }, (_, t) => 0.95 * Math.sin((2 * Math.PI * 200 * t) / 16000)), copy = Float32Array.from(tone);
+      // scaled back, not clipped: no flat tops (two equal samples at the peak level)
+      const z = soxRoom(tone, r);
+      expect(Math.max(...z.map(Math.abs))).toBeLessThanOrEqual(1 + 1e-6);
+      expect(z.filter((v, t) => t > 0 && Math.abs(v) > 0.99 && v === z[t - 1]).length).toBe(0);
+      expect(tone).toEqual(copy);
+    }
+  });
+
+  it('training voices without espeak-ng or ffmpeg: a clear error before any synthesis, and no run directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'genlab-nospeech-')), out = join(dir, 'run');
+    try {
+      const bin = join(import.meta.dirname, '..', '..', 'bin', 'genlab.js');
+      const run = (sets: string[]) => spawnSync(process.execPath, [bin, 'train', 'voice', '--out', out, '--set', 'pool=8', ...sets], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
+      const noCodec = run([]), noEspeak = run(['--set', 'codec=0']);
+      expect(noCodec.status).not.toBe(0);
+      expect(noCodec.stderr).toMatch(/ffmpeg is not installed .*--set codec=0/);
+      expect(noEspeak.stderr).toMatch(/espeak-ng is not installed: apt-get install espeak-ng/);
+      for (const r of [noCodec, noEspeak]) expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right but for at most one word) and leaks nothing in training steps, validation and transcription', async () => {
     const m = tiny(), opt = tf.train.adam(1e-2);
