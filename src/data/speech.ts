@@ -4,7 +4,7 @@
 // Training speaks the training templates in the training voices; evaluation the held-out templates
 // in accents and variants that training never uses, flite's third voice, and festival's voice.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../util/errors.js';
@@ -102,26 +102,29 @@ function runTool(cmd: string, args: readonly string[], missing: string, input?: 
 }
 const NO_ESPEAK = 'espeak-ng is not installed: apt-get install espeak-ng';
 
-let randomDir: string | undefined;
-/** A private espeak-ng data dir (English only, 1.5 MB) where a random variant file is written before each utterance. */
-function randomVariantPath(spec: string): string {
-  if (!randomDir) {
-    const at = /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];
-    if (!at) throw new UserError('espeak-ng did not say where its data is (espeak-ng --version): random voices need a copy of it');
-    const dir = mkdtempSync(join(tmpdir(), 'genlab-espeak-')), data = join(dir, 'espeak-ng-data');
+let espeakData: string | undefined;
+/**
+ * Runs `speak` with a private espeak-ng data dir in which `spec` is the variant "random": links to espeak-ng's English
+ * data and the one variant file, made for the utterance and removed after it (nothing is left however the process ends).
+ */
+function withRandomVariant<T>(spec: string, speak: (path: string) => T): T {
+  espeakData ??= /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];
+  if (!espeakData) throw new UserError('espeak-ng did not say where its data is (espeak-ng --version): random voices need it');
+  const dir = mkdtempSync(join(tmpdir(), 'genlab-espeak-')), data = join(dir, 'espeak-ng-data');
+  try {
     mkdirSync(join(data, 'voices', '!v'), { recursive: true });
-    for (const f of ['phontab', 'phonindex', 'phondata', 'intonations', 'en_dict', 'lang']) cpSync(join(at, f), join(data, f), { recursive: true });
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    randomDir = dir;
+    for (const f of ['phontab', 'phonindex', 'phondata', 'intonations', 'en_dict', 'lang']) symlinkSync(join(espeakData, f), join(data, f));
+    writeFileSync(join(data, 'voices', '!v', 'random'), spec);
+    return speak(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  writeFileSync(join(randomDir, 'espeak-ng-data', 'voices', '!v', 'random'), spec);
-  return randomDir;
 }
 
 /** Mono 16 kHz samples of `text` spoken by espeak-ng. */
 export function espeak(text: string, v: Voice): Float32Array {
-  const path = v.spec === undefined ? [] : [`--path=${randomVariantPath(v.spec)}`];
-  const wav = runTool('espeak-ng', [...path, '-v', v.variant ? `${v.accent}+${v.variant}` : v.accent, '-s', String(v.rate), '-p', String(v.pitch), '--stdout', text], NO_ESPEAK);
+  const args = ['-v', v.variant ? `${v.accent}+${v.variant}` : v.accent, '-s', String(v.rate), '-p', String(v.pitch), '--stdout', text];
+  const wav = v.spec === undefined ? runTool('espeak-ng', args, NO_ESPEAK) : withRandomVariant(v.spec, (path) => runTool('espeak-ng', [`--path=${path}`, ...args], NO_ESPEAK));
   return resample(decodeWav(wav, 'espeak-ng output'));
 }
 
