@@ -91,11 +91,17 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       return s / n;
     },
     meta: () => {
-      const fl = task.flite ?? 0, co = task.codec ?? 0, ro = task.room ?? 0, ra = task.random ?? 0;
-      const data = `captions of the clip grammar spoken by espeak-ng (Debian espeak-ng 1.51)${ra > 0 ? ` (${Math.round(ra * 100)}% of its utterances in random voice variants)` : ''}${fl > 0 ? ` and, ${Math.round(fl * 100)}% of them, by flite's awb and rms voices (Debian flite 2.2)` : ''}${ro > 0 ? `; ${Math.round(ro * 100)}% given a room's echo or reverberation` : ''}${co > 0 ? `; ${Math.round(co * 100)}% passed through a speech codec (Debian ffmpeg)` : ''}`;
+      const data = `captions of the clip grammar spoken by Debian's espeak-ng 1.51 and flite 2.2, codecs by its ffmpeg: ${describeMix(task)}`;
       return { family: 'voice', model: { ...model.config }, task: { ...task }, data };
     },
   };
+}
+
+/** The training mix in words, for the run's summary and its checkpoint: "90 espeak-ng voice variants (30% of the utterances in random ones); 30% by flite; 30% in a room; 30% through a codec". */
+export function describeMix(t: AcousticTask): string {
+  const pct = (v: number | undefined) => `${Math.round((v ?? 0) * 100)}%`, on = (v: number | undefined) => (v ?? 0) > 0;
+  return [`${t.variants ?? BASE_TRAIN_VARIANTS} espeak-ng voice variants${on(t.random) ? ` (${pct(t.random)} of the utterances in random ones)` : ''}`,
+    ...(on(t.flite) ? [`${pct(t.flite)} by flite`] : []), ...(on(t.room) ? [`${pct(t.room)} in a room`] : []), ...(on(t.codec) ? [`${pct(t.codec)} through a codec`] : [])].join('; ');
 }
 
 export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; log?: (s: string) => void }): { model: AcousticModel; task: TrainTask; train: TrainConfig; summary: string } {
@@ -115,5 +121,5 @@ export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; 
   const n = [...model.params.values()].reduce((s, v) => s + v.size, 0);
   // a resumed run draws a new pool (the step count seeds it), so it does not replay the first one
   const task = acousticTask(model, cfgs.task, train.seed + (r?.meta.step ?? 0), o.log);
-  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances spoken by espeak-ng (${cfgs.task.variants ?? BASE_TRAIN_VARIANTS} voice variants${(cfgs.task.random ?? 0) > 0 ? `, ${Math.round((cfgs.task.random ?? 0) * 100)}% random ones` : ''})${(cfgs.task.flite ?? 0) > 0 ? ' and flite' : ''}${(cfgs.task.room ?? 0) > 0 ? `, ${Math.round((cfgs.task.room ?? 0) * 100)}% in a room` : ''}${(cfgs.task.codec ?? 0) > 0 ? `, ${Math.round((cfgs.task.codec ?? 0) * 100)}% through a codec` : ''}` };
+  return { model, task, train, summary: `acoustic model, ${n.toLocaleString('en-US')} weights, ${cfgs.task.pool} utterances at once: ${describeMix(cfgs.task)}` };
 }
