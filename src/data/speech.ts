@@ -70,11 +70,11 @@ export function randomAttributes(rng: Rng): ObjectAttributes {
 }
 
 /**
- * A voice variant file of random settings, each drawn from about the span of espeak-ng's training variants (never
- * beyond it by design): the first four formants moved 75-145% each on its own (a named variant moves them
- * together), their heights and widths, the pitch, voicing, consonant level, roughness, flutter, breath in two of
- * five, and one of the klatt synthesisers that training variants use in one of five. Named variants are 90 points in
- * this space; random ones fill it.
+ * A voice variant file of random settings, each field drawn on its own within about the span of espeak-ng's training
+ * variants (formant heights, widths and breath a little beyond it): the first four formants moved 75-145% each, their
+ * heights and widths, the pitch, voicing, consonant level, roughness, flutter, breath in two of five, and one of
+ * the klatt synthesisers that training variants use in one of five. Named variants are 90 points in this space;
+ * random ones fill the box around them, with combinations no named variant has.
  */
 export function randomVariant(rng: Rng): string {
   const u = (lo: number, hi: number) => Math.round(lo + (hi - lo) * rng.next());
@@ -105,7 +105,7 @@ const NO_ESPEAK = 'espeak-ng is not installed: apt-get install espeak-ng';
 let espeakData: string | undefined;
 /**
  * Runs `speak` with a private espeak-ng data dir in which `spec` is the variant "random": links to espeak-ng's English
- * data and the one variant file, made for the utterance and removed after it (nothing is left however the process ends).
+ * data and the one variant file, made for the utterance and removed after it (only a SIGKILL during espeak-ng leaves one).
  */
 function withRandomVariant<T>(spec: string, speak: (path: string) => T): T {
   espeakData ??= /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];

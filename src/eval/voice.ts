@@ -73,6 +73,8 @@ export interface AcousticScores { espeak: VoiceScores; partial: VoiceScores; roo
  * One score per decoding, all on the same audio.
  */
 export function scoreAcoustic(a: LoadedAcoustic, n: number, decodes: readonly DecodeOptions[], withFestival: boolean, seed = 4242, withFlite = false, withSox = false): AcousticScores[] {
+  // a missing sox fails here, not after minutes of scoring
+  if (withSox) soxRoom(new Float32Array(1600), new Rng(0));
   const rng = new Rng(seed), held = Array.from({ length: n }, () => utterance(rng, 'heldOut', { noisy: false }));
   const seen = Array.from({ length: n }, () => utterance(rng, 'train', { noisy: false, templates: 'eval' }));
   const r2 = new Rng(seed ^ 0x9a27), partial = Array.from({ length: n }, () => partialUtterance(r2));

@@ -27,7 +27,7 @@ export const AcousticTaskSchema = Type.Object({
   flite: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances spoken by flite\'s awb and rms voices instead of espeak-ng (apt-get install flite); 0: espeak-ng only' })),
   codec: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: `share of training utterances passed through one of ${CODECS.length} speech codecs at 8 kHz (codec2, GSM, G.723.1, Speex, Opus; needs ffmpeg); 0: none` })),
   room: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of training utterances given a room: an echo (20-150 ms, fed back at 0.1-0.6) or a reverberation tail (0.1-0.8 s); 0: none' })),
-  random: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of espeak-ng training utterances spoken in a voice variant of random formants, pitch, voicing and breath (within the span of the named training variants) instead of a named variant; 0: none' })),
+  random: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'share of espeak-ng training utterances spoken in a voice variant of random formants, pitch, voicing and breath (each about within the span of the named training variants) instead of a named variant; 0: none' })),
   variants: Type.Optional(Type.Integer({ minimum: 1, maximum: VOICE_SPLITS.train.variants.length, description: `espeak-ng voice variants training speaks in: the first N of its ${VOICE_SPLITS.train.variants.length} (runs before session 19: ${BASE_TRAIN_VARIANTS})` })),
 }, { additionalProperties: false });
 export type AcousticTask = Static<typeof AcousticTaskSchema>;
@@ -91,16 +91,16 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
       return s / n;
     },
     meta: () => {
-      const data = `captions of the clip grammar spoken by Debian's espeak-ng 1.51 and flite 2.2, codecs by its ffmpeg: ${describeMix(task)}`;
+      const data = `captions of the clip grammar spoken by Debian's espeak-ng 1.51${(task.flite ?? 0) > 0 ? ' and flite 2.2' : ''}${(task.codec ?? 0) > 0 ? ', codecs by its ffmpeg' : ''}: ${describeMix(task)}`;
       return { family: 'voice', model: { ...model.config }, task: { ...task }, data };
     },
   };
 }
 
-/** The training mix in words, for the run's summary and its checkpoint: "90 espeak-ng voice variants (30% of the utterances in random ones); 30% by flite; 30% in a room; 30% through a codec". */
+/** The training mix in words, for the run's summary and its checkpoint: "90 espeak-ng voice variants (30% of its utterances in random ones); 30% by flite; 30% in a room; 30% through a codec". */
 export function describeMix(t: AcousticTask): string {
   const pct = (v: number | undefined) => `${Math.round((v ?? 0) * 100)}%`, on = (v: number | undefined) => (v ?? 0) > 0;
-  return [`${t.variants ?? BASE_TRAIN_VARIANTS} espeak-ng voice variants${on(t.random) ? ` (${pct(t.random)} of the utterances in random ones)` : ''}`,
+  return [`${t.variants ?? BASE_TRAIN_VARIANTS} espeak-ng voice variants${on(t.random) ? ` (${pct(t.random)} of its utterances in random ones)` : ''}`,
     ...(on(t.flite) ? [`${pct(t.flite)} by flite`] : []), ...(on(t.room) ? [`${pct(t.room)} in a room`] : []), ...(on(t.codec) ? [`${pct(t.codec)} through a codec`] : [])].join('; ');
 }
 
