@@ -97,11 +97,11 @@ export function acousticTask(model: AcousticModel, task: AcousticTask, seed: num
   };
 }
 
-/** The training mix in words, for the run's summary and its checkpoint: "90 espeak-ng voice variants (30% of its utterances in random ones); 30% by flite; 30% in a room; 30% through a codec". */
+/** The training mix in words, for the run's summary and its checkpoint: "90 espeak-ng voice variants (30% of its utterances in random ones); 30% by flite's awb and rms voices; 30% in a room; 30% through a codec". */
 export function describeMix(t: AcousticTask): string {
   const pct = (v: number | undefined) => `${Math.round((v ?? 0) * 100)}%`, on = (v: number | undefined) => (v ?? 0) > 0;
   return [`${t.variants ?? BASE_TRAIN_VARIANTS} espeak-ng voice variants${on(t.random) ? ` (${pct(t.random)} of its utterances in random ones)` : ''}`,
-    ...(on(t.flite) ? [`${pct(t.flite)} by flite`] : []), ...(on(t.room) ? [`${pct(t.room)} in a room`] : []), ...(on(t.codec) ? [`${pct(t.codec)} through a codec`] : [])].join('; ');
+    ...(on(t.flite) ? [`${pct(t.flite)} by flite's awb and rms voices`] : []), ...(on(t.room) ? [`${pct(t.room)} in a room`] : []), ...(on(t.codec) ? [`${pct(t.codec)} through a codec`] : [])].join('; ');
 }
 
 export function prepareAcousticRun(o: { sets: readonly string[]; seed?: number; steps?: number; resume?: CheckpointData; log?: (s: string) => void }): { model: AcousticModel; task: TrainTask; train: TrainConfig; summary: string } {

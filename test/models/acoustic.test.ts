@@ -51,15 +51,15 @@ describe('the acoustic model', () => {
 
   it('a new run trains in all 90 espeak-ng variants, rooms and codecs; a run saved before those keys existed resumes in its 30, without them', () => {
     const fresh = prepareAcousticRun({ sets: ['pool=8', 'dim=8', 'layers=1'] });
-    expect(fresh.summary).toContain('90 espeak-ng voice variants; 30% by flite; 30% in a room; 30% through a codec');
+    expect(fresh.summary).toContain('90 espeak-ng voice variants; 30% by flite\'s awb and rms voices; 30% in a room; 30% through a codec');
     const random = prepareAcousticRun({ sets: ['pool=8', 'dim=8', 'layers=1', 'random=0.25', 'codec=0'] });
-    expect(random.summary).toMatch(/90 espeak-ng voice variants \(25% of its utterances in random ones\); 30% by flite; 30% in a room$/);
+    expect(random.summary).toMatch(/90 espeak-ng voice variants \(25% of its utterances in random ones\); 30% by flite's awb and rms voices; 30% in a room$/);
     random.model.dispose();
     const c = { ...defaultAcousticConfig(), dim: 8, layers: 1 };
     const w = initAcousticWeights(c, new Rng(1));
     const old: CheckpointData = { meta: { format: 'genlab-checkpoint/1', family: 'voice', model: c, task: { pool: 8, refresh: 1, flite: 0.3 }, train: { steps: 10 }, step: 5 } as unknown as CheckpointData['meta'], weights: Object.fromEntries(w) };
     const resumed = prepareAcousticRun({ sets: [], resume: old });
-    expect(resumed.summary).toMatch(/: 30 espeak-ng voice variants; 30% by flite$/);
+    expect(resumed.summary).toMatch(/: 30 espeak-ng voice variants; 30% by flite's awb and rms voices$/);
     fresh.model.dispose(); resumed.model.dispose();
   });
 
