@@ -3,11 +3,10 @@
 // The same n held-out sentences (held-out templates and accents, random rate and pitch) in the variant's own file and
 // in copies of it with one kind of setting removed each (its formant lines, breath, echo, ...), and in the held-out
 // variant m7 for comparison: exact attribute match of the parsed transcript for each.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { caption } from '../src/data/clips/captions.js';
-import { espeak, randomAttributes, randomVoice, VOICE_SPLITS } from '../src/data/speech.js';
+import { espeak, espeakDataDir, randomAttributes, randomVoice, VOICE_SPLITS } from '../src/data/speech.js';
 import { encodeWav, SPEECH_RATE } from '../src/data/wav.js';
 import { judgeTranscript } from '../src/eval/voice.js';
 import { loadAcoustic, transcribeWav } from '../src/pipelines/transcribe.js';
@@ -23,8 +22,7 @@ if (!dir || !held.includes(variant) || !(Number.isInteger(n) && n > 0)) {
   process.stderr.write(`usage: npm run bench:voice-probe -- DIR [--variant ${held.join('|')}] [--n 40] [--seed 123]\n`);
   process.exit(2);
 }
-const data = /Data at:\s*(\S+)/.exec(execFileSync('espeak-ng', ['--version'], { encoding: 'utf8' }))?.[1] ?? '';
-const file = readFileSync(join(data, 'voices', '!v', variant), 'utf8').split('\n');
+const file = readFileSync(join(espeakDataDir(), 'voices', '!v', variant), 'utf8').split('\n');
 // the kinds of setting the file has, each removed on its own (breath and breathw together, stressAdd and stressAmp together)
 const kindOf = (line: string) => { const k = line.trim().split(/\s+/)[0] ?? ''; return k.startsWith('breath') ? 'breath' : k.startsWith('stress') ? 'stress' : k; };
 const kinds = [...new Set(file.map(kindOf))].filter((k) => k && !['language', 'name', 'gender'].includes(k));

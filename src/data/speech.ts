@@ -103,17 +103,22 @@ function runTool(cmd: string, args: readonly string[], missing: string, input?: 
 const NO_ESPEAK = 'espeak-ng is not installed: apt-get install espeak-ng';
 
 let espeakData: string | undefined;
+/** Where espeak-ng keeps its data (its voice files are in voices/!v there). */
+export function espeakDataDir(): string {
+  espeakData ??= /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];
+  if (!espeakData) throw new UserError('espeak-ng did not say where its data is (espeak-ng --version)');
+  return espeakData;
+}
+
 /**
  * Runs `speak` with a private espeak-ng data dir in which `spec` is the variant "random": links to espeak-ng's English
  * data and the one variant file, made for the utterance and removed after it (only a SIGKILL during espeak-ng leaves one).
  */
 function withRandomVariant<T>(spec: string, speak: (path: string) => T): T {
-  espeakData ??= /Data at:\s*(\S+)/.exec(runTool('espeak-ng', ['--version'], NO_ESPEAK).toString())?.[1];
-  if (!espeakData) throw new UserError('espeak-ng did not say where its data is (espeak-ng --version): random voices need it');
-  const dir = mkdtempSync(join(tmpdir(), 'genlab-espeak-')), data = join(dir, 'espeak-ng-data');
+  const at = espeakDataDir(), dir = mkdtempSync(join(tmpdir(), 'genlab-espeak-')), data = join(dir, 'espeak-ng-data');
   try {
     mkdirSync(join(data, 'voices', '!v'), { recursive: true });
-    for (const f of ['phontab', 'phonindex', 'phondata', 'intonations', 'en_dict', 'lang']) symlinkSync(join(espeakData, f), join(data, f));
+    for (const f of ['phontab', 'phonindex', 'phondata', 'intonations', 'en_dict', 'lang']) symlinkSync(join(at, f), join(data, f));
     writeFileSync(join(data, 'voices', '!v', 'random'), spec);
     return speak(dir);
   } finally {
