@@ -12,7 +12,7 @@ import { wordEdits } from '../../src/eval/voice.js';
 import { Rng } from '../../src/util/rng.js';
 import { expectNoLeak } from '../helpers.js';
 
-const tiny = () => { const c = { ...defaultAcousticConfig(), dim: 48, layers: 1 }; return new AcousticModel(c, initAcousticWeights(c, new Rng(1))); };
+const tiny = (conv = 0) => { const c = { ...defaultAcousticConfig(), dim: 48, layers: 1, conv }; return new AcousticModel(c, initAcousticWeights(c, new Rng(1))); };
 
 describe('the acoustic model', () => {
   it('log-mel features: 40 bands every 10 ms; a level change leaves them as they were; a 1 kHz tone lights the band around 1 kHz', () => {
@@ -189,6 +189,27 @@ describe('the acoustic model', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 60_000);
+
+  it('the convolutional front end: its weights, steps of 60 ms as before, each utterance\'s outputs the same alone as beside a longer one (no mixing across the batch or into the padding), gradients in both convolutions, no leak', async () => {
+    const m = tiny(8), say = (t: string) => { const f = logMel(espeak(t, { accent: 'en-us', variant: '', rate: 160, pitch: 50 }), 40), d = f.dataSync() as Float32Array; f.dispose(); return d; };
+    expect(m.params.get('c0.w')!.shape).toEqual([3, 3, 1, 8]);
+    expect(m.params.get('c1.w')!.shape).toEqual([3, 3, 8, 8]);
+    expect(m.params.get('in.w')!.shape).toEqual([6 * 10 * 8, 48]); // 40 bands halved twice, 6 frames a step
+    const short = say('a red two'), long = say('please show the white seven that is huge drifting northward rapidly');
+    const alone = m.batch([short]), both = m.batch([long, short]);
+    const [a] = m.logRows(alone), [, b] = m.logRows(both);
+    expect(a.length).toBe(Math.ceil(short.length / 40 / 6));
+    expect(b.length).toBe(a.length);
+    const diff = Math.max(...a.flatMap((r, t) => r.map((v, k) => Math.abs(v - b[t][k]))));
+    expect(diff).toBeLessThan(1e-4);
+    // the loss reaches both convolutions, and a training step leaks nothing
+    const { grads } = tf.variableGrads(() => m.loss(both, [['please', 'show', 'the', 'white', 'seven'], ['a', 'red', 'two']]), ['c0.w', 'c1.w'].map((k) => m.params.get(k)!));
+    for (const g of Object.values(grads)) expect(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
+    tf.dispose(grads);
+    const task = acousticTask(m, { pool: 4, refresh: 1, specAugment: 2, warp: 0.1, stretch: 0.1 }, 1);
+    await expectNoLeak(() => tf.tidy(() => tf.variableGrads(() => (task as { loss: (r: Rng, b: number) => tf.Scalar }).loss(new Rng(1), 2)).value).dispose());
+    tf.dispose([alone.x, both.x]); m.dispose();
   }, 60_000);
 
   it('learns two spoken prompts (the CTC loss falls by half, then the greedy transcript is right but for at most one word) and leaks nothing in training steps, validation and transcription', async () => {

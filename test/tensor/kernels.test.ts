@@ -129,7 +129,7 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       });
     });
   }
-  const convs: { b: number; h: number; w: number; ci: number; co: number; f: number; s: number; pad: 'same' | 'valid' | number; d?: number }[] = [
+  const convs: { b: number; h: number; w: number; ci: number; co: number; f: number; s: number | [number, number]; pad: 'same' | 'valid' | number; d?: number }[] = [
     { b: 2, h: 8, w: 8, ci: 3, co: 4, f: 3, s: 1, pad: 1 },
     { b: 3, h: 9, w: 7, ci: 2, co: 5, f: 3, s: 2, pad: 'same' },
     { b: 2, h: 14, w: 14, ci: 4, co: 3, f: 4, s: 2, pad: 1 },
@@ -166,6 +166,9 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
     { b: 2, h: 4, w: 16, ci: 16, co: 8, f: 3, s: 1, pad: 1 }, // one vector of output channels (AVX2)
     { b: 1, h: 97, w: 1, ci: 16, co: 16, f: 1, s: 1, pad: 0 }, // a 1x1 convolution regrouped: 97 pixels, no divisor up to 96
     { b: 3, h: 8, w: 8, ci: 16, co: 32, f: 1, s: 1, pad: 0 }, // a 1x1 convolution regrouped into rows of 96 pixels
+    // the acoustic model's front end: strides 1 in time, 2 across the mel bands
+    { b: 2, h: 12, w: 40, ci: 1, co: 16, f: 3, s: [1, 2], pad: 'same' },
+    { b: 2, h: 12, w: 20, ci: 16, co: 16, f: 3, s: [1, 2], pad: 'same' },
   ];
   for (const c of convs) {
     it(`Conv2D batch ${c.b} ${c.h}x${c.w}x${c.ci} -> ${c.co}, filter ${c.f}, stride ${c.s}, pad ${c.pad}, dilation ${c.d ?? 1}${c.d ? '' : ', with gradients'}`, async () => {
