@@ -67,14 +67,14 @@ export function logMel(samples: Float32Array, mels: number): tf.Tensor2D {
   });
 }
 
-/** Mel bands left after the front end's two stride-2 convolutions ("same" padding, so ceil twice; tfjs 4.22 sizes a numeric padding with the height's stride on both axes). */
+/** Mel bands left after the front end's two stride-2 convolutions: 'same' padding gives ceil(in / stride) per axis (not a numeric padding of 1, which tfjs 4.22 sizes with the height's stride on both axes). */
 const frontBands = (mels: number) => Math.ceil(Math.ceil(mels / 2) / 2);
 
 export function initAcousticWeights(c: AcousticConfig, rng: Rng): Weights {
   const w: Weights = new Map(), C = c.conv ?? 0;
-  // He's uniform init (ReLU follows) keeps the signal's scale, where PyTorch's default shrinks it about 6 times over the two
-  // convolutions and the linear layer. A tiny model on two prompts still learns slower with the front end than without.
-  for (const [l, cin] of [['c0', 1], ['c1', C]] as const) if (C > 0) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
+  // He et al. 2015's uniform init (ReLU follows) keeps the signal's scale, where PyTorch's default shrinks it about 6 times over
+  // the two convolutions and the linear layer. A tiny model on two prompts still learns slower with the front end than without.
+  if (C > 0) for (const [l, cin] of [['c0', 1], ['c1', C]] as const) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
   linearWeights(w, 'in', rng, C > 0 ? c.stack * frontBands(c.mels) * C : c.mels * c.stack, c.dim);
   for (let l = 0; l < c.layers; l++) { const I = l === 0 ? c.dim : 2 * c.dim; lstmWeights(w, `l${l}.fw`, rng, I, c.dim); lstmWeights(w, `l${l}.bw`, rng, I, c.dim); }
   linearWeights(w, 'out', rng, 2 * c.dim, c.vocab.length);
@@ -103,7 +103,7 @@ export class AcousticModel extends ParamStore {
   logits(fb: FeatureBatch): tf.Tensor3D {
     const c = this.config, p = (n: string) => this.p(n), [B, S] = fb.x.shape;
     const masks = Array.from({ length: S }, (_, t) => tf.tensor2d(fb.steps.map((s) => (t < s ? 1 : 0)), [B, 1]));
-    let xs = tf.unstack(tf.relu(linear((c.conv ?? 0) > 0 ? this.front(fb.x) : fb.x, p('in.w'), p('in.b'))), 1) as tf.Tensor2D[];
+    let xs = tf.unstack(tf.relu(linear((c.conv ?? 0) > 0 ? this.front(fb) : fb.x, p('in.w'), p('in.b'))), 1) as tf.Tensor2D[];
     for (let l = 0; l < c.layers; l++) {
       const fw = runLstm(p, `l${l}.fw`, xs, masks, c.dim), bw = runLstm(p, `l${l}.bw`, [...xs].reverse(), [...masks].reverse(), c.dim);
       const back = [...bw.hs].reverse();
@@ -115,12 +115,15 @@ export class AcousticModel extends ParamStore {
   /**
    * The convolutional front end: the frames [B, steps * stack, mels, 1] through two 3x3 convolutions
    * (ReLU; stride 1 in time, 2 across the bands), regrouped into steps [B, steps, stack * bands * C].
-   * A filter that slides across the bands sees a formant the same wherever a voice puts it.
+   * A filter that slides across the bands sees a formant the same wherever a voice puts it. Frames past an
+   * utterance's last step are set to 0 after each convolution, as the padding of one alone is, so that a
+   * shorter utterance's outputs do not depend on its batch.
    */
-  private front(x: tf.Tensor3D): tf.Tensor3D {
-    const c = this.config, C = c.conv ?? 0, [B, S] = x.shape, p = (n: string) => this.p(n) as tf.Tensor4D;
-    let h = tf.reshape(x, [B, S * c.stack, c.mels, 1]) as tf.Tensor4D;
-    for (const l of ['c0', 'c1']) h = tf.relu(tf.fused.conv2d({ x: h, filter: p(`${l}.w`), strides: [1, 2], pad: 'same', bias: this.p(`${l}.b`) }));
+  private front(fb: FeatureBatch): tf.Tensor3D {
+    const c = this.config, C = c.conv ?? 0, [B, S] = fb.x.shape, F = S * c.stack, p = (n: string) => this.p(n) as tf.Tensor4D;
+    const live = tf.tensor4d(fb.steps.flatMap((s) => Array.from({ length: F }, (_, f) => (f < s * c.stack ? 1 : 0))), [B, F, 1, 1]);
+    let h = tf.reshape(fb.x, [B, F, c.mels, 1]) as tf.Tensor4D;
+    for (const l of ['c0', 'c1']) h = tf.mul(tf.relu(tf.fused.conv2d({ x: h, filter: p(`${l}.w`), strides: [1, 2], pad: 'same', bias: this.p(`${l}.b`) })), live);
     return tf.reshape(h, [B, S, c.stack * frontBands(c.mels) * C]);
   }
 

@@ -214,6 +214,14 @@ describe.runIf(nativeAvailable())('native: BLAS kernels', () => {
       return [upsample2(xt), tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsample2(v as tf.Tensor4D), tf.tensor4d(w, [3, 8, 10, 2]))))(xt)];
     });
   });
+  it('the acoustic front end\'s convolution (bias fused, strides [1, 2], \'same\') and its gradients', async () => {
+    const x = rand([2, 12, 20, 8]), k = rand([3, 3, 8, 16]), bias = rand([16]);
+    await expectSameAsCpu('native', () => {
+      const xt = tf.tensor4d(x, [2, 12, 20, 8]), kt = tf.tensor4d(k, [3, 3, 8, 16]), bt = tf.tensor1d(bias);
+      const f = (u: tf.Tensor, v: tf.Tensor, w: tf.Tensor) => tf.sum(tf.square(tf.fused.conv2d({ x: u as tf.Tensor4D, filter: v as tf.Tensor4D, strides: [1, 2], pad: 'same', bias: w })));
+      return [tf.fused.conv2d({ x: xt, filter: kt, strides: [1, 2], pad: 'same', bias: bt }), ...tf.grads(f)([xt, kt, bt])];
+    });
+  });
   // direct (OC 32), narrow (OC 3) and im2col (OC 96 over 128 inputs) paths, stride 1 and 2, and a 1x1 (not regrouped: the bias is found by image)
   for (const [b, h, ci, co, s, kk] of [[3, 8, 16, 32, 1, 3], [2, 7, 32, 3, 1, 3], [2, 6, 128, 96, 1, 3], [3, 9, 16, 32, 2, 3], [3, 8, 16, 32, 1, 1]]) {
     it(`convolution with a bias per image (${b}x${h}x${h}x${ci} -> ${co}, filter ${kk}, stride ${s}) and its gradients, native and wasm`, async () => {
