@@ -61,6 +61,15 @@ export function recommendedSampling(evaluation: unknown): SamplingDefaults | und
   return { temperature: e.temperature ?? 1, chosenBy };
 }
 
+/** The command that writes a run's eval.json (or clips-eval.json) for its family, where one does: genlab eval knows only some families. */
+export function evalCommand(family: string, run: string): string | undefined {
+  const bench: Record<string, string> = { voice: 'voice', captioner: 'caption', summariser: 'summarise', translator: 'translate' };
+  if (bench[family]) return `npm run bench:${bench[family]} -- ${run} --write-eval`;
+  if (['clip-diffusion', 'clip-gan', 'clip-vae'].includes(family)) return `genlab eval-clips --model ${family.slice(5)} --checkpoint ${run} --report ${run}`;
+  if (['gpt', 'lstm', 'classifier', 'frame-ae', 'diffusion', 'gan', 'vae'].includes(family)) return `genlab eval ${run}`;
+  return undefined;
+}
+
 export function registerExport(program: Command): void {
   program
     .command('export')
@@ -102,7 +111,10 @@ export function registerExport(program: Command): void {
       } finally {
         disposeMap(ck.weights); disposeMap(ck.optimizer); disposeMap(ck.ema);
       }
-      if (!evaluation) process.stderr.write(`note: ${run} has no eval.json; run "genlab eval ${run}" first to record the evaluation\n`);
+      if (!evaluation) {
+        const how = evalCommand(ck.meta.family, run);
+        process.stderr.write(`note: ${run} has no eval.json, so the export carries no evaluation${how ? `; run "${how}" first to record one` : ''}\n`);
+      }
       process.stdout.write(o.out + '\n');
     }));
 }
