@@ -74,7 +74,7 @@ export function registerExport(program: Command): void {
   program
     .command('export')
     .description('write a run as a small checkpoint for shipping or serving: sampling weights only (EMA for diffusion), float16, with its training command, seed, time and evaluation')
-    .argument('<run>', 'run directory (with checkpoint/ and, ideally, eval.json from genlab eval)')
+    .argument('<run>', "run directory (with checkpoint/ and, ideally, eval.json from genlab eval or the family's bench)")
     .requiredOption('--out <dir>', 'the new checkpoint directory')
     .option('--precision <p>', 'float16 (half the size) or float32', 'float16')
     .action(action(async (run: string, o: { out: string; precision: string }) => {
