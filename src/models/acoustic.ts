@@ -16,7 +16,7 @@ export const AcousticConfigSchema = Type.Object({
   stack: Type.Integer({ minimum: 1, maximum: 16, description: '10 ms frames stacked into one recurrent step' }),
   dim: Type.Integer({ minimum: 4, maximum: 1024, description: 'LSTM width of each direction' }),
   layers: Type.Integer({ minimum: 1, maximum: 6, description: 'bidirectional LSTM layers' }),
-  conv: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'channels of a convolutional front end before the LSTMs (two 3x3 convolutions over time and mel bands, stride 2 across the bands); 0 or absent: the stacked frames go straight to a linear layer' })),
+  conv: Type.Optional(Type.Integer({ minimum: 0, maximum: 64, description: 'channels of a convolutional front end (two 3x3 convolutions over time and mel bands, stride 2 across the bands) whose features add to the stacked frames\' linear projection before the LSTMs; 0 or absent: none' })),
   vocab: Type.Array(Type.String(), { minItems: 2, description: 'output words, CTC blank first' }),
 }, { additionalProperties: false });
 export type AcousticConfig = Static<typeof AcousticConfigSchema>;
@@ -75,7 +75,8 @@ export function initAcousticWeights(c: AcousticConfig, rng: Rng): Weights {
   // He et al. 2015's uniform init (ReLU follows) keeps the signal's scale, where PyTorch's default shrinks it about 6 times over
   // the two convolutions and the linear layer. A tiny model on two prompts still learns slower with the front end than without.
   if (C > 0) for (const [l, cin] of [['c0', 1], ['c1', C]] as const) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
-  linearWeights(w, 'in', rng, C > 0 ? c.stack * frontBands(c.mels) * C : c.mels * c.stack, c.dim);
+  linearWeights(w, 'in', rng, c.mels * c.stack, c.dim);
+  if (C > 0) linearWeights(w, 'inc', rng, c.stack * frontBands(c.mels) * C, c.dim);
   for (let l = 0; l < c.layers; l++) { const I = l === 0 ? c.dim : 2 * c.dim; lstmWeights(w, `l${l}.fw`, rng, I, c.dim); lstmWeights(w, `l${l}.bw`, rng, I, c.dim); }
   linearWeights(w, 'out', rng, 2 * c.dim, c.vocab.length);
   return w;
@@ -103,7 +104,10 @@ export class AcousticModel extends ParamStore {
   logits(fb: FeatureBatch): tf.Tensor3D {
     const c = this.config, p = (n: string) => this.p(n), [B, S] = fb.x.shape;
     const masks = Array.from({ length: S }, (_, t) => tf.tensor2d(fb.steps.map((s) => (t < s ? 1 : 0)), [B, 1]));
-    let xs = tf.unstack(tf.relu(linear((c.conv ?? 0) > 0 ? this.front(fb) : fb.x, p('in.w'), p('in.b'))), 1) as tf.Tensor2D[];
+    // the front end's features add to the stacked frames' projection: a run with it (4,000 steps, conv=16) that fed the LSTMs
+    // its features alone sat at CTC's all-blank loss for 1,000 steps, where the plain model had left it by step 750
+    const x0 = linear(fb.x, p('in.w'), p('in.b'));
+    let xs = tf.unstack(tf.relu((c.conv ?? 0) > 0 ? tf.add(x0, linear(this.front(fb), p('inc.w'))) : x0), 1) as tf.Tensor2D[];
     for (let l = 0; l < c.layers; l++) {
       const fw = runLstm(p, `l${l}.fw`, xs, masks, c.dim), bw = runLstm(p, `l${l}.bw`, [...xs].reverse(), [...masks].reverse(), c.dim);
       const back = [...bw.hs].reverse();

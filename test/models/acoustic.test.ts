@@ -195,7 +195,8 @@ describe('the acoustic model', () => {
     const m = tiny(8);
     expect(m.params.get('c0.w')!.shape).toEqual([3, 3, 1, 8]);
     expect(m.params.get('c1.w')!.shape).toEqual([3, 3, 8, 8]);
-    expect(m.params.get('in.w')!.shape).toEqual([6 * 10 * 8, 48]); // 40 bands halved twice, 6 frames a step
+    expect(m.params.get('in.w')!.shape).toEqual([6 * 40, 48]); // the stacked frames, as without the front end
+    expect(m.params.get('inc.w')!.shape).toEqual([6 * 10 * 8, 48]); // 40 bands halved twice, 6 frames a step
     // trained biases are not 0: then a padding frame lights up after the first convolution, unless masked
     for (const l of ['c0.b', 'c1.b']) m.params.get(l)!.assign(tf.fill([8], 0.3));
     const r = new Rng(3), frames = (n: number) => Float32Array.from(r.normalArray(n * 40));
