@@ -76,7 +76,8 @@ export function initAcousticWeights(c: AcousticConfig, rng: Rng): Weights {
   // the two convolutions and the linear layer. A tiny model on two prompts still learns slower with the front end than without.
   if (C > 0) for (const [l, cin] of [['c0', 1], ['c1', C]] as const) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
   linearWeights(w, 'in', rng, c.mels * c.stack, c.dim);
-  if (C > 0) linearWeights(w, 'inc', rng, c.stack * frontBands(c.mels) * C, c.dim);
+  const nc = c.stack * frontBands(c.mels) * C;
+  if (C > 0) w.set('inc.w', uniform(rng, [nc, c.dim], 1 / Math.sqrt(nc))); // no bias of its own: in.b is there
   for (let l = 0; l < c.layers; l++) { const I = l === 0 ? c.dim : 2 * c.dim; lstmWeights(w, `l${l}.fw`, rng, I, c.dim); lstmWeights(w, `l${l}.bw`, rng, I, c.dim); }
   linearWeights(w, 'out', rng, 2 * c.dim, c.vocab.length);
   return w;

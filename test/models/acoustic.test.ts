@@ -209,10 +209,11 @@ describe('the acoustic model', () => {
       expect(Math.max(...a.flatMap((row, t) => row.map((v, k) => Math.abs(v - b[t][k])))), `${n} frames`).toBeLessThan(1e-4);
       tf.dispose([alone.x, both.x]);
     }
-    // the loss reaches both convolutions' filters and biases, and a training step leaks nothing
-    const fb = m.batch([long, frames(61)]);
-    const { grads } = tf.variableGrads(() => m.loss(fb, [['please', 'show', 'the', 'white', 'seven'], ['a', 'red', 'two']]), ['c0.w', 'c0.b', 'c1.w', 'c1.b'].map((k) => m.params.get(k)!));
-    for (const g of Object.values(grads)) expect(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0])).toBeGreaterThan(0);
+    // the loss reaches every weight (the trainer steps them all), the convolutions' filters and biases among them, and a training step leaks nothing
+    const fb = m.batch([long, frames(61)]), all = [...m.params.values()];
+    const { grads } = tf.variableGrads(() => m.loss(fb, [['please', 'show', 'the', 'white', 'seven'], ['a', 'red', 'two']]), all);
+    expect(Object.keys(grads)).toHaveLength(all.length);
+    for (const k of ['c0.w', 'c0.b', 'c1.w', 'c1.b', 'inc.w']) expect(tf.tidy(() => tf.sum(tf.abs(grads[m.params.get(k)!.name])).dataSync()[0]), k).toBeGreaterThan(0);
     tf.dispose([grads, fb.x]);
     const task = acousticTask(m, { pool: 4, refresh: 1, specAugment: 2, warp: 0.1, stretch: 0.1 }, 1);
     await expectNoLeak(() => tf.tidy(() => tf.variableGrads(() => (task as { loss: (r: Rng, b: number) => tf.Scalar }).loss(new Rng(1), 2)).value).dispose());
