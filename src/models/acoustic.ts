@@ -77,7 +77,8 @@ export function initAcousticWeights(c: AcousticConfig, rng: Rng): Weights {
   if (C > 0) for (const [l, cin] of [['c0', 1], ['c1', C]] as const) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
   linearWeights(w, 'in', rng, c.mels * c.stack, c.dim);
   const nc = c.stack * frontBands(c.mels) * C;
-  if (C > 0) w.set('inc.w', uniform(rng, [nc, c.dim], 1 / Math.sqrt(nc))); // no bias of its own: in.b is there
+  // 0 at the start, so that a new run begins as the plain model does (no bias of its own: in.b is there)
+  if (C > 0) w.set('inc.w', tf.zeros([nc, c.dim]));
   for (let l = 0; l < c.layers; l++) { const I = l === 0 ? c.dim : 2 * c.dim; lstmWeights(w, `l${l}.fw`, rng, I, c.dim); lstmWeights(w, `l${l}.bw`, rng, I, c.dim); }
   linearWeights(w, 'out', rng, 2 * c.dim, c.vocab.length);
   return w;
@@ -105,8 +106,8 @@ export class AcousticModel extends ParamStore {
   logits(fb: FeatureBatch): tf.Tensor3D {
     const c = this.config, p = (n: string) => this.p(n), [B, S] = fb.x.shape;
     const masks = Array.from({ length: S }, (_, t) => tf.tensor2d(fb.steps.map((s) => (t < s ? 1 : 0)), [B, 1]));
-    // the front end's features add to the stacked frames' projection: a run with it (4,000 steps, conv=16) that fed the LSTMs
-    // its features alone sat at CTC's all-blank loss for 1,000 steps, where the plain model had left it by step 750
+    // the front end's features add to the stacked frames' projection, whose weights start at 0: fed its features alone, and
+    // added with a random projection, a conv=16 run sat at CTC's all-blank loss for 500-1,000 steps, where the plain model left it by 750
     const x0 = linear(fb.x, p('in.w'), p('in.b'));
     let xs = tf.unstack(tf.relu((c.conv ?? 0) > 0 ? tf.add(x0, linear(this.front(fb), p('inc.w'))) : x0), 1) as tf.Tensor2D[];
     for (let l = 0; l < c.layers; l++) {

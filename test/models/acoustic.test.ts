@@ -199,6 +199,8 @@ describe('the acoustic model', () => {
     expect(m.params.get('inc.w')!.shape).toEqual([6 * 10 * 8, 48]); // 40 bands halved twice, 6 frames a step
     // trained biases are not 0: then a padding frame lights up after the first convolution, unless masked
     for (const l of ['c0.b', 'c1.b']) m.params.get(l)!.assign(tf.fill([8], 0.3));
+    expect(tf.tidy(() => tf.sum(tf.abs(m.params.get('inc.w')!)).dataSync()[0])).toBe(0); // a new model starts as the plain one
+    m.params.get('inc.w')!.assign(tf.tidy(() => tf.mul(tf.randomNormal([480, 48], 0, 1, 'float32', 7), 0.05)));
     const r = new Rng(3), frames = (n: number) => Float32Array.from(r.normalArray(n * 40));
     const long = frames(150);
     for (const n of [60, 61]) { // a whole number of steps, and one frame into the next
