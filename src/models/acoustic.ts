@@ -73,7 +73,7 @@ const frontBands = (mels: number) => Math.ceil(Math.ceil(mels / 2) / 2);
 export function initAcousticWeights(c: AcousticConfig, rng: Rng): Weights {
   const w: Weights = new Map(), C = c.conv ?? 0;
   // He et al. 2015's uniform init (ReLU follows) keeps the signal's scale, where PyTorch's default shrinks it about 6 times over
-  // the two convolutions and the linear layer. A tiny model on two prompts still learns slower with the front end than without.
+  // the two convolutions
   if (C > 0) for (const [l, cin] of [['c0', 1], ['c1', C]] as const) { w.set(`${l}.w`, uniform(rng, [3, 3, cin, C], Math.sqrt(6 / (9 * cin)))); w.set(`${l}.b`, tf.zeros([C])); }
   linearWeights(w, 'in', rng, c.mels * c.stack, c.dim);
   const nc = c.stack * frontBands(c.mels) * C;
